@@ -1,0 +1,696 @@
+package main
+
+// parley bench ext measures the cost of one authenticated External API read
+// against a hello-world handler served by the same process, through the same
+// middleware stack, so that the ratio isolates what authentication, the
+// database and JSON encoding add. Everything runs in one process: the server
+// and the load generator share the machine's CPUs, which the report says.
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for the bench schema
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/agent"
+	"github.com/parley-cc/parley/internal/server"
+)
+
+// Goals of the requirement the bench measures. They are reported, never
+// asserted in tests: timings on shared machines are not pass/fail material.
+const (
+	goalRatio = 0.50
+	goalP99   = 10 * time.Millisecond
+	// maxErrorRate is the share of failed requests above which the run is
+	// reported as failed: the numbers would describe errors, not the server.
+	maxErrorRate = 0.01
+)
+
+const (
+	baselinePath = "/healthz"
+	targetPath   = "/api/v2/ext/agent-settings/general"
+)
+
+type benchConfig struct {
+	DB          string
+	Duration    time.Duration
+	Warmup      time.Duration
+	Connections int
+	Rate        int
+	Rounds      int
+	JSON        bool
+	CPUProfile  string
+}
+
+func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "ext" {
+		return errors.New("bench needs a target: parley bench ext [flags]")
+	}
+	cfg, err := parseBenchFlags(args[1:], stderr)
+	if err != nil {
+		return err
+	}
+	rep, err := runBench(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	rep.Command = strings.Join(append([]string{"parley", "bench"}, args...), " ")
+	if cfg.JSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		rep.print(stdout)
+	}
+	return rep.errorCheck()
+}
+
+func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
+	cfg := benchConfig{}
+	fs := flag.NewFlagSet("bench ext", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	// PARLEY_DB is deliberately not read: a benchmark must never write its
+	// tenant into the database a real server uses.
+	fs.StringVar(&cfg.DB, "db", "", "postgres://... (a fresh schema is created and dropped); default: a fresh SQLite file")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of each measured phase")
+	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured load on each endpoint before the rounds")
+	fs.IntVar(&cfg.Connections, "connections", 32, "keep-alive connections")
+	fs.IntVar(&cfg.Rate, "rate", 1000, "requests per second of the fixed-rate phase")
+	fs.IntVar(&cfg.Rounds, "rounds", 3, "interleaved baseline/target rounds of the max-throughput phase")
+	fs.BoolVar(&cfg.JSON, "json", false, "print one JSON object instead of tables")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the measured phases to this file")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return cfg, fmt.Errorf("bench ext: unexpected argument %q", fs.Arg(0))
+	case cfg.Duration <= 0 || cfg.Warmup < 0:
+		return cfg, errors.New("bench ext: --duration must be positive and --warmup not negative")
+	case cfg.Connections < 1 || cfg.Rate < 1 || cfg.Rounds < 1:
+		return cfg, errors.New("bench ext: --connections, --rate and --rounds must be at least 1")
+	}
+	return cfg, nil
+}
+
+// runBench sets up the server and the tenant, runs every phase and returns
+// the report. Request errors are in the report; only setup fails the call.
+func runBench(ctx context.Context, cfg benchConfig) (*benchReport, error) {
+	dsn, where, drop, err := benchDSN(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	defer drop()
+	srv, err := startBenchServer(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer stopBenchServer(srv)
+
+	client := newBenchClient(cfg.Connections)
+	defer client.CloseIdleConnections()
+	target, err := benchTenant(ctx, srv, client)
+	if err != nil {
+		return nil, fmt.Errorf("bench ext: set up tenant: %w", err)
+	}
+	baseline := endpoint{URL: srv.URL() + baselinePath}
+
+	rep := &benchReport{
+		Machine: machineFacts(), Dialect: string(srv.DB.Dialect), Database: where,
+		Config: cfg.public(),
+	}
+	rep.Machine.Dialect = rep.Dialect
+
+	// Warm-up fills the connection pools, the prepared-statement caches and
+	// the CPU caches, so that round one is not penalised for going first.
+	closedLoop(ctx, client, baseline, cfg.Connections, cfg.Warmup)
+	closedLoop(ctx, client, target, cfg.Connections, cfg.Warmup)
+
+	stopProfile, err := startProfile(cfg.CPUProfile)
+	if err != nil {
+		return nil, err
+	}
+	defer stopProfile()
+
+	// Interleaving cancels slow drift (other tenants of the machine, thermal
+	// throttling): both endpoints see the same conditions in each round.
+	for range cfg.Rounds {
+		rep.Baseline = append(rep.Baseline, closedLoop(ctx, client, baseline, cfg.Connections, cfg.Duration))
+		rep.Target = append(rep.Target, closedLoop(ctx, client, target, cfg.Connections, cfg.Duration))
+	}
+	rep.BaselineMedian = medianRPS(rep.Baseline)
+	rep.TargetMedian = medianRPS(rep.Target)
+	if rep.BaselineMedian > 0 {
+		rep.Ratio = rep.TargetMedian / rep.BaselineMedian
+	}
+	rep.FixedRate = openLoop(ctx, client, target, cfg.Rate, cfg.Duration)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("bench ext: interrupted: %w", err)
+	}
+	return rep, nil
+}
+
+// benchDSN returns the DSN to benchmark, a description of it that holds no
+// password, and a function that removes what was created for the run.
+func benchDSN(ctx context.Context, given string) (dsn, where string, drop func(), err error) {
+	switch {
+	case given == "":
+		dir, err := os.MkdirTemp("", "parley-bench-")
+		if err != nil {
+			return "", "", nil, err
+		}
+		path := filepath.Join(dir, "parley.db")
+		return "sqlite://" + path, "fresh SQLite file " + path, func() { _ = os.RemoveAll(dir) }, nil
+	case strings.HasPrefix(given, "postgres://"), strings.HasPrefix(given, "postgresql://"):
+		return freshPostgresSchema(ctx, given)
+	default:
+		// A user-named SQLite file is the user's: used as is, never removed.
+		return given, given, func() {}, nil
+	}
+}
+
+// freshPostgresSchema creates an empty schema and points the DSN's
+// search_path at it, so that repeated runs never see each other's rows; the
+// schema is dropped at the end.
+func freshPostgresSchema(ctx context.Context, admin string) (dsn, where string, drop func(), err error) {
+	u, err := url.Parse(admin)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("bench ext: parse --db: %w", err)
+	}
+	pool, err := sql.Open("pgx", admin)
+	if err != nil {
+		return "", "", nil, err
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "bench_" + hex.EncodeToString(b)
+	if _, err := pool.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		pool.Close()
+		return "", "", nil, fmt.Errorf("bench ext: create schema in %s: %w", u.Redacted(), err)
+	}
+	drop = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := pool.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			fmt.Fprintf(os.Stderr, "parley bench: drop schema %s: %v\n", schema, err)
+		}
+		pool.Close()
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), "fresh schema " + schema + " in " + u.Redacted(), drop, nil
+}
+
+// startBenchServer starts Parley on a free loopback port. Its logger formats
+// every line and throws it away, so that the cost of request logging is
+// measured as in production without the cost of a terminal.
+func startBenchServer(ctx context.Context, dsn string) (*server.Server, error) {
+	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DB: dsn, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("bench ext: open server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		_ = srv.DB.Close()
+		return nil, fmt.Errorf("bench ext: start server: %w", err)
+	}
+	return srv, nil
+}
+
+func stopBenchServer(srv *server.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = srv.Close(ctx)
+}
+
+// newBenchClient keeps exactly conns connections open: enough idle slots
+// that none is closed between requests, and no more, so that open-loop
+// bursts queue in the client (and show in the latency) instead of opening
+// new connections the closed-loop phases never had.
+func newBenchClient(conns int) *http.Client {
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			MaxIdleConns:        conns,
+			MaxIdleConnsPerHost: conns,
+			MaxConnsPerHost:     conns,
+			IdleConnTimeout:     time.Minute,
+			DisableCompression:  true,
+		},
+	}
+}
+
+// endpoint is one URL the bench loads, with the headers every request
+// carries.
+type endpoint struct {
+	URL    string
+	Header http.Header
+}
+
+func (e endpoint) request(ctx context.Context) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.URL, nil)
+	if err != nil {
+		return nil, err
+	}
+	if e.Header != nil {
+		req.Header = e.Header.Clone()
+	}
+	return req, nil
+}
+
+// benchTenant creates a company, an API user and an agent, logs in over
+// HTTP as a real client would, and returns the authenticated endpoint after
+// checking that it answers.
+func benchTenant(ctx context.Context, srv *server.Server, client *http.Client) (endpoint, error) {
+	c, err := srv.Companies.Create(ctx, "Bench", "UTC")
+	if err != nil {
+		return endpoint{}, err
+	}
+	const login, password = "bench-api", "bench password 1"
+	if _, err := srv.Users.CreateUser(ctx, c.ID, login, password, parley.RoleAPI); err != nil {
+		return endpoint{}, err
+	}
+	actx := parley.WithCaller(ctx, parley.Caller{CompanyID: c.ID, CompanyUUID: c.UUID, Role: parley.RoleAdmin})
+	a, err := srv.Agents.Create(actx, agent.NewAgent{Name: "Bench agent", Timezone: "Europe/Moscow"})
+	if err != nil {
+		return endpoint{}, err
+	}
+	token, err := benchLogin(ctx, client, srv.URL(), login, password)
+	if err != nil {
+		return endpoint{}, err
+	}
+	e := endpoint{
+		URL:    srv.URL() + targetPath + "?" + url.Values{"agent_uuid": {a.UUID}}.Encode(),
+		Header: http.Header{"Authorization": {"Bearer " + token}},
+	}
+	req, err := e.request(ctx)
+	if err != nil {
+		return endpoint{}, err
+	}
+	if err := fetch(client, req); err != nil {
+		return endpoint{}, fmt.Errorf("GET %s: %w", targetPath, err)
+	}
+	return e, nil
+}
+
+func benchLogin(ctx context.Context, client *http.Client, base, login, password string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v2/ext/auth", nil)
+	if err != nil {
+		return "", err
+	}
+	req.SetBasicAuth(login, password)
+	res, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("login: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 512))
+		return "", fmt.Errorf("login: status %d: %s", res.StatusCode, b)
+	}
+	var pair struct {
+		Token string `json:"token"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&pair); err != nil || pair.Token == "" {
+		return "", fmt.Errorf("login: no token in the answer (%v)", err)
+	}
+	return pair.Token, nil
+}
+
+// fetch sends one request and reads the whole answer, so that the
+// connection goes back to the pool; anything but 200 is an error.
+func fetch(client *http.Client, req *http.Request) error {
+	res, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if err != nil {
+		return err
+	}
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", res.StatusCode)
+	}
+	return nil
+}
+
+// errorSample keeps the first error of a phase, so the report can say what
+// went wrong and not only how often.
+type errorSample struct {
+	once sync.Once
+	msg  string
+}
+
+func (s *errorSample) keep(err error) { s.once.Do(func() { s.msg = err.Error() }) }
+
+// phaseResult is one closed-loop phase.
+type phaseResult struct {
+	Requests   int64   `json:"requests"`
+	Errors     int64   `json:"errors"`
+	Seconds    float64 `json:"seconds"`
+	RPS        float64 `json:"rps"`
+	FirstError string  `json:"first_error,omitempty"`
+}
+
+// closedLoop runs one worker per connection, each sending its next request
+// as soon as the previous answer is read, for d: the most the server (and
+// this client, on the same CPUs) can do. Workers stop starting requests at
+// the deadline and finish the one in flight, so that no request is cut off
+// and counted as an error.
+func closedLoop(ctx context.Context, client *http.Client, e endpoint, conns int, d time.Duration) phaseResult {
+	var done, failed atomic.Int64
+	var sample errorSample
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(d)
+	for range conns {
+		wg.Go(func() {
+			var n, errs int64
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				req, err := e.request(ctx)
+				if err == nil {
+					err = fetch(client, req)
+				}
+				n++
+				if err != nil {
+					errs++
+					sample.keep(err)
+				}
+			}
+			done.Add(n)
+			failed.Add(errs)
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	return phaseResult{
+		Requests: done.Load(), Errors: failed.Load(), Seconds: elapsed.Seconds(),
+		RPS: float64(done.Load()) / elapsed.Seconds(), FirstError: sample.msg,
+	}
+}
+
+func medianRPS(phases []phaseResult) float64 {
+	rps := make([]float64, len(phases))
+	for i, p := range phases {
+		rps[i] = p.RPS
+	}
+	slices.Sort(rps)
+	n := len(rps)
+	switch {
+	case n == 0:
+		return 0
+	case n%2 == 1:
+		return rps[n/2]
+	}
+	return (rps[n/2-1] + rps[n/2]) / 2
+}
+
+// fixedRateResult is the open-loop phase. Latencies are in milliseconds and
+// cover successful requests.
+type fixedRateResult struct {
+	TargetRate  int     `json:"target_rps"`
+	Sent        int     `json:"sent"`
+	OK          int     `json:"ok"`
+	Errors      int     `json:"errors"`
+	Seconds     float64 `json:"seconds"`
+	AchievedRPS float64 `json:"achieved_rps"`
+	P50         float64 `json:"p50_ms"`
+	P90         float64 `json:"p90_ms"`
+	P99         float64 `json:"p99_ms"`
+	P999        float64 `json:"p99_9_ms"`
+	Max         float64 `json:"max_ms"`
+	// MaxSendLag is how late the generator itself got to its worst send; a
+	// large value means the client, not the server, was starved of CPU.
+	MaxSendLag float64 `json:"max_send_lag_ms"`
+	FirstError string  `json:"first_error,omitempty"`
+}
+
+// openLoop sends rate requests per second for d, each at its own intended
+// time whatever happened to the previous ones, and measures latency from
+// that intended time to the end of the answer. A slow answer therefore
+// counts against every request it delayed, instead of silently lowering the
+// rate (coordinated omission).
+func openLoop(ctx context.Context, client *http.Client, e endpoint, rate int, d time.Duration) fixedRateResult {
+	n := max(1, int(int64(rate)*int64(d)/int64(time.Second)))
+	latency := make([]time.Duration, n)
+	ok := make([]bool, n)
+	var sample errorSample
+	var wg sync.WaitGroup
+	var maxLag time.Duration
+	start := time.Now()
+	sent := 0
+	for i := range n {
+		intended := start.Add(time.Duration(int64(i) * int64(time.Second) / int64(rate)))
+		if !sleepUntil(ctx, intended) {
+			break
+		}
+		maxLag = max(maxLag, time.Since(intended))
+		sent++
+		wg.Go(func() {
+			req, err := e.request(ctx)
+			if err == nil {
+				err = fetch(client, req)
+			}
+			latency[i] = time.Since(intended)
+			if err != nil {
+				sample.keep(err)
+				return
+			}
+			ok[i] = true
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+
+	good := make([]time.Duration, 0, sent)
+	for i := range sent {
+		if ok[i] {
+			good = append(good, latency[i])
+		}
+	}
+	slices.Sort(good)
+	return fixedRateResult{
+		TargetRate: rate, Sent: sent, OK: len(good), Errors: sent - len(good),
+		Seconds: elapsed.Seconds(), AchievedRPS: float64(sent) / elapsed.Seconds(),
+		P50: ms(percentile(good, 0.50)), P90: ms(percentile(good, 0.90)), P99: ms(percentile(good, 0.99)),
+		P999: ms(percentile(good, 0.999)), Max: ms(percentile(good, 1)), MaxSendLag: ms(maxLag),
+		FirstError: sample.msg,
+	}
+}
+
+// sleepUntil waits for t; it reports false if ctx ends first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	wait := time.Until(t)
+	if wait <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
+
+// percentile is the nearest-rank percentile of sorted durations.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(p*float64(len(sorted)))) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
+
+// startProfile writes a CPU profile of server and client together, from
+// now until the returned function runs; it does nothing without a file.
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench ext: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bench ext: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
+
+// machineInfo is what a reader needs to compare runs across machines.
+type machineInfo struct {
+	NumCPU     int    `json:"num_cpu"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	CPUModel   string `json:"cpu_model"`
+	Memory     string `json:"memory"`
+	GoVersion  string `json:"go_version"`
+	OSArch     string `json:"os_arch"`
+	Dialect    string `json:"dialect"`
+}
+
+func machineFacts() machineInfo {
+	return machineInfo{
+		NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+		CPUModel: procField("/proc/cpuinfo", "model name"), Memory: memTotal(),
+		GoVersion: runtime.Version(), OSArch: runtime.GOOS + "/" + runtime.GOARCH,
+	}
+}
+
+// memTotal is the machine's memory in GiB, as free -h would say it.
+func memTotal() string {
+	var kb int64
+	if _, err := fmt.Sscanf(procField("/proc/meminfo", "MemTotal"), "%d kB", &kb); err != nil {
+		return "unknown"
+	}
+	return fmt.Sprintf("%.1f GiB", float64(kb)/(1<<20))
+}
+
+// procField returns the value of the first "key: value" line of a /proc
+// file, or "unknown" where there is no such file (not Linux).
+func procField(path, key string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return "unknown"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == key {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
+
+// publicConfig is the run's configuration as reported.
+type publicConfig struct {
+	Duration    string `json:"duration"`
+	Warmup      string `json:"warmup"`
+	Connections int    `json:"connections"`
+	Rate        int    `json:"rate"`
+	Rounds      int    `json:"rounds"`
+}
+
+func (c benchConfig) public() publicConfig {
+	return publicConfig{Duration: c.Duration.String(), Warmup: c.Warmup.String(),
+		Connections: c.Connections, Rate: c.Rate, Rounds: c.Rounds}
+}
+
+// benchReport is every number of one run; --json prints it as is.
+type benchReport struct {
+	Command        string          `json:"command"`
+	Machine        machineInfo     `json:"machine"`
+	Dialect        string          `json:"dialect"`
+	Database       string          `json:"database"`
+	Config         publicConfig    `json:"config"`
+	Baseline       []phaseResult   `json:"baseline_rounds"`
+	Target         []phaseResult   `json:"target_rounds"`
+	BaselineMedian float64         `json:"baseline_median_rps"`
+	TargetMedian   float64         `json:"target_median_rps"`
+	Ratio          float64         `json:"ratio"`
+	FixedRate      fixedRateResult `json:"fixed_rate"`
+}
+
+// errorRate is the share of all measured requests that failed.
+func (r *benchReport) errorRate() (failed, total int64) {
+	for _, p := range slices.Concat(r.Baseline, r.Target) {
+		failed += p.Errors
+		total += p.Requests
+	}
+	return failed + int64(r.FixedRate.Errors), total + int64(r.FixedRate.Sent)
+}
+
+func (r *benchReport) errorCheck() error {
+	failed, total := r.errorRate()
+	if total == 0 {
+		return errors.New("bench ext: no request was sent")
+	}
+	if float64(failed)/float64(total) > maxErrorRate {
+		return fmt.Errorf("bench ext: %d of %d requests failed (more than %.0f%%); the numbers are not meaningful",
+			failed, total, maxErrorRate*100)
+	}
+	return nil
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "meets goal"
+	}
+	return "MISSES goal"
+}
+
+func (r *benchReport) print(w io.Writer) {
+	m := r.Machine
+	fmt.Fprintf(w, "%s\n", r.Command)
+	fmt.Fprintf(w, "machine:  %d CPUs (GOMAXPROCS %d), %s, %s RAM, %s %s\n",
+		m.NumCPU, m.GOMAXPROCS, m.CPUModel, m.Memory, m.GoVersion, m.OSArch)
+	fmt.Fprintf(w, "database: %s (%s)\n", r.Dialect, r.Database)
+	fmt.Fprintf(w, "load:     in-process Go client on loopback, %d keep-alive connections, sharing the CPUs with the server\n\n",
+		r.Config.Connections)
+
+	fmt.Fprintf(w, "Max throughput, closed loop, %s per phase after %s warm-up\n", r.Config.Duration, r.Config.Warmup)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "round\tGET /healthz req/s\terrors\tGET agent-settings/general req/s\terrors\tratio\t")
+	for i := range r.Baseline {
+		b, t := r.Baseline[i], r.Target[i]
+		fmt.Fprintf(tw, "%d\t%.0f\t%d\t%.0f\t%d\t%.2f\t\n", i+1, b.RPS, b.Errors, t.RPS, t.Errors, t.RPS/b.RPS)
+	}
+	fmt.Fprintf(tw, "median\t%.0f\t\t%.0f\t\t%.2f\t\n", r.BaselineMedian, r.TargetMedian, r.Ratio)
+	tw.Flush()
+	fmt.Fprintf(w, "ratio of medians %.2f: %s (>= %.0f%% of baseline)\n\n", r.Ratio, verdict(r.Ratio >= goalRatio), goalRatio*100)
+
+	f := r.FixedRate
+	fmt.Fprintf(w, "Fixed rate, open loop, %d req/s for %s, latency from intended send time\n", f.TargetRate, r.Config.Duration)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "sent\terrors\tachieved req/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\tmax send lag ms\t")
+	fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t\n",
+		f.Sent, f.Errors, f.AchievedRPS, f.P50, f.P90, f.P99, f.P999, f.Max, f.MaxSendLag)
+	tw.Flush()
+	fmt.Fprintf(w, "p99 %.3f ms: %s (< %s)\n", f.P99, verdict(f.P99 < ms(goalP99)), goalP99)
+
+	for _, p := range slices.Concat(r.Baseline, r.Target) {
+		if p.FirstError != "" {
+			fmt.Fprintf(w, "first error of a throughput phase: %s\n", p.FirstError)
+			break
+		}
+	}
+	if f.FirstError != "" {
+		fmt.Fprintf(w, "first error of the fixed-rate phase: %s\n", f.FirstError)
+	}
+}

@@ -1,0 +1,220 @@
+// Command parley is the Parley contact-center server and its admin tools.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+	_ "time/tzdata" // agents' time zones must resolve on machines without tzdata
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/agent"
+	"github.com/parley-cc/parley/internal/server"
+)
+
+const usage = `parley — open contact-center platform
+
+Usage:
+  parley serve   [--addr HOST:PORT] [--db DSN] [--data-dir DIR]
+  parley migrate [--db DSN] [--data-dir DIR]
+  parley admin create-company --name NAME [--timezone TZ]
+  parley admin create-user --company UUID --login L --password P --role admin|api|operator
+  parley admin create-agent --company UUID --name NAME [--timezone TZ]
+  parley bench ext [--db DSN] [--duration 10s] [--connections 32] [--rate 1000]
+
+Environment (a flag of the same name overrides): PARLEY_DB, PARLEY_ADDR,
+PARLEY_DATA_DIR, PARLEY_LOG_LEVEL (debug|info|warn|error), PARLEY_LOG_FORMAT (text|json).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "parley:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stderr)
+	case "migrate":
+		return migrate(ctx, args[1:], stdout, stderr)
+	case "admin":
+		return admin(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return bench(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// commonFlags registers the flags every command that opens the store takes.
+func commonFlags(fs *flag.FlagSet, cfg *server.Config) {
+	fs.StringVar(&cfg.DB, "db", env("PARLEY_DB", ""), "database DSN: sqlite:///abs/path.db or postgres://...")
+	fs.StringVar(&cfg.DataDir, "data-dir", env("PARLEY_DATA_DIR", "./parley-data"), "data directory")
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(env("PARLEY_LOG_LEVEL", "info"))); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.EqualFold(os.Getenv("PARLEY_LOG_FORMAT"), "json") {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg := server.Config{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Addr, "addr", env("PARLEY_ADDR", "127.0.0.1:8080"), "listen address")
+	commonFlags(fs, &cfg)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg.Log = newLogger(stderr)
+	slog.SetDefault(cfg.Log)
+	srv, err := server.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(); err != nil {
+		srv.DB.Close()
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		cfg.Log.Info("shutting down")
+	case err := <-srv.Done():
+		if err != nil {
+			srv.DB.Close()
+			return err
+		}
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return srv.Close(shutdownCtx)
+}
+
+func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := server.Config{}
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	commonFlags(fs, &cfg)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg.Log = newLogger(stderr)
+	srv, err := server.Open(ctx, cfg) // Open applies the migrations
+	if err != nil {
+		return err
+	}
+	defer srv.DB.Close()
+	return json.NewEncoder(stdout).Encode(map[string]any{"status": "migrated", "dialect": srv.DB.Dialect})
+}
+
+// admin runs one admin command and prints its result as one JSON object.
+func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("admin needs a command: create-company, create-user, create-agent")
+	}
+	cmd := args[0]
+	cfg := server.Config{}
+	fs := flag.NewFlagSet("admin "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	commonFlags(fs, &cfg)
+	var name, tz, companyUUID, login, password, role string
+	switch cmd {
+	case "create-company":
+		fs.StringVar(&name, "name", "", "company name")
+		fs.StringVar(&tz, "timezone", "UTC", "default time zone")
+	case "create-user":
+		fs.StringVar(&companyUUID, "company", "", "company UUID")
+		fs.StringVar(&login, "login", "", "login")
+		fs.StringVar(&password, "password", "", "password")
+		fs.StringVar(&role, "role", "", "admin, api or operator")
+	case "create-agent":
+		fs.StringVar(&companyUUID, "company", "", "company UUID")
+		fs.StringVar(&name, "name", "", "agent name")
+		fs.StringVar(&tz, "timezone", "UTC", "agent time zone")
+	default:
+		return fmt.Errorf("unknown admin command %q", cmd)
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg.Log = newLogger(io.Discard)
+	srv, err := server.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.DB.Close()
+
+	var out any
+	switch cmd {
+	case "create-company":
+		c, err := srv.Companies.Create(ctx, name, tz)
+		if err != nil {
+			return describe(err)
+		}
+		out = map[string]any{"company_uuid": c.UUID, "company_id": c.ID, "secret": c.Secret}
+	case "create-user":
+		c, err := srv.Companies.ByUUID(ctx, companyUUID)
+		if err != nil {
+			return describe(err)
+		}
+		u, err := srv.Users.CreateUser(ctx, c.ID, login, password, role)
+		if err != nil {
+			return describe(err)
+		}
+		out = map[string]any{"user_uuid": u.UUID, "operator_id": u.OperatorID}
+	case "create-agent":
+		c, err := srv.Companies.ByUUID(ctx, companyUUID)
+		if err != nil {
+			return describe(err)
+		}
+		actx := parley.WithCaller(ctx, parley.Caller{CompanyID: c.ID, CompanyUUID: c.UUID, Role: parley.RoleAdmin})
+		a, err := srv.Agents.Create(actx, agent.NewAgent{Name: name, Timezone: tz})
+		if err != nil {
+			return describe(err)
+		}
+		out = map[string]any{"agent_uuid": a.UUID, "agent_id": a.ID}
+	}
+	return json.NewEncoder(stdout).Encode(out)
+}
+
+// describe turns a domain error into the message an operator should read.
+func describe(err error) error {
+	if code := parley.ErrorCode(err); code != parley.EINTERNAL {
+		return errors.New(parley.ErrorMessage(err))
+	}
+	return err
+}

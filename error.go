@@ -1,0 +1,77 @@
+// Package parley holds the domain vocabulary every other package shares: the
+// error type with its codes and the caller (tenant) carried in a context.
+// It imports nothing of the project, so every package can depend on it.
+package parley
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. Each API family maps them to its own status codes and error
+// bodies in exactly one function, so the domain never speaks HTTP.
+const (
+	EINVALID      = "invalid"         // the request is well-formed but a value is wrong
+	EMALFORMED    = "malformed"       // the body is not the JSON the method takes
+	ENOTFOUND     = "not_found"       // no such object in the caller's company
+	EFORBIDDEN    = "forbidden"       // the caller may not touch this object or method
+	EUNAUTHORIZED = "unauthorized"    // no valid credentials
+	ECREDENTIALS  = "bad_credentials" // login or password is wrong
+	ECONFLICT     = "conflict"        // the change clashes with existing state
+	ETOOLARGE     = "too_large"       // body or collection over its limit
+	EINTERNAL     = "internal"        // a bug or an outage; details are logged, not returned
+)
+
+// Error is the one error type the domain returns. Fields names the offending
+// input fields, so adapters can report them in their own shape.
+type Error struct {
+	Code    string
+	Message string
+	Fields  map[string]string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("parley: code=%s message=%s", e.Code, e.Message) }
+
+// Errorf builds an *Error with a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldError builds an EINVALID error that names one field.
+func FieldError(field, format string, args ...any) *Error {
+	msg := fmt.Sprintf(format, args...)
+	return &Error{Code: EINVALID, Message: field + ": " + msg, Fields: map[string]string{field: msg}}
+}
+
+// ErrorCode returns the code of an application error, EINTERNAL for any
+// other non-nil error, and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the human message of an application error. Other
+// errors are internal: their text may hold SQL or paths, so it is never shown.
+func ErrorMessage(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Internal error."
+}
+
+// ErrorFields returns the per-field messages of an application error, if any.
+func ErrorFields(err error) map[string]string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Fields
+	}
+	return nil
+}

@@ -1,0 +1,258 @@
+package agent
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/store"
+)
+
+// Service manages agents and their settings within the caller's company.
+type Service struct {
+	DB *store.DB
+}
+
+const agentColumns = `a.id, a.uuid, a.company_id, c.uuid, a.name, a.description, a.delay_minutes, a.recall_count,
+	a.trunk_name, a.flag, a.record_path, a.routing_channel_limit, a.total_channel_limit, a.pool_name,
+	a.language, a.asr, a.tts, a.speed, a.pitch, a.emotion, a.record_storage_time, a.timezone,
+	a.created_at, a.updated_at`
+
+type scanner interface{ Scan(...any) error }
+
+func scanAgent(s scanner) (*Agent, error) {
+	a := &Agent{}
+	var created, updated int64
+	var speed, pitch sql.NullFloat64
+	var emotion sql.NullString
+	err := s.Scan(&a.ID, &a.UUID, &a.CompanyID, &a.CompanyUUID, &a.Name, &a.Description, &a.DelayMinutes, &a.RecallCount,
+		&a.TrunkName, &a.Flag, &a.RecordPath, &a.RoutingChannelLimit, &a.TotalChannelLimit, &a.PoolName,
+		&a.Language, &a.ASR, &a.TTS, &speed, &pitch, &emotion, &a.RecordStorageTime, &a.Timezone, &created, &updated)
+	if err != nil {
+		return nil, err
+	}
+	if speed.Valid {
+		a.Speed = &speed.Float64
+	}
+	if pitch.Valid {
+		a.Pitch = &pitch.Float64
+	}
+	if emotion.Valid {
+		a.Emotion = &emotion.String
+	}
+	a.CreatedAt, a.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	return a, nil
+}
+
+// noAccess is the seed's 403 "no access": returned both for an agent of
+// another company and for one that does not exist, so that the answer never
+// tells whether a UUID exists elsewhere.
+func noAccess(agentUUID string) error {
+	return parley.Errorf(parley.EFORBIDDEN, "No access to agent %s.", agentUUID)
+}
+
+// Create adds an agent to the caller's company.
+func (s *Service) Create(ctx context.Context, in NewAgent) (*Agent, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	name, err := validName("name", in.Name, 200)
+	if err != nil {
+		return nil, err
+	}
+	if err := validText("description", in.Description, 2000); err != nil {
+		return nil, err
+	}
+	if in.Timezone == "" {
+		in.Timezone = "UTC"
+	}
+	if err := ValidTimezone(in.Timezone); err != nil {
+		return nil, err
+	}
+	lang := "en-US"
+	if in.Language != "" {
+		if lang, err = CanonicalLanguage(in.Language); err != nil {
+			return nil, err
+		}
+	}
+	trunk, pool := in.TrunkName, in.PoolName
+	if trunk == "" {
+		trunk = "sim"
+	}
+	if pool == "" {
+		pool = "default"
+	}
+	if _, err := validName("trunk_name", trunk, 100); err != nil {
+		return nil, err
+	}
+	if _, err := validName("pool_name", pool, 100); err != nil {
+		return nil, err
+	}
+	id := uuid.NewString()
+	now := time.Now().UnixMilli()
+	err = s.DB.Write(ctx, func(q store.Querier) error {
+		_, err := q.Exec(ctx, `INSERT INTO agents (uuid, company_id, name, description, trunk_name, pool_name, language, timezone, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, cid, name, in.Description, trunk, pool, lang, in.Timezone, now, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, id)
+}
+
+// List returns the caller's agents in creation order.
+func (s *Service) List(ctx context.Context, limit, offset int) ([]*Agent, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.DB.Reader().Query(ctx, `SELECT `+agentColumns+` FROM agents a JOIN companies c ON c.id = a.company_id
+		WHERE a.company_id = ? ORDER BY a.id LIMIT ? OFFSET ?`, cid, limit, offset)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*Agent{}
+	for rows.Next() {
+		a, err := scanAgent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Get returns one agent of the caller's company.
+func (s *Service) Get(ctx context.Context, agentUUID string) (*Agent, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := ValidUUID("agent_uuid", agentUUID); err != nil {
+		return nil, err
+	}
+	return getAgent(ctx, s.DB.Reader(), cid, agentUUID)
+}
+
+func getAgent(ctx context.Context, q store.Querier, cid int64, agentUUID string) (*Agent, error) {
+	a, err := scanAgent(q.QueryRow(ctx, `SELECT `+agentColumns+` FROM agents a JOIN companies c ON c.id = a.company_id
+		WHERE a.uuid = ? AND a.company_id = ?`, agentUUID, cid))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, noAccess(agentUUID)
+	}
+	return a, err
+}
+
+// agentID resolves an agent UUID to its row id within the company.
+func agentID(ctx context.Context, q store.Querier, cid int64, agentUUID string) (int64, error) {
+	if err := ValidUUID("agent_uuid", agentUUID); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := q.QueryRow(ctx, `SELECT id FROM agents WHERE uuid = ? AND company_id = ?`, agentUUID, cid).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, noAccess(agentUUID)
+	}
+	return id, err
+}
+
+// Limits of the editable counters.
+const (
+	maxRecallCount  = 100
+	maxChannelLimit = 100000
+)
+
+// UpdateSettings applies a partial change of the general settings.
+func (s *Service) UpdateSettings(ctx context.Context, agentUUID string, u SettingsUpdate) (*Agent, error) {
+	caller, ok := parley.CallerFrom(ctx)
+	if !ok {
+		return nil, parley.Errorf(parley.EUNAUTHORIZED, "No authenticated company.")
+	}
+	if err := ValidUUID("agent_uuid", agentUUID); err != nil {
+		return nil, err
+	}
+	if u.CompanyUUID != nil && *u.CompanyUUID != caller.CompanyUUID {
+		// Moving an agent to another tenant would hand it, and its dialogs,
+		// to that tenant; only the caller's own company is accepted.
+		return nil, parley.Errorf(parley.EFORBIDDEN, "No access to company %s.", clip(*u.CompanyUUID))
+	}
+	var result *Agent
+	err := s.DB.Write(ctx, func(q store.Querier) error {
+		a, err := getAgent(ctx, q, caller.CompanyID, agentUUID)
+		if err != nil {
+			return err
+		}
+		if u.Delay != nil {
+			if a.DelayMinutes, err = ParseDelay(*u.Delay); err != nil {
+				return err
+			}
+		}
+		if u.RecallCount != nil {
+			if err := validCount("recall_count", *u.RecallCount, maxRecallCount); err != nil {
+				return err
+			}
+			a.RecallCount = *u.RecallCount
+		}
+		if u.RoutingChannelLimit != nil {
+			if err := validCount("routing_channel_limit", *u.RoutingChannelLimit, maxChannelLimit); err != nil {
+				return err
+			}
+			a.RoutingChannelLimit = *u.RoutingChannelLimit
+		}
+		if u.TotalChannelLimit != nil {
+			if err := validCount("total_channel_limit", *u.TotalChannelLimit, maxChannelLimit); err != nil {
+				return err
+			}
+			a.TotalChannelLimit = *u.TotalChannelLimit
+		}
+		if u.Flag != nil {
+			if err := validText("flag", *u.Flag, 100); err != nil {
+				return err
+			}
+			a.Flag = *u.Flag
+		}
+		if u.Language != nil {
+			if a.Language, err = CanonicalLanguage(*u.Language); err != nil {
+				return err
+			}
+		}
+		if u.TTS != nil {
+			if err := validateTTS(*u.TTS); err != nil {
+				return err
+			}
+			a.TTS = *u.TTS
+		}
+		if u.ASR != nil {
+			isCred, err := validateASR(*u.ASR)
+			if err != nil {
+				return err
+			}
+			if isCred {
+				var n int
+				if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM agent_credentials WHERE uuid = ? AND agent_id = ? AND key_type = 'asr'`,
+					*u.ASR, a.ID).Scan(&n); err != nil {
+					return err
+				}
+				if n == 0 {
+					return parley.FieldError("asr", "no ASR credential %s on this agent", *u.ASR)
+				}
+			}
+			a.ASR = *u.ASR
+		}
+		a.UpdatedAt = time.Now().UTC()
+		_, err = q.Exec(ctx, `UPDATE agents SET delay_minutes = ?, recall_count = ?, flag = ?, routing_channel_limit = ?,
+			total_channel_limit = ?, language = ?, asr = ?, tts = ?, updated_at = ? WHERE id = ? AND company_id = ?`,
+			a.DelayMinutes, a.RecallCount, a.Flag, a.RoutingChannelLimit, a.TotalChannelLimit, a.Language, a.ASR, a.TTS,
+			a.UpdatedAt.UnixMilli(), a.ID, caller.CompanyID)
+		result = a
+		return err
+	})
+	return result, err
+}

@@ -1,0 +1,63 @@
+package ext
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/api"
+)
+
+// errorBody is the External API's error shape. The seed asks for "a
+// description of the error in the body" under 409; every error uses it.
+type errorBody struct {
+	Message   string            `json:"message"`
+	Code      string            `json:"code"`
+	Fields    map[string]string `json:"fields,omitempty"`
+	RequestID string            `json:"request_id,omitempty"`
+}
+
+// statusOf is the one place where domain error codes become this family's
+// HTTP statuses. The seed answers "other errors" with 409, bad credentials
+// with 422, and missing statistics with 404.
+func statusOf(code string) int {
+	switch code {
+	case parley.EINVALID, parley.EMALFORMED, parley.ECONFLICT:
+		return http.StatusConflict
+	case parley.ENOTFOUND:
+		return http.StatusNotFound
+	case parley.EFORBIDDEN:
+		return http.StatusForbidden
+	case parley.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case parley.ECREDENTIALS:
+		return http.StatusUnprocessableEntity
+	case parley.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusInternalServerError
+}
+
+// writeError answers with err in the External API's format. Internal errors
+// are logged with the request id and shown only as "Internal error.".
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	ri := api.Info(r.Context())
+	ri.Err = err
+	code := parley.ErrorCode(err)
+	if code == parley.EINTERNAL && !errors.Is(err, r.Context().Err()) {
+		h.Log.Error("internal error", "request_id", ri.ID, "route", ri.Route, "error", err.Error())
+	}
+	writeJSON(w, statusOf(code), errorBody{
+		Message: parley.ErrorMessage(err), Code: code, Fields: parley.ErrorFields(err), RequestID: ri.ID,
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		slog.Debug("write response", "error", err)
+	}
+}

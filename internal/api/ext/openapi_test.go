@@ -1,0 +1,563 @@
+package ext_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/google/uuid"
+
+	"github.com/parley-cc/parley/internal/api/ext"
+	"github.com/parley-cc/parley/internal/testenv"
+)
+
+// The tests below keep openapi.json honest: it documents exactly the
+// routes of ext.Routes(), its response schemas are strict, and every
+// response a real server gives, on SQLite and PostgreSQL, matches it.
+
+func loadOpenAPI(t *testing.T) *openapi3.T {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(ext.OpenAPI)
+	if err != nil {
+		t.Fatalf("parse openapi.json: %v", err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		t.Fatalf("openapi.json is not a valid OpenAPI document: %v", err)
+	}
+	return doc
+}
+
+// oaOperation returns the documented operation of a route, or nil.
+func oaOperation(doc *openapi3.T, rt ext.Route) *openapi3.Operation {
+	item := doc.Paths.Value(ext.Prefix + rt.Path)
+	if item == nil {
+		return nil
+	}
+	return item.GetOperation(rt.Method)
+}
+
+func TestOpenAPIRoutes(t *testing.T) {
+	doc := loadOpenAPI(t)
+	documented := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			documented[method+" "+path] = true
+		}
+	}
+	for _, rt := range ext.Routes() {
+		key := rt.Method + " " + ext.Prefix + rt.Path
+		op := oaOperation(doc, rt)
+		if op == nil {
+			t.Errorf("route %s has no operation in openapi.json", key)
+			continue
+		}
+		delete(documented, key)
+		// A public route overrides the document's bearerAuth; others inherit it.
+		if overrides := op.Security != nil; overrides != rt.Public {
+			t.Errorf("%s: public=%v but the operation overrides security: %v", key, rt.Public, overrides)
+		}
+		want := []string{"401", "500"}
+		if !rt.Public {
+			want = append(want, "403")
+		}
+		for _, status := range want {
+			if op.Responses.Value(status) == nil {
+				t.Errorf("%s: no %s response documented", key, status)
+			}
+		}
+	}
+	for key := range documented {
+		t.Errorf("openapi.json documents %s, which is not in ext.Routes()", key)
+	}
+}
+
+// oaOptionalResponseFields are the only response properties the server may
+// leave out: an error's fields, and request_id of a recovered panic.
+var oaOptionalResponseFields = map[string]bool{"fields": true, "request_id": true}
+
+// TestOpenAPIStrictSchemas checks the rules that make response validation
+// catch drift: response objects list every property as required and allow
+// no others, while request objects stay open (the server ignores unknown
+// fields).
+func TestOpenAPIStrictSchemas(t *testing.T) {
+	doc := loadOpenAPI(t)
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			for status, rr := range op.Responses.Map() {
+				for _, mt := range rr.Value.Content {
+					oaWalk(mt.Schema, func(s *openapi3.Schema) {
+						where := fmt.Sprintf("%s %s response %s", method, path, status)
+						if !s.Type.Is("object") || s.AdditionalProperties.Schema != nil {
+							return // not an object, or a map
+						}
+						if has := s.AdditionalProperties.Has; has == nil || *has {
+							t.Errorf("%s: object schema without additionalProperties: false", where)
+						}
+						for name := range s.Properties {
+							if !slices.Contains(s.Required, name) && !oaOptionalResponseFields[name] {
+								t.Errorf("%s: property %s is not required", where, name)
+							}
+						}
+					})
+				}
+			}
+			if op.RequestBody == nil {
+				continue
+			}
+			for _, mt := range op.RequestBody.Value.Content {
+				oaWalk(mt.Schema, func(s *openapi3.Schema) {
+					if has := s.AdditionalProperties.Has; has != nil && !*has {
+						t.Errorf("%s %s request body: additionalProperties: false, but the server ignores unknown fields", method, path)
+					}
+				})
+			}
+		}
+	}
+}
+
+// oaWalk calls fn on s and every schema nested in it.
+func oaWalk(ref *openapi3.SchemaRef, fn func(*openapi3.Schema)) {
+	if ref == nil || ref.Value == nil {
+		return
+	}
+	s := ref.Value
+	fn(s)
+	for _, p := range s.Properties {
+		oaWalk(p, fn)
+	}
+	oaWalk(s.Items, fn)
+	oaWalk(s.AdditionalProperties.Schema, fn)
+	for _, list := range []openapi3.SchemaRefs{s.OneOf, s.AnyOf, s.AllOf} {
+		for _, sub := range list {
+			oaWalk(sub, fn)
+		}
+	}
+}
+
+// oaCall is one request of the response-validation test.
+type oaCall struct {
+	method string
+	path   string // below ext.Prefix, query included
+	auth   string // the Authorization header, if any
+	body   any    // nil, a string sent as is, or a value sent as JSON
+	want   int
+}
+
+// oaChecker sends requests to a running server and validates every response
+// against the document, recording which statuses each operation gave.
+type oaChecker struct {
+	doc    *openapi3.T
+	router routers.Router
+	env    *testenv.Env
+	seen   map[string]map[int]bool // "METHOD /api/v2/ext/..." -> statuses
+}
+
+func (c *oaChecker) do(t *testing.T, call oaCall) []byte {
+	t.Helper()
+	name := call.method + " " + call.path
+	var rd io.Reader
+	switch b := call.body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			t.Fatalf("%s: marshal body: %v", name, err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(call.method, c.env.URL()+ext.Prefix+call.path, rd)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if call.auth != "" {
+		req.Header.Set("Authorization", call.auth)
+	}
+	res, err := c.env.Client.Do(req)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		t.Fatalf("%s: read body: %v", name, err)
+	}
+	if res.StatusCode != call.want {
+		t.Errorf("%s: status %d, want %d: %s", name, res.StatusCode, call.want, body)
+	}
+
+	route, params, err := c.router.FindRoute(req)
+	if err != nil {
+		t.Errorf("%s: no operation in openapi.json: %v", name, err)
+		return body
+	}
+	opts := &openapi3filter.Options{
+		AuthenticationFunc:    openapi3filter.NoopAuthenticationFunc,
+		IncludeResponseStatus: true, // an undocumented status fails
+		MultiError:            true,
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts},
+		Status:                 res.StatusCode,
+		Header:                 res.Header,
+		Options:                opts,
+	}
+	in.SetBodyBytes(body)
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		t.Errorf("%s: response %d does not match openapi.json: %v\n%s", name, res.StatusCode, err, body)
+	}
+	// ValidateResponse does not look at the body of a response documented
+	// without content (204).
+	if r := route.Operation.Responses.Status(res.StatusCode); r != nil && len(r.Value.Content) == 0 && len(body) != 0 {
+		t.Errorf("%s: response %d is documented without a body, got %q", name, res.StatusCode, body)
+	}
+	key := route.Method + " " + route.Path
+	if c.seen[key] == nil {
+		c.seen[key] = map[int]bool{}
+	}
+	c.seen[key][res.StatusCode] = true
+	return body
+}
+
+// json is do that decodes the response body into v.
+func (c *oaChecker) json(t *testing.T, call oaCall, v any) {
+	t.Helper()
+	body := c.do(t, call)
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("%s %s: response is not the JSON expected: %v\n%s", call.method, call.path, err, body)
+	}
+}
+
+// run does every call of a table.
+func (c *oaChecker) run(t *testing.T, calls []oaCall) {
+	t.Helper()
+	for _, call := range calls {
+		c.do(t, call)
+	}
+}
+
+// checkCoverage fails for every documented response of a route, but 500,
+// that no request produced: each route must have had its successes and each
+// of its errors validated, and the document must not promise statuses the
+// server never gives.
+func (c *oaChecker) checkCoverage(t *testing.T) {
+	t.Helper()
+	total := 0
+	for _, rt := range ext.Routes() {
+		key := rt.Method + " " + ext.Prefix + rt.Path
+		op := oaOperation(c.doc, rt)
+		if op == nil {
+			t.Errorf("%s: not documented", key)
+			continue
+		}
+		for status := range op.Responses.Map() {
+			code, _ := strconv.Atoi(status)
+			if status == "500" {
+				continue
+			}
+			if !c.seen[key][code] {
+				t.Errorf("%s: documented response %s was never produced and validated", key, status)
+			}
+			total++
+		}
+	}
+	t.Logf("validated %d documented responses of %d routes", total, len(ext.Routes()))
+}
+
+func oaBearer(token string) string { return "Bearer " + token }
+
+func oaBasic(login, password string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(login+":"+password))
+}
+
+// oaPath fills the path parameters of a route.
+func oaPath(rt ext.Route, credentialUUID string) string {
+	return strings.ReplaceAll(rt.Path, "{credential_uuid}", credentialUUID)
+}
+
+func TestOpenAPIResponses(t *testing.T) {
+	doc := loadOpenAPI(t)
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatalf("router: %v", err)
+	}
+	testenv.ForEachDB(t, func(t *testing.T, dsn string) {
+		env := testenv.Start(t, dsn)
+		ten := env.NewTenant(t, "Acme")
+		c := &oaChecker{doc: doc, router: router, env: env, seen: map[string]map[int]bool{}}
+
+		res := env.Do(t, "GET", "/openapi/ext.json", "", nil)
+		if res.Status != 200 || !bytes.Equal(res.Body, ext.OpenAPI) {
+			t.Errorf("GET /openapi/ext.json: status %d, and the body differs from the embedded document", res.Status)
+		}
+
+		oaEveryRoute(t, c, ten)
+		oaAuth(t, c, ten)
+		oaAgents(t, c, ten)
+		oaCredentials(t, c, ten)
+		oaTimeSlots(t, c, ten)
+		oaEntities(t, c, ten, "initial")
+		oaEntities(t, c, ten, "output")
+		c.checkCoverage(t)
+	})
+}
+
+// oaEveryRoute sends what every route answers alike: no token, a bad
+// token, an operator's token, an over-limit body and malformed JSON.
+func oaEveryRoute(t *testing.T, c *oaChecker, ten *testenv.Tenant) {
+	tok := oaBearer(ten.Token)
+	huge := "{" + strings.Repeat(" ", 1<<20) + "}"
+	for _, rt := range ext.Routes() {
+		path := oaPath(rt, uuid.NewString()) + "?agent_uuid=" + ten.AgentUUID
+		if !rt.Public {
+			c.run(t, []oaCall{
+				{rt.Method, path, "", nil, 401},
+				{rt.Method, path, "Bearer not.a.token", nil, 401},
+				{rt.Method, path, oaBearer(ten.OperatorToken), nil, 403},
+			})
+		}
+		if rt.Method != "GET" && rt.Path != "/auth" { // the routes that read a body
+			c.run(t, []oaCall{
+				{rt.Method, path, tok, huge, 413},
+				{rt.Method, path, tok, `{"name": `, 409},
+				{rt.Method, path, tok, `[1, 2]`, 409},
+			})
+		}
+	}
+}
+
+func oaAuth(t *testing.T, c *oaChecker, ten *testenv.Tenant) {
+	var pair struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	c.json(t, oaCall{"POST", "/auth", oaBasic(ten.Login, ten.Password), nil, 200}, &pair)
+	c.run(t, []oaCall{
+		{"POST", "/auth", "", nil, 401},
+		{"POST", "/auth", oaBearer(ten.Token), nil, 401},
+		{"POST", "/auth", oaBasic(ten.Login, "wrong password"), nil, 422},
+		{"POST", "/auth", oaBasic("nobody", ten.Password), nil, 422},
+
+		{"POST", "/auth/refresh", "", map[string]any{"refresh_token": pair.RefreshToken}, 200},
+		{"POST", "/auth/refresh", "", map[string]any{"refresh_token": pair.RefreshToken}, 401}, // used twice
+		{"POST", "/auth/refresh", "", map[string]any{"refresh_token": ten.Token}, 401},         // an access token
+		{"POST", "/auth/refresh", "", map[string]any{"refresh_token": "garbage"}, 401},
+		{"POST", "/auth/refresh", "", map[string]any{}, 409},
+		{"POST", "/auth/refresh", "", map[string]any{"refresh_token": 5}, 409},
+	})
+}
+
+func oaAgents(t *testing.T, c *oaChecker, ten *testenv.Tenant) {
+	tok := oaBearer(ten.Token)
+	q := "?agent_uuid=" + ten.AgentUUID
+	stranger := "?agent_uuid=" + uuid.NewString()
+	c.run(t, []oaCall{
+		{"GET", "/company-agents", tok, nil, 200},
+		{"GET", "/company-agents?company_uuid=" + ten.CompanyUUID + "&limit=1&offset=0", tok, nil, 200},
+		{"GET", "/company-agents?offset=5", tok, nil, 200},
+		{"GET", "/company-agents?company_uuid=" + uuid.NewString(), tok, nil, 403},
+		{"GET", "/company-agents?limit=abc", tok, nil, 409},
+		{"GET", "/company-agents?limit=1001", tok, nil, 409},
+		{"GET", "/company-agents?offset=-1", tok, nil, 409},
+
+		{"POST", "/company-agents", tok, map[string]any{"name": "Second", "timezone": "Europe/Berlin", "language": "de-de", "unknown": 1}, 201},
+		{"POST", "/company-agents", tok, map[string]any{"name": "Third"}, 201},
+		{"POST", "/company-agents", tok, map[string]any{"name": " "}, 409},
+		{"POST", "/company-agents", tok, map[string]any{"name": "x", "timezone": "Mars/Olympus"}, 409},
+		{"POST", "/company-agents", tok, map[string]any{"name": "x", "language": 5}, 409},
+
+		{"GET", "/agent-settings/general" + q, tok, nil, 200},
+		{"GET", "/agent-settings/general", tok, nil, 409},
+		{"GET", "/agent-settings/general?agent_uuid=nope", tok, nil, 409},
+		{"GET", "/agent-settings/general" + stranger, tok, nil, 403},
+
+		{"PUT", "/agent-settings/general" + q, tok, map[string]any{"delay": "01:30", "recall_count": "3", "routing_channel_limit": 5,
+			"total_channel_limit": "20", "flag": "f", "language": "ru-ru", "asr": "yandex", "tts": "alena@yandex",
+			"company_uuid": ten.CompanyUUID, "name": "read-only, ignored", "speed": 1.5}, 200},
+		{"PUT", "/agent-settings/general" + q, tok, map[string]any{}, 200},
+		{"PUT", "/agent-settings/general" + q, tok, map[string]any{"company_uuid": uuid.NewString()}, 403},
+		{"PUT", "/agent-settings/general" + stranger, tok, map[string]any{"recall_count": 1}, 403},
+		{"PUT", "/agent-settings/general" + q, tok, map[string]any{"recall_count": 101}, 409},
+		{"PUT", "/agent-settings/general" + q, tok, map[string]any{"recall_count": "many"}, 409},
+		{"PUT", "/agent-settings/general" + q, tok, map[string]any{"delay": "1:30"}, 409},
+		{"PUT", "/agent-settings/general" + q, tok, map[string]any{"asr": uuid.NewString()}, 409},
+		{"PUT", "/agent-settings/general" + q, tok, map[string]any{"tts": "voice"}, 409},
+		{"PUT", "/agent-settings/general", tok, map[string]any{"recall_count": 1}, 409},
+	})
+}
+
+func oaCredentials(t *testing.T, c *oaChecker, ten *testenv.Tenant) {
+	tok := oaBearer(ten.Token)
+	q := "?agent_uuid=" + ten.AgentUUID
+	stranger := "?agent_uuid=" + uuid.NewString()
+	var cred struct {
+		UUID  string `json:"uuid"`
+		Value string `json:"value"`
+	}
+	c.json(t, oaCall{"POST", "/agent-settings/credentials" + q, tok,
+		map[string]any{"name": "Google ASR", "platform": "google", "key_type": "asr", "value": "secret-key-1234"}, 201}, &cred)
+	c.run(t, []oaCall{
+		{"POST", "/agent-settings/credentials" + q, tok, map[string]any{"name": "short", "platform": "yandex", "key_type": "tts", "value": "ab"}, 201},
+		{"POST", "/agent-settings/credentials" + q, tok, map[string]any{"name": "k", "platform": "azure", "key_type": "asr", "value": "v"}, 409},
+		{"POST", "/agent-settings/credentials" + q, tok, map[string]any{"name": "k", "platform": "google", "key_type": "asr"}, 409},
+		{"POST", "/agent-settings/credentials", tok, map[string]any{"name": "k", "platform": "google", "key_type": "asr", "value": "v"}, 409},
+		{"POST", "/agent-settings/credentials" + stranger, tok, map[string]any{"name": "k", "platform": "google", "key_type": "asr", "value": "v"}, 403},
+
+		{"GET", "/agent-settings/credentials" + q, tok, nil, 200},
+		{"GET", "/agent-settings/credentials" + q + "&key_type=tts", tok, nil, 200},
+		{"GET", "/agent-settings/credentials" + q + "&key_type=both", tok, nil, 409},
+		{"GET", "/agent-settings/credentials", tok, nil, 409},
+		{"GET", "/agent-settings/credentials" + stranger, tok, nil, 403},
+
+		// The masked value sent back keeps the key.
+		{"PUT", "/agent-settings/credentials/" + cred.UUID, tok, map[string]any{"name": "renamed", "value": cred.Value,
+			"uuid": cred.UUID, "agent_uuid": ten.AgentUUID}, 200},
+		{"PUT", "/agent-settings/credentials/" + cred.UUID, tok, map[string]any{"value": "new-secret-5678", "key_type": "tts", "platform": "yandex"}, 200},
+		{"PUT", "/agent-settings/credentials/" + cred.UUID, tok, map[string]any{"uuid": uuid.NewString()}, 409},
+		{"PUT", "/agent-settings/credentials/" + cred.UUID, tok, map[string]any{"agent_uuid": uuid.NewString()}, 409},
+		{"PUT", "/agent-settings/credentials/" + cred.UUID, tok, map[string]any{"platform": "azure"}, 409},
+		{"PUT", "/agent-settings/credentials/not-a-uuid", tok, map[string]any{"name": "x"}, 409},
+		{"PUT", "/agent-settings/credentials/" + uuid.NewString(), tok, map[string]any{"name": "x"}, 404},
+	})
+}
+
+func oaTimeSlots(t *testing.T, c *oaChecker, ten *testenv.Tenant) {
+	tok := oaBearer(ten.Token)
+	q := "?agent_uuid=" + ten.AgentUUID
+	stranger := "?agent_uuid=" + uuid.NewString()
+	const path = "/agent-settings/time-slot"
+	mine := uuid.NewString()
+	slot := map[string]any{"time_slot_uuid": mine, "day": 5, "not_before": "09:00", "not_after": "24:00"}
+	var made struct {
+		TimeSlotUUID string `json:"time_slot_uuid"`
+	}
+	c.json(t, oaCall{"POST", path + q, tok, map[string]any{"day": "1", "not_before": "22:00", "not_after": "02:00"}, 201}, &made)
+	c.run(t, []oaCall{
+		{"POST", path + q, tok, slot, 201},
+		{"POST", path + q, tok, slot, 201}, // a safe retry
+		{"POST", path + q, tok, map[string]any{"time_slot_uuid": mine, "day": 6, "not_before": "09:00", "not_after": "24:00"}, 409},
+		{"POST", path + q, tok, map[string]any{"day": 8, "not_before": "09:00", "not_after": "10:00"}, 409},
+		{"POST", path + q, tok, map[string]any{"day": 1, "not_before": "09:00"}, 409},
+		{"POST", path + q, tok, map[string]any{"day": 1, "not_before": "10:00", "not_after": "10:00"}, 409},
+		{"POST", path, tok, map[string]any{"day": 1, "not_before": "09:00", "not_after": "10:00"}, 409},
+		{"POST", path + stranger, tok, map[string]any{"day": 1, "not_before": "09:00", "not_after": "10:00"}, 403},
+
+		{"GET", path + q, tok, nil, 200},
+		{"GET", path, tok, nil, 409},
+		{"GET", path + stranger, tok, nil, 403},
+
+		{"PUT", path, tok, map[string]any{"time_slot_uuid": made.TimeSlotUUID, "day": 2, "not_before": "08:00", "not_after": "12:30"}, 201},
+		{"PUT", path, tok, map[string]any{"time_slot_uuid": uuid.NewString(), "day": 2, "not_before": "08:00", "not_after": "12:30"}, 404},
+		{"PUT", path, tok, map[string]any{"day": 2, "not_before": "08:00", "not_after": "12:30"}, 409},
+		{"PUT", path, tok, map[string]any{"time_slot_uuid": made.TimeSlotUUID, "day": 2, "not_before": "08:00", "not_after": "25:00"}, 409},
+
+		{"DELETE", path, tok, map[string]any{"time_slot_uuid": made.TimeSlotUUID}, 204},
+		{"DELETE", path + "?time_slot_uuid=" + mine, tok, nil, 204},
+		{"DELETE", path + "?time_slot_uuid=" + mine, tok, nil, 404},
+		{"DELETE", path, tok, map[string]any{"time_slot_uuid": made.TimeSlotUUID}, 404},
+		{"DELETE", path, tok, nil, 409},
+		{"DELETE", path, tok, map[string]any{"time_slot_uuid": "nope"}, 409},
+	})
+}
+
+// oaEntities covers the routes of one entity kind, "initial" or "output".
+func oaEntities(t *testing.T, c *oaChecker, ten *testenv.Tenant, kind string) {
+	tok := oaBearer(ten.Token)
+	q := "?agent_uuid=" + ten.AgentUUID
+	stranger := "?agent_uuid=" + uuid.NewString()
+	base := "/" + kind + "-entity"
+	key := kind + "_entity_uuid" // the UUID field of one entity
+	keys := kind + "_entities_uuid"
+	extra := map[string]any{"synthesis": true} // the kind-specific field
+	if kind == "output" {
+		extra = map[string]any{"entity_type": "integer"}
+	}
+	ent := func(fields map[string]any) map[string]any {
+		for k, v := range extra {
+			fields[k] = v
+		}
+		return fields
+	}
+	made := map[string]string{}
+	for _, name := range []string{"first", "second", "third", "fourth"} {
+		var out map[string]any
+		c.json(t, oaCall{"POST", base + q, tok, ent(map[string]any{"name": name}), 201}, &out)
+		made[name], _ = out[key].(string)
+	}
+	c.run(t, []oaCall{
+		{"POST", base + q, tok, map[string]any{"name": "phone", "number_cell": "7"}, 201},
+		{"POST", base + q, tok, map[string]any{"name": "first"}, 409},
+		{"POST", base + q, tok, map[string]any{"name": ""}, 409},
+		{"POST", base + q, tok, map[string]any{"name": "big", "number_cell": 10001}, 409},
+		{"POST", base, tok, map[string]any{"name": "x"}, 409},
+		{"POST", base + stranger, tok, map[string]any{"name": "x"}, 403},
+
+		{"GET", base + q, tok, nil, 200},
+		{"GET", base, tok, nil, 409},
+		{"GET", base + stranger, tok, nil, 403},
+
+		{"PUT", base, tok, ent(map[string]any{key: made["first"], "name": "renamed", "number_cell": 3}), 200},
+		{"PUT", base, tok, map[string]any{key: made["first"], "name": "phone"}, 409},
+		{"PUT", base, tok, map[string]any{"name": "x"}, 409},
+		{"PUT", base, tok, map[string]any{key: uuid.NewString(), "name": "x"}, 404},
+
+		{"DELETE", base, tok, map[string]any{key: made["first"]}, 204},
+		{"DELETE", base + "?" + key + "=" + made["second"], tok, nil, 204},
+		{"DELETE", base, tok, map[string]any{key: made["first"]}, 404},
+		{"DELETE", base, tok, nil, 409},
+		{"DELETE", base, tok, map[string]any{"name": "x"}, 409},
+	})
+	bulkAdd := map[string]any{"entities": []any{
+		ent(map[string]any{"name": "a"}), map[string]any{"name": "b", "number_cell": 9}, map[string]any{"name": "a"}, map[string]any{"name": "third"},
+	}}
+	if kind == "initial" {
+		c.run(t, []oaCall{
+			{"POST", base + "/bulk" + q, tok, bulkAdd, 200},
+			{"POST", base + "/bulk" + q, tok, map[string]any{"entities": []any{}}, 409},
+			{"POST", base + "/bulk" + q, tok, map[string]any{}, 409},
+			{"POST", base + "/bulk", tok, bulkAdd, 409},
+			{"POST", base + "/bulk" + stranger, tok, bulkAdd, 403},
+
+			{"POST", base + "/bulk-delete", tok, map[string]any{keys: []string{made["third"], uuid.NewString()}}, 200},
+			{"POST", base + "/bulk-delete" + q, tok, map[string]any{keys: []string{made["fourth"], made["fourth"]}}, 200},
+			{"POST", base + "/bulk-delete" + stranger, tok, map[string]any{keys: []string{made["fourth"]}}, 403},
+			{"POST", base + "/bulk-delete", tok, map[string]any{keys: []string{}}, 409},
+			{"POST", base + "/bulk-delete", tok, map[string]any{keys: []string{"nope"}}, 409},
+			{"POST", base + "/bulk-delete", tok, map[string]any{}, 409},
+		})
+		return
+	}
+	c.run(t, []oaCall{
+		{"POST", base + "/bulk" + q, tok, bulkAdd, 200},
+		{"POST", base + "/bulk" + q, tok, map[string]any{keys: []string{made["third"], uuid.NewString()}}, 200},
+		{"POST", base + "/bulk" + q, tok, map[string]any{"entities": []any{map[string]any{"name": "c"}}, keys: []string{made["fourth"]}}, 409},
+		{"POST", base + "/bulk" + q, tok, map[string]any{}, 409},
+		{"POST", base + "/bulk" + q, tok, map[string]any{"entities": []any{map[string]any{"name": "c", "entity_type": "blob"}}}, 409},
+		{"POST", base + "/bulk", tok, map[string]any{keys: []string{made["fourth"]}}, 409},
+		{"POST", base + "/bulk" + stranger, tok, map[string]any{keys: []string{made["fourth"]}}, 403},
+
+		// The seed's underscore spelling of the path.
+		{"PUT", "/output_entity", tok, map[string]any{key: made["fourth"], "entity_type": "date"}, 200},
+		{"PUT", "/output_entity", tok, map[string]any{key: made["fourth"], "entity_type": "blob"}, 409},
+		{"PUT", "/output_entity", tok, map[string]any{key: uuid.NewString()}, 404},
+		{"DELETE", "/output_entity", tok, map[string]any{key: made["fourth"]}, 204},
+		{"DELETE", "/output_entity?" + key + "=" + made["fourth"], tok, nil, 404},
+		{"DELETE", "/output_entity", tok, map[string]any{key: ""}, 409},
+	})
+}

@@ -1,0 +1,104 @@
+// Package ext is the HTTP adapter of the External API (/api/v2/ext, seed
+// 003): it decodes the seed's wire shapes, calls the domain services and
+// encodes their results and errors in this family's format.
+package ext
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/agent"
+	"github.com/parley-cc/parley/internal/api"
+	"github.com/parley-cc/parley/internal/auth"
+)
+
+// Prefix is where the family is mounted.
+const Prefix = "/api/v2/ext"
+
+// Handler serves the External API.
+type Handler struct {
+	Log    *slog.Logger
+	Users  *auth.UserService
+	Tokens *auth.TokenService
+	Agents *agent.Service
+}
+
+// Route is one method of the family. Public routes take no Bearer token.
+type Route struct {
+	Method string
+	Path   string // below Prefix
+	Public bool
+	handle func(h *Handler, w http.ResponseWriter, r *http.Request) error
+}
+
+// Pattern is the ServeMux pattern of the route.
+func (rt Route) Pattern() string { return rt.Method + " " + Prefix + rt.Path }
+
+// Routes lists every method of the family. Tests iterate it, so a route
+// added here is covered by the isolation and bad-input matrices at once.
+func Routes() []Route {
+	return []Route{
+		{Method: "POST", Path: "/auth", Public: true, handle: (*Handler).login},
+		{Method: "POST", Path: "/auth/refresh", Public: true, handle: (*Handler).refresh},
+
+		{Method: "GET", Path: "/company-agents", handle: (*Handler).listAgents},
+		{Method: "POST", Path: "/company-agents", handle: (*Handler).createAgent},
+		{Method: "GET", Path: "/agent-settings/general", handle: (*Handler).getGeneral},
+		{Method: "PUT", Path: "/agent-settings/general", handle: (*Handler).putGeneral},
+		{Method: "GET", Path: "/agent-settings/credentials", handle: (*Handler).listCredentials},
+		{Method: "POST", Path: "/agent-settings/credentials", handle: (*Handler).createCredential},
+		{Method: "PUT", Path: "/agent-settings/credentials/{credential_uuid}", handle: (*Handler).putCredential},
+
+		{Method: "GET", Path: "/agent-settings/time-slot", handle: (*Handler).listSlots},
+		{Method: "POST", Path: "/agent-settings/time-slot", handle: (*Handler).createSlot},
+		{Method: "PUT", Path: "/agent-settings/time-slot", handle: (*Handler).putSlot},
+		{Method: "DELETE", Path: "/agent-settings/time-slot", handle: (*Handler).deleteSlot},
+
+		{Method: "GET", Path: "/initial-entity", handle: entityList(agent.Initial)},
+		{Method: "POST", Path: "/initial-entity", handle: entityCreate(agent.Initial)},
+		{Method: "PUT", Path: "/initial-entity", handle: entityUpdate(agent.Initial)},
+		{Method: "DELETE", Path: "/initial-entity", handle: entityDelete(agent.Initial)},
+		{Method: "POST", Path: "/initial-entity/bulk", handle: entityBulkAdd(agent.Initial)},
+		{Method: "POST", Path: "/initial-entity/bulk-delete", handle: entityBulkDelete(agent.Initial)},
+
+		{Method: "GET", Path: "/output-entity", handle: entityList(agent.Output)},
+		{Method: "POST", Path: "/output-entity", handle: entityCreate(agent.Output)},
+		{Method: "PUT", Path: "/output-entity", handle: entityUpdate(agent.Output)},
+		{Method: "DELETE", Path: "/output-entity", handle: entityDelete(agent.Output)},
+		{Method: "POST", Path: "/output-entity/bulk", handle: (*Handler).outputBulk},
+		// The seed's curl examples spell the path with an underscore.
+		{Method: "PUT", Path: "/output_entity", handle: entityUpdate(agent.Output)},
+		{Method: "DELETE", Path: "/output_entity", handle: entityDelete(agent.Output)},
+	}
+}
+
+// Register mounts every route on mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	for _, rt := range Routes() {
+		var next http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := rt.handle(h, w, r); err != nil {
+				h.writeError(w, r, err)
+			}
+		})
+		if !rt.Public {
+			next = api.Bearer(h.Tokens, h.writeError, requireAPIAccess(h, next))
+		}
+		api.Route(mux, rt.Pattern(), api.LimitBody(api.DefaultBodyLimit, next))
+	}
+	// Unknown methods under the prefix answer in this family's format too.
+	api.Route(mux, Prefix+"/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.writeError(w, r, parley.Errorf(parley.ENOTFOUND, "No method %s %s in the External API.", r.Method, r.URL.Path))
+	}))
+}
+
+// requireAPIAccess enforces the seed's "role with API access rights".
+func requireAPIAccess(h *Handler, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := parley.CallerFrom(r.Context()); !ok || !c.HasAPIAccess() {
+			h.writeError(w, r, parley.Errorf(parley.EFORBIDDEN, "The user has no External API access rights."))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

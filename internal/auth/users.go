@@ -1,0 +1,107 @@
+// Package auth holds users, password checks and the JWT access and refresh
+// tokens every API family accepts.
+package auth
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/store"
+)
+
+// User is a login of a company.
+type User struct {
+	ID         int64
+	UUID       string
+	CompanyID  int64
+	Login      string
+	Role       string
+	OperatorID *int64 // set for operator users: they are also human operators
+}
+
+// UserService creates users and checks their passwords.
+type UserService struct {
+	DB *store.DB
+}
+
+// CreateUser adds a user to a company. An operator user also gets an
+// operator row, so that chats can be routed to them.
+func (s *UserService) CreateUser(ctx context.Context, companyID int64, login, password, role string) (*User, error) {
+	login = strings.TrimSpace(login)
+	switch {
+	case login == "" || len(login) > 128 || strings.ContainsAny(login, ": \t\r\n"):
+		return nil, parley.FieldError("login", "must be 1 to 128 characters without spaces or ':'")
+	case utf8.RuneCountInString(password) < 8 || len(password) > 256:
+		return nil, parley.FieldError("password", "must be 8 to 256 characters")
+	case !parley.ValidRole(role):
+		return nil, parley.FieldError("role", "must be admin, api or operator")
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	u := &User{UUID: uuid.NewString(), CompanyID: companyID, Login: login, Role: role}
+	now := time.Now().UnixMilli()
+	err = s.DB.Write(ctx, func(q store.Querier) error {
+		err := q.QueryRow(ctx, `INSERT INTO users (uuid, company_id, login, password_hash, role, created_at)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, u.UUID, companyID, login, hash, role, now).Scan(&u.ID)
+		if errors.Is(err, store.ErrUnique) {
+			return parley.Errorf(parley.ECONFLICT, "Login %q is taken.", login)
+		} else if err != nil {
+			return err
+		}
+		if role != parley.RoleOperator {
+			return nil
+		}
+		var opID int64
+		if err := q.QueryRow(ctx, `INSERT INTO operators (company_id, user_id, name, status, created_at, updated_at)
+			VALUES (?, ?, ?, 'offline', ?, ?) RETURNING id`, companyID, u.ID, login, now, now).Scan(&opID); err != nil {
+			return err
+		}
+		u.OperatorID = &opID
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// dummyHash is verified when a login does not exist, so that a wrong login
+// and a wrong password take the same time.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("not a real password")
+	return h
+})
+
+// Authenticate checks a login and password and returns the caller they
+// identify. Any mismatch is ECREDENTIALS, without saying which part.
+func (s *UserService) Authenticate(ctx context.Context, login, password string) (parley.Caller, error) {
+	var c parley.Caller
+	var hash string
+	err := s.DB.Reader().QueryRow(ctx, `SELECT u.id, u.uuid, u.role, u.password_hash, c.id, c.uuid
+		FROM users u JOIN companies c ON c.id = u.company_id WHERE u.login = ?`, login).
+		Scan(&c.UserID, &c.UserUUID, &c.Role, &hash, &c.CompanyID, &c.CompanyUUID)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, _ = VerifyPassword(dummyHash(), password)
+		return c, parley.Errorf(parley.ECREDENTIALS, "Invalid login or password.")
+	} else if err != nil {
+		return c, err
+	}
+	ok, err := VerifyPassword(hash, password)
+	if err != nil {
+		return c, err
+	}
+	if !ok {
+		return c, parley.Errorf(parley.ECREDENTIALS, "Invalid login or password.")
+	}
+	return c, nil
+}
