@@ -11,15 +11,16 @@ import (
 // Error codes. Each API family maps them to its own status codes and error
 // bodies in exactly one function, so the domain never speaks HTTP.
 const (
-	EINVALID      = "invalid"         // the request is well-formed but a value is wrong
-	EMALFORMED    = "malformed"       // the body is not the JSON the method takes
-	ENOTFOUND     = "not_found"       // no such object in the caller's company
-	EFORBIDDEN    = "forbidden"       // the caller may not touch this object or method
-	EUNAUTHORIZED = "unauthorized"    // no valid credentials
-	ECREDENTIALS  = "bad_credentials" // login or password is wrong
-	ECONFLICT     = "conflict"        // the change clashes with existing state
-	ETOOLARGE     = "too_large"       // body or collection over its limit
-	EINTERNAL     = "internal"        // a bug or an outage; details are logged, not returned
+	EINVALID      = "invalid"            // the request is well-formed but a value is wrong
+	EMALFORMED    = "malformed"          // the body is not the JSON the method takes
+	ENOTFOUND     = "not_found"          // no such object in the caller's company
+	EFORBIDDEN    = "forbidden"          // the caller may not touch this object or method
+	EUNAUTHORIZED = "unauthorized"       // no valid credentials
+	ECREDENTIALS  = "bad_credentials"    // login or password is wrong
+	ECONFLICT     = "conflict"           // the change clashes with existing state
+	ETOOLARGE     = "too_large"          // request body over its limit
+	EMETHOD       = "method_not_allowed" // the path exists, but not with this HTTP method
+	EINTERNAL     = "internal"           // a bug or an outage; details are logged, not returned
 )
 
 // Error is the one error type the domain returns. Fields names the offending

@@ -17,10 +17,11 @@ import (
 // written through the API but never read back whole: a leaked read token
 // must not leak the company's cloud keys.
 func MaskSecret(v string) string {
-	if len(v) <= 4 {
-		return strings.Repeat("*", len(v))
+	r := []rune(v) // by characters: cutting bytes would garble non-ASCII keys
+	if len(r) <= 4 {
+		return strings.Repeat("*", len(r))
 	}
-	return strings.Repeat("*", 8) + v[len(v)-4:]
+	return strings.Repeat("*", 8) + string(r[len(r)-4:])
 }
 
 func validateCredential(c *Credential) error {
@@ -37,7 +38,7 @@ func validateCredential(c *Credential) error {
 	if c.Value == "" || len(c.Value) > 16384 {
 		return parley.FieldError("value", "must be 1 to 16384 bytes")
 	}
-	return nil
+	return validText("value", c.Value, 16384)
 }
 
 // ValidKeyType checks the key_type filter of the credential list.

@@ -138,9 +138,14 @@ func validName(field, s string, max int) (string, error) {
 	return s, nil
 }
 
+// validText checks free text: valid UTF-8, at most max runes, and no NUL
+// (PostgreSQL text cannot hold it, and no client means to send it).
 func validText(field, s string, max int) error {
 	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
 		return parley.FieldError(field, "must be at most %d characters of valid UTF-8", max)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return parley.FieldError(field, "must not contain NUL characters")
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ func readBody(r *http.Request) ([]byte, error) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, parley.Errorf(parley.ETOOLARGE, "Request body is larger than %d bytes.", DefaultBodyLimit)
+			return nil, parley.Errorf(parley.ETOOLARGE, "Request body is larger than %d bytes.", mbe.Limit)
 		}
 		return nil, parley.Errorf(parley.EMALFORMED, "Could not read the request body.")
 	}

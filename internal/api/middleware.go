@@ -126,11 +126,7 @@ const DefaultBodyLimit = 1 << 20
 // *http.MaxBytesError, which Decode reports as ETOOLARGE.
 func LimitBody(limit int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > limit {
-			r.Body = http.MaxBytesReader(w, r.Body, 0)
-		} else {
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
-		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -37,8 +38,8 @@ type UserService struct {
 func (s *UserService) CreateUser(ctx context.Context, companyID int64, login, password, role string) (*User, error) {
 	login = strings.TrimSpace(login)
 	switch {
-	case login == "" || len(login) > 128 || strings.ContainsAny(login, ": \t\r\n"):
-		return nil, parley.FieldError("login", "must be 1 to 128 characters without spaces or ':'")
+	case !plausibleLogin(login):
+		return nil, parley.FieldError("login", "must be 1 to 128 printable characters without spaces or ':'")
 	case utf8.RuneCountInString(password) < 8 || len(password) > 256:
 		return nil, parley.FieldError("password", "must be 8 to 256 characters")
 	case !parley.ValidRole(role):
@@ -87,6 +88,12 @@ var dummyHash = sync.OnceValue(func() string {
 func (s *UserService) Authenticate(ctx context.Context, login, password string) (parley.Caller, error) {
 	var c parley.Caller
 	var hash string
+	if !plausibleLogin(login) || len(password) > 1024 {
+		// Not a login any user can have: answer as for an unknown one,
+		// without sending bytes the database may refuse (NUL, bad UTF-8).
+		_, _ = VerifyPassword(dummyHash(), password)
+		return c, parley.Errorf(parley.ECREDENTIALS, "Invalid login or password.")
+	}
 	err := s.DB.Reader().QueryRow(ctx, `SELECT u.id, u.uuid, u.role, u.password_hash, c.id, c.uuid
 		FROM users u JOIN companies c ON c.id = u.company_id WHERE u.login = ?`, login).
 		Scan(&c.UserID, &c.UserUUID, &c.Role, &hash, &c.CompanyID, &c.CompanyUUID)
@@ -104,4 +111,19 @@ func (s *UserService) Authenticate(ctx context.Context, login, password string) 
 		return c, parley.Errorf(parley.ECREDENTIALS, "Invalid login or password.")
 	}
 	return c, nil
+}
+
+// plausibleLogin reports whether s could be a login: 1-128 bytes of valid
+// UTF-8 with no spaces, colons (Basic auth splits on them) or control
+// characters.
+func plausibleLogin(s string) bool {
+	if s == "" || len(s) > 128 || !utf8.ValidString(s) || strings.ContainsRune(s, ':') {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }

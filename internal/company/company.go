@@ -10,6 +10,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -36,8 +38,8 @@ type Service struct {
 // Create makes a company with a fresh signing secret.
 func (s *Service) Create(ctx context.Context, name, timezone string) (*Company, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 200 {
-		return nil, parley.FieldError("name", "must be 1 to 200 characters")
+	if name == "" || len(name) > 200 || !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl) {
+		return nil, parley.FieldError("name", "must be 1 to 200 printable characters")
 	}
 	if timezone == "" {
 		timezone = "UTC"

@@ -34,6 +34,11 @@ func TestOperationalEndpoints(t *testing.T) {
 			t.Fatalf("unknown method: %d %s", r.Status, r.Body)
 		}
 
+		r = env.Do(t, "PATCH", "/api/v2/ext/initial-entity", ten.Token, "{}")
+		if r.Status != 405 || r.Header.Get("Allow") != "GET, POST, PUT, DELETE" || json.Unmarshal(r.Body, &e) != nil {
+			t.Fatalf("wrong method: %d %q %s", r.Status, r.Header.Get("Allow"), r.Body)
+		}
+
 		// Metrics count requests by route pattern and status, never by raw
 		// path (which would let clients grow the label set without bound).
 		env.Do(t, "GET", "/api/v2/ext/agent-settings/general?agent_uuid="+ten.AgentUUID, ten.Token, nil)

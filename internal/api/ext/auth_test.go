@@ -50,6 +50,9 @@ func TestLogin(t *testing.T) {
 		mustStatus(t, login(ten.Login, "wrong password", true), 422)
 		mustStatus(t, login("nobody", ten.Password, true), 422)
 		mustStatus(t, login("", "", false), 401)
+		// Logins no user can have are wrong credentials, on both engines.
+		mustStatus(t, login("nul\x00login", ten.Password, true), 422)
+		mustStatus(t, login("bad\xffutf8", ten.Password, true), 422)
 
 		// An operator can log in but has no External API rights.
 		mustStatus(t, env.Do(t, "GET", ext.Prefix+"/company-agents", ten.OperatorToken, nil), 403)

@@ -39,6 +39,8 @@ func TestBadInput(t *testing.T) {
 						cases = append(cases,
 							mutation{field + " wrong type", req.Path, with(body, field, map[string]any{"nested": []int{1}}), true},
 							mutation{field + " huge string", req.Path, with(body, field, huge), true},
+							// PostgreSQL text cannot hold NUL; it must be refused, not a 500.
+							mutation{field + " NUL character", req.Path, with(body, field, "a\x00b"), true},
 						)
 					}
 				}

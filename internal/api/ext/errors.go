@@ -36,6 +36,8 @@ func statusOf(code string) int {
 		return http.StatusUnprocessableEntity
 	case parley.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge
+	case parley.EMETHOD:
+		return http.StatusMethodNotAllowed
 	}
 	return http.StatusInternalServerError
 }
