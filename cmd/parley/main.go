@@ -29,6 +29,7 @@ Usage:
   parley admin create-company --name NAME [--timezone TZ]
   parley admin create-user --company UUID --login L --password P --role admin|api|operator
   parley admin create-agent --company UUID --name NAME [--timezone TZ]
+  parley admin put-script --agent UUID --name NAME --file PATH
   parley bench ext [--db DSN] [--duration 10s] [--connections 32] [--rate 1000]
 
 Environment (a flag of the same name overrides): PARLEY_DB, PARLEY_ADDR,
@@ -144,14 +145,14 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // admin runs one admin command and prints its result as one JSON object.
 func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("admin needs a command: create-company, create-user, create-agent")
+		return errors.New("admin needs a command: create-company, create-user, create-agent, put-script")
 	}
 	cmd := args[0]
 	cfg := server.Config{}
 	fs := flag.NewFlagSet("admin "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	commonFlags(fs, &cfg)
-	var name, tz, companyUUID, login, password, role string
+	var name, tz, companyUUID, login, password, role, agentUUID, file string
 	switch cmd {
 	case "create-company":
 		fs.StringVar(&name, "name", "", "company name")
@@ -165,6 +166,10 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.StringVar(&companyUUID, "company", "", "company UUID")
 		fs.StringVar(&name, "name", "", "agent name")
 		fs.StringVar(&tz, "timezone", "UTC", "agent time zone")
+	case "put-script":
+		fs.StringVar(&agentUUID, "agent", "", "agent UUID")
+		fs.StringVar(&name, "name", "", "script name (the dialogs' script_name)")
+		fs.StringVar(&file, "file", "", "path of the Starlark source")
 	default:
 		return fmt.Errorf("unknown admin command %q", cmd)
 	}
@@ -172,6 +177,7 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.Log = newLogger(io.Discard)
+	cfg.NoWorkers = true
 	srv, err := server.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -207,6 +213,23 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return describe(err)
 		}
 		out = map[string]any{"agent_uuid": a.UUID, "agent_id": a.ID}
+	case "put-script":
+		src, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		// The admin acts for the agent's own company.
+		var c parley.Caller
+		if err := srv.DB.Reader().QueryRow(ctx, `SELECT c.id, c.uuid FROM agents a JOIN companies c ON c.id = a.company_id WHERE a.uuid = ?`,
+			agentUUID).Scan(&c.CompanyID, &c.CompanyUUID); err != nil {
+			return fmt.Errorf("agent %s not found", agentUUID)
+		}
+		c.Role = parley.RoleAdmin
+		sc, err := srv.Agents.PutScript(parley.WithCaller(ctx, c), agentUUID, name, string(src))
+		if err != nil {
+			return describe(err)
+		}
+		out = map[string]any{"agent_uuid": sc.AgentUUID, "name": sc.Name}
 	}
 	return json.NewEncoder(stdout).Encode(out)
 }

@@ -150,6 +150,13 @@ func getAgent(ctx context.Context, q store.Querier, cid int64, agentUUID string)
 	return a, err
 }
 
+// IDByUUID resolves an agent UUID to its row id within the company, inside
+// the caller's transaction. Other domains (dialogs) use it so that every
+// agent-scoped method answers "no access" the same way.
+func IDByUUID(ctx context.Context, q store.Querier, companyID int64, agentUUID string) (int64, error) {
+	return agentID(ctx, q, companyID, agentUUID)
+}
+
 // agentID resolves an agent UUID to its row id within the company.
 func agentID(ctx context.Context, q store.Querier, cid int64, agentUUID string) (int64, error) {
 	if err := ValidUUID("agent_uuid", agentUUID); err != nil {

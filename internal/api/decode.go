@@ -35,6 +35,10 @@ func DecodeOptional(r *http.Request, dst any) (present bool, err error) {
 	return true, DecodeBytes(body, dst)
 }
 
+// ReadBody reads a whole body within its limit, for methods that store it
+// as it is.
+func ReadBody(r *http.Request) ([]byte, error) { return readBody(r) }
+
 func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {

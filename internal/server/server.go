@@ -11,15 +11,21 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parley-cc/parley/internal/agent"
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/api/ext"
+	"github.com/parley-cc/parley/internal/audio"
 	"github.com/parley-cc/parley/internal/auth"
 	"github.com/parley-cc/parley/internal/company"
+	"github.com/parley-cc/parley/internal/dialer"
+	"github.com/parley-cc/parley/internal/dialog"
+	"github.com/parley-cc/parley/internal/events"
 	"github.com/parley-cc/parley/internal/store"
 )
 
@@ -30,6 +36,17 @@ type Config struct {
 	DB      string // DSN; empty means SQLite in DataDir
 	DataDir string
 	Log     *slog.Logger
+
+	// NoWorkers keeps the importer and the dialer from running, for admin
+	// commands and for tests that drive them by hand.
+	NoWorkers bool
+	// DialerLease is how long a call's claim lasts without renewal; a
+	// process that dies mid-call leaves its dialogs for this long.
+	DialerLease time.Duration
+	// Synth speaks for the sim trunk; nil picks espeak-ng if installed.
+	Synth audio.Synthesizer
+	// Trunks adds trunks beside the built-in "sim", by name.
+	Trunks map[string]dialer.Trunk
 }
 
 // DSN returns the database DSN the config names, defaulting to a SQLite
@@ -53,11 +70,17 @@ type Server struct {
 	Users     *auth.UserService
 	Tokens    *auth.TokenService
 	Agents    *agent.Service
+	Dialogs   *dialog.Service
+	Importer  *dialog.Importer
+	Dialer    *dialer.Dialer
+	Bus       *events.Bus
 	Metrics   *api.Metrics
 
 	http     *http.Server
 	listener net.Listener
 	done     chan error
+	stop     context.CancelFunc
+	workers  sync.WaitGroup
 }
 
 // Open opens the database, applies migrations and builds the services.
@@ -86,6 +109,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
+	node := uuid.NewString()
+	bus := events.NewBus()
 	s := &Server{
 		Config:    cfg,
 		DB:        db,
@@ -93,9 +118,21 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Users:     &auth.UserService{DB: db},
 		Tokens:    tokens,
 		Agents:    &agent.Service{DB: db},
+		Dialogs:   &dialog.Service{DB: db},
+		Bus:       bus,
 		Metrics:   api.NewMetrics(),
 		done:      make(chan error, 1),
 	}
+	s.Importer = &dialog.Importer{DB: db, Node: node, Log: cfg.Log,
+		OnChange: func(ctx context.Context, companyID int64, task string, st dialog.TaskStatus) {
+			bus.Publish(events.Event{Type: "import." + st.State, CompanyID: companyID, Subject: task,
+				Data: map[string]any{"total_rows": st.Total, "processed_rows": st.Processed, "failed_rows": st.Failed}})
+		}}
+	trunks := map[string]dialer.Trunk{"sim": &dialer.SimTrunk{Synth: cfg.Synth, Log: cfg.Log}}
+	for name, t := range cfg.Trunks {
+		trunks[name] = t
+	}
+	s.Dialer = &dialer.Dialer{DB: db, Node: node, Log: cfg.Log, Bus: bus, Lease: cfg.DialerLease, Trunks: trunks}
 	return s, nil
 }
 
@@ -123,7 +160,7 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(ext.OpenAPI)
 	}))
-	(&ext.Handler{Log: s.Config.Log, Users: s.Users, Tokens: s.Tokens, Agents: s.Agents}).Register(mux)
+	(&ext.Handler{Log: s.Config.Log, Users: s.Users, Tokens: s.Tokens, Agents: s.Agents, Dialogs: s.Dialogs}).Register(mux)
 	return api.Observe(s.Config.Log, s.Metrics, mux)
 }
 
@@ -160,7 +197,23 @@ func (s *Server) Start() error {
 		s.done <- err
 	}()
 	s.Config.Log.Info("serving", "addr", s.listener.Addr().String(), "dialect", s.DB.Dialect)
+	if !s.Config.NoWorkers {
+		s.startWorkers()
+	}
 	return nil
+}
+
+// startWorkers runs the importer and the dialer until Close.
+func (s *Server) startWorkers() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	for _, run := range []func(context.Context){s.Importer.Run, s.Dialer.Run} {
+		s.workers.Add(1)
+		go func() {
+			defer s.workers.Done()
+			run(ctx)
+		}()
+	}
 }
 
 // Done yields the serve loop's error when it stops.
@@ -175,6 +228,12 @@ func (s *Server) Close(ctx context.Context) error {
 	var err error
 	if s.http != nil {
 		err = s.http.Shutdown(ctx)
+	}
+	if s.stop != nil {
+		// Calls in progress are abandoned, not finished: their leases run
+		// out and the next process retries them without counting them.
+		s.stop()
+		s.workers.Wait()
 	}
 	return errors.Join(err, s.DB.Close())
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/agent"
+	"github.com/parley-cc/parley/internal/audio"
 	"github.com/parley-cc/parley/internal/server"
 )
 
@@ -23,16 +24,34 @@ type Env struct {
 	Client *http.Client
 }
 
+// Options change how Start builds the server.
+type Options struct {
+	// Manual keeps the importer and dialer from running in the background;
+	// the test drives them (Importer.RunOnce, Dialer.Tick) itself.
+	Manual bool
+	// Configure edits the config before the server opens.
+	Configure func(*server.Config)
+}
+
 // Start opens a server on dsn, listening on a free loopback port, and
 // closes it when the test ends.
-func Start(tb testing.TB, dsn string) *Env {
+func Start(tb testing.TB, dsn string) *Env { return StartWith(tb, dsn, Options{}) }
+
+// StartWith is Start with options.
+func StartWith(tb testing.TB, dsn string, opts Options) *Env {
 	tb.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("PARLEY_TEST_LOG") == "1" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	ctx := context.Background()
-	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DB: dsn, Log: log})
+	// Tones instead of espeak-ng keep simulated calls fast; the audio
+	// package tests espeak-ng itself.
+	cfg := server.Config{Addr: "127.0.0.1:0", DB: dsn, Log: log, NoWorkers: opts.Manual, Synth: audio.ToneSynth{}}
+	if opts.Configure != nil {
+		opts.Configure(&cfg)
+	}
+	srv, err := server.Open(ctx, cfg)
 	if err != nil {
 		tb.Fatalf("open server: %v", err)
 	}

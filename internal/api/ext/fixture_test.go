@@ -2,7 +2,9 @@ package ext_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-cc/parley/internal/api/ext"
 	"github.com/parley-cc/parley/internal/testenv"
@@ -16,10 +18,17 @@ type fixture struct {
 	OutputUUID     string
 	SlotUUID       string
 	CredentialUUID string
+	DialogUUID     string // finished, with a call
+	CallUUID       string
+	BulkUUID       string // of a finished group upload
+	TaskUUID       string
+	QueuedUUID     string // waiting: the agent's time slot is closed
 	// Secrets are strings that only this tenant's data contains; another
 	// tenant's response must never hold them.
 	Secrets []string
 }
+
+var moscow, _ = time.LoadLocation("Europe/Moscow") // the fixture agents' zone
 
 func newFixture(t *testing.T, env *testenv.Env, name string) *fixture {
 	t.Helper()
@@ -33,18 +42,51 @@ func newFixture(t *testing.T, env *testenv.Env, name string) *fixture {
 	f.InitialUUID = ent.InitialEntityUUID
 	mustStatus(t, env.Do(t, "POST", ext.Prefix+"/output-entity"+q, f.Token, map[string]any{"name": name + "-out-secret"}), 201).JSON(t, &ent)
 	f.OutputUUID = ent.OutputEntityUUID
-	var slot struct {
-		TimeSlotUUID string `json:"time_slot_uuid"`
-	}
-	mustStatus(t, env.Do(t, "POST", ext.Prefix+"/agent-settings/time-slot"+q, f.Token, map[string]any{"day": 3, "not_before": "09:13", "not_after": "17:47"}), 201).JSON(t, &slot)
-	f.SlotUUID = slot.TimeSlotUUID
 	var cred struct {
 		UUID string `json:"uuid"`
 	}
 	mustStatus(t, env.Do(t, "POST", ext.Prefix+"/agent-settings/credentials"+q, f.Token,
 		map[string]any{"name": name + "-key-secret", "platform": "google", "key_type": "asr", "value": "SECRETVALUE-" + name}), 201).JSON(t, &cred)
 	f.CredentialUUID = cred.UUID
-	f.Secrets = []string{f.AgentName, name + "-in-secret", name + "-out-secret", name + "-key-secret", "SECRETVALUE", "09:13"}
+
+	// A finished dialog with a call, and a finished group upload; both
+	// are called at once because the agent has no time slot yet.
+	mustStatus(t, env.Do(t, "PUT", ext.Prefix+"/agent-settings/script"+q, f.Token, map[string]any{"name": "main", "source": branchingScript}), 200)
+	var one struct {
+		DialogUUID string `json:"dialog_uuid"`
+	}
+	mustStatus(t, env.Do(t, "POST", ext.Prefix+"/dialog/dialog-initial"+q, f.Token, map[string]any{"msisdn": "79990001111", "sim_say": []string{"yes"}}), 200).JSON(t, &one)
+	f.DialogUUID = one.DialogUUID
+	var group struct {
+		BulkUUID string `json:"bulk_uuid"`
+		TaskUUID string `json:"task_uuid"`
+	}
+	mustStatus(t, env.Do(t, "POST", ext.Prefix+"/dialog/dialogs-group-initial"+q, f.Token, []any{map[string]any{"msisdn": "79990002222"}}), 200).JSON(t, &group)
+	f.BulkUUID, f.TaskUUID = group.BulkUUID, group.TaskUUID
+	waitFor(t, "the fixture's calls", func() bool {
+		var rows []map[string]any
+		r := env.Do(t, "GET", ext.Prefix+"/statistic/dialog-group?bulk_uuid="+f.BulkUUID, f.Token, nil)
+		if r.Status != 200 || env.Do(t, "GET", ext.Prefix+"/statistic/dialog?dialog_uuid="+f.DialogUUID, f.Token, nil).Status != 200 {
+			return false
+		}
+		r = mustStatus(t, env.Do(t, "GET", ext.Prefix+"/statistic/dialog?dialog_uuid="+f.DialogUUID, f.Token, nil), 200)
+		r.JSON(t, &rows)
+		f.CallUUID, _ = rows[0]["call_uuid"].(string)
+		return f.CallUUID != ""
+	})
+
+	// From now on the agent's only slot is closed (another weekday), so
+	// the next dialog stays in the queue.
+	closedDay := (int(time.Now().In(moscow).Weekday())+2)%7 + 1
+	var slot struct {
+		TimeSlotUUID string `json:"time_slot_uuid"`
+	}
+	mustStatus(t, env.Do(t, "POST", ext.Prefix+"/agent-settings/time-slot"+q, f.Token, map[string]any{"day": closedDay, "not_before": "09:13", "not_after": "17:47"}), 201).JSON(t, &slot)
+	f.SlotUUID = slot.TimeSlotUUID
+	mustStatus(t, env.Do(t, "POST", ext.Prefix+"/dialog/dialog-initial"+q+"&with_selection=true", f.Token, map[string]any{"msisdn": "79990003333"}), 200).JSON(t, &one)
+	f.QueuedUUID = one.DialogUUID
+	f.Secrets = []string{f.AgentName, name + "-in-secret", name + "-out-secret", name + "-key-secret", "SECRETVALUE", "09:13",
+		"79990001111", "79990002222", "79990003333", "will you pay"}
 	return f
 }
 
@@ -88,6 +130,25 @@ func routeRequests(f *fixture) map[string]request {
 		{"POST", p + "/output-entity/bulk" + q, map[string]any{"output_entities_uuid": []string{f.OutputUUID}}},
 		{"PUT", p + "/output_entity", map[string]any{"output_entity_uuid": f.OutputUUID, "name": "renamed2"}},
 		{"DELETE", p + "/output_entity", map[string]any{"output_entity_uuid": f.OutputUUID}},
+
+		{"GET", p + "/agent-settings/script" + q + "&name=main", nil},
+		{"PUT", p + "/agent-settings/script" + q, map[string]any{"name": "main", "source": "def main(s):\n    s.hangup()\n"}},
+		{"DELETE", p + "/agent-settings/script" + q + "&name=main", nil},
+		{"POST", p + "/dialog/dialog-initial" + q, map[string]any{"msisdn": "79990009999", "script_name": "main"}},
+		{"POST", p + "/dialog/dialogs-group-initial" + q, []any{map[string]any{"msisdn": "79990009999"}}},
+		{"GET", p + "/dialog/dialogs-group-initial-status?task_uuid=" + f.TaskUUID, nil},
+		{"GET", p + "/dialog/dialogs-group-initial-result?task_uuid=" + f.TaskUUID, nil},
+		{"GET", p + "/queue/dialog" + q + "&limit=10&offset=0", nil},
+		{"GET", p + "/queue/call" + q + "&limit=10&offset=0", nil},
+		{"POST", p + "/queue/stop" + q, nil},
+		{"POST", p + "/queue/return" + q, nil},
+		{"POST", p + "/queue/remove" + q + "&dialog_uuid=" + f.QueuedUUID, nil},
+		{"GET", p + "/selection" + q, nil},
+		{"GET", p + "/statistic/dialog?dialog_uuid=" + f.DialogUUID, nil},
+		{"GET", p + "/statistic/dialog-group?bulk_uuid=" + f.BulkUUID, nil},
+		{"POST", p + "/statistic/dialog-report", map[string]any{"agent_uuid": f.AgentUUID, "start": "2020-01-01 00:00:00", "end": "2099-01-01 00:00:00"}},
+		{"GET", p + "/statistic/download/call?call_uuid=" + f.CallUUID, nil},
+		{"GET", p + "/statistic/" + f.CallUUID + "/transcription?type=json", nil},
 	}
 	out := map[string]request{}
 	for _, r := range reqs {
@@ -99,8 +160,11 @@ func routeRequests(f *fixture) map[string]request {
 			}
 		}
 		key := r.Method + " " + path
-		if r.Method == "PUT" && path == p+"/agent-settings/credentials/"+f.CredentialUUID {
+		switch {
+		case r.Method == "PUT" && path == p+"/agent-settings/credentials/"+f.CredentialUUID:
 			key = "PUT " + p + "/agent-settings/credentials/{credential_uuid}"
+		case strings.HasSuffix(path, "/transcription"):
+			key = "GET " + p + "/statistic/{call_uuid}/transcription"
 		}
 		out[key] = r
 	}

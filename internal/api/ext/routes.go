@@ -12,6 +12,7 @@ import (
 	"github.com/parley-cc/parley/internal/agent"
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/auth"
+	"github.com/parley-cc/parley/internal/dialog"
 )
 
 // Prefix is where the family is mounted.
@@ -22,15 +23,17 @@ type Handler struct {
 	Log    *slog.Logger
 	Users  *auth.UserService
 	Tokens *auth.TokenService
-	Agents *agent.Service
+	Agents  *agent.Service
+	Dialogs *dialog.Service
 }
 
 // Route is one method of the family. Public routes take no Bearer token.
 type Route struct {
-	Method string
-	Path   string // below Prefix
-	Public bool
-	handle func(h *Handler, w http.ResponseWriter, r *http.Request) error
+	Method    string
+	Path      string // below Prefix
+	Public    bool
+	BodyLimit int64 // 0 means api.DefaultBodyLimit
+	handle    func(h *Handler, w http.ResponseWriter, r *http.Request) error
 }
 
 // Pattern is the ServeMux pattern of the route.
@@ -71,6 +74,28 @@ func Routes() []Route {
 		// The seed's curl examples spell the path with an underscore.
 		{Method: "PUT", Path: "/output_entity", handle: entityUpdate(agent.Output)},
 		{Method: "DELETE", Path: "/output_entity", handle: entityDelete(agent.Output)},
+
+		{Method: "GET", Path: "/agent-settings/script", handle: (*Handler).getScripts},
+		{Method: "PUT", Path: "/agent-settings/script", BodyLimit: agent.MaxScriptBytes + 64<<10, handle: (*Handler).putScript},
+		{Method: "DELETE", Path: "/agent-settings/script", handle: (*Handler).deleteScript},
+
+		{Method: "POST", Path: "/dialog/dialog-initial", handle: (*Handler).uploadDialog},
+		{Method: "POST", Path: "/dialog/dialogs-group-initial", BodyLimit: GroupUploadLimit, handle: (*Handler).uploadGroup},
+		{Method: "GET", Path: "/dialog/dialogs-group-initial-status", handle: (*Handler).groupStatus},
+		{Method: "GET", Path: "/dialog/dialogs-group-initial-result", handle: (*Handler).groupResult},
+
+		{Method: "GET", Path: "/queue/dialog", handle: (*Handler).queueDialogs},
+		{Method: "GET", Path: "/queue/call", handle: (*Handler).queueCalls},
+		{Method: "POST", Path: "/queue/stop", handle: (*Handler).queueStop},
+		{Method: "POST", Path: "/queue/return", handle: (*Handler).queueReturn},
+		{Method: "POST", Path: "/queue/remove", handle: (*Handler).queueRemove},
+		{Method: "GET", Path: "/selection", handle: (*Handler).selections},
+
+		{Method: "GET", Path: "/statistic/dialog", handle: (*Handler).statDialog},
+		{Method: "GET", Path: "/statistic/dialog-group", handle: (*Handler).statGroup},
+		{Method: "POST", Path: "/statistic/dialog-report", handle: (*Handler).statReport},
+		{Method: "GET", Path: "/statistic/download/call", handle: (*Handler).downloadCall},
+		{Method: "GET", Path: "/statistic/{call_uuid}/transcription", handle: (*Handler).transcription},
 	}
 }
 
@@ -85,7 +110,11 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		if !rt.Public {
 			next = api.Bearer(h.Tokens, h.writeError, requireAPIAccess(h, next))
 		}
-		api.Route(mux, rt.Pattern(), api.LimitBody(api.DefaultBodyLimit, next))
+		limit := rt.BodyLimit
+		if limit == 0 {
+			limit = api.DefaultBodyLimit
+		}
+		api.Route(mux, rt.Pattern(), api.LimitBody(limit, next))
 	}
 	// Unknown paths and methods under the prefix answer in this family's
 	// format too: 405 with Allow for a known path, 404 otherwise.

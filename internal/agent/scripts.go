@@ -1,0 +1,142 @@
+package agent
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"regexp"
+	"time"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/script"
+	"github.com/parley-cc/parley/internal/store"
+)
+
+// Script is a virtual-agent script stored under a name.
+type Script struct {
+	AgentUUID string
+	Name      string
+	Source    string
+	UpdatedAt time.Time
+}
+
+// MaxScriptBytes bounds a script's source.
+const MaxScriptBytes = 256 << 10
+
+var scriptNameRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}$`)
+
+// PutScript stores a script under a name, replacing an older version. A
+// script that does not compile is refused with the line and column of the
+// error, so a broken script never reaches a call.
+func (s *Service) PutScript(ctx context.Context, agentUUID, name, source string) (*Script, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !scriptNameRe.MatchString(name) {
+		return nil, parley.FieldError("name", "must be 1 to 100 letters, digits, '_', '.' or '-'")
+	}
+	if len(source) > MaxScriptBytes {
+		return nil, parley.FieldError("source", "must be at most %d bytes", MaxScriptBytes)
+	}
+	if err := validText("source", source, MaxScriptBytes); err != nil {
+		return nil, err
+	}
+	if _, err := script.Compile(name+".star", source); err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	err = s.DB.Write(ctx, func(q store.Querier) error {
+		aid, err := agentID(ctx, q, cid, agentUUID)
+		if err != nil {
+			return err
+		}
+		_, err = q.Exec(ctx, `INSERT INTO agent_scripts (company_id, agent_id, name, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (agent_id, name) DO UPDATE SET source = excluded.source, updated_at = excluded.updated_at`,
+			cid, aid, name, source, now.UnixMilli(), now.UnixMilli())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Script{AgentUUID: agentUUID, Name: name, Source: source, UpdatedAt: now}, nil
+}
+
+// ListScripts returns an agent's scripts without their sources.
+func (s *Service) ListScripts(ctx context.Context, agentUUID string) ([]Script, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []Script{}
+	err = s.DB.Read(ctx, func(q store.Querier) error {
+		aid, err := agentID(ctx, q, cid, agentUUID)
+		if err != nil {
+			return err
+		}
+		rows, err := q.Query(ctx, `SELECT name, updated_at FROM agent_scripts WHERE agent_id = ? AND company_id = ? ORDER BY name`, aid, cid)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			sc := Script{AgentUUID: agentUUID}
+			var at int64
+			if err := rows.Scan(&sc.Name, &at); err != nil {
+				return err
+			}
+			sc.UpdatedAt = time.UnixMilli(at).UTC()
+			out = append(out, sc)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// GetScript returns one script with its source.
+func (s *Service) GetScript(ctx context.Context, agentUUID, name string) (*Script, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sc := &Script{AgentUUID: agentUUID, Name: name}
+	err = s.DB.Read(ctx, func(q store.Querier) error {
+		aid, err := agentID(ctx, q, cid, agentUUID)
+		if err != nil {
+			return err
+		}
+		var at int64
+		err = q.QueryRow(ctx, `SELECT source, updated_at FROM agent_scripts WHERE agent_id = ? AND company_id = ? AND name = ?`, aid, cid, name).Scan(&sc.Source, &at)
+		if errors.Is(err, sql.ErrNoRows) {
+			return parley.Errorf(parley.ENOTFOUND, "Script %q not found.", clip(name))
+		}
+		sc.UpdatedAt = time.UnixMilli(at).UTC()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// DeleteScript removes a script; dialogs naming it then run the default.
+func (s *Service) DeleteScript(ctx context.Context, agentUUID, name string) error {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return err
+	}
+	return s.DB.Write(ctx, func(q store.Querier) error {
+		aid, err := agentID(ctx, q, cid, agentUUID)
+		if err != nil {
+			return err
+		}
+		res, err := q.Exec(ctx, `DELETE FROM agent_scripts WHERE agent_id = ? AND company_id = ? AND name = ?`, aid, cid, name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return parley.Errorf(parley.ENOTFOUND, "Script %q not found.", clip(name))
+		}
+		return nil
+	})
+}

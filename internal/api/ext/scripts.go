@@ -1,0 +1,71 @@
+package ext
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/api"
+)
+
+type scriptBody struct {
+	Name   string `json:"name"`
+	Source string `json:"source"`
+}
+
+type scriptInfo struct {
+	AgentUUID string `json:"agent_uuid"`
+	Name      string `json:"name"`
+	Source    string `json:"source,omitempty"`
+	UpdatedAt string `json:"updated_at"`
+}
+
+// getScripts is GET /agent-settings/script: the agent's scripts, or with
+// name= one script with its source.
+func (h *Handler) getScripts(w http.ResponseWriter, r *http.Request) error {
+	if name := r.URL.Query().Get("name"); name != "" {
+		sc, err := h.Agents.GetScript(r.Context(), agentParam(r), name)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, scriptInfo{AgentUUID: sc.AgentUUID, Name: sc.Name, Source: sc.Source, UpdatedAt: sc.UpdatedAt.Format(time.RFC3339)})
+		return nil
+	}
+	list, err := h.Agents.ListScripts(r.Context(), agentParam(r))
+	if err != nil {
+		return err
+	}
+	out := dataList[scriptInfo]{Data: make([]scriptInfo, len(list))}
+	for i, sc := range list {
+		out.Data[i] = scriptInfo{AgentUUID: sc.AgentUUID, Name: sc.Name, UpdatedAt: sc.UpdatedAt.Format(time.RFC3339)}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// putScript is PUT /agent-settings/script: create or replace a script. A
+// script that does not compile is a 409 naming the line and column.
+func (h *Handler) putScript(w http.ResponseWriter, r *http.Request) error {
+	var in scriptBody
+	if err := api.Decode(r, &in); err != nil {
+		return err
+	}
+	sc, err := h.Agents.PutScript(r.Context(), agentParam(r), in.Name, in.Source)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, scriptInfo{AgentUUID: sc.AgentUUID, Name: sc.Name, UpdatedAt: sc.UpdatedAt.Format(time.RFC3339)})
+	return nil
+}
+
+func (h *Handler) deleteScript(w http.ResponseWriter, r *http.Request) error {
+	name := r.URL.Query().Get("name")
+	if name == "" {
+		return parley.FieldError("name", "is required")
+	}
+	if err := h.Agents.DeleteScript(r.Context(), agentParam(r), name); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

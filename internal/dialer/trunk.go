@@ -1,0 +1,41 @@
+package dialer
+
+import (
+	"context"
+	"time"
+)
+
+// Call results. An unanswered, busy or failed attempt is retried after the
+// agent's delay while attempts remain.
+const (
+	ResultAnswered = "answered"
+	ResultNoAnswer = "no_answer"
+	ResultBusy     = "busy"
+	ResultFail     = "fail"
+)
+
+// CallRequest is what a trunk needs to place a call.
+type CallRequest struct {
+	CallUUID string
+	MSISDN   string
+	Entities map[string]string // the dialog's initial entities (the sim trunk reads sim_*)
+	Voice    string            // the agent's TTS setting, "voice@platform"
+	Language string
+}
+
+// Trunk places calls. A callee that does not answer is a result, not an
+// error; an error means the trunk itself failed (counted as ResultFail).
+type Trunk interface {
+	Dial(ctx context.Context, req CallRequest) (Conn, string, error)
+}
+
+// Conn is an answered call: the script says and listens through it, and
+// hanging up yields the recording.
+type Conn interface {
+	Say(ctx context.Context, text string) error
+	Listen(ctx context.Context, timeout time.Duration, expect []string) (string, bool, error)
+	// Elapsed is the call's own clock: how far into the call it is. The sim
+	// trunk runs on a virtual timeline, a real trunk on the wall clock.
+	Elapsed() time.Duration
+	Hangup(ctx context.Context) (wav []byte, err error)
+}

@@ -1,0 +1,427 @@
+package dialog
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/agent"
+	"github.com/parley-cc/parley/internal/store"
+)
+
+// Task states of an import.
+const (
+	TaskQueued  = "queued"
+	TaskRunning = "running"
+	TaskDone    = "done"
+	TaskFailed  = "failed"
+)
+
+// MaxImportRows bounds one group upload.
+const MaxImportRows = 1_000_000
+
+// StartImport validates the body's JSON and stores it as a task that the
+// importer works through in the background. Once this returns, the upload
+// is acknowledged: a crash after it loses nothing.
+func (s *Service) StartImport(ctx context.Context, agentUUID string, opts UploadOptions, payload []byte) (bulkUUID, taskUUID string, err error) {
+	trimmed := bytes.TrimSpace(payload)
+	if len(trimmed) == 0 || trimmed[0] != '[' || !json.Valid(trimmed) {
+		return "", "", parley.Errorf(parley.EMALFORMED, "The body must be a JSON array of dialog objects.")
+	}
+	taskUUID = uuid.NewString()
+	err = s.DB.Write(ctx, func(q store.Querier) error {
+		t, err := s.resolve(ctx, q, agentUUID, opts, true)
+		if err != nil {
+			return err
+		}
+		bulkUUID = t.bulkUUID
+		now := s.now().UnixMilli()
+		_, err = q.Exec(ctx, `INSERT INTO import_tasks (uuid, company_id, agent_id, bulk_id, selection_id, state, payload, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`, taskUUID, t.companyID, t.agentID, t.bulkID, t.selectionID, trimmed, now, now)
+		return err
+	})
+	return bulkUUID, taskUUID, err
+}
+
+// TaskStatus is the answer of dialogs-group-initial-status.
+type TaskStatus struct {
+	State     string
+	Info      string
+	Total     int
+	Processed int
+	Failed    int
+}
+
+// Status reports a task's progress.
+func (s *Service) Status(ctx context.Context, taskUUID string) (*TaskStatus, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := agent.ValidUUID("task_uuid", taskUUID); err != nil {
+		return nil, err
+	}
+	st := &TaskStatus{}
+	var msg string
+	err = s.DB.Reader().QueryRow(ctx, `SELECT state, total_rows, processed_rows, failed_rows, message FROM import_tasks WHERE uuid = ? AND company_id = ?`,
+		taskUUID, cid).Scan(&st.State, &st.Total, &st.Processed, &st.Failed, &msg)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, parley.Errorf(parley.ENOTFOUND, "Task %s not found.", taskUUID)
+	} else if err != nil {
+		return nil, err
+	}
+	switch st.State {
+	case TaskQueued:
+		st.Info = "waiting to start"
+	case TaskFailed:
+		st.Info = msg
+	default:
+		st.Info = fmt.Sprintf("%d of %d rows processed, %d failed", st.Processed, st.Total, st.Failed)
+	}
+	return st, nil
+}
+
+// ResultRow is one input row's outcome.
+type ResultRow struct {
+	RowNo      int
+	OK         bool
+	MSISDN     string
+	Message    string
+	DialogUUID string
+}
+
+// Results streams a task's per-row results in input order to fn, so that
+// a 100,000-row answer is never held in memory whole.
+func (s *Service) Results(ctx context.Context, taskUUID string, limit, offset int, fn func(ResultRow) error) error {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return err
+	}
+	if err := agent.ValidUUID("task_uuid", taskUUID); err != nil {
+		return err
+	}
+	var taskID int64
+	err = s.DB.Reader().QueryRow(ctx, `SELECT id FROM import_tasks WHERE uuid = ? AND company_id = ?`, taskUUID, cid).Scan(&taskID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return parley.Errorf(parley.ENOTFOUND, "Task %s not found.", taskUUID)
+	} else if err != nil {
+		return err
+	}
+	rows, err := s.DB.Reader().Query(ctx, `SELECT row_no, ok, msisdn, message, dialog_uuid FROM import_rows
+		WHERE task_id = ? ORDER BY row_no LIMIT ? OFFSET ?`, taskID, limit, offset)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r ResultRow
+		if err := rows.Scan(&r.RowNo, &r.OK, &r.MSISDN, &r.Message, &r.DialogUUID); err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Importer works through import tasks. Several processes may run one on a
+// shared database: a task is claimed with a conditional UPDATE and held by
+// a lease that a dead process stops renewing.
+type Importer struct {
+	DB        *store.DB
+	Node      string // unique per process
+	Log       *slog.Logger
+	BatchSize int           // rows per transaction
+	Lease     time.Duration // how long a claim lasts without renewal
+	Poll      time.Duration // how often to look for work when idle
+	OnChange  func(ctx context.Context, companyID int64, taskUUID string, st TaskStatus)
+}
+
+// Run processes tasks until ctx ends.
+func (im *Importer) Run(ctx context.Context) {
+	if im.BatchSize <= 0 {
+		im.BatchSize = 2000
+	}
+	if im.Lease <= 0 {
+		im.Lease = 30 * time.Second
+	}
+	if im.Poll <= 0 {
+		im.Poll = 200 * time.Millisecond
+	}
+	for ctx.Err() == nil {
+		worked, err := im.RunOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			im.Log.Error("import task", "error", err)
+		}
+		if !worked {
+			select {
+			case <-ctx.Done():
+			case <-time.After(im.Poll):
+			}
+		}
+	}
+}
+
+// RunOnce claims one task, if any is waiting or abandoned, and runs it to
+// the end. It reports whether it found work.
+func (im *Importer) RunOnce(ctx context.Context) (bool, error) {
+	task, err := im.claim(ctx)
+	if err != nil || task == nil {
+		return false, err
+	}
+	return true, im.process(ctx, task)
+}
+
+type importTask struct {
+	id, companyID, agentID  int64
+	uuid                    string
+	bulkID, selectionID     sql.NullInt64
+	total, processed, fails int
+}
+
+func (im *Importer) claim(ctx context.Context) (*importTask, error) {
+	now := time.Now().UnixMilli()
+	var t *importTask
+	err := im.DB.Write(ctx, func(q store.Querier) error {
+		var id int64
+		err := q.QueryRow(ctx, `SELECT id FROM import_tasks WHERE state IN ('queued', 'running') AND lease_until < ? ORDER BY id LIMIT 1`, now).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		res, err := q.Exec(ctx, `UPDATE import_tasks SET state = 'running', lease_owner = ?, lease_until = ?, updated_at = ?
+			WHERE id = ? AND state IN ('queued', 'running') AND lease_until < ?`, im.Node, now+im.Lease.Milliseconds(), now, id, now)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil // another process got it first
+		}
+		t = &importTask{id: id}
+		return q.QueryRow(ctx, `SELECT uuid, company_id, agent_id, bulk_id, selection_id, total_rows, processed_rows, failed_rows
+			FROM import_tasks WHERE id = ?`, id).Scan(&t.uuid, &t.companyID, &t.agentID, &t.bulkID, &t.selectionID, &t.total, &t.processed, &t.fails)
+	})
+	return t, err
+}
+
+var errLeaseLost = errors.New("import: lease lost to another process")
+
+func (im *Importer) process(ctx context.Context, t *importTask) error {
+	var payload []byte
+	if err := im.DB.Reader().QueryRow(ctx, `SELECT payload FROM import_tasks WHERE id = ?`, t.id).Scan(&payload); err != nil {
+		return err
+	}
+	tgt := &target{companyID: t.companyID, agentID: t.agentID, bulkID: t.bulkID, selectionID: t.selectionID, initial: map[string]bool{}}
+	if err := im.loadInitial(ctx, tgt); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	if _, err := dec.Token(); err != nil { // the opening '[' (checked at upload)
+		return im.fail(ctx, t, "The body is not a JSON array.")
+	}
+	if t.total == 0 {
+		n, err := countElements(payload)
+		if err != nil {
+			return im.fail(ctx, t, err.Error())
+		}
+		if n > MaxImportRows {
+			return im.fail(ctx, t, fmt.Sprintf("At most %d rows per upload; this one has %d.", MaxImportRows, n))
+		}
+		t.total = n
+	}
+	// Rows before processed_rows were committed by an earlier run of this
+	// task (before a crash); skip them so that none is stored twice.
+	for i := 0; i < t.processed; i++ {
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return im.fail(ctx, t, "The body changed under the task.")
+		}
+	}
+	for dec.More() {
+		batch := make([]json.RawMessage, 0, im.BatchSize)
+		for len(batch) < im.BatchSize && dec.More() {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return im.fail(ctx, t, "Malformed JSON in the body.")
+			}
+			batch = append(batch, raw)
+		}
+		if err := im.storeBatch(ctx, t, tgt, batch); err != nil {
+			return err
+		}
+		im.changed(ctx, t, TaskRunning)
+	}
+	err := im.DB.Write(ctx, func(q store.Querier) error {
+		res, err := q.Exec(ctx, `UPDATE import_tasks SET state = 'done', payload = NULL, total_rows = ?, lease_until = 0, updated_at = ?
+			WHERE id = ? AND lease_owner = ?`, t.total, time.Now().UnixMilli(), t.id, im.Node)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errLeaseLost
+		}
+		return nil
+	})
+	if err == nil {
+		im.changed(ctx, t, TaskDone)
+	}
+	return err
+}
+
+// storeBatch validates a batch and stores its dialogs, its per-row results
+// and the task's progress in one transaction, so that a crash leaves either
+// all of the batch or none of it.
+func (im *Importer) storeBatch(ctx context.Context, t *importTask, tgt *target, batch []json.RawMessage) error {
+	rows := make([]*Row, 0, len(batch))
+	results := make([]ResultRow, len(batch))
+	for i, raw := range batch {
+		res := &results[i]
+		res.RowNo = t.processed + i
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+			res.Message = "Row must be a JSON object."
+			continue
+		}
+		row, err := ParseRow(obj, tgt.initial)
+		res.MSISDN = rawMSISDN(obj, row)
+		if err != nil {
+			res.Message = rowMessage(err)
+			continue
+		}
+		res.OK, res.Message = true, "ok"
+		rows = append(rows, row)
+	}
+	now := time.Now()
+	return im.DB.Write(ctx, func(q store.Querier) error {
+		fails := 0
+		for _, r := range results {
+			if !r.OK {
+				fails++
+			}
+		}
+		res, err := q.Exec(ctx, `UPDATE import_tasks SET processed_rows = ?, failed_rows = ?, total_rows = ?, lease_until = ?, updated_at = ?
+			WHERE id = ? AND lease_owner = ? AND processed_rows = ?`,
+			t.processed+len(batch), t.fails+fails, t.total, now.Add(im.Lease).UnixMilli(), now.UnixMilli(), t.id, im.Node, t.processed)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errLeaseLost
+		}
+		ids, err := insertDialogs(ctx, q, tgt, rows, now)
+		if err != nil {
+			return err
+		}
+		k := 0
+		for i := range results {
+			if results[i].OK {
+				results[i].DialogUUID = ids[k]
+				k++
+			}
+		}
+		if err := insertResults(ctx, q, t.id, results); err != nil {
+			return err
+		}
+		t.processed += len(batch)
+		t.fails += fails
+		return nil
+	})
+}
+
+func insertResults(ctx context.Context, q store.Querier, taskID int64, results []ResultRow) error {
+	const perStatement = 1000
+	for start := 0; start < len(results); start += perStatement {
+		end := min(start+perStatement, len(results))
+		var b strings.Builder
+		b.WriteString("INSERT INTO import_rows (task_id, row_no, ok, msisdn, message, dialog_uuid) VALUES ")
+		args := make([]any, 0, (end-start)*6)
+		for i := start; i < end; i++ {
+			if i > start {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?)")
+			r := results[i]
+			args = append(args, taskID, r.RowNo, r.OK, r.MSISDN, r.Message, r.DialogUUID)
+		}
+		if _, err := q.Exec(ctx, b.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rawMSISDN is the number to report for a row: normalized when the row was
+// valid, as sent otherwise.
+func rawMSISDN(obj map[string]json.RawMessage, row *Row) string {
+	if row != nil {
+		return row.MSISDN
+	}
+	for _, k := range []string{keyMSISDN, keyPhone} {
+		if s, ok, _ := scalar(k, obj[k]); ok && obj[k] != nil {
+			return clip(s)
+		}
+	}
+	return ""
+}
+
+func (im *Importer) loadInitial(ctx context.Context, tgt *target) error {
+	rows, err := im.DB.Reader().Query(ctx, `SELECT name FROM agent_entities WHERE agent_id = ? AND kind = 'initial'`, tgt.agentID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return err
+		}
+		tgt.initial[n] = true
+	}
+	return rows.Err()
+}
+
+func (im *Importer) fail(ctx context.Context, t *importTask, msg string) error {
+	err := im.DB.Write(ctx, func(q store.Querier) error {
+		_, err := q.Exec(ctx, `UPDATE import_tasks SET state = 'failed', message = ?, payload = NULL, lease_until = 0, updated_at = ?
+			WHERE id = ? AND lease_owner = ?`, msg, time.Now().UnixMilli(), t.id, im.Node)
+		return err
+	})
+	if err == nil {
+		im.changed(ctx, t, TaskFailed)
+	}
+	return err
+}
+
+func (im *Importer) changed(ctx context.Context, t *importTask, state string) {
+	if im.OnChange != nil {
+		im.OnChange(ctx, t.companyID, t.uuid, TaskStatus{State: state, Total: t.total, Processed: t.processed, Failed: t.fails})
+	}
+}
+
+// countElements counts the top-level elements of a JSON array.
+func countElements(payload []byte) (int, error) {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	if _, err := dec.Token(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for dec.More() {
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return 0, errors.New("Malformed JSON in the body.")
+		}
+		n++
+	}
+	return n, nil
+}
