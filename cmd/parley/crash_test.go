@@ -14,11 +14,11 @@ import (
 )
 
 // startServe runs `parley serve` on dsn and waits until /healthz answers.
-func startServe(t *testing.T, dsn string) (*exec.Cmd, string) {
+func startServe(t *testing.T, dsn string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(parleyBinary(t), "serve", "--addr", addr)
-	cmd.Env = append(os.Environ(), "PARLEY_DB="+dsn, "PARLEY_LOG_LEVEL=warn")
+	cmd.Env = append(append(os.Environ(), "PARLEY_DB="+dsn, "PARLEY_LOG_LEVEL=warn", "PARLEY_SIM_TTS=tone"), env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

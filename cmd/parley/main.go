@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/agent"
+	"github.com/parley-cc/parley/internal/audio"
 	"github.com/parley-cc/parley/internal/server"
 )
 
@@ -33,7 +35,8 @@ Usage:
   parley bench ext [--db DSN] [--duration 10s] [--connections 32] [--rate 1000]
 
 Environment (a flag of the same name overrides): PARLEY_DB, PARLEY_ADDR,
-PARLEY_DATA_DIR, PARLEY_LOG_LEVEL (debug|info|warn|error), PARLEY_LOG_FORMAT (text|json).
+PARLEY_DATA_DIR, PARLEY_LOG_LEVEL (debug|info|warn|error), PARLEY_LOG_FORMAT (text|json),
+PARLEY_LEASE (default 30s), PARLEY_SIM_TTS (auto|tone|espeak), PARLEY_SIM_PACE (default 0).
 `
 
 func main() {
@@ -103,6 +106,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	cfg.Log = newLogger(stderr)
 	slog.SetDefault(cfg.Log)
+	if err := workerSettings(&cfg); err != nil {
+		return err
+	}
 	srv, err := server.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -123,6 +129,38 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return srv.Close(shutdownCtx)
+}
+
+// workerSettings reads the dialer's settings from the environment.
+func workerSettings(cfg *server.Config) error {
+	if v := os.Getenv("PARLEY_LEASE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return fmt.Errorf("PARLEY_LEASE: want a duration of at least 1s, got %q", v)
+		}
+		cfg.Lease = d
+	}
+	if v := os.Getenv("PARLEY_SIM_PACE"); v != "" {
+		p, err := strconv.ParseFloat(v, 64)
+		if err != nil || p < 0 || p > 100 {
+			return fmt.Errorf("PARLEY_SIM_PACE: want a number from 0 to 100, got %q", v)
+		}
+		cfg.SimPace = p
+	}
+	switch v := env("PARLEY_SIM_TTS", "auto"); v {
+	case "auto":
+	case "tone":
+		cfg.Synth = audio.ToneSynth{}
+	case "espeak":
+		e, ok := audio.LookupEspeak()
+		if !ok {
+			return errors.New("PARLEY_SIM_TTS=espeak but espeak-ng is not installed")
+		}
+		cfg.Synth = e
+	default:
+		return fmt.Errorf("PARLEY_SIM_TTS: want auto, tone or espeak, got %q", v)
+	}
+	return nil
 }
 
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -22,6 +22,10 @@ import (
 type SimTrunk struct {
 	Synth audio.Synthesizer // speech for both legs; audio.DefaultSynthesizer() if nil
 	Log   *slog.Logger
+	// Pace is how much real time a simulated second takes: 0 (the default)
+	// runs calls instantly, 1 at the speed of a real call, for demos and
+	// for tests that need calls in flight.
+	Pace float64
 }
 
 // Dial answers according to sim_answer.
@@ -46,7 +50,7 @@ func (t *SimTrunk) Dial(ctx context.Context, req CallRequest) (Conn, string, err
 	if v, platform, ok := strings.Cut(req.Voice, "@"); ok && platform == "espeak" {
 		agentVoice = v
 	}
-	return &simConn{synth: synth, log: t.Log, says: says, agentVoice: agentVoice, rec: audio.NewRecorder(audio.Rate)}, ResultAnswered, nil
+	return &simConn{synth: synth, log: t.Log, says: says, agentVoice: agentVoice, rec: audio.NewRecorder(audio.Rate), pace: t.Pace}, ResultAnswered, nil
 }
 
 // simConn is an answered simulated call.
@@ -56,6 +60,7 @@ type simConn struct {
 	says       []string
 	agentVoice string
 	rec        *audio.Recorder
+	pace       float64
 
 	mu  sync.Mutex
 	now time.Duration // virtual time into the call
@@ -77,9 +82,23 @@ func (c *simConn) speak(ctx context.Context, leg audio.Leg, voice, text string) 
 		pcm = audio.Silence(audio.Rate, 500*time.Millisecond)
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.rec.Add(leg, c.now, pcm)
 	c.now += pcm.Duration() + simGap
+	c.mu.Unlock()
+	c.wait(ctx, pcm.Duration()+simGap)
+}
+
+// wait lets real time pass in step with the virtual timeline.
+func (c *simConn) wait(ctx context.Context, d time.Duration) {
+	if c.pace <= 0 {
+		return
+	}
+	t := time.NewTimer(time.Duration(float64(d) * c.pace))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 func (c *simConn) Say(ctx context.Context, text string) error {
@@ -95,7 +114,8 @@ func (c *simConn) Listen(ctx context.Context, timeout time.Duration, expect []st
 		c.mu.Lock()
 		c.now += timeout // the callee stays silent until the timeout
 		c.mu.Unlock()
-		return "", false, nil
+		c.wait(ctx, timeout)
+		return "", false, ctx.Err()
 	}
 	text := c.says[0]
 	c.says = c.says[1:]

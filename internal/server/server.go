@@ -40,11 +40,13 @@ type Config struct {
 	// NoWorkers keeps the importer and the dialer from running, for admin
 	// commands and for tests that drive them by hand.
 	NoWorkers bool
-	// DialerLease is how long a call's claim lasts without renewal; a
-	// process that dies mid-call leaves its dialogs for this long.
-	DialerLease time.Duration
+	// Lease is how long a call's or an import task's claim lasts without
+	// renewal: work of a process that died is picked up after this long.
+	Lease time.Duration
 	// Synth speaks for the sim trunk; nil picks espeak-ng if installed.
 	Synth audio.Synthesizer
+	// SimPace is the sim trunk's real seconds per simulated second.
+	SimPace float64
 	// Trunks adds trunks beside the built-in "sim", by name.
 	Trunks map[string]dialer.Trunk
 }
@@ -123,16 +125,16 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Metrics:   api.NewMetrics(),
 		done:      make(chan error, 1),
 	}
-	s.Importer = &dialog.Importer{DB: db, Node: node, Log: cfg.Log,
+	s.Importer = &dialog.Importer{DB: db, Node: node, Log: cfg.Log, Lease: cfg.Lease,
 		OnChange: func(ctx context.Context, companyID int64, task string, st dialog.TaskStatus) {
 			bus.Publish(events.Event{Type: "import." + st.State, CompanyID: companyID, Subject: task,
 				Data: map[string]any{"total_rows": st.Total, "processed_rows": st.Processed, "failed_rows": st.Failed}})
 		}}
-	trunks := map[string]dialer.Trunk{"sim": &dialer.SimTrunk{Synth: cfg.Synth, Log: cfg.Log}}
+	trunks := map[string]dialer.Trunk{"sim": &dialer.SimTrunk{Synth: cfg.Synth, Log: cfg.Log, Pace: cfg.SimPace}}
 	for name, t := range cfg.Trunks {
 		trunks[name] = t
 	}
-	s.Dialer = &dialer.Dialer{DB: db, Node: node, Log: cfg.Log, Bus: bus, Lease: cfg.DialerLease, Trunks: trunks}
+	s.Dialer = &dialer.Dialer{DB: db, Node: node, Log: cfg.Log, Bus: bus, Lease: cfg.Lease, Trunks: trunks}
 	return s, nil
 }
 

@@ -20,9 +20,9 @@ const Prefix = "/api/v2/ext"
 
 // Handler serves the External API.
 type Handler struct {
-	Log    *slog.Logger
-	Users  *auth.UserService
-	Tokens *auth.TokenService
+	Log     *slog.Logger
+	Users   *auth.UserService
+	Tokens  *auth.TokenService
 	Agents  *agent.Service
 	Dialogs *dialog.Service
 }
