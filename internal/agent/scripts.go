@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/parley-cc/parley"
@@ -36,6 +37,9 @@ func (s *Service) PutScript(ctx context.Context, agentUUID, name, source string)
 	if !scriptNameRe.MatchString(name) {
 		return nil, parley.FieldError("name", "must be 1 to 100 letters, digits, '_', '.' or '-'")
 	}
+	if strings.TrimSpace(source) == "" {
+		return nil, parley.FieldError("source", "is required")
+	}
 	if len(source) > MaxScriptBytes {
 		return nil, parley.FieldError("source", "must be at most %d bytes", MaxScriptBytes)
 	}
@@ -43,6 +47,11 @@ func (s *Service) PutScript(ctx context.Context, agentUUID, name, source string)
 		return nil, err
 	}
 	if _, err := script.Compile(name+".star", source); err != nil {
+		// Reported on the request's field, with the script's position.
+		var ce *script.CompileError
+		if errors.As(err, &ce) {
+			return nil, parley.FieldError("source", "line %d, column %d: %s", ce.Line, ce.Column, ce.Msg)
+		}
 		return nil, err
 	}
 	now := time.Now().UTC()

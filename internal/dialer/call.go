@@ -191,11 +191,13 @@ func (d *Dialer) loadScript(ctx context.Context, c *claimed) (*script.Program, [
 // only succeeds while this process still holds the dialog's lease.
 func (d *Dialer) finish(ctx context.Context, c *claimed, out *callOutcome) error {
 	status, result := "done", out.result
-	var finishedAt, nextAt any = out.ended.UnixMilli(), nil // nil keeps the column as it is
+	// The dialog finishes when its result is stored, on the real clock: a
+	// simulated call's own timeline may run ahead of it.
+	var finishedAt, nextAt any = d.now().UnixMilli(), nil // nil keeps the column as it is
 	switch {
 	case out.result != ResultAnswered && c.attempt <= c.agent.recallCount:
 		status, finishedAt = "queued", nil
-		nextAt = out.ended.Add(c.agent.delay).UnixMilli()
+		nextAt = d.now().Add(c.agent.delay).UnixMilli()
 	case out.result != ResultAnswered:
 		status = "failed"
 		if out.message == "" {

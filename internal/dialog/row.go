@@ -152,7 +152,7 @@ func scalar(key string, v json.RawMessage) (s string, present bool, err error) {
 		}
 		s = n.String()
 	default:
-		return "", false, parley.FieldError(key, "must be a string or a number")
+		return "", false, parley.FieldError(key, "must be a string, a number or a boolean")
 	}
 	if len(s) > maxEntityValue || !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
 		return "", false, parley.FieldError(key, "must be valid text of at most %d bytes", maxEntityValue)

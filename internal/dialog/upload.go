@@ -86,7 +86,7 @@ func (s *Service) resolve(ctx context.Context, q store.Querier, agentUUID string
 			name = "API"
 		}
 		if len(name) > 200 || strings.IndexByte(name, 0) >= 0 {
-			return nil, parley.FieldError("selection_name", "must be at most 200 characters")
+			return nil, parley.FieldError("selection_name", "must be at most 200 bytes of text without NUL")
 		}
 		if _, err := q.Exec(ctx, `INSERT INTO selections (uuid, company_id, agent_id, name, started_on) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (agent_id, name) DO NOTHING`, uuid.NewString(), cid, t.agentID, name, now); err != nil {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -19,6 +20,8 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/google/uuid"
 
+	"github.com/parley-cc/parley/internal/agent"
+	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/api/ext"
 	"github.com/parley-cc/parley/internal/testenv"
 )
@@ -288,8 +291,8 @@ func oaBasic(login, password string) string {
 }
 
 // oaPath fills the path parameters of a route.
-func oaPath(rt ext.Route, credentialUUID string) string {
-	return strings.ReplaceAll(rt.Path, "{credential_uuid}", credentialUUID)
+func oaPath(rt ext.Route, id string) string {
+	return strings.NewReplacer("{credential_uuid}", id, "{call_uuid}", id).Replace(rt.Path)
 }
 
 func TestOpenAPIResponses(t *testing.T) {
@@ -315,15 +318,26 @@ func TestOpenAPIResponses(t *testing.T) {
 		oaTimeSlots(t, c, ten)
 		oaEntities(t, c, ten, "initial")
 		oaEntities(t, c, ten, "output")
+		oaDialogs(t, c, env.NewTenant(t, "Calls"))
 		c.checkCoverage(t)
 	})
+}
+
+// oaIgnoresBody are the routes other than GET that read no body (the
+// seed's "BODY: none"): a body sent to them changes nothing.
+var oaIgnoresBody = map[string]bool{
+	"POST /auth":                    true,
+	"DELETE /agent-settings/script": true,
+	"POST /queue/stop":              true,
+	"POST /queue/return":            true,
+	"POST /queue/remove":            true,
 }
 
 // oaEveryRoute sends what every route answers alike: no token, a bad
 // token, an operator's token, an over-limit body and malformed JSON.
 func oaEveryRoute(t *testing.T, c *oaChecker, ten *testenv.Tenant) {
 	tok := oaBearer(ten.Token)
-	huge := "{" + strings.Repeat(" ", 1<<20) + "}"
+	huge := map[int64]string{} // a body one byte over each limit
 	for _, rt := range ext.Routes() {
 		path := oaPath(rt, uuid.NewString()) + "?agent_uuid=" + ten.AgentUUID
 		if !rt.Public {
@@ -333,13 +347,25 @@ func oaEveryRoute(t *testing.T, c *oaChecker, ten *testenv.Tenant) {
 				{rt.Method, path, oaBearer(ten.OperatorToken), nil, 403},
 			})
 		}
-		if rt.Method != "GET" && rt.Path != "/auth" { // the routes that read a body
-			c.run(t, []oaCall{
-				{rt.Method, path, tok, huge, 413},
-				{rt.Method, path, tok, `{"name": `, 409},
-				{rt.Method, path, tok, `[1, 2]`, 409},
-			})
+		if rt.Method == "GET" || oaIgnoresBody[rt.Method+" "+rt.Path] {
+			continue
 		}
+		limit := rt.BodyLimit
+		if limit == 0 {
+			limit = api.DefaultBodyLimit
+		}
+		if huge[limit] == "" {
+			huge[limit] = "{" + strings.Repeat(" ", int(limit)-1) + "}"
+		}
+		wrongShape := `[1, 2]` // an array where an object is expected
+		if rt.Path == "/dialog/dialogs-group-initial" {
+			wrongShape = `{"msisdn": "79990000000"}` // and the other way round
+		}
+		c.run(t, []oaCall{
+			{rt.Method, path, tok, huge[limit], 413},
+			{rt.Method, path, tok, `{"name": `, 409},
+			{rt.Method, path, tok, wrongShape, 409},
+		})
 	}
 }
 
@@ -559,5 +585,278 @@ func oaEntities(t *testing.T, c *oaChecker, ten *testenv.Tenant, kind string) {
 		{"DELETE", "/output_entity", tok, map[string]any{key: made["fourth"]}, 204},
 		{"DELETE", "/output_entity?" + key + "=" + made["fourth"], tok, nil, 404},
 		{"DELETE", "/output_entity", tok, map[string]any{key: ""}, 409},
+	})
+}
+
+// oaDialogs covers scripts, uploads, the queue and the statistics on a
+// tenant of its own: the server's importer and dialer (sim trunk) run in
+// the background, so its dialogs get called and finish.
+func oaDialogs(t *testing.T, c *oaChecker, ten *testenv.Tenant) {
+	tok := oaBearer(ten.Token)
+	q := "?agent_uuid=" + ten.AgentUUID
+	stranger := "?agent_uuid=" + uuid.NewString()
+	c.run(t, []oaCall{
+		{"POST", "/initial-entity/bulk" + q, tok, map[string]any{"entities": []any{map[string]any{"name": "msisdn"}, map[string]any{"name": "name"}}}, 200},
+		{"POST", "/output-entity/bulk" + q, tok, map[string]any{"entities": []any{map[string]any{"name": "answer"}, map[string]any{"name": "reason"}}}, 200},
+	})
+
+	const script = "/agent-settings/script"
+	var compileErr struct {
+		Message string            `json:"message"`
+		Fields  map[string]string `json:"fields"`
+	}
+	c.json(t, oaCall{"PUT", script + q, tok, map[string]any{"name": "bad", "source": "def main(s):\n    s.say(\"x\"\n"}, 409}, &compileErr)
+	if !strings.Contains(compileErr.Message, "line 3, column") || !strings.Contains(compileErr.Fields["source"], "line 3, column") {
+		t.Errorf("compile error without its position: %+v", compileErr)
+	}
+	c.run(t, []oaCall{
+		{"PUT", script + q, tok, map[string]any{"name": "main", "source": branchingScript}, 200},
+		{"PUT", script + q, tok, map[string]any{"name": "spare.v2", "source": "def main(s):\n    s.hangup()\n", "unknown": 1}, 200},
+		{"PUT", script + q, tok, map[string]any{"name": "spare.v2", "source": "def main(s):\n    s.say(\"bye\")\n"}, 200}, // a new version
+		{"PUT", script + q, tok, map[string]any{"name": "bad", "source": "load(\"m\", \"x\")\n"}, 409},
+		{"PUT", script + q, tok, map[string]any{"name": "bad", "source": "def main(s):\n    undefined_name()\n"}, 409},
+		{"PUT", script + q, tok, map[string]any{"name": "big", "source": "#" + strings.Repeat("x", agent.MaxScriptBytes)}, 409},
+		{"PUT", script + q, tok, map[string]any{"name": "no spaces", "source": "x = 1\n"}, 409},
+		{"PUT", script + q, tok, map[string]any{"source": "x = 1\n"}, 409},
+		{"PUT", script, tok, map[string]any{"name": "main", "source": "x = 1\n"}, 409},
+		{"PUT", script + stranger, tok, map[string]any{"name": "main", "source": "x = 1\n"}, 403},
+
+		{"GET", script + q, tok, nil, 200},
+		{"GET", script + q + "&name=main", tok, nil, 200},
+		{"GET", script + q + "&name=nope", tok, nil, 404},
+		{"GET", script, tok, nil, 409},
+		{"GET", script + stranger, tok, nil, 403},
+		{"GET", script + stranger + "&name=main", tok, nil, 403},
+
+		{"DELETE", script + q + "&name=spare.v2", tok, nil, 204},
+		{"DELETE", script + q + "&name=spare.v2", tok, nil, 404},
+		{"DELETE", script + q, tok, nil, 409},
+		{"DELETE", script + "?name=main", tok, nil, 409},
+		{"DELETE", script + stranger + "&name=main", tok, nil, 403},
+	})
+
+	// Uploads: one dialog answered "yes"; a group with a "no", a busy
+	// callee and two rows that fail alone; one more dialog added to the
+	// group's bulk that stays silent.
+	const single, group = "/dialog/dialog-initial", "/dialog/dialogs-group-initial"
+	var yes, silent struct {
+		DialogUUID string `json:"dialog_uuid"`
+	}
+	c.json(t, oaCall{"POST", single + q, tok, map[string]any{"msisdn": "+7 (999) 123-12-12", "script_name": "main", "name": "John",
+		"sim_say": []string{"yes, sure"}}, 200}, &yes)
+	var bulk, empty struct {
+		BulkUUID string `json:"bulk_uuid"`
+		TaskUUID string `json:"task_uuid"`
+	}
+	c.json(t, oaCall{"POST", group + q + "&with_selection=true&selection_name=November", tok, []any{
+		map[string]any{"phone": 79991230001, "name": "Ann", "sim_say": `["no", "too expensive"]`},
+		map[string]any{"msisdn": "79991230002", "sim_answer": "busy", "script": "main"},
+		map[string]any{"name": "no number"},
+		"not an object",
+	}, 200}, &bulk)
+	c.json(t, oaCall{"POST", group + q + "&with_selection=false", tok, []any{}, 200}, &empty)
+	c.json(t, oaCall{"POST", single + q + "&bulk_uuid=" + bulk.BulkUUID + "&with_selection=1", tok,
+		map[string]any{"msisdn": 79991230003, "name": nil, "script_entry_point": "main"}, 200}, &silent)
+	row := map[string]any{"msisdn": "79990000000"}
+	c.run(t, []oaCall{
+		{"POST", single + q, tok, map[string]any{"name": "no number"}, 409},
+		{"POST", single + q, tok, map[string]any{"msisdn": "12"}, 409},
+		{"POST", single + q, tok, map[string]any{"msisdn": "79990000000", "phone": "79990000001"}, 409},
+		{"POST", single + q, tok, map[string]any{"msisdn": "79990000000", "favourite_colour": "red"}, 409},
+		{"POST", single + q, tok, map[string]any{"msisdn": "79990000000", "sim_answer": "maybe"}, 409},
+		{"POST", single + q, tok, map[string]any{"msisdn": "79990000000", "sim_say": "yes"}, 409},
+		{"POST", single + q, tok, map[string]any{"msisdn": "79990000000", "name": map[string]any{}}, 409},
+		{"POST", single + q, tok, "null", 409},
+		{"POST", single + q + "&with_selection=maybe", tok, row, 409},
+		{"POST", single + q + "&with_selection=true&selection_name=" + strings.Repeat("s", 201), tok, row, 409},
+		{"POST", single + q + "&bulk_uuid=" + uuid.NewString(), tok, row, 409},
+		{"POST", single + q + "&bulk_uuid=nope", tok, row, 409},
+		{"POST", single, tok, row, 409},
+		{"POST", single + stranger, tok, row, 403},
+
+		{"POST", group + q, tok, `[{"msisdn": `, 409},
+		{"POST", group + q, tok, `  `, 409},
+		{"POST", group + q + "&bulk_uuid=" + uuid.NewString(), tok, []any{row}, 409},
+		{"POST", group + q + "&with_selection=maybe", tok, []any{row}, 409},
+		{"POST", group, tok, []any{row}, 409},
+		{"POST", group + stranger, tok, []any{row}, 403},
+	})
+
+	const status, result = "/dialog/dialogs-group-initial-status", "/dialog/dialogs-group-initial-result"
+	for _, task := range []string{bulk.TaskUUID, empty.TaskUUID} {
+		var st struct {
+			State string `json:"state"`
+		}
+		waitFor(t, "import task "+task, func() bool {
+			c.json(t, oaCall{"GET", status + "?task_uuid=" + task, tok, nil, 200}, &st)
+			return st.State == "done"
+		})
+	}
+	var results []struct {
+		Status     bool   `json:"status"`
+		DialogUUID string `json:"dialog_uuid"`
+	}
+	c.json(t, oaCall{"GET", result + "?task_uuid=" + bulk.TaskUUID, tok, nil, 200}, &results)
+	if len(results) != 4 || !results[0].Status || !results[1].Status || results[2].Status || results[3].Status {
+		t.Fatalf("per-row results: %+v", results)
+	}
+	no, busy := results[0].DialogUUID, results[1].DialogUUID
+	c.run(t, []oaCall{
+		{"GET", status + "?task_uuid=" + uuid.NewString(), tok, nil, 404},
+		{"GET", status + "?task_uuid=nope", tok, nil, 409},
+		{"GET", status, tok, nil, 409},
+
+		{"GET", result + "?task_uuid=" + bulk.TaskUUID + "&limit=2&offset=1", tok, nil, 200},
+		{"GET", result + "?task_uuid=" + bulk.TaskUUID + "&limit=0", tok, nil, 200},
+		{"GET", result + "?task_uuid=" + bulk.TaskUUID + "&offset=1000000", tok, nil, 200},
+		{"GET", result + "?task_uuid=" + empty.TaskUUID, tok, nil, 200},
+		{"GET", result + "?task_uuid=" + bulk.TaskUUID + "&limit=abc", tok, nil, 409},
+		{"GET", result + "?task_uuid=" + bulk.TaskUUID + "&offset=-1", tok, nil, 409},
+		{"GET", result + "?task_uuid=" + uuid.NewString(), tok, nil, 404},
+		{"GET", result + "?task_uuid=nope", tok, nil, 409},
+		{"GET", result, tok, nil, 409},
+	})
+
+	// Wait for the calls without validating (a 404 while a dialog waits
+	// is validated below).
+	callOf := map[string]string{}
+	for _, d := range []string{yes.DialogUUID, no, busy, silent.DialogUUID} {
+		waitFor(t, "dialog "+d+" to finish", func() bool {
+			r := c.env.Do(t, "GET", ext.Prefix+"/statistic/dialog?dialog_uuid="+d, ten.Token, nil)
+			if r.Status != 200 {
+				return false
+			}
+			var rows []map[string]any
+			r.JSON(t, &rows)
+			callOf[d], _ = rows[0]["call_uuid"].(string)
+			return true
+		})
+	}
+	const stat, groupStat, report, download = "/statistic/dialog", "/statistic/dialog-group", "/statistic/dialog-report", "/statistic/download/call"
+	window := map[string]any{"agent_uuid": ten.AgentUUID, "start": time.Now().UTC().Add(-time.Hour).Format("2006-01-02 15:04:05.000000"),
+		"end": time.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04:05")}
+	with := func(changes map[string]any) map[string]any {
+		out := map[string]any{}
+		for k, v := range window {
+			out[k] = v
+		}
+		for k, v := range changes {
+			if v == nil {
+				delete(out, k)
+			} else {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	transcript := func(call string) string { return "/statistic/" + call + "/transcription" }
+	missing := uuid.NewString()
+	c.run(t, []oaCall{
+		{"GET", stat + "?dialog_uuid=" + yes.DialogUUID, tok, nil, 200},
+		{"GET", stat + "?dialog_uuid=" + busy, tok, nil, 200}, // failed
+		{"GET", stat + "?dialog_uuid=" + missing, tok, nil, 404},
+		{"GET", stat + "?dialog_uuid=nope", tok, nil, 409},
+		{"GET", stat, tok, nil, 409},
+
+		{"GET", groupStat + "?bulk_uuid=" + bulk.BulkUUID, tok, nil, 200},
+		{"GET", groupStat + "?bulk_uuid=" + empty.BulkUUID, tok, nil, 404}, // a bulk without dialogs
+		{"GET", groupStat + "?bulk_uuid=" + missing, tok, nil, 404},
+		{"GET", groupStat + "?bulk_uuid=nope", tok, nil, 409},
+		{"GET", groupStat, tok, nil, 409},
+
+		{"POST", report, tok, window, 200},
+		{"POST", report, tok, with(map[string]any{"limit": "2", "offset": 3}), 200},
+		{"POST", report, tok, with(map[string]any{"start": "2000-01-01T00:00:00", "end": "2000-01-01 00:00:00.5"}), 200}, // empty
+		{"POST", report, tok, with(map[string]any{"start": "yesterday"}), 409},
+		{"POST", report, tok, with(map[string]any{"end": nil}), 409},
+		{"POST", report, tok, with(map[string]any{"start": "2030-01-01 00:00:00", "end": "2029-01-01 00:00:00"}), 409},
+		{"POST", report, tok, with(map[string]any{"limit": 0}), 409},
+		{"POST", report, tok, with(map[string]any{"limit": 1001}), 409},
+		{"POST", report, tok, with(map[string]any{"limit": "many"}), 409},
+		{"POST", report, tok, with(map[string]any{"offset": -1}), 409},
+		{"POST", report, tok, with(map[string]any{"agent_uuid": nil}), 409},
+		{"POST", report, tok, with(map[string]any{"agent_uuid": "nope"}), 409},
+		{"POST", report, tok, with(map[string]any{"agent_uuid": uuid.NewString()}), 403},
+
+		{"GET", download + "?call_uuid=" + callOf[yes.DialogUUID], tok, nil, 200},
+		{"GET", download + "?call_uuid=" + callOf[busy], tok, nil, 404}, // not answered: no recording
+		{"GET", download + "?call_uuid=" + missing, tok, nil, 404},
+		{"GET", download + "?call_uuid=nope", tok, nil, 404},
+		{"GET", download, tok, nil, 404},
+
+		{"GET", transcript(callOf[yes.DialogUUID]) + "?type=json", tok, nil, 200},
+		{"GET", transcript(callOf[no]) + "?type=text", tok, nil, 200},
+		{"GET", transcript(callOf[silent.DialogUUID]), tok, nil, 200},
+		{"GET", transcript(callOf[busy]), tok, nil, 200},
+		{"GET", transcript(missing) + "?type=json", tok, nil, 404},
+		{"GET", transcript(missing) + "?type=text", tok, nil, 404},
+		{"GET", transcript("nope"), tok, nil, 404},
+		{"GET", transcript(callOf[yes.DialogUUID]) + "?type=xml", tok, nil, 409},
+	})
+
+	// From now on the agent's only time slot is closed (another weekday),
+	// so new dialogs wait in the queue.
+	closedDay := (int(time.Now().In(moscow).Weekday())+2)%7 + 1
+	c.do(t, oaCall{"POST", "/agent-settings/time-slot" + q, tok, map[string]any{"day": closedDay, "not_before": "09:00", "not_after": "18:00"}, 201})
+	var wait1, wait2 struct {
+		DialogUUID string `json:"dialog_uuid"`
+	}
+	c.json(t, oaCall{"POST", single + q + "&with_selection=true", tok, map[string]any{"msisdn": "79991230005"}, 200}, &wait1)
+	c.json(t, oaCall{"POST", single + q + "&bulk_uuid=" + bulk.BulkUUID, tok, map[string]any{"msisdn": "79991230006"}, 200}, &wait2)
+	queueStatuses := func(want string) {
+		t.Helper()
+		var items []struct {
+			Status string `json:"status"`
+		}
+		c.json(t, oaCall{"GET", "/queue/dialog" + q, tok, nil, 200}, &items)
+		if len(items) != 2 || items[0].Status != want || items[1].Status != want {
+			t.Errorf("queue: %+v, want two dialogs %s", items, want)
+		}
+	}
+	queueStatuses("queued")
+	for _, path := range []string{"/queue/dialog", "/queue/call"} {
+		c.run(t, []oaCall{
+			{"GET", path + q + "&limit=1&offset=1", tok, nil, 200},
+			{"GET", path + q + "&bulk_uuid=" + bulk.BulkUUID + "&limit=10&offset=20", tok, nil, 200},
+			{"GET", path + q + "&bulk_uuid=" + missing, tok, nil, 200},
+			{"GET", path + q + "&limit=10&offset=5", tok, nil, 409},
+			{"GET", path + q + "&limit=0", tok, nil, 409},
+			{"GET", path + q + "&limit=1001", tok, nil, 409},
+			{"GET", path + q + "&offset=x", tok, nil, 409},
+			{"GET", path + q + "&bulk_uuid=nope", tok, nil, 409},
+			{"GET", path, tok, nil, 409},
+			{"GET", path + stranger, tok, nil, 403},
+		})
+	}
+	c.do(t, oaCall{"GET", "/queue/call" + q, tok, nil, 200})
+	c.do(t, oaCall{"POST", "/queue/stop" + q, tok, `{"a body": "is ignored"}`, 200})
+	queueStatuses("stopped")
+	c.do(t, oaCall{"POST", "/queue/return" + q, tok, nil, 200})
+	queueStatuses("queued")
+	c.run(t, []oaCall{
+		{"POST", "/queue/stop", tok, nil, 409},
+		{"POST", "/queue/stop" + stranger, tok, nil, 403},
+		{"POST", "/queue/return", tok, nil, 409},
+		{"POST", "/queue/return" + stranger, tok, nil, 403},
+
+		{"GET", "/selection" + q, tok, nil, 200},
+		{"GET", "/selection" + q + "&is_completed=false", tok, nil, 200},
+		{"GET", "/selection" + q + "&is_completed=true", tok, nil, 200},
+		{"GET", "/selection" + q + "&is_completed=maybe", tok, nil, 409},
+		{"GET", "/selection", tok, nil, 409},
+		{"GET", "/selection" + stranger, tok, nil, 403},
+
+		{"GET", stat + "?dialog_uuid=" + wait1.DialogUUID, tok, nil, 404}, // waiting: no statistics yet
+
+		{"POST", "/queue/remove" + q + "&dialog_uuid=" + wait1.DialogUUID, tok, nil, 200},
+		{"POST", "/queue/remove" + q + "&dialog_uuid=" + wait1.DialogUUID, tok, nil, 409}, // already removed
+		{"POST", "/queue/remove" + q + "&dialog_uuid=" + yes.DialogUUID, tok, nil, 409},   // finished
+		{"POST", "/queue/remove" + q + "&dialog_uuid=" + missing, tok, nil, 404},
+		{"POST", "/queue/remove" + q + "&dialog_uuid=nope", tok, nil, 409},
+		{"POST", "/queue/remove" + q, tok, nil, 200}, // every waiting dialog
+		{"POST", "/queue/remove" + q, tok, nil, 200}, // none left
+		{"POST", "/queue/remove", tok, nil, 409},
+		{"POST", "/queue/remove" + stranger, tok, nil, 403},
+		{"GET", "/queue/dialog" + q, tok, nil, 200},
 	})
 }

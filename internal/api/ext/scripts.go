@@ -16,8 +16,13 @@ type scriptBody struct {
 type scriptInfo struct {
 	AgentUUID string `json:"agent_uuid"`
 	Name      string `json:"name"`
-	Source    string `json:"source,omitempty"`
 	UpdatedAt string `json:"updated_at"`
+}
+
+// scriptWithSource is one script as GET ?name= returns it.
+type scriptWithSource struct {
+	scriptInfo
+	Source string `json:"source"`
 }
 
 // getScripts is GET /agent-settings/script: the agent's scripts, or with
@@ -28,7 +33,7 @@ func (h *Handler) getScripts(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, scriptInfo{AgentUUID: sc.AgentUUID, Name: sc.Name, Source: sc.Source, UpdatedAt: sc.UpdatedAt.Format(time.RFC3339)})
+		writeJSON(w, http.StatusOK, scriptWithSource{scriptInfo{AgentUUID: sc.AgentUUID, Name: sc.Name, UpdatedAt: sc.UpdatedAt.Format(time.RFC3339)}, sc.Source})
 		return nil
 	}
 	list, err := h.Agents.ListScripts(r.Context(), agentParam(r))

@@ -131,7 +131,9 @@ func (h *Handler) transcription(w http.ResponseWriter, r *http.Request) error {
 	}
 	if typ == "text" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.txt"`, r.PathValue("call_uuid")))
+		if len(turns) > 0 { // the UUID is then a stored one, safe in a header
+			w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.txt"`, turns[0].CallUUID))
+		}
 		w.WriteHeader(status)
 		var b strings.Builder
 		for _, t := range turns {
