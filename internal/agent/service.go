@@ -17,7 +17,9 @@ type Service struct {
 	DB *store.DB
 }
 
-const agentColumns = `a.id, a.uuid, a.company_id, c.uuid, a.name, a.description, a.delay_minutes, a.recall_count,
+// Every read is scoped to the caller's company, so the company's UUID comes
+// from the caller rather than from a join.
+const agentColumns = `a.id, a.uuid, a.company_id, a.name, a.description, a.delay_minutes, a.recall_count,
 	a.trunk_name, a.flag, a.record_path, a.routing_channel_limit, a.total_channel_limit, a.pool_name,
 	a.language, a.asr, a.tts, a.speed, a.pitch, a.emotion, a.record_storage_time, a.timezone,
 	a.created_at, a.updated_at`
@@ -29,7 +31,7 @@ func scanAgent(s scanner) (*Agent, error) {
 	var created, updated int64
 	var speed, pitch sql.NullFloat64
 	var emotion sql.NullString
-	err := s.Scan(&a.ID, &a.UUID, &a.CompanyID, &a.CompanyUUID, &a.Name, &a.Description, &a.DelayMinutes, &a.RecallCount,
+	err := s.Scan(&a.ID, &a.UUID, &a.CompanyID, &a.Name, &a.Description, &a.DelayMinutes, &a.RecallCount,
 		&a.TrunkName, &a.Flag, &a.RecordPath, &a.RoutingChannelLimit, &a.TotalChannelLimit, &a.PoolName,
 		&a.Language, &a.ASR, &a.TTS, &speed, &pitch, &emotion, &a.RecordStorageTime, &a.Timezone, &created, &updated)
 	if err != nil {
@@ -112,7 +114,7 @@ func (s *Service) List(ctx context.Context, limit, offset int) ([]*Agent, error)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.DB.Reader().Query(ctx, `SELECT `+agentColumns+` FROM agents a JOIN companies c ON c.id = a.company_id
+	rows, err := s.DB.Reader().Query(ctx, `SELECT `+agentColumns+` FROM agents a
 		WHERE a.company_id = ? ORDER BY a.id LIMIT ? OFFSET ?`, cid, limit, offset)
 	if err != nil {
 		return nil, err
@@ -124,6 +126,7 @@ func (s *Service) List(ctx context.Context, limit, offset int) ([]*Agent, error)
 		if err != nil {
 			return nil, err
 		}
+		a.CompanyUUID = companyUUID(ctx)
 		out = append(out, a)
 	}
 	return out, rows.Err()
@@ -142,12 +145,19 @@ func (s *Service) Get(ctx context.Context, agentUUID string) (*Agent, error) {
 }
 
 func getAgent(ctx context.Context, q store.Querier, cid int64, agentUUID string) (*Agent, error) {
-	a, err := scanAgent(q.QueryRow(ctx, `SELECT `+agentColumns+` FROM agents a JOIN companies c ON c.id = a.company_id
-		WHERE a.uuid = ? AND a.company_id = ?`, agentUUID, cid))
+	a, err := scanAgent(q.QueryRow(ctx, `SELECT `+agentColumns+` FROM agents a WHERE a.uuid = ? AND a.company_id = ?`, agentUUID, cid))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, noAccess(agentUUID)
+	} else if err != nil {
+		return nil, err
 	}
-	return a, err
+	a.CompanyUUID = companyUUID(ctx)
+	return a, nil
+}
+
+func companyUUID(ctx context.Context) string {
+	c, _ := parley.CallerFrom(ctx)
+	return c.CompanyUUID
 }
 
 // IDByUUID resolves an agent UUID to its row id within the company, inside

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -52,9 +53,25 @@ type TokenService struct {
 	DB  *store.DB
 	Now func() time.Time // injectable clock for expiry tests
 
-	key    []byte
-	parser *jwt.Parser
+	key     []byte
+	parsers map[string]*jwt.Parser // by audience
+
+	// verified caches access tokens already checked, by their exact text:
+	// checking one costs a JSON decode and an HMAC on every request, and a
+	// forged or altered token can never match an entry. Entries end with
+	// their token's expiry.
+	mu       sync.RWMutex
+	verified map[string]verifiedToken
 }
+
+type verifiedToken struct {
+	caller parley.Caller
+	exp    time.Time
+}
+
+// maxVerified bounds the cache; past it, expired entries are dropped, and
+// if that is not enough the cache starts over.
+const maxVerified = 10000
 
 // NewTokenService loads the signing key, creating it if this is the first
 // start. Concurrent first starts agree on one key: the insert does nothing
@@ -79,22 +96,27 @@ func NewTokenService(ctx context.Context, db *store.DB) (*TokenService, error) {
 	if err != nil || len(key) < 32 {
 		return nil, errors.New("auth: stored signing key is corrupt")
 	}
-	s := &TokenService{DB: db, Now: time.Now, key: key}
+	s := &TokenService{DB: db, Now: time.Now, key: key, verified: map[string]verifiedToken{}, parsers: map[string]*jwt.Parser{}}
+	for _, aud := range []string{accessAudience, refreshAudience} {
+		s.parsers[aud] = jwt.NewParser(
+			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), // "none" and RS/ES confusions are refused
+			jwt.WithIssuer(issuer),
+			jwt.WithAudience(aud),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
+			jwt.WithTimeFunc(func() time.Time { return s.Now() }),
+			jwt.WithLeeway(leeway),
+		)
+	}
 	return s, nil
 }
 
+// leeway tolerates clock skew between nodes on exp and iat.
+const leeway = 5 * time.Second
+
 func (s *TokenService) parse(token, audience string) (*claims, error) {
-	p := jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), // "none" and RS/ES confusions are refused
-		jwt.WithIssuer(issuer),
-		jwt.WithAudience(audience),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(s.Now),
-		jwt.WithLeeway(5*time.Second),
-	)
 	c := &claims{}
-	_, err := p.ParseWithClaims(token, c, func(*jwt.Token) (any, error) { return s.key, nil })
+	_, err := s.parsers[audience].ParseWithClaims(token, c, func(*jwt.Token) (any, error) { return s.key, nil })
 	if err != nil {
 		return nil, err
 	}
@@ -111,11 +133,36 @@ func (s *TokenService) parse(token, audience string) (*claims, error) {
 // ParseAccess checks an access token and returns its caller. It touches no
 // database: access tokens are short-lived, so they carry the caller.
 func (s *TokenService) ParseAccess(token string) (parley.Caller, error) {
+	now := s.Now()
+	s.mu.RLock()
+	v, ok := s.verified[token]
+	s.mu.RUnlock()
+	if ok && now.Before(v.exp.Add(leeway)) {
+		return v.caller, nil
+	}
 	c, err := s.parse(token, accessAudience)
 	if err != nil {
 		return parley.Caller{}, parley.Errorf(parley.EUNAUTHORIZED, "Invalid or expired token.")
 	}
-	return parley.Caller{UserID: c.UserID, UserUUID: c.Subject, CompanyID: c.CompanyID, CompanyUUID: c.CompanyUUID, Role: c.Role}, nil
+	caller := parley.Caller{UserID: c.UserID, UserUUID: c.Subject, CompanyID: c.CompanyID, CompanyUUID: c.CompanyUUID, Role: c.Role}
+	s.remember(token, verifiedToken{caller: caller, exp: c.ExpiresAt.Time}, now)
+	return caller, nil
+}
+
+func (s *TokenService) remember(token string, v verifiedToken, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.verified) >= maxVerified {
+		for t, e := range s.verified {
+			if !now.Before(e.exp.Add(leeway)) {
+				delete(s.verified, t)
+			}
+		}
+		if len(s.verified) >= maxVerified {
+			clear(s.verified)
+		}
+	}
+	s.verified[token] = v
 }
 
 // Login issues a pair for a freshly authenticated caller, starting a new

@@ -114,7 +114,11 @@ func (d *Dialer) Tick(ctx context.Context) (int, error) {
 	}
 	now := d.now()
 	var agentIDs []int64
-	rows, err := d.DB.Reader().Query(ctx, `SELECT DISTINCT agent_id FROM dialogs WHERE status = 'queued' AND next_attempt_at <= ? LIMIT 10000`, now.UnixMilli())
+	// Agents are few and dialogs many: ask each agent with open channels
+	// whether it has a due dialog (an index seek on dialogs_due), rather than
+	// collecting agents from a scan of every queued dialog.
+	rows, err := d.DB.Reader().Query(ctx, `SELECT a.id FROM agents a WHERE a.total_channel_limit > 0
+		AND EXISTS (SELECT 1 FROM dialogs d WHERE d.agent_id = a.id AND d.status = 'queued' AND d.next_attempt_at <= ?)`, now.UnixMilli())
 	if err != nil {
 		return 0, err
 	}
@@ -188,6 +192,15 @@ func (d *Dialer) loadAgent(ctx context.Context, id int64) (*agentConfig, error) 
 // the agent's row lock (PostgreSQL) or the write lock (SQLite), so several
 // processes together never exceed total_channel_limit.
 func (d *Dialer) claim(ctx context.Context, cfg *agentConfig, now time.Time) ([]*claimed, error) {
+	// A cheap look on the read pool first: with every channel busy there is
+	// nothing to claim, and the write lock is left to others.
+	var live int
+	if err := d.DB.Reader().QueryRow(ctx, `SELECT COUNT(*) FROM dialogs WHERE agent_id = ? AND status = 'calling'`, cfg.id).Scan(&live); err != nil {
+		return nil, err
+	}
+	if live >= cfg.limit {
+		return nil, nil
+	}
 	var out []*claimed
 	err := d.DB.Write(ctx, func(q store.Querier) error {
 		out = nil

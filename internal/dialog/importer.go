@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,6 +50,9 @@ func (s *Service) StartImport(ctx context.Context, agentUUID string, opts Upload
 			VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`, taskUUID, t.companyID, t.agentID, t.bulkID, t.selectionID, trimmed, now, now)
 		return err
 	})
+	if err == nil && s.Imported != nil {
+		s.Imported()
+	}
 	return bulkUUID, taskUUID, err
 }
 
@@ -116,8 +120,11 @@ func (s *Service) Results(ctx context.Context, taskUUID string, limit, offset in
 	} else if err != nil {
 		return err
 	}
-	rows, err := s.DB.Reader().Query(ctx, `SELECT row_no, ok, msisdn, message, dialog_uuid FROM import_rows
-		WHERE task_id = ? ORDER BY row_no LIMIT ? OFFSET ?`, taskID, limit, offset)
+	rows, err := s.DB.Reader().Query(ctx, `SELECT row_no, ok, msisdn, message, dialog_uuid FROM (
+			SELECT import_row AS row_no, TRUE AS ok, msisdn, 'ok' AS message, uuid AS dialog_uuid FROM dialogs WHERE import_task_id = ?
+			UNION ALL
+			SELECT row_no, ok, msisdn, message, dialog_uuid FROM import_rows WHERE task_id = ?
+		) r ORDER BY row_no LIMIT ? OFFSET ?`, taskID, taskID, limit, offset)
 	if err != nil {
 		return err
 	}
@@ -145,10 +152,29 @@ type Importer struct {
 	Lease     time.Duration // how long a claim lasts without renewal
 	Poll      time.Duration // how often to look for work when idle
 	OnChange  func(ctx context.Context, companyID int64, taskUUID string, st TaskStatus)
+
+	wakeMu sync.Mutex
+	wake   chan struct{}
 }
 
-// Run processes tasks until ctx ends.
-func (im *Importer) Run(ctx context.Context) {
+// Wake makes an idle Run look for work now. It never blocks.
+func (im *Importer) Wake() {
+	select {
+	case im.wakeChan() <- struct{}{}:
+	default:
+	}
+}
+
+func (im *Importer) wakeChan() chan struct{} {
+	im.wakeMu.Lock()
+	defer im.wakeMu.Unlock()
+	if im.wake == nil {
+		im.wake = make(chan struct{}, 1)
+	}
+	return im.wake
+}
+
+func (im *Importer) defaults() {
 	if im.BatchSize <= 0 {
 		im.BatchSize = 2000
 	}
@@ -158,6 +184,11 @@ func (im *Importer) Run(ctx context.Context) {
 	if im.Poll <= 0 {
 		im.Poll = 200 * time.Millisecond
 	}
+}
+
+// Run processes tasks until ctx ends.
+func (im *Importer) Run(ctx context.Context) {
+	im.defaults()
 	for ctx.Err() == nil {
 		worked, err := im.RunOnce(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -166,6 +197,7 @@ func (im *Importer) Run(ctx context.Context) {
 		if !worked {
 			select {
 			case <-ctx.Done():
+			case <-im.wakeChan():
 			case <-time.After(im.Poll):
 			}
 		}
@@ -175,6 +207,7 @@ func (im *Importer) Run(ctx context.Context) {
 // RunOnce claims one task, if any is waiting or abandoned, and runs it to
 // the end. It reports whether it found work.
 func (im *Importer) RunOnce(ctx context.Context) (bool, error) {
+	im.defaults()
 	task, err := im.claim(ctx)
 	if err != nil || task == nil {
 		return false, err
@@ -222,7 +255,8 @@ func (im *Importer) process(ctx context.Context, t *importTask) error {
 	if err := im.DB.Reader().QueryRow(ctx, `SELECT payload FROM import_tasks WHERE id = ?`, t.id).Scan(&payload); err != nil {
 		return err
 	}
-	tgt := &target{companyID: t.companyID, agentID: t.agentID, bulkID: t.bulkID, selectionID: t.selectionID, initial: map[string]bool{}}
+	tgt := &target{companyID: t.companyID, agentID: t.agentID, bulkID: t.bulkID, selectionID: t.selectionID, initial: map[string]bool{},
+		taskID: sql.NullInt64{Int64: t.id, Valid: true}}
 	if err := im.loadInitial(ctx, tgt); err != nil {
 		return err
 	}
@@ -231,10 +265,7 @@ func (im *Importer) process(ctx context.Context, t *importTask) error {
 		return im.fail(ctx, t, "The body is not a JSON array.")
 	}
 	if t.total == 0 {
-		n, err := countElements(payload)
-		if err != nil {
-			return im.fail(ctx, t, err.Error())
-		}
+		n := countElements(payload)
 		if n > MaxImportRows {
 			return im.fail(ctx, t, fmt.Sprintf("At most %d rows per upload; this one has %d.", MaxImportRows, n))
 		}
@@ -249,13 +280,19 @@ func (im *Importer) process(ctx context.Context, t *importTask) error {
 		}
 	}
 	for dec.More() {
-		batch := make([]json.RawMessage, 0, im.BatchSize)
+		batch := make([]map[string]json.RawMessage, 0, im.BatchSize)
 		for len(batch) < im.BatchSize && dec.More() {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return im.fail(ctx, t, "Malformed JSON in the body.")
+			// Decoded once, straight into the row's fields; an element that
+			// is not an object leaves a nil map and fails alone.
+			var obj map[string]json.RawMessage
+			if err := dec.Decode(&obj); err != nil {
+				var te *json.UnmarshalTypeError
+				if !errors.As(err, &te) {
+					return im.fail(ctx, t, "Malformed JSON in the body.")
+				}
+				obj = nil
 			}
-			batch = append(batch, raw)
+			batch = append(batch, obj)
 		}
 		if err := im.storeBatch(ctx, t, tgt, batch); err != nil {
 			return err
@@ -282,34 +319,29 @@ func (im *Importer) process(ctx context.Context, t *importTask) error {
 // storeBatch validates a batch and stores its dialogs, its per-row results
 // and the task's progress in one transaction, so that a crash leaves either
 // all of the batch or none of it.
-func (im *Importer) storeBatch(ctx context.Context, t *importTask, tgt *target, batch []json.RawMessage) error {
+func (im *Importer) storeBatch(ctx context.Context, t *importTask, tgt *target, batch []map[string]json.RawMessage) error {
 	rows := make([]*Row, 0, len(batch))
-	results := make([]ResultRow, len(batch))
-	for i, raw := range batch {
-		res := &results[i]
-		res.RowNo = t.processed + i
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+	rowNos := make([]int, 0, len(batch))
+	var failed []ResultRow
+	for i, obj := range batch {
+		res := ResultRow{RowNo: t.processed + i}
+		if obj == nil {
 			res.Message = "Row must be a JSON object."
+			failed = append(failed, res)
 			continue
 		}
 		row, err := ParseRow(obj, tgt.initial)
-		res.MSISDN = rawMSISDN(obj, row)
 		if err != nil {
-			res.Message = rowMessage(err)
+			res.MSISDN, res.Message = rawMSISDN(obj, nil), rowMessage(err)
+			failed = append(failed, res)
 			continue
 		}
-		res.OK, res.Message = true, "ok"
 		rows = append(rows, row)
+		rowNos = append(rowNos, res.RowNo)
 	}
 	now := time.Now()
+	fails := len(failed)
 	return im.DB.Write(ctx, func(q store.Querier) error {
-		fails := 0
-		for _, r := range results {
-			if !r.OK {
-				fails++
-			}
-		}
 		res, err := q.Exec(ctx, `UPDATE import_tasks SET processed_rows = ?, failed_rows = ?, total_rows = ?, lease_until = ?, updated_at = ?
 			WHERE id = ? AND lease_owner = ? AND processed_rows = ?`,
 			t.processed+len(batch), t.fails+fails, t.total, now.Add(im.Lease).UnixMilli(), now.UnixMilli(), t.id, im.Node, t.processed)
@@ -319,18 +351,10 @@ func (im *Importer) storeBatch(ctx context.Context, t *importTask, tgt *target, 
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errLeaseLost
 		}
-		ids, err := insertDialogs(ctx, q, tgt, rows, now)
-		if err != nil {
+		if _, err := insertDialogs(ctx, q, tgt, rows, rowNos, now); err != nil {
 			return err
 		}
-		k := 0
-		for i := range results {
-			if results[i].OK {
-				results[i].DialogUUID = ids[k]
-				k++
-			}
-		}
-		if err := insertResults(ctx, q, t.id, results); err != nil {
+		if err := insertResults(ctx, q, t.id, failed); err != nil {
 			return err
 		}
 		t.processed += len(batch)
@@ -361,12 +385,8 @@ func insertResults(ctx context.Context, q store.Querier, taskID int64, results [
 	return nil
 }
 
-// rawMSISDN is the number to report for a row: normalized when the row was
-// valid, as sent otherwise.
-func rawMSISDN(obj map[string]json.RawMessage, row *Row) string {
-	if row != nil {
-		return row.MSISDN
-	}
+// rawMSISDN is the number to report for a failed row, as sent.
+func rawMSISDN(obj map[string]json.RawMessage, _ *Row) string {
 	for _, k := range []string{keyMSISDN, keyPhone} {
 		if s, ok, _ := scalar(k, obj[k]); ok && obj[k] != nil {
 			return clip(s)
@@ -409,19 +429,48 @@ func (im *Importer) changed(ctx context.Context, t *importTask, state string) {
 	}
 }
 
-// countElements counts the top-level elements of a JSON array.
-func countElements(payload []byte) (int, error) {
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	if _, err := dec.Token(); err != nil {
-		return 0, err
-	}
-	n := 0
-	for dec.More() {
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return 0, errors.New("Malformed JSON in the body.")
+// countElements counts the top-level elements of a JSON array that is
+// known to be valid (checked at upload) by counting the commas at depth one
+// outside strings: a byte scan, several times cheaper than decoding.
+func countElements(payload []byte) int {
+	depth, commas := 0, 0
+	inString, escaped, nonEmpty := false, false, false
+	for _, c := range payload {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
 		}
-		n++
+		switch c {
+		case ' ', '\n', '\t', '\r':
+			continue
+		case '"':
+			inString = true
+		case '[', '{':
+			depth++
+			if depth == 1 {
+				continue // the outer array itself
+			}
+		case ']', '}':
+			depth--
+			if depth == 0 {
+				continue
+			}
+		case ',':
+			if depth == 1 {
+				commas++
+			}
+		}
+		nonEmpty = true
 	}
-	return n, nil
+	if !nonEmpty {
+		return 0
+	}
+	return commas + 1
 }

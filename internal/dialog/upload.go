@@ -19,6 +19,9 @@ import (
 type Service struct {
 	DB  *store.DB
 	Now func() time.Time
+	// Imported is called after a group upload is stored, so that the
+	// importer starts on it at once instead of at its next poll.
+	Imported func()
 }
 
 func (s *Service) now() time.Time {
@@ -44,6 +47,7 @@ type target struct {
 	bulkUUID    string
 	selectionID sql.NullInt64
 	initial     map[string]bool
+	taskID      sql.NullInt64 // set for group uploads: rows remember their task and row number
 }
 
 // resolve checks the agent, the bulk and the selection of an upload. A
@@ -125,7 +129,7 @@ func (s *Service) Create(ctx context.Context, agentUUID string, opts UploadOptio
 		if err != nil {
 			return err
 		}
-		ids, err := insertDialogs(ctx, q, t, []*Row{row}, s.now())
+		ids, err := insertDialogs(ctx, q, t, []*Row{row}, nil, s.now())
 		if err != nil {
 			return err
 		}
@@ -136,13 +140,13 @@ func (s *Service) Create(ctx context.Context, agentUUID string, opts UploadOptio
 }
 
 var dialogColumns = []string{"uuid", "company_id", "agent_id", "bulk_id", "selection_id", "msisdn", "script_name",
-	"entry_point", "entities", "status", "next_attempt_at", "created_at", "updated_at"}
+	"entry_point", "entities", "status", "next_attempt_at", "created_at", "updated_at", "import_task_id", "import_row"}
 
 // insertDialogs stores rows with multi-row INSERTs, so that a batch of a
 // thousand rows costs a handful of statements rather than a thousand.
-func insertDialogs(ctx context.Context, q store.Querier, t *target, rows []*Row, now time.Time) ([]string, error) {
+func insertDialogs(ctx context.Context, q store.Querier, t *target, rows []*Row, rowNos []int, now time.Time) ([]string, error) {
 	ids := make([]string, len(rows))
-	const perStatement = 500 // 13 columns: well under SQLite's 32766 variables
+	const perStatement = 500 // 15 columns: well under SQLite's 32766 variables
 	ms := now.UnixMilli()
 	for start := 0; start < len(rows); start += perStatement {
 		end := min(start+perStatement, len(rows))
@@ -153,14 +157,18 @@ func insertDialogs(ctx context.Context, q store.Querier, t *target, rows []*Row,
 			if i > start {
 				b.WriteString(", ")
 			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)")
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)")
 			ents, err := json.Marshal(rows[i].Entities)
 			if err != nil {
 				return nil, err
 			}
 			ids[i] = uuid.NewString()
+			var rowNo sql.NullInt64
+			if rowNos != nil {
+				rowNo = sql.NullInt64{Int64: int64(rowNos[i]), Valid: true}
+			}
 			args = append(args, ids[i], t.companyID, t.agentID, t.bulkID, t.selectionID, rows[i].MSISDN, rows[i].ScriptName,
-				rows[i].EntryPoint, string(ents), ms, ms, ms)
+				rows[i].EntryPoint, string(ents), ms, ms, ms, t.taskID, rowNo)
 		}
 		if _, err := q.Exec(ctx, b.String(), args...); err != nil {
 			return nil, err

@@ -134,6 +134,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	for name, t := range cfg.Trunks {
 		trunks[name] = t
 	}
+	s.Dialogs.Imported = s.Importer.Wake
 	s.Dialer = &dialer.Dialer{DB: db, Node: node, Log: cfg.Log, Bus: bus, Lease: cfg.Lease, Trunks: trunks}
 	return s, nil
 }

@@ -57,15 +57,22 @@ CREATE TABLE dialogs (
     lease_until     BIGINT NOT NULL DEFAULT 0,
     outputs         TEXT NOT NULL DEFAULT '{}',
     last_call_uuid  TEXT NOT NULL DEFAULT '',
+    -- The upload row this dialog came from: a group upload's per-row
+    -- results read successful rows from here and failed ones from import_rows.
+    import_task_id  BIGINT,
+    import_row      INTEGER,
     created_at      BIGINT NOT NULL,
     updated_at      BIGINT NOT NULL,
     finished_at     BIGINT
 );
+-- Partial indexes where only some rows matter: a queued dialog, the bulk
+-- of the table right after an upload, maintains two indexes instead of six.
 CREATE INDEX dialogs_due ON dialogs (agent_id, status, next_attempt_at);
-CREATE INDEX dialogs_lease ON dialogs (status, lease_until);
-CREATE INDEX dialogs_report ON dialogs (agent_id, finished_at, id);
-CREATE INDEX dialogs_bulk ON dialogs (bulk_id, id);
-CREATE INDEX dialogs_selection ON dialogs (selection_id, status);
+CREATE INDEX dialogs_lease ON dialogs (lease_until) WHERE status = 'calling';
+CREATE INDEX dialogs_report ON dialogs (agent_id, finished_at, id) WHERE finished_at IS NOT NULL;
+CREATE INDEX dialogs_bulk ON dialogs (bulk_id, id) WHERE bulk_id IS NOT NULL;
+CREATE INDEX dialogs_selection ON dialogs (selection_id, status) WHERE selection_id IS NOT NULL;
+CREATE INDEX dialogs_import ON dialogs (import_task_id, import_row) WHERE import_task_id IS NOT NULL;
 
 -- One row per attempt of a dialog.
 CREATE TABLE calls (
@@ -126,6 +133,7 @@ CREATE TABLE import_tasks (
 );
 CREATE INDEX import_tasks_state ON import_tasks (state, lease_until);
 
+-- The rows of an upload that failed, with the reason.
 CREATE TABLE import_rows (
     task_id     BIGINT NOT NULL REFERENCES import_tasks(id),
     row_no      INTEGER NOT NULL,
