@@ -3,6 +3,7 @@ package dialer_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -334,5 +335,43 @@ func TestChannelLimitAcrossProcesses(t *testing.T) {
 			t.Errorf("%d calls placed for %d dialogs", tot, n)
 		}
 		t.Logf("max concurrent calls across 3 dialers: %d", trunk.max.Load())
+	})
+}
+
+// TestFailingScriptFailsItsDialog checks that a script error marks the
+// dialog failed with the script's message, keeps what the script set
+// before failing, and leaves the server (and the next dialog) unharmed.
+func TestFailingScriptFailsItsDialog(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, dsn string) {
+		env, ten := manualEnv(t, dsn, newClock(time.Now()))
+		q := "?agent_uuid=" + ten.AgentUUID
+		mustStatus(t, env.Do(t, "POST", ext+"/output-entity"+q, ten.Token, map[string]any{"name": "step"}), 201)
+		mustStatus(t, env.Do(t, "PUT", ext+"/agent-settings/script"+q, ten.Token, map[string]any{"name": "broken",
+			"source": "def main(s):\n    s.set(\"step\", \"greeted\")\n    s.set(\"nonexistent\", 1)\n"}), 200)
+		mustStatus(t, env.Do(t, "PUT", ext+"/agent-settings/script"+q, ten.Token, map[string]any{"name": "spin",
+			"source": "def main(s):\n    while True:\n        pass\n"}), 200)
+		broken := upload(t, env, ten, ten.AgentUUID, map[string]any{"msisdn": "79990000001", "script_name": "broken"})
+		spin := upload(t, env, ten, ten.AgentUUID, map[string]any{"msisdn": "79990000002", "script_name": "spin"})
+		fine := upload(t, env, ten, ten.AgentUUID, map[string]any{"msisdn": "79990000003"}) // default script
+		if n := tick(t, env); n != 3 {
+			t.Fatalf("%d calls, want 3", n)
+		}
+		// A fresh map per read: decoding into a used one would merge keys.
+		stat := func(id string) map[string]any {
+			var rows []map[string]any
+			mustStatus(t, env.Do(t, "GET", ext+"/statistic/dialog?dialog_uuid="+id, ten.Token, nil), 200).JSON(t, &rows)
+			return rows[0]
+		}
+		if s := stat(broken); s["status"] != "failed" || s["result"] != "error" || s["step"] != "greeted" ||
+			!strings.Contains(fmt.Sprint(s["message"]), "unknown output entity 'nonexistent'") || !strings.Contains(fmt.Sprint(s["message"]), "line 3") {
+			t.Errorf("broken script's dialog: %v", s)
+		}
+		if s := stat(spin); s["status"] != "failed" || !strings.Contains(fmt.Sprint(s["message"]), "limit") {
+			t.Errorf("endless script's dialog: %v", s)
+		}
+		if s := stat(fine); s["status"] != "done" || s["message"] != nil {
+			t.Errorf("default script's dialog: %v", s)
+		}
+		mustStatus(t, env.Do(t, "GET", "/readyz", "", nil), 200)
 	})
 }

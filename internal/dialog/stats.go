@@ -22,6 +22,7 @@ type StatRow struct {
 	MSISDN     string
 	Status     string
 	Result     string
+	Message    string // why a failed dialog failed
 	FinishedAt time.Time
 	Outputs    map[string]string
 }
@@ -29,13 +30,13 @@ type StatRow struct {
 // ErrNoDialogData is the seed's 404 for statistics not (yet) there.
 var ErrNoDialogData = &parley.Error{Code: parley.ENOTFOUND, Message: "No data for dialog report"}
 
-const statColumns = `d.uuid, d.last_call_uuid, d.msisdn, d.status, d.result, d.finished_at, d.outputs`
+const statColumns = `d.uuid, d.last_call_uuid, d.msisdn, d.status, d.result, d.message, d.finished_at, d.outputs`
 
 func scanStat(rows interface{ Scan(...any) error }) (StatRow, error) {
 	var r StatRow
 	var finished int64
 	var outputs string
-	if err := rows.Scan(&r.DialogUUID, &r.CallUUID, &r.MSISDN, &r.Status, &r.Result, &finished, &outputs); err != nil {
+	if err := rows.Scan(&r.DialogUUID, &r.CallUUID, &r.MSISDN, &r.Status, &r.Result, &r.Message, &finished, &outputs); err != nil {
 		return r, err
 	}
 	r.FinishedAt = time.UnixMilli(finished).UTC()

@@ -27,6 +27,9 @@ func statRow(r dialog.StatRow) map[string]any {
 	row["date"] = r.FinishedAt.Format(dateLayout)
 	row["status"] = r.Status
 	row["result"] = r.Result
+	if r.Message != "" {
+		row["message"] = r.Message
+	}
 	return row
 }
 
