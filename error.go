@@ -6,6 +6,7 @@ package parley
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Error codes. Each API family maps them to its own status codes and error
@@ -75,4 +76,19 @@ func ErrorFields(err error) map[string]string {
 		return e.Fields
 	}
 	return nil
+}
+
+// Clip shortens user input echoed in an error message to about 64 bytes,
+// cutting at a character boundary, so that a huge value never becomes a
+// huge error.
+func Clip(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	for i := 61; i > 0; i-- {
+		if utf8.RuneStart(s[i]) {
+			return s[:i] + "..."
+		}
+	}
+	return "..."
 }

@@ -30,10 +30,10 @@ func validateCredential(c *Credential) error {
 		return err
 	}
 	if !keyPlatforms[c.Platform] {
-		return parley.FieldError("platform", "must be google or yandex, got %q", clip(c.Platform))
+		return parley.FieldError("platform", "must be google or yandex, got %q", parley.Clip(c.Platform))
 	}
 	if !credentialKeys[c.KeyType] {
-		return parley.FieldError("key_type", "must be asr or tts, got %q", clip(c.KeyType))
+		return parley.FieldError("key_type", "must be asr or tts, got %q", parley.Clip(c.KeyType))
 	}
 	if c.Value == "" || len(c.Value) > 16384 {
 		return parley.FieldError("value", "must be 1 to 16384 bytes")
@@ -44,7 +44,7 @@ func validateCredential(c *Credential) error {
 // ValidKeyType checks the key_type filter of the credential list.
 func ValidKeyType(s string) error {
 	if s != "" && !credentialKeys[s] {
-		return parley.FieldError("key_type", "must be asr or tts, got %q", clip(s))
+		return parley.FieldError("key_type", "must be asr or tts, got %q", parley.Clip(s))
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ func (in *NewEntity) normalize(kind EntityKind) error {
 	case in.EntityType == "":
 		in.EntityType = "string"
 	case !outputTypes[in.EntityType]:
-		return parley.FieldError("entity_type", "must be one of string, integer, number, boolean, date, datetime; got %q", clip(in.EntityType))
+		return parley.FieldError("entity_type", "must be one of string, integer, number, boolean, date, datetime; got %q", parley.Clip(in.EntityType))
 	}
 	if kind == Output {
 		in.Synthesis = false
@@ -89,7 +89,7 @@ func (s *Service) CreateEntity(ctx context.Context, kind EntityKind, agentUUID s
 		return nil, err
 	}
 	if len(res.Done) == 0 {
-		return nil, parley.Errorf(parley.ECONFLICT, "%s %q already exists on this agent.", kind.label(), clip(in.Name))
+		return nil, parley.Errorf(parley.ECONFLICT, "%s %q already exists on this agent.", kind.label(), parley.Clip(in.Name))
 	}
 	return &res.Done[0], nil
 }
@@ -213,7 +213,7 @@ func (s *Service) UpdateEntity(ctx context.Context, kind EntityKind, entityUUID 
 		_, err = q.Exec(ctx, `UPDATE agent_entities SET name = ?, synthesis = ?, entity_type = ?, number_cell = ?
 			WHERE uuid = ? AND company_id = ?`, in.Name, in.Synthesis, in.EntityType, *in.NumberCell, entityUUID, cid)
 		if errors.Is(err, store.ErrUnique) {
-			return parley.Errorf(parley.ECONFLICT, "%s %q already exists on this agent.", kind.label(), clip(in.Name))
+			return parley.Errorf(parley.ECONFLICT, "%s %q already exists on this agent.", kind.label(), parley.Clip(in.Name))
 		} else if err != nil {
 			return err
 		}

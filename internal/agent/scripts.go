@@ -117,7 +117,7 @@ func (s *Service) GetScript(ctx context.Context, agentUUID, name string) (*Scrip
 		var at int64
 		err = q.QueryRow(ctx, `SELECT source, updated_at FROM agent_scripts WHERE agent_id = ? AND company_id = ? AND name = ?`, aid, cid, name).Scan(&sc.Source, &at)
 		if errors.Is(err, sql.ErrNoRows) {
-			return parley.Errorf(parley.ENOTFOUND, "Script %q not found.", clip(name))
+			return parley.Errorf(parley.ENOTFOUND, "Script %q not found.", parley.Clip(name))
 		}
 		sc.UpdatedAt = time.UnixMilli(at).UTC()
 		return err
@@ -144,7 +144,7 @@ func (s *Service) DeleteScript(ctx context.Context, agentUUID, name string) erro
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return parley.Errorf(parley.ENOTFOUND, "Script %q not found.", clip(name))
+			return parley.Errorf(parley.ENOTFOUND, "Script %q not found.", parley.Clip(name))
 		}
 		return nil
 	})

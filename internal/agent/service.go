@@ -198,7 +198,7 @@ func (s *Service) UpdateSettings(ctx context.Context, agentUUID string, u Settin
 	if u.CompanyUUID != nil && *u.CompanyUUID != caller.CompanyUUID {
 		// Moving an agent to another tenant would hand it, and its dialogs,
 		// to that tenant; only the caller's own company is accepted.
-		return nil, parley.Errorf(parley.EFORBIDDEN, "No access to company %s.", clip(*u.CompanyUUID))
+		return nil, parley.Errorf(parley.EFORBIDDEN, "No access to company %s.", parley.Clip(*u.CompanyUUID))
 	}
 	var result *Agent
 	err := s.DB.Write(ctx, func(q store.Querier) error {

@@ -18,7 +18,7 @@ import (
 func ParseDelay(s string) (int, error) {
 	h, m, ok := parseClock(s, 99)
 	if !ok {
-		return 0, parley.FieldError("delay", "must be \"hh:mm\", got %q", clip(s))
+		return 0, parley.FieldError("delay", "must be \"hh:mm\", got %q", parley.Clip(s))
 	}
 	return h*60 + m, nil
 }
@@ -53,10 +53,10 @@ func validateSlot(day int, notBefore, notAfter string) error {
 		return parley.FieldError("day", "must be an ISO weekday from 1 (Monday) to 7 (Sunday), got %d", day)
 	}
 	if h, _, ok := parseClock(notBefore, 23); !ok || h > 23 {
-		return parley.FieldError("not_before", "must be \"hh:mm\" from 00:00 to 23:59, got %q", clip(notBefore))
+		return parley.FieldError("not_before", "must be \"hh:mm\" from 00:00 to 23:59, got %q", parley.Clip(notBefore))
 	}
 	if h, m, ok := parseClock(notAfter, 24); !ok || (h == 24 && m != 0) {
-		return parley.FieldError("not_after", "must be \"hh:mm\" from 00:00 to 24:00, got %q", clip(notAfter))
+		return parley.FieldError("not_after", "must be \"hh:mm\" from 00:00 to 24:00, got %q", parley.Clip(notAfter))
 	}
 	if ClockMinutes(notBefore) == ClockMinutes(notAfter) {
 		return parley.FieldError("not_after", "must differ from not_before (a slot cannot be empty)")
@@ -70,7 +70,7 @@ func ValidTimezone(tz string) error {
 		return parley.FieldError("timezone", "must be an IANA time zone such as Europe/Moscow")
 	}
 	if _, err := time.LoadLocation(tz); err != nil {
-		return parley.FieldError("timezone", "unknown time zone %q", clip(tz))
+		return parley.FieldError("timezone", "unknown time zone %q", parley.Clip(tz))
 	}
 	return nil
 }
@@ -83,7 +83,7 @@ func CanonicalLanguage(s string) (string, error) {
 	}
 	tag, err := language.Parse(s)
 	if err != nil || tag == language.Und {
-		return "", parley.FieldError("language", "unknown language tag %q", clip(s))
+		return "", parley.FieldError("language", "unknown language tag %q", parley.Clip(s))
 	}
 	return tag.String(), nil
 }
@@ -103,7 +103,7 @@ func validateTTS(s string) error {
 		return nil
 	}
 	if !ttsRe.MatchString(s) || !ttsPlatforms[s[strings.LastIndexByte(s, '@')+1:]] {
-		return parley.FieldError("tts", "must be \"voice@platform\" with platform google, yandex or espeak, got %q", clip(s))
+		return parley.FieldError("tts", "must be \"voice@platform\" with platform google, yandex or espeak, got %q", parley.Clip(s))
 	}
 	return nil
 }
@@ -117,7 +117,7 @@ func validateASR(s string) (isCredential bool, err error) {
 	if _, err := uuid.Parse(s); err == nil && len(s) == 36 {
 		return true, nil
 	}
-	return false, parley.FieldError("asr", "must be google, yandex, pocketsphinx or the UUID of an ASR credential of the agent, got %q", clip(s))
+	return false, parley.FieldError("asr", "must be google, yandex, pocketsphinx or the UUID of an ASR credential of the agent, got %q", parley.Clip(s))
 }
 
 // validName checks a display name or entity name: trimmed, printable,
@@ -163,20 +163,7 @@ func ValidUUID(field, s string) error {
 		return parley.FieldError(field, "is required")
 	}
 	if _, err := uuid.Parse(s); err != nil || len(s) != 36 {
-		return parley.FieldError(field, "must be a UUID, got %q", clip(s))
+		return parley.FieldError(field, "must be a UUID, got %q", parley.Clip(s))
 	}
 	return nil
-}
-
-// clip shortens user input echoed in error messages.
-func clip(s string) string {
-	if len(s) <= 64 {
-		return s
-	}
-	for i := 61; i > 0; i-- {
-		if utf8.RuneStart(s[i]) {
-			return s[:i] + "..."
-		}
-	}
-	return "..."
 }

@@ -123,7 +123,7 @@ func (n *Int) UnmarshalJSON(b []byte) error {
 	v, err := strconv.ParseInt(s, 10, 32)
 	if err != nil {
 		// An UnmarshalTypeError gets the field name added by encoding/json.
-		return &json.UnmarshalTypeError{Value: "value " + clip(string(b)), Type: reflect.TypeFor[int]()}
+		return &json.UnmarshalTypeError{Value: "value " + parley.Clip(string(b)), Type: reflect.TypeFor[int]()}
 	}
 	*n = Int(v)
 	return nil
@@ -149,11 +149,4 @@ func QueryInt(r *http.Request, name string, def, max int) (int, error) {
 		return 0, parley.FieldError(name, "must be an integer from 0 to %d", max)
 	}
 	return v, nil
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
 }

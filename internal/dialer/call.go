@@ -2,14 +2,15 @@ package dialer
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/parley-cc/parley"
@@ -142,9 +143,6 @@ func (d *Dialer) placeCall(ctx context.Context, c *claimed) (*callOutcome, error
 	return out, nil
 }
 
-// programCache keeps compiled scripts by agent, name and version.
-var programCache sync.Map // key string -> *script.Program
-
 // loadScript finds the dialog's script (its script_name, else the agent's
 // "main"), falling back to script.DefaultScript when the agent has none,
 // and the agent's output entity names.
@@ -154,21 +152,29 @@ func (d *Dialer) loadScript(ctx context.Context, c *claimed) (*script.Program, [
 		name = "main"
 	}
 	var source string
-	var updated int64
-	err := d.DB.Reader().QueryRow(ctx, `SELECT source, updated_at FROM agent_scripts WHERE agent_id = ? AND name = ?`, c.agent.id, name).Scan(&source, &updated)
+	err := d.DB.Reader().QueryRow(ctx, `SELECT source FROM agent_scripts WHERE agent_id = ? AND name = ?`, c.agent.id, name).Scan(&source)
 	if errors.Is(err, sql.ErrNoRows) {
-		name, source, updated = "default", script.DefaultScript, 0
+		name, source = "default", script.DefaultScript
 	} else if err != nil {
 		return nil, nil, err
 	}
-	key := fmt.Sprintf("%d/%s/%d", c.agent.id, name, updated)
-	prog, ok := programCache.Load(key)
+	// Compiled programs are kept by name and source: a program is a pure
+	// function of the two, so a script edited anywhere is recompiled.
+	sum := sha256.Sum256([]byte(source))
+	key := name + "/" + hex.EncodeToString(sum[:])
+	prog, ok := d.programs.Load(key)
 	if !ok {
 		p, err := script.Compile(name+".star", source)
 		if err != nil {
 			return nil, nil, err
 		}
-		prog, _ = programCache.LoadOrStore(key, p)
+		if d.nPrograms.Add(1) > maxPrograms {
+			// Scripts edited again and again must not grow the cache without
+			// bound; starting over costs a recompile per script.
+			d.programs.Clear()
+			d.nPrograms.Store(1)
+		}
+		prog, _ = d.programs.LoadOrStore(key, p)
 	}
 	rows, err := d.DB.Reader().Query(ctx, `SELECT name FROM agent_entities WHERE agent_id = ? AND kind = 'output'`, c.agent.id)
 	if err != nil {

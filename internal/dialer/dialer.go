@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -28,8 +29,13 @@ type Dialer struct {
 	Interval time.Duration    // how often to look for due dialogs
 	Lease    time.Duration    // how long a call's claim lasts without renewal
 
-	wg sync.WaitGroup
+	wg        sync.WaitGroup
+	programs  sync.Map // compiled scripts by name and source hash
+	nPrograms atomic.Int64
 }
+
+// maxPrograms bounds the compiled scripts a dialer keeps.
+const maxPrograms = 1000
 
 func (d *Dialer) now() time.Time {
 	if d.Now != nil {

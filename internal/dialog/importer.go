@@ -389,7 +389,7 @@ func insertResults(ctx context.Context, q store.Querier, taskID int64, results [
 func rawMSISDN(obj map[string]json.RawMessage, _ *Row) string {
 	for _, k := range []string{keyMSISDN, keyPhone} {
 		if s, ok, _ := scalar(k, obj[k]); ok && obj[k] != nil {
-			return clip(s)
+			return parley.Clip(s)
 		}
 	}
 	return ""

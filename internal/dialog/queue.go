@@ -43,6 +43,16 @@ func Page(limit, offset int) error {
 	return nil
 }
 
+// agentAndBulk resolves the agent of a queue view and its optional bulk
+// filter.
+func agentAndBulk(ctx context.Context, q store.Querier, cid int64, agentUUID, bulkUUID string) (agentID, bulkID int64, err error) {
+	if agentID, err = agent.IDByUUID(ctx, q, cid, agentUUID); err != nil {
+		return 0, 0, err
+	}
+	bulkID, err = bulkFilter(ctx, q, cid, agentID, bulkUUID)
+	return agentID, bulkID, err
+}
+
 // bulkFilter resolves an optional bulk_uuid to its id (0 = no filter).
 func bulkFilter(ctx context.Context, q store.Querier, cid, agentID int64, bulkUUID string) (int64, error) {
 	if bulkUUID == "" {
@@ -71,11 +81,7 @@ func (s *Service) Queue(ctx context.Context, agentUUID, bulkUUID string, limit, 
 	}
 	out := []QueueItem{}
 	err = s.DB.Read(ctx, func(q store.Querier) error {
-		aid, err := agent.IDByUUID(ctx, q, cid, agentUUID)
-		if err != nil {
-			return err
-		}
-		bid, err := bulkFilter(ctx, q, cid, aid, bulkUUID)
+		aid, bid, err := agentAndBulk(ctx, q, cid, agentUUID, bulkUUID)
 		if err != nil {
 			return err
 		}
@@ -109,11 +115,7 @@ func (s *Service) Calls(ctx context.Context, agentUUID, bulkUUID string, limit, 
 	}
 	out := []CallItem{}
 	err = s.DB.Read(ctx, func(q store.Querier) error {
-		aid, err := agent.IDByUUID(ctx, q, cid, agentUUID)
-		if err != nil {
-			return err
-		}
-		bid, err := bulkFilter(ctx, q, cid, aid, bulkUUID)
+		aid, bid, err := agentAndBulk(ctx, q, cid, agentUUID, bulkUUID)
 		if err != nil {
 			return err
 		}

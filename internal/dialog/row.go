@@ -52,7 +52,7 @@ var (
 func NormalizeMSISDN(s string) (string, error) {
 	n := msisdnStrip.Replace(strings.TrimSpace(s))
 	if !msisdnRe.MatchString(n) {
-		return "", parley.FieldError("msisdn", "%q is not a phone number (5 to 15 digits, optional leading +)", clip(s))
+		return "", parley.FieldError("msisdn", "%q is not a phone number (5 to 15 digits, optional leading +)", parley.Clip(s))
 	}
 	return n, nil
 }
@@ -85,7 +85,7 @@ func ParseRow(raw map[string]json.RawMessage, initial map[string]bool) (*Row, er
 			r.ScriptName = s
 		case keyEntryPoint:
 			if !entryRe.MatchString(s) {
-				return nil, parley.FieldError(key, "%q is not a function name", clip(s))
+				return nil, parley.FieldError(key, "%q is not a function name", parley.Clip(s))
 			}
 			r.EntryPoint = s
 		case KeySimAnswer:
@@ -101,7 +101,7 @@ func ParseRow(raw map[string]json.RawMessage, initial map[string]bool) (*Row, er
 			r.Entities[key] = s
 		default:
 			if !initial[key] {
-				return nil, parley.FieldError(key, "unknown entity %q: add it to the agent's initial entities first", clip(key))
+				return nil, parley.FieldError(key, "unknown entity %q: add it to the agent's initial entities first", parley.Clip(key))
 			}
 			r.Entities[key] = s
 		}
@@ -158,18 +158,6 @@ func scalar(key string, v json.RawMessage) (s string, present bool, err error) {
 		return "", false, parley.FieldError(key, "must be valid text of at most %d bytes", maxEntityValue)
 	}
 	return s, true, nil
-}
-
-func clip(s string) string {
-	if len(s) <= 64 {
-		return s
-	}
-	for i := 61; i > 0; i-- {
-		if utf8.RuneStart(s[i]) {
-			return s[:i] + "..."
-		}
-	}
-	return "..."
 }
 
 // rowMessage is the text of a row's result: "ok" or the reason it failed.

@@ -115,7 +115,7 @@ func ParseReportTime(field, s string) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, parley.FieldError(field, "%q is not \"YYYY-MM-DD HH:MM:SS[.ffffff]\" or \"YYYY-MM-DDTHH:MM:SS[.ffffff]\"", clip(s))
+	return time.Time{}, parley.FieldError(field, "%q is not \"YYYY-MM-DD HH:MM:SS[.ffffff]\" or \"YYYY-MM-DDTHH:MM:SS[.ffffff]\"", parley.Clip(s))
 }
 
 // Report returns a page of an agent's finished dialogs with finished time
@@ -169,7 +169,7 @@ func (s *Service) Recording(ctx context.Context, callUUID string) (fileName stri
 	if err != nil {
 		return "", nil, err
 	}
-	notFound := &parley.Error{Code: parley.ENOTFOUND, Message: "Cannot find dialog for call_uuid " + clip(callUUID)}
+	notFound := &parley.Error{Code: parley.ENOTFOUND, Message: "Cannot find dialog for call_uuid " + parley.Clip(callUUID)}
 	if _, err := uuidOK(callUUID); err != nil {
 		return "", nil, notFound
 	}
