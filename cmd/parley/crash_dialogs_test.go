@@ -47,6 +47,16 @@ func waitUntil(t *testing.T, what string, limit time.Duration, cond func() bool)
 	}
 }
 
+func openStore(t *testing.T, dsn string) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func countRows(t *testing.T, dsn, query string, args ...any) int {
 	t.Helper()
 	db, err := store.Open(context.Background(), dsn)
