@@ -220,15 +220,18 @@ func (d *Dialer) finish(ctx context.Context, c *claimed, out *callOutcome) error
 	}
 	now := d.now().UnixMilli()
 	err = d.DB.Write(ctx, func(q store.Querier) error {
-		res, err := q.Exec(ctx, `UPDATE dialogs SET status = ?, result = ?, message = ?, outputs = ?, finished_at = ?,
+		res, err := q.Exec(ctx, `UPDATE dialogs SET status = ?, result = ?, message = ?, outputs = ?, finished_at = ?, last_call_uuid = ?,
 			next_attempt_at = COALESCE(?, next_attempt_at), lease_owner = '', lease_until = 0, updated_at = ?
 			WHERE id = ? AND lease_owner = ? AND status = 'calling'`,
-			status, result, out.message, string(outputs), finishedAt, nextAt, now, c.dialogID, d.Node)
+			status, result, out.message, string(outputs), finishedAt, c.callUUID, nextAt, now, c.dialogID, d.Node)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errLeaseLost
+		}
+		if err := q.QueryRow(ctx, `SELECT id FROM calls WHERE uuid = ?`, c.callUUID).Scan(&c.callID); err != nil {
+			return err
 		}
 		var answered any
 		if !out.answered.IsZero() {

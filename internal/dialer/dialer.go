@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -223,46 +224,61 @@ func (d *Dialer) claim(ctx context.Context, cfg *agentConfig, now time.Time) ([]
 		if free <= 0 {
 			return nil
 		}
-		rows, err := q.Query(ctx, `SELECT id, uuid, attempts, msisdn, script_name, entry_point, entities FROM dialogs
-			WHERE agent_id = ? AND status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, cfg.id, now.UnixMilli(), free)
+		// One statement claims them all: the due dialogs in order, up to the
+		// free channels. The agent's row lock (or SQLite's write lock) keeps
+		// other processes out until commit.
+		ms := now.UnixMilli()
+		rows, err := q.Query(ctx, `UPDATE dialogs SET status = 'calling', attempts = attempts + 1, lease_owner = ?, lease_until = ?, updated_at = ?
+			WHERE id IN (SELECT id FROM dialogs WHERE agent_id = ? AND status = 'queued' AND next_attempt_at <= ?
+				ORDER BY next_attempt_at, id LIMIT ?) AND status = 'queued'
+			RETURNING id, uuid, attempts, msisdn, script_name, entry_point, entities`,
+			d.Node, ms+d.Lease.Milliseconds(), ms, cfg.id, ms, free)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
-			c := &claimed{agent: cfg, startedAt: now}
+			c := &claimed{agent: cfg, startedAt: now, callUUID: uuid.NewString()}
 			if err := rows.Scan(&c.dialogID, &c.dialogUUID, &c.attempt, &c.msisdn, &c.scriptName, &c.entryPoint, &c.entities); err != nil {
 				rows.Close()
 				return err
 			}
-			c.attempt++
-			c.callUUID = uuid.NewString()
 			out = append(out, c)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		ms := now.UnixMilli()
-		for _, c := range out {
-			res, err := q.Exec(ctx, `UPDATE dialogs SET status = 'calling', attempts = ?, lease_owner = ?, lease_until = ?, last_call_uuid = ?, updated_at = ?
-				WHERE id = ? AND status = 'queued'`, c.attempt, d.Node, ms+d.Lease.Milliseconds(), c.callUUID, ms, c.dialogID)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n != 1 {
-				return fmt.Errorf("dialer: dialog %s changed under the claim", c.dialogUUID)
-			}
-			if err := q.QueryRow(ctx, `INSERT INTO calls (uuid, company_id, agent_id, dialog_id, attempt, status, started_at)
-				VALUES (?, ?, ?, ?, ?, 'live', ?) RETURNING id`, c.callUUID, cfg.companyID, cfg.id, c.dialogID, c.attempt, ms).Scan(&c.callID); err != nil {
-				return err
-			}
-		}
-		return nil
+		return insertCalls(ctx, q, cfg, out, ms)
 	})
+	if err != nil {
+		return nil, err
+	}
 	for _, c := range out {
 		d.publish("call.started", c, map[string]any{"call_uuid": c.callUUID, "attempt": c.attempt})
 	}
-	return out, err
+	return out, nil
+}
+
+// insertCalls records the calls of a claim with multi-row INSERTs.
+func insertCalls(ctx context.Context, q store.Querier, cfg *agentConfig, calls []*claimed, ms int64) error {
+	const perStatement = 500
+	for start := 0; start < len(calls); start += perStatement {
+		end := min(start+perStatement, len(calls))
+		var b strings.Builder
+		b.WriteString("INSERT INTO calls (uuid, company_id, agent_id, dialog_id, attempt, status, started_at) VALUES ")
+		args := make([]any, 0, (end-start)*6)
+		for i, c := range calls[start:end] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, 'live', ?)")
+			args = append(args, c.callUUID, cfg.companyID, cfg.id, c.dialogID, c.attempt, ms)
+		}
+		if _, err := q.Exec(ctx, b.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // renewLeases extends every lease this process holds, in one statement.
@@ -281,18 +297,18 @@ func (d *Dialer) renewLeases(ctx context.Context) error {
 func (d *Dialer) recoverExpired(ctx context.Context) error {
 	now := d.now().UnixMilli()
 	return d.DB.Write(ctx, func(q store.Querier) error {
-		rows, err := q.Query(ctx, `SELECT id, last_call_uuid, lease_owner FROM dialogs WHERE status = 'calling' AND lease_until < ? LIMIT 1000`, now)
+		rows, err := q.Query(ctx, `SELECT id, lease_owner FROM dialogs WHERE status = 'calling' AND lease_until < ? LIMIT 1000`, now)
 		if err != nil {
 			return err
 		}
 		type expired struct {
-			id          int64
-			call, owner string
+			id    int64
+			owner string
 		}
 		var list []expired
 		for rows.Next() {
 			var e expired
-			if err := rows.Scan(&e.id, &e.call, &e.owner); err != nil {
+			if err := rows.Scan(&e.id, &e.owner); err != nil {
 				rows.Close()
 				return err
 			}
@@ -312,11 +328,11 @@ func (d *Dialer) recoverExpired(ctx context.Context) error {
 			if n, _ := res.RowsAffected(); n != 1 {
 				continue
 			}
-			if _, err := q.Exec(ctx, `UPDATE calls SET status = 'interrupted', result = 'interrupted', ended_at = ? WHERE uuid = ? AND status = 'live'`,
-				now, e.call); err != nil {
+			if _, err := q.Exec(ctx, `UPDATE calls SET status = 'interrupted', result = 'interrupted', ended_at = ? WHERE dialog_id = ? AND status = 'live'`,
+				now, e.id); err != nil {
 				return err
 			}
-			d.Log.Warn("requeued a dialog whose call was cut off", "dialog_id", e.id, "call_uuid", e.call, "node", e.owner)
+			d.Log.Warn("requeued a dialog whose call was cut off", "dialog_id", e.id, "node", e.owner)
 		}
 		return nil
 	})

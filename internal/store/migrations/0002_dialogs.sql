@@ -97,6 +97,8 @@ CREATE TABLE call_recordings (
     file_name   TEXT NOT NULL,
     wav         {{BLOB}} NOT NULL
 );
+-- PCM audio barely compresses; PostgreSQL would spend CPU trying on every row.
+{{PG}}ALTER TABLE call_recordings ALTER COLUMN wav SET STORAGE EXTERNAL;
 
 -- Transcript turns of a call: what the agent said, what the callee said,
 -- and what the script did (outputs, transfer, hangup).
