@@ -176,5 +176,5 @@ func textLine(t dialog.Turn) string {
 	case "set":
 		return fmt.Sprintf("[%s] set %s = %s\n", at, d.Name, d.Value)
 	}
-	return fmt.Sprintf("[%s] %s %s\n", at, t.Action, strings.TrimSpace(d.Reason+d.Message))
+	return strings.TrimSpace(fmt.Sprintf("[%s] %s %s", at, t.Action, d.Reason+d.Message)) + "\n"
 }
