@@ -296,6 +296,15 @@ func (d *Dialer) renewLeases(ctx context.Context) error {
 // its statistics show it once.
 func (d *Dialer) recoverExpired(ctx context.Context) error {
 	now := d.now().UnixMilli()
+	// Nearly always there is nothing to recover: look on the read pool (the
+	// partial index dialogs_lease) before taking the write lock.
+	var expired int
+	if err := d.DB.Reader().QueryRow(ctx, `SELECT COUNT(*) FROM dialogs WHERE status = 'calling' AND lease_until < ?`, now).Scan(&expired); err != nil {
+		return err
+	}
+	if expired == 0 {
+		return nil
+	}
 	return d.DB.Write(ctx, func(q store.Querier) error {
 		rows, err := q.Query(ctx, `SELECT id, lease_owner FROM dialogs WHERE status = 'calling' AND lease_until < ? LIMIT 1000`, now)
 		if err != nil {
