@@ -26,7 +26,7 @@ func MaskSecret(v string) string {
 
 func validateCredential(c *Credential) error {
 	var err error
-	if c.Name, err = validName("name", c.Name, 200); err != nil {
+	if c.Name, err = parley.ValidName("name", c.Name, 200); err != nil {
 		return err
 	}
 	if !keyPlatforms[c.Platform] {
@@ -38,7 +38,7 @@ func validateCredential(c *Credential) error {
 	if c.Value == "" || len(c.Value) > 16384 {
 		return parley.FieldError("value", "must be 1 to 16384 bytes")
 	}
-	return validText("value", c.Value, 16384)
+	return parley.ValidText("value", c.Value, 16384)
 }
 
 // ValidKeyType checks the key_type filter of the credential list.

@@ -24,7 +24,7 @@ func (k EntityKind) label() string {
 // normalize validates a new entity and fills its defaults.
 func (in *NewEntity) normalize(kind EntityKind) error {
 	var err error
-	if in.Name, err = validName("name", in.Name, 100); err != nil {
+	if in.Name, err = parley.ValidName("name", in.Name, 100); err != nil {
 		return err
 	}
 	switch {

@@ -43,7 +43,7 @@ func (s *Service) PutScript(ctx context.Context, agentUUID, name, source string)
 	if len(source) > MaxScriptBytes {
 		return nil, parley.FieldError("source", "must be at most %d bytes", MaxScriptBytes)
 	}
-	if err := validText("source", source, MaxScriptBytes); err != nil {
+	if err := parley.ValidText("source", source, MaxScriptBytes); err != nil {
 		return nil, err
 	}
 	if _, err := script.Compile(name+".star", source); err != nil {

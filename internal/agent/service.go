@@ -63,11 +63,11 @@ func (s *Service) Create(ctx context.Context, in NewAgent) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	name, err := validName("name", in.Name, 200)
+	name, err := parley.ValidName("name", in.Name, 200)
 	if err != nil {
 		return nil, err
 	}
-	if err := validText("description", in.Description, 2000); err != nil {
+	if err := parley.ValidText("description", in.Description, 2000); err != nil {
 		return nil, err
 	}
 	if in.Timezone == "" {
@@ -89,10 +89,10 @@ func (s *Service) Create(ctx context.Context, in NewAgent) (*Agent, error) {
 	if pool == "" {
 		pool = "default"
 	}
-	if _, err := validName("trunk_name", trunk, 100); err != nil {
+	if _, err := parley.ValidName("trunk_name", trunk, 100); err != nil {
 		return nil, err
 	}
-	if _, err := validName("pool_name", pool, 100); err != nil {
+	if _, err := parley.ValidName("pool_name", pool, 100); err != nil {
 		return nil, err
 	}
 	id := uuid.NewString()
@@ -230,7 +230,7 @@ func (s *Service) UpdateSettings(ctx context.Context, agentUUID string, u Settin
 			a.TotalChannelLimit = *u.TotalChannelLimit
 		}
 		if u.Flag != nil {
-			if err := validText("flag", *u.Flag, 100); err != nil {
+			if err := parley.ValidText("flag", *u.Flag, 100); err != nil {
 				return err
 			}
 			a.Flag = *u.Flag

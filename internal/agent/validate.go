@@ -5,8 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"golang.org/x/text/language"
@@ -118,36 +116,6 @@ func validateASR(s string) (isCredential bool, err error) {
 		return true, nil
 	}
 	return false, parley.FieldError("asr", "must be google, yandex, pocketsphinx or the UUID of an ASR credential of the agent, got %q", parley.Clip(s))
-}
-
-// validName checks a display name or entity name: trimmed, printable,
-// 1..max runes.
-func validName(field, s string, max int) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "", parley.FieldError(field, "is required")
-	}
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
-		return "", parley.FieldError(field, "must be at most %d characters of valid UTF-8", max)
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return "", parley.FieldError(field, "must not contain control characters")
-		}
-	}
-	return s, nil
-}
-
-// validText checks free text: valid UTF-8, at most max runes, and no NUL
-// (PostgreSQL text cannot hold it, and no client means to send it).
-func validText(field, s string, max int) error {
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
-		return parley.FieldError(field, "must be at most %d characters of valid UTF-8", max)
-	}
-	if strings.IndexByte(s, 0) >= 0 {
-		return parley.FieldError(field, "must not contain NUL characters")
-	}
-	return nil
 }
 
 func validCount(field string, n, max int) error {

@@ -20,8 +20,10 @@ import (
 	"github.com/parley-cc/parley/internal/agent"
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/api/ext"
+	v1 "github.com/parley-cc/parley/internal/api/v1"
 	"github.com/parley-cc/parley/internal/audio"
 	"github.com/parley-cc/parley/internal/auth"
+	"github.com/parley-cc/parley/internal/chat"
 	"github.com/parley-cc/parley/internal/company"
 	"github.com/parley-cc/parley/internal/dialer"
 	"github.com/parley-cc/parley/internal/dialog"
@@ -73,6 +75,7 @@ type Server struct {
 	Tokens    *auth.TokenService
 	Agents    *agent.Service
 	Dialogs   *dialog.Service
+	Chats     *chat.Service
 	Importer  *dialog.Importer
 	Dialer    *dialer.Dialer
 	Bus       *events.Bus
@@ -121,6 +124,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Tokens:    tokens,
 		Agents:    &agent.Service{DB: db},
 		Dialogs:   &dialog.Service{DB: db},
+		Chats:     &chat.Service{DB: db},
 		Bus:       bus,
 		Metrics:   api.NewMetrics(),
 		done:      make(chan error, 1),
@@ -164,6 +168,7 @@ func (s *Server) Handler() http.Handler {
 		_, _ = w.Write(ext.OpenAPI)
 	}))
 	(&ext.Handler{Log: s.Config.Log, Users: s.Users, Tokens: s.Tokens, Agents: s.Agents, Dialogs: s.Dialogs}).Register(mux)
+	(&v1.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats}).Register(mux)
 	return api.Observe(s.Config.Log, s.Metrics, mux)
 }
 

@@ -1,9 +1,6 @@
 package ext
 
 import (
-	"encoding/json"
-	"errors"
-	"log/slog"
 	"net/http"
 
 	"github.com/parley-cc/parley"
@@ -45,21 +42,10 @@ func statusOf(code string) int {
 // writeError answers with err in the External API's format. Internal errors
 // are logged with the request id and shown only as "Internal error.".
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	ri := api.Info(r.Context())
-	ri.Err = err
-	code := parley.ErrorCode(err)
-	if code == parley.EINTERNAL && !errors.Is(err, r.Context().Err()) {
-		h.Log.Error("internal error", "request_id", ri.ID, "route", ri.Route, "error", err.Error())
-	}
+	code, requestID := api.NoteError(h.Log, r, err)
 	writeJSON(w, statusOf(code), errorBody{
-		Message: parley.ErrorMessage(err), Code: code, Fields: parley.ErrorFields(err), RequestID: ri.ID,
+		Message: parley.ErrorMessage(err), Code: code, Fields: parley.ErrorFields(err), RequestID: requestID,
 	})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	if err := json.NewEncoder(w).Encode(v); err != nil {
-		slog.Debug("write response", "error", err)
-	}
-}
+var writeJSON = api.WriteJSON

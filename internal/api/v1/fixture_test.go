@@ -1,0 +1,102 @@
+package v1_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	v1 "github.com/parley-cc/parley/internal/api/v1"
+	"github.com/parley-cc/parley/internal/testenv"
+)
+
+// fixture is a tenant with one client, operator, chat and message, so that
+// every route has something of that tenant's to address.
+type fixture struct {
+	*testenv.Tenant
+	ClientID   int64
+	OperatorID int64
+	ChatID     int64
+	// Secrets only this tenant's data contains.
+	Secrets []string
+}
+
+func newFixture(t *testing.T, env *testenv.Env, name string) *fixture {
+	t.Helper()
+	f := &fixture{Tenant: env.NewTenant(t, name)}
+	var c struct {
+		ClientID int64 `json:"client_id"`
+	}
+	mustStatus(t, env.Do(t, "POST", "/v1/clients", f.Token, map[string]any{"name": name + "-client-secret", "contact_info": name + "-contact-secret"}), 201).JSON(t, &c)
+	f.ClientID = c.ClientID
+	var o struct {
+		OperatorID int64 `json:"operator_id"`
+	}
+	mustStatus(t, env.Do(t, "POST", "/v1/operators", f.Token, map[string]any{"name": name + "-op-secret", "status": "online"}), 201).JSON(t, &o)
+	f.OperatorID = o.OperatorID
+	var ch struct {
+		ChatID int64 `json:"chat_id"`
+	}
+	mustStatus(t, env.Do(t, "POST", "/v1/chats", f.Token, map[string]any{"client_id": f.ClientID}), 201).JSON(t, &ch)
+	f.ChatID = ch.ChatID
+	mustStatus(t, env.Do(t, "POST", fmt.Sprintf("/v1/chats/%d/messages", f.ChatID), f.Token,
+		map[string]any{"sender_type": "client", "content": name + "-message-secret"}), 201)
+	f.Secrets = []string{name + "-client-secret", name + "-contact-secret", name + "-op-secret", name + "-message-secret"}
+	return f
+}
+
+type request struct {
+	Method string
+	Path   string
+	Body   any
+}
+
+// routeRequests returns, for every route pattern, a valid request on the
+// objects of f. A route missing here fails the matrices.
+func routeRequests(f *fixture) map[string]request {
+	chat := fmt.Sprintf("/v1/chats/%d", f.ChatID)
+	return map[string]request{
+		"POST /v1/clients":                 {"POST", "/v1/clients", map[string]any{"name": "n", "contact_info": "c"}},
+		"GET /v1/clients/{clientId}":       {"GET", fmt.Sprintf("/v1/clients/%d", f.ClientID), nil},
+		"POST /v1/operators":               {"POST", "/v1/operators", map[string]any{"name": "o", "status": "busy"}},
+		"GET /v1/operators":                {"GET", "/v1/operators", nil},
+		"PATCH /v1/operators/{operatorId}": {"PATCH", fmt.Sprintf("/v1/operators/%d", f.OperatorID), map[string]any{"status": "offline"}},
+		"POST /v1/chats":                   {"POST", "/v1/chats", map[string]any{"client_id": f.ClientID}},
+		"GET /v1/chats/{chatId}":           {"GET", chat, nil},
+		"PATCH /v1/chats/{chatId}":         {"PATCH", chat, map[string]any{"status": "closed"}},
+		"GET /v1/chats/{chatId}/messages":  {"GET", chat + "/messages", nil},
+		"POST /v1/chats/{chatId}/messages": {"POST", chat + "/messages", map[string]any{"sender_type": "operator", "content": "hi"}},
+	}
+}
+
+func requestFor(t *testing.T, f *fixture, rt v1.Route) request {
+	t.Helper()
+	r, ok := routeRequests(f)[rt.Pattern()]
+	if !ok {
+		t.Fatalf("route %s has no entry in routeRequests: add one", rt.Pattern())
+	}
+	return r
+}
+
+func mustStatus(t *testing.T, r *testenv.Response, want int) *testenv.Response {
+	t.Helper()
+	if r.Status != want {
+		t.Fatalf("status %d, want %d: %s", r.Status, want, r.Body)
+	}
+	return r
+}
+
+// errorCode returns the code of a v1 error body, or "" if it is not one.
+func errorCode(r *testenv.Response) string {
+	var e struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := jsonUnmarshal(r.Body, &e); err != nil || e.Error.Message == "" {
+		return ""
+	}
+	return e.Error.Code
+}
+
+func contains(body []byte, s string) bool { return strings.Contains(string(body), s) }

@@ -1,0 +1,314 @@
+package v1
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/api"
+	"github.com/parley-cc/parley/internal/chat"
+)
+
+// timeFormat is RFC 3339 in UTC with milliseconds, the precision stored.
+const timeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// pathID reads a positive integer id from the path; anything else is 400.
+func pathID(r *http.Request, name string) (int64, error) {
+	s := r.PathValue(name)
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, parley.FieldError(name, "must be a positive integer, got %q", parley.Clip(s))
+	}
+	return id, nil
+}
+
+// Statuses on the wire. The seed's example is "closed"; "open" is its
+// natural opposite. The domain's names are accepted too.
+var statusIn = map[string]string{
+	"open": chat.StatusQueued, "queued": chat.StatusQueued,
+	"assigned": chat.StatusAssigned,
+	"closed":   chat.StatusFinished, "finished": chat.StatusFinished,
+	"dismissed": chat.StatusDismissed,
+}
+
+var statusOut = map[string]string{
+	chat.StatusQueued: "open", chat.StatusAssigned: "assigned",
+	chat.StatusFinished: "closed", chat.StatusDismissed: "dismissed",
+}
+
+// Sender types on the wire: the seed calls end users "client".
+var senderIn = map[string]string{
+	"client": chat.SenderEndUser, "end_user": chat.SenderEndUser,
+	"operator": chat.SenderOperator, "virtual_agent": chat.SenderVirtualAgent, "system": chat.SenderSystem,
+}
+
+func senderOut(s string) string {
+	if s == chat.SenderEndUser {
+		return "client"
+	}
+	return s
+}
+
+// ---- Clients ----
+
+type clientDTO struct {
+	ClientID    int64  `json:"client_id"`
+	Name        string `json:"name"`
+	ContactInfo string `json:"contact_info"`
+}
+
+func toClient(u *chat.EndUser) clientDTO {
+	return clientDTO{ClientID: u.ID, Name: u.Name, ContactInfo: u.ContactInfo}
+}
+
+func (h *Handler) createClient(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Name        string `json:"name"`
+		ContactInfo string `json:"contact_info"`
+		Identifier  string `json:"identifier"`
+		Email       string `json:"email"`
+		Phone       string `json:"phone"`
+	}
+	if err := api.Decode(r, &in); err != nil {
+		return err
+	}
+	u, err := h.Chats.CreateClient(r.Context(), chat.NewEndUser{Name: in.Name, ContactInfo: in.ContactInfo,
+		Identifier: in.Identifier, Email: in.Email, Phone: in.Phone})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toClient(u))
+	return nil
+}
+
+func (h *Handler) getClient(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "clientId")
+	if err != nil {
+		return err
+	}
+	u, err := h.Chats.GetClient(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toClient(u))
+	return nil
+}
+
+// ---- Operators ----
+
+type operatorDTO struct {
+	OperatorID int64  `json:"operator_id"`
+	Name       string `json:"name"`
+	Status     string `json:"status"`
+}
+
+func toOperator(o *chat.Operator) operatorDTO {
+	return operatorDTO{OperatorID: o.ID, Name: o.Name, Status: o.Status}
+}
+
+func (h *Handler) createOperator(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Name   string `json:"name"`
+		Status string `json:"status"`
+	}
+	if err := api.Decode(r, &in); err != nil {
+		return err
+	}
+	o, err := h.Chats.CreateOperator(r.Context(), in.Name, in.Status)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toOperator(o))
+	return nil
+}
+
+func (h *Handler) listOperators(w http.ResponseWriter, r *http.Request) error {
+	ops, err := h.Chats.ListOperators(r.Context())
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Operators []operatorDTO `json:"operators"`
+	}{Operators: make([]operatorDTO, 0, len(ops))}
+	for _, o := range ops {
+		out.Operators = append(out.Operators, toOperator(o))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *Handler) updateOperator(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "operatorId")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Name   *string `json:"name"`
+		Status *string `json:"status"`
+	}
+	if err := api.Decode(r, &in); err != nil {
+		return err
+	}
+	o, err := h.Chats.UpdateOperator(r.Context(), id, chat.OperatorUpdate{Name: in.Name, Status: in.Status})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toOperator(o))
+	return nil
+}
+
+// ---- Chats ----
+
+type chatDTO struct {
+	ChatID     int64   `json:"chat_id"`
+	ClientID   int64   `json:"client_id"`
+	Status     string  `json:"status"`
+	OperatorID *int64  `json:"operator_id"`
+	StartTime  string  `json:"start_time"`
+	EndTime    *string `json:"end_time,omitempty"`
+}
+
+func toChat(c *chat.Chat) chatDTO {
+	d := chatDTO{ChatID: c.ID, ClientID: c.EndUserID, Status: statusOut[c.Status], OperatorID: c.OperatorID,
+		StartTime: c.CreatedAt.Format(timeFormat)}
+	if c.EndedAt != nil {
+		s := c.EndedAt.Format(timeFormat)
+		d.EndTime = &s
+	}
+	return d
+}
+
+func (h *Handler) createChat(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		ClientID int64 `json:"client_id"`
+	}
+	if err := api.Decode(r, &in); err != nil {
+		return err
+	}
+	if in.ClientID <= 0 {
+		return parley.FieldError("client_id", "is required and must be a positive integer")
+	}
+	c, err := h.Chats.CreateChat(r.Context(), in.ClientID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toChat(c))
+	return nil
+}
+
+func (h *Handler) getChat(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "chatId")
+	if err != nil {
+		return err
+	}
+	c, err := h.Chats.GetChat(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toChat(c))
+	return nil
+}
+
+func (h *Handler) updateChat(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "chatId")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Status  string  `json:"status"`
+		EndTime *string `json:"end_time"`
+	}
+	if err := api.Decode(r, &in); err != nil {
+		return err
+	}
+	status, ok := statusIn[in.Status]
+	if !ok {
+		return parley.FieldError("status", "must be open, assigned, closed or dismissed, got %q", parley.Clip(in.Status))
+	}
+	var end *time.Time
+	if in.EndTime != nil {
+		t, err := time.Parse(time.RFC3339, *in.EndTime)
+		if err != nil {
+			return parley.FieldError("end_time", "must be an RFC 3339 time such as 2025-01-02T15:04:05Z, got %q", parley.Clip(*in.EndTime))
+		}
+		end = &t
+	}
+	c, err := h.Chats.UpdateChatStatus(r.Context(), id, status, end)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toChat(c))
+	return nil
+}
+
+// ---- Messages ----
+
+type messageDTO struct {
+	MessageID  int64  `json:"message_id"`
+	Seq        int    `json:"seq"`
+	SenderType string `json:"sender_type"`
+	SenderID   *int64 `json:"sender_id,omitempty"`
+	Content    string `json:"content"`
+	SentTime   string `json:"sent_time"`
+}
+
+func toMessage(m *chat.Message) messageDTO {
+	return messageDTO{MessageID: m.ID, Seq: m.Seq, SenderType: senderOut(m.SenderType), SenderID: m.SenderID,
+		Content: m.Content, SentTime: m.CreatedAt.Format(timeFormat)}
+}
+
+func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "chatId")
+	if err != nil {
+		return err
+	}
+	after, err := api.QueryInt(r, "after_seq", 0, 1<<31-1)
+	if err != nil {
+		return err
+	}
+	limit, err := api.QueryInt(r, "limit", chat.MaxPage, chat.MaxPage)
+	if err != nil {
+		return err
+	}
+	msgs, err := h.Chats.ListMessages(r.Context(), id, after, limit)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		ChatID   int64        `json:"chat_id"`
+		Messages []messageDTO `json:"messages"`
+	}{ChatID: id, Messages: make([]messageDTO, 0, len(msgs))}
+	for _, m := range msgs {
+		out.Messages = append(out.Messages, toMessage(m))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "chatId")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		SenderType string `json:"sender_type"`
+		Content    string `json:"content"`
+	}
+	if err := api.Decode(r, &in); err != nil {
+		return err
+	}
+	if c, _ := parley.CallerFrom(r.Context()); in.SenderType == "" && c.Role == parley.RoleOperator {
+		in.SenderType = "operator"
+	}
+	sender, ok := senderIn[in.SenderType]
+	if !ok {
+		return parley.FieldError("sender_type", "must be client, operator, virtual_agent or system, got %q", parley.Clip(in.SenderType))
+	}
+	m, err := h.Chats.PostMessage(r.Context(), id, sender, in.Content)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toMessage(m))
+	return nil
+}

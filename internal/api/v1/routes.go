@@ -1,0 +1,99 @@
+// Package v1 is the HTTP adapter of the operator API (/v1, seed 000): the
+// live-chat methods operators and integrations use. Ids are integers on the
+// wire and names are snake_case.
+package v1
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/api"
+	"github.com/parley-cc/parley/internal/auth"
+	"github.com/parley-cc/parley/internal/chat"
+)
+
+// Prefix is where the family is mounted.
+const Prefix = "/v1"
+
+// BodyLimit caps every request body of the family: a message's 10,000
+// characters fit many times over.
+const BodyLimit = 256 << 10
+
+// Handler serves the operator API.
+type Handler struct {
+	Log    *slog.Logger
+	Tokens *auth.TokenService
+	Chats  *chat.Service
+}
+
+// Route is one method of the family.
+type Route struct {
+	Method string
+	Path   string // below Prefix
+	handle func(h *Handler, w http.ResponseWriter, r *http.Request) error
+}
+
+// Pattern is the ServeMux pattern of the route.
+func (rt Route) Pattern() string { return rt.Method + " " + Prefix + rt.Path }
+
+// Routes lists every method of the family. Tests iterate it, so a route
+// added here is covered by the isolation and bad-input matrices at once.
+func Routes() []Route {
+	return []Route{
+		{Method: "POST", Path: "/clients", handle: (*Handler).createClient},
+		{Method: "GET", Path: "/clients/{clientId}", handle: (*Handler).getClient},
+		{Method: "POST", Path: "/operators", handle: (*Handler).createOperator},
+		{Method: "GET", Path: "/operators", handle: (*Handler).listOperators},
+		{Method: "PATCH", Path: "/operators/{operatorId}", handle: (*Handler).updateOperator},
+		{Method: "POST", Path: "/chats", handle: (*Handler).createChat},
+		{Method: "GET", Path: "/chats/{chatId}", handle: (*Handler).getChat},
+		{Method: "PATCH", Path: "/chats/{chatId}", handle: (*Handler).updateChat},
+		{Method: "GET", Path: "/chats/{chatId}/messages", handle: (*Handler).listMessages},
+		{Method: "POST", Path: "/chats/{chatId}/messages", handle: (*Handler).postMessage},
+	}
+}
+
+// Register mounts every route on mux. Every role may call the family:
+// operators are its users.
+func (h *Handler) Register(mux *http.ServeMux) {
+	for _, rt := range Routes() {
+		next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := rt.handle(h, w, r); err != nil {
+				h.writeError(w, r, err)
+			}
+		})
+		api.Route(mux, rt.Pattern(), api.LimitBody(BodyLimit, api.Bearer(h.Tokens, h.writeError, next)))
+	}
+	// Unknown paths and methods under the prefix answer in this family's
+	// format: 405 for a known path with another method, 404 otherwise.
+	api.Route(mux, Prefix+"/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var methods []string
+		for _, rt := range Routes() {
+			if matchPath(rt.Path, strings.TrimPrefix(r.URL.Path, Prefix)) {
+				methods = append(methods, rt.Method)
+			}
+		}
+		if len(methods) > 0 {
+			w.Header().Set("Allow", strings.Join(methods, ", "))
+			h.writeError(w, r, parley.Errorf(parley.EMETHOD, "%s is not allowed here; use %s.", r.Method, strings.Join(methods, ", ")))
+			return
+		}
+		h.writeError(w, r, parley.Errorf(parley.ENOTFOUND, "No method %s %s in the v1 API.", r.Method, parley.Clip(r.URL.Path)))
+	}))
+}
+
+// matchPath reports whether path fits pattern, "{x}" matching one segment.
+func matchPath(pattern, path string) bool {
+	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(ps) != len(xs) {
+		return false
+	}
+	for i := range ps {
+		if !strings.HasPrefix(ps[i], "{") && ps[i] != xs[i] {
+			return false
+		}
+	}
+	return true
+}
