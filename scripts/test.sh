@@ -52,3 +52,6 @@ unset PARLEY_TEST_SKIP_PG
 
 go vet ./...
 go test -count=1 -timeout 20m "$@" ./...
+# The packages whose correctness is about concurrency, again under the race
+# detector (the whole suite under it would take minutes on SQLite).
+go test -race -count=1 -timeout 10m ./internal/dialer/ ./internal/auth/ ./internal/store/ ./internal/api/ ./internal/events/ ./internal/script/
