@@ -32,6 +32,8 @@ Usage:
   parley admin create-user --company UUID --login L --password P --role admin|api|operator
   parley admin create-agent --company UUID --name NAME [--timezone TZ]
   parley admin put-script --agent UUID --name NAME --file PATH
+  parley admin create-project --company UUID --name NAME [--menu ID]
+                 (--menu is accepted but ignored for now: menus are not built yet)
   parley bench ext [--db DSN] [--duration 10s] [--connections 32] [--rate 1000]
 
 Environment (a flag of the same name overrides): PARLEY_DB, PARLEY_ADDR,
@@ -183,14 +185,14 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // admin runs one admin command and prints its result as one JSON object.
 func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("admin needs a command: create-company, create-user, create-agent, put-script")
+		return errors.New("admin needs a command: create-company, create-user, create-agent, put-script, create-project")
 	}
 	cmd := args[0]
 	cfg := server.Config{}
 	fs := flag.NewFlagSet("admin "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	commonFlags(fs, &cfg)
-	var name, tz, companyUUID, login, password, role, agentUUID, file string
+	var name, tz, companyUUID, login, password, role, agentUUID, file, menu string
 	switch cmd {
 	case "create-company":
 		fs.StringVar(&name, "name", "", "company name")
@@ -208,6 +210,10 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.StringVar(&agentUUID, "agent", "", "agent UUID")
 		fs.StringVar(&name, "name", "", "script name (the dialogs' script_name)")
 		fs.StringVar(&file, "file", "", "path of the Starlark source")
+	case "create-project":
+		fs.StringVar(&companyUUID, "company", "", "company UUID")
+		fs.StringVar(&name, "name", "", "project name")
+		fs.StringVar(&menu, "menu", "", "menu id (accepted, ignored for now)")
 	default:
 		return fmt.Errorf("unknown admin command %q", cmd)
 	}
@@ -268,6 +274,17 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return describe(err)
 		}
 		out = map[string]any{"agent_uuid": sc.AgentUUID, "name": sc.Name}
+	case "create-project":
+		c, err := srv.Companies.ByUUID(ctx, companyUUID)
+		if err != nil {
+			return describe(err)
+		}
+		actx := parley.WithCaller(ctx, parley.Caller{CompanyID: c.ID, CompanyUUID: c.UUID, Role: parley.RoleAdmin})
+		p, err := srv.Chats.CreateProject(actx, name)
+		if err != nil {
+			return describe(err)
+		}
+		out = map[string]any{"project_uuid": p.UUID}
 	}
 	return json.NewEncoder(stdout).Encode(out)
 }

@@ -101,6 +101,10 @@ func TestAdminCommands(t *testing.T) {
 		if len(a["agent_uuid"].(string)) != 36 || a["agent_id"].(float64) < 1 {
 			t.Fatalf("create-agent: %v", a)
 		}
+		pr := adminJSON(t, dsn, "create-project", "--company", cu, "--name", "Site", "--menu", "7")
+		if pu, _ := pr["project_uuid"].(string); len(pu) != 36 {
+			t.Fatalf("create-project: %v", pr)
+		}
 
 		// Failures: a message on stderr, nothing on stdout, non-zero exit.
 		for _, args := range [][]string{

@@ -102,12 +102,14 @@ type Chat struct {
 	UpdatedAt  time.Time
 	EndedAt    *time.Time
 	LastSeq    int
+	ProjectID  *int64 // the gateway project the chat belongs to, if any
 }
 
 // Message is one turn of a chat. Seq numbers a chat's messages 1, 2, 3...
 // without gaps.
 type Message struct {
 	ID         int64
+	UUID       string // the gateway's itemUuid; "" when none was given
 	ChatID     int64
 	Seq        int
 	SenderType string
@@ -125,4 +127,14 @@ type Operator struct {
 	Status    string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// Project is a chat entry point (a widget or an API project); the live-chat
+// gateway addresses chats through it.
+type Project struct {
+	ID        int64
+	UUID      string
+	CompanyID int64
+	Name      string
+	CreatedAt time.Time
 }

@@ -94,14 +94,17 @@ func (s *Service) GetClient(ctx context.Context, id int64) (*EndUser, error) {
 
 // ---- Chats ----
 
-const chatColumns = `id, uuid, company_id, end_user_id, status, operator_id, created_at, updated_at, ended_at, last_seq`
+const chatColumns = `id, uuid, company_id, end_user_id, status, operator_id, created_at, updated_at, ended_at, last_seq, project_id`
 
 func scanChat(s scanner) (*Chat, error) {
 	c := &Chat{}
 	var created, updated int64
-	var op, ended sql.NullInt64
-	if err := s.Scan(&c.ID, &c.UUID, &c.CompanyID, &c.EndUserID, &c.Status, &op, &created, &updated, &ended, &c.LastSeq); err != nil {
+	var op, ended, project sql.NullInt64
+	if err := s.Scan(&c.ID, &c.UUID, &c.CompanyID, &c.EndUserID, &c.Status, &op, &created, &updated, &ended, &c.LastSeq, &project); err != nil {
 		return nil, err
+	}
+	if project.Valid {
+		c.ProjectID = &project.Int64
 	}
 	if op.Valid {
 		c.OperatorID = &op.Int64
@@ -126,6 +129,10 @@ func getChat(ctx context.Context, q store.Querier, cid, id int64) (*Chat, error)
 
 // CreateChat opens a queued chat with an end user of the caller's company.
 func (s *Service) CreateChat(ctx context.Context, endUserID int64) (*Chat, error) {
+	return s.createChat(ctx, endUserID, nil)
+}
+
+func (s *Service) createChat(ctx context.Context, endUserID int64, projectID *int64) (*Chat, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
 		return nil, err
@@ -140,8 +147,8 @@ func (s *Service) CreateChat(ctx context.Context, endUserID int64) (*Chat, error
 		} else if err != nil {
 			return err
 		}
-		return q.QueryRow(ctx, `INSERT INTO chats (uuid, company_id, end_user_id, status, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, uuid.NewString(), cid, endUserID, StatusQueued, now, now).Scan(&id)
+		return q.QueryRow(ctx, `INSERT INTO chats (uuid, company_id, end_user_id, status, created_at, updated_at, project_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, uuid.NewString(), cid, endUserID, StatusQueued, now, now, projectID).Scan(&id)
 	})
 	if err != nil {
 		return nil, err
@@ -245,15 +252,17 @@ func (s *Service) UpdateChatStatus(ctx context.Context, id int64, status string,
 
 // ---- Messages ----
 
-const messageColumns = `id, chat_id, seq, sender_type, sender_id, type, content, created_at`
+const messageColumns = `id, chat_id, seq, sender_type, sender_id, type, content, created_at, uuid`
 
 func scanMessage(s scanner) (*Message, error) {
 	m := &Message{}
 	var sender sql.NullInt64
 	var created int64
-	if err := s.Scan(&m.ID, &m.ChatID, &m.Seq, &m.SenderType, &sender, &m.Type, &m.Content, &created); err != nil {
+	var id sql.NullString
+	if err := s.Scan(&m.ID, &m.ChatID, &m.Seq, &m.SenderType, &sender, &m.Type, &m.Content, &created, &id); err != nil {
 		return nil, err
 	}
+	m.UUID = id.String
 	if sender.Valid {
 		m.SenderID = &sender.Int64
 	}
@@ -306,24 +315,80 @@ func (s *Service) ListMessages(ctx context.Context, chatID int64, afterSeq, limi
 // operator-role caller posts as its own operator, and its first message to
 // a queued chat assigns the chat to it.
 func (s *Service) PostMessage(ctx context.Context, chatID int64, senderType, content string) (*Message, error) {
+	m, _, err := s.PostMessageWith(ctx, chatID, senderType, content, PostOptions{})
+	return m, err
+}
+
+// PostOptions extend PostMessage for adapters that need more than a plain
+// post: a client-chosen item UUID, and hooks that run inside the post's
+// transaction (the gateway's idempotency keys).
+type PostOptions struct {
+	// UUID, when set, names the message item: unique per company. Posting
+	// an item that exists returns the stored message (replayed) if it is the
+	// same item (chat, sender type and content), and ECONFLICT otherwise.
+	UUID string
+	// Before runs first in the transaction; an error aborts the post.
+	Before func(q store.Querier) error
+	// After runs last in the transaction with the result.
+	After func(q store.Querier, m *Message, replayed bool) error
+}
+
+// PostMessageWith is PostMessage with options; replayed reports that the
+// item already existed and nothing was stored.
+func (s *Service) PostMessageWith(ctx context.Context, chatID int64, senderType, content string, opt PostOptions) (m *Message, replayed bool, err error) {
+	for attempt := 0; ; attempt++ {
+		m, replayed, err = s.postMessage(ctx, chatID, senderType, content, opt)
+		// A concurrent post of the same item won the unique index: read it.
+		if opt.UUID != "" && errors.Is(err, store.ErrUnique) && attempt < 3 {
+			continue
+		}
+		return m, replayed, err
+	}
+}
+
+func (s *Service) postMessage(ctx context.Context, chatID int64, senderType, content string, opt PostOptions) (*Message, bool, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if !ValidSender(senderType) {
-		return nil, parley.FieldError("sender_type", "must be client, operator, virtual_agent or system")
+		return nil, false, parley.FieldError("sender_type", "must be client, operator, virtual_agent or system")
 	}
 	if err := validContent(content); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var m *Message
+	var replayed bool
 	err = s.DB.Write(ctx, func(q store.Querier) error {
+		m, replayed = nil, false
+		if opt.Before != nil {
+			if err := opt.Before(q); err != nil {
+				return err
+			}
+		}
 		me, err := callerOperator(ctx, q, cid)
 		if err != nil {
 			return err
 		}
 		if me != nil && senderType != SenderOperator {
 			return parley.Errorf(parley.EFORBIDDEN, "An operator may only post as sender_type operator.")
+		}
+		if opt.UUID != "" {
+			old, err := scanMessage(q.QueryRow(ctx, `SELECT `+messageColumns+` FROM chat_messages WHERE company_id = ? AND uuid = ?`, cid, opt.UUID))
+			switch {
+			case err == nil:
+				if old.ChatID != chatID || old.SenderType != senderType || old.Content != content {
+					return &parley.Error{Code: parley.ECONFLICT, Message: "Another message with this item UUID already exists.",
+						Fields: map[string]string{"uuid": "is taken by another message"}}
+				}
+				m, replayed = old, true
+				if opt.After != nil {
+					return opt.After(q, m, true)
+				}
+				return nil
+			case !errors.Is(err, sql.ErrNoRows):
+				return err
+			}
 		}
 		now := time.Now().UnixMilli()
 		var seq int
@@ -359,14 +424,24 @@ func (s *Service) PostMessage(ctx context.Context, chatID int64, senderType, con
 				sender = &op.Int64
 			}
 		}
-		m = &Message{ChatID: chatID, Seq: seq, SenderType: senderType, SenderID: sender, Type: "text", Content: content, CreatedAt: ms(now)}
-		return q.QueryRow(ctx, `INSERT INTO chat_messages (company_id, chat_id, seq, sender_type, sender_id, type, content, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, cid, chatID, seq, senderType, sender, m.Type, content, now).Scan(&m.ID)
+		var item sql.NullString
+		if opt.UUID != "" {
+			item = sql.NullString{String: opt.UUID, Valid: true}
+		}
+		m = &Message{UUID: opt.UUID, ChatID: chatID, Seq: seq, SenderType: senderType, SenderID: sender, Type: "text", Content: content, CreatedAt: ms(now)}
+		if err := q.QueryRow(ctx, `INSERT INTO chat_messages (company_id, chat_id, seq, sender_type, sender_id, type, content, created_at, uuid)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, cid, chatID, seq, senderType, sender, m.Type, content, now, item).Scan(&m.ID); err != nil {
+			return err
+		}
+		if opt.After != nil {
+			return opt.After(q, m, false)
+		}
+		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return m, nil
+	return m, replayed, nil
 }
 
 // ---- Operators ----

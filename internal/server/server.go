@@ -20,6 +20,7 @@ import (
 	"github.com/parley-cc/parley/internal/agent"
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/api/ext"
+	"github.com/parley-cc/parley/internal/api/livechat"
 	v1 "github.com/parley-cc/parley/internal/api/v1"
 	"github.com/parley-cc/parley/internal/audio"
 	"github.com/parley-cc/parley/internal/auth"
@@ -169,6 +170,7 @@ func (s *Server) Handler() http.Handler {
 	}))
 	(&ext.Handler{Log: s.Config.Log, Users: s.Users, Tokens: s.Tokens, Agents: s.Agents, Dialogs: s.Dialogs}).Register(mux)
 	(&v1.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats}).Register(mux)
+	(&livechat.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats}).Register(mux)
 	return api.Observe(s.Config.Log, s.Metrics, mux)
 }
 

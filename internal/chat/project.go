@@ -1,0 +1,124 @@
+package chat
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/store"
+)
+
+// CreateProject adds a project (a chat entry point) to the caller's company.
+func (s *Service) CreateProject(ctx context.Context, name string) (*Project, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if name, err = parley.ValidName("name", name, MaxName); err != nil {
+		return nil, err
+	}
+	p := &Project{UUID: uuid.NewString(), CompanyID: cid, Name: name, CreatedAt: ms(time.Now().UnixMilli())}
+	err = s.DB.Write(ctx, func(q store.Querier) error {
+		return q.QueryRow(ctx, `INSERT INTO projects (uuid, company_id, name, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
+			p.UUID, cid, name, p.CreatedAt.UnixMilli()).Scan(&p.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ProjectByUUID returns a project of the caller's company.
+func (s *Service) ProjectByUUID(ctx context.Context, id string) (*Project, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &Project{}
+	var created int64
+	err = s.DB.Reader().QueryRow(ctx, `SELECT id, uuid, company_id, name, created_at FROM projects WHERE uuid = ? AND company_id = ?`, id, cid).
+		Scan(&p.ID, &p.UUID, &p.CompanyID, &p.Name, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, parley.Errorf(parley.ENOTFOUND, "Project %s not found.", parley.Clip(id))
+	} else if err != nil {
+		return nil, err
+	}
+	p.CreatedAt = ms(created)
+	return p, nil
+}
+
+// OpenProjectChat finds or creates the end user with in.Identifier and opens
+// a queued chat with them in a project of the caller's company. An existing
+// end user is reused as is.
+func (s *Service) OpenProjectChat(ctx context.Context, projectID int64, in NewEndUser) (*Chat, *EndUser, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ident, err := parley.ValidName("identifier", in.Identifier, MaxName)
+	if err != nil {
+		return nil, nil, err
+	}
+	in.Identifier = ident
+	if in.Name == "" {
+		in.Name = ident
+	}
+	for attempt := 0; ; attempt++ {
+		u, err := scanEndUser(s.DB.Reader().QueryRow(ctx, `SELECT `+endUserColumns+` FROM end_users WHERE company_id = ? AND identifier = ?`, cid, ident))
+		if errors.Is(err, sql.ErrNoRows) {
+			u, err = s.CreateClient(ctx, in)
+			if parley.ErrorCode(err) == parley.ECONFLICT && attempt < 2 {
+				continue // created concurrently: read it
+			}
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		c, err := s.createChat(ctx, u.ID, &projectID)
+		return c, u, err
+	}
+}
+
+// ChatByUUID returns a chat of the caller's company that belongs to the
+// project; any other chat is not found.
+func (s *Service) ChatByUUID(ctx context.Context, projectID int64, id string) (*Chat, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := scanChat(s.DB.Reader().QueryRow(ctx, `SELECT `+chatColumns+` FROM chats WHERE uuid = ? AND company_id = ? AND project_id = ?`, id, cid, projectID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, parley.Errorf(parley.ENOTFOUND, "Conversation %s not found.", parley.Clip(id))
+	}
+	return c, err
+}
+
+// ListProjectChats returns a page of a project's chats, oldest first.
+func (s *Service) ListProjectChats(ctx context.Context, projectID int64, limit, offset int) ([]*Chat, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > MaxPage {
+		limit = MaxPage
+	}
+	rows, err := s.DB.Reader().Query(ctx, `SELECT `+chatColumns+` FROM chats WHERE company_id = ? AND project_id = ?
+		ORDER BY id LIMIT ? OFFSET ?`, cid, projectID, limit, offset)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*Chat{}
+	for rows.Next() {
+		c, err := scanChat(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
