@@ -6,7 +6,6 @@ package ext
 import (
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/agent"
@@ -116,22 +115,11 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		}
 		api.Route(mux, rt.Pattern(), api.LimitBody(limit, next))
 	}
-	// Unknown paths and methods under the prefix answer in this family's
-	// format too: 405 with Allow for a known path, 404 otherwise.
-	allowed := map[string][]string{}
+	var endpoints []api.Endpoint
 	for _, rt := range Routes() {
-		if !strings.Contains(rt.Path, "{") {
-			allowed[Prefix+rt.Path] = append(allowed[Prefix+rt.Path], rt.Method)
-		}
+		endpoints = append(endpoints, api.Endpoint{Method: rt.Method, Path: Prefix + rt.Path})
 	}
-	api.Route(mux, Prefix+"/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if methods, ok := allowed[r.URL.Path]; ok {
-			w.Header().Set("Allow", strings.Join(methods, ", "))
-			h.writeError(w, r, parley.Errorf(parley.EMETHOD, "%s is not allowed on %s; use %s.", r.Method, r.URL.Path, strings.Join(methods, ", ")))
-			return
-		}
-		h.writeError(w, r, parley.Errorf(parley.ENOTFOUND, "No method %s %s in the External API.", r.Method, r.URL.Path))
-	}))
+	api.Fallback(mux, Prefix+"/", "External API", endpoints, h.writeError)
 }
 
 // requireAPIAccess enforces the seed's "role with API access rights".

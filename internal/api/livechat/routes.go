@@ -11,7 +11,6 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/auth"
 	"github.com/parley-cc/parley/internal/chat"
@@ -63,22 +62,11 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		})
 		api.Route(mux, rt.Pattern(), h.recover(api.LimitBody(BodyLimit, api.Bearer(h.Tokens, h.writeError, next))))
 	}
-	// Anything else below /v1/projects/ answers in this family's wrapper:
-	// 405 for a known path with another method, 404 otherwise.
-	api.Route(mux, "/v1/projects/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var methods []string
-		for _, rt := range Routes() {
-			if matchPath(strings.TrimPrefix(rt.Pattern(), rt.Method+" "), r.URL.Path) {
-				methods = append(methods, rt.Method)
-			}
-		}
-		if len(methods) > 0 {
-			w.Header().Set("Allow", strings.Join(methods, ", "))
-			h.writeError(w, r, parley.Errorf(parley.EMETHOD, "%s is not allowed here; use %s.", r.Method, strings.Join(methods, ", ")))
-			return
-		}
-		h.writeError(w, r, parley.Errorf(parley.ENOTFOUND, "No method %s %s in the live-chat gateway.", r.Method, parley.Clip(r.URL.Path)))
-	}))
+	var endpoints []api.Endpoint
+	for _, rt := range Routes() {
+		endpoints = append(endpoints, api.Endpoint{Method: rt.Method, Path: strings.TrimPrefix(rt.Pattern(), rt.Method+" ")})
+	}
+	api.Fallback(mux, "/v1/projects/", "live-chat gateway", endpoints, h.writeError)
 }
 
 // recover answers a panic with an INTERNAL_ERROR wrapper instead of the
@@ -96,18 +84,4 @@ func (h *Handler) recover(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
-}
-
-// matchPath reports whether path fits pattern, "{x}" matching one segment.
-func matchPath(pattern, path string) bool {
-	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
-	if len(ps) != len(xs) {
-		return false
-	}
-	for i := range ps {
-		if !strings.HasPrefix(ps[i], "{") && ps[i] != xs[i] {
-			return false
-		}
-	}
-	return true
 }

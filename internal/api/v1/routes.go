@@ -6,9 +6,7 @@ package v1
 import (
 	"log/slog"
 	"net/http"
-	"strings"
 
-	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/auth"
 	"github.com/parley-cc/parley/internal/chat"
@@ -66,34 +64,13 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		})
 		api.Route(mux, rt.Pattern(), api.LimitBody(BodyLimit, api.Bearer(h.Tokens, h.writeError, next)))
 	}
-	// Unknown paths and methods under the prefix answer in this family's
-	// format: 405 for a known path with another method, 404 otherwise.
-	api.Route(mux, Prefix+"/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var methods []string
-		for _, rt := range Routes() {
-			if matchPath(rt.Path, strings.TrimPrefix(r.URL.Path, Prefix)) {
-				methods = append(methods, rt.Method)
-			}
-		}
-		if len(methods) > 0 {
-			w.Header().Set("Allow", strings.Join(methods, ", "))
-			h.writeError(w, r, parley.Errorf(parley.EMETHOD, "%s is not allowed here; use %s.", r.Method, strings.Join(methods, ", ")))
-			return
-		}
-		h.writeError(w, r, parley.Errorf(parley.ENOTFOUND, "No method %s %s in the v1 API.", r.Method, parley.Clip(r.URL.Path)))
-	}))
+	api.Fallback(mux, Prefix+"/", "operator API", endpoints(), h.writeError)
 }
 
-// matchPath reports whether path fits pattern, "{x}" matching one segment.
-func matchPath(pattern, path string) bool {
-	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
-	if len(ps) != len(xs) {
-		return false
+func endpoints() []api.Endpoint {
+	var out []api.Endpoint
+	for _, rt := range Routes() {
+		out = append(out, api.Endpoint{Method: rt.Method, Path: Prefix + rt.Path})
 	}
-	for i := range ps {
-		if !strings.HasPrefix(ps[i], "{") && ps[i] != xs[i] {
-			return false
-		}
-	}
-	return true
+	return out
 }
