@@ -217,7 +217,7 @@ func (s *Server) Start() error {
 func (s *Server) startWorkers() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
-	for _, run := range []func(context.Context){s.Importer.Run, s.Dialer.Run} {
+	for _, run := range []func(context.Context){s.Importer.Run, s.Dialer.Run, s.runJanitor} {
 		s.workers.Add(1)
 		go func() {
 			defer s.workers.Done()

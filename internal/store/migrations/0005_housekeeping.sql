@@ -1,0 +1,2 @@
+-- The janitor deletes idempotency keys by age.
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
