@@ -45,3 +45,13 @@ func matchPath(pattern, path string) bool {
 	}
 	return true
 }
+
+// WriteErrors adapts a family method that returns its error, rather than
+// writing it, into a handler that writes the error in the family's format.
+func WriteErrors(fail ErrorWriter, fn func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			fail(w, r, err)
+		}
+	})
+}

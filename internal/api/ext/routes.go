@@ -100,12 +100,9 @@ func Routes() []Route {
 
 // Register mounts every route on mux.
 func (h *Handler) Register(mux *http.ServeMux) {
+	var endpoints []api.Endpoint
 	for _, rt := range Routes() {
-		var next http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := rt.handle(h, w, r); err != nil {
-				h.writeError(w, r, err)
-			}
-		})
+		next := api.WriteErrors(h.writeError, func(w http.ResponseWriter, r *http.Request) error { return rt.handle(h, w, r) })
 		if !rt.Public {
 			next = api.Bearer(h.Tokens, h.writeError, requireAPIAccess(h, next))
 		}
@@ -114,9 +111,6 @@ func (h *Handler) Register(mux *http.ServeMux) {
 			limit = api.DefaultBodyLimit
 		}
 		api.Route(mux, rt.Pattern(), api.LimitBody(limit, next))
-	}
-	var endpoints []api.Endpoint
-	for _, rt := range Routes() {
 		endpoints = append(endpoints, api.Endpoint{Method: rt.Method, Path: Prefix + rt.Path})
 	}
 	api.Fallback(mux, Prefix+"/", "External API", endpoints, h.writeError)

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strings"
 
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/auth"
@@ -54,17 +53,11 @@ func Routes() []Route {
 // Register mounts every route on mux. Roles admin, api and operator may
 // call the family.
 func (h *Handler) Register(mux *http.ServeMux) {
-	for _, rt := range Routes() {
-		next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := rt.handle(h, w, r); err != nil {
-				h.writeError(w, r, err)
-			}
-		})
-		api.Route(mux, rt.Pattern(), h.recover(api.LimitBody(BodyLimit, api.Bearer(h.Tokens, h.writeError, next))))
-	}
 	var endpoints []api.Endpoint
 	for _, rt := range Routes() {
-		endpoints = append(endpoints, api.Endpoint{Method: rt.Method, Path: strings.TrimPrefix(rt.Pattern(), rt.Method+" ")})
+		next := api.WriteErrors(h.writeError, func(w http.ResponseWriter, r *http.Request) error { return rt.handle(h, w, r) })
+		api.Route(mux, rt.Pattern(), h.recover(api.LimitBody(BodyLimit, api.Bearer(h.Tokens, h.writeError, next))))
+		endpoints = append(endpoints, api.Endpoint{Method: rt.Method, Path: Prefix + rt.Path})
 	}
 	api.Fallback(mux, "/v1/projects/", "live-chat gateway", endpoints, h.writeError)
 }

@@ -56,21 +56,11 @@ func Routes() []Route {
 // Register mounts every route on mux. Every role may call the family:
 // operators are its users.
 func (h *Handler) Register(mux *http.ServeMux) {
+	var endpoints []api.Endpoint
 	for _, rt := range Routes() {
-		next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := rt.handle(h, w, r); err != nil {
-				h.writeError(w, r, err)
-			}
-		})
+		next := api.WriteErrors(h.writeError, func(w http.ResponseWriter, r *http.Request) error { return rt.handle(h, w, r) })
 		api.Route(mux, rt.Pattern(), api.LimitBody(BodyLimit, api.Bearer(h.Tokens, h.writeError, next)))
+		endpoints = append(endpoints, api.Endpoint{Method: rt.Method, Path: Prefix + rt.Path})
 	}
-	api.Fallback(mux, Prefix+"/", "operator API", endpoints(), h.writeError)
-}
-
-func endpoints() []api.Endpoint {
-	var out []api.Endpoint
-	for _, rt := range Routes() {
-		out = append(out, api.Endpoint{Method: rt.Method, Path: Prefix + rt.Path})
-	}
-	return out
+	api.Fallback(mux, Prefix+"/", "operator API", endpoints, h.writeError)
 }
