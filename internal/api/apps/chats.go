@@ -1,0 +1,3 @@
+package apps
+
+func chatRoutes() []Route { return nil }
