@@ -14,6 +14,12 @@ import (
 
 // CreateProject adds a project (a chat entry point) to the caller's company.
 func (s *Service) CreateProject(ctx context.Context, name string) (*Project, error) {
+	return s.CreateProjectWithMenu(ctx, name, 0)
+}
+
+// CreateProjectWithMenu adds a project whose chats go through a menu of the
+// caller's company (0: no menu).
+func (s *Service) CreateProjectWithMenu(ctx context.Context, name string, menuID int64) (*Project, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
 		return nil, err
@@ -23,8 +29,14 @@ func (s *Service) CreateProject(ctx context.Context, name string) (*Project, err
 	}
 	p := &Project{UUID: uuid.NewString(), CompanyID: cid, Name: name, CreatedAt: ms(time.Now().UnixMilli())}
 	err = s.DB.Write(ctx, func(q store.Querier) error {
-		return q.QueryRow(ctx, `INSERT INTO projects (uuid, company_id, name, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
-			p.UUID, cid, name, p.CreatedAt.UnixMilli()).Scan(&p.ID)
+		if menuID != 0 {
+			if _, err := getMenu(ctx, q, cid, menuID); err != nil {
+				return err
+			}
+			p.MenuID = &menuID
+		}
+		return q.QueryRow(ctx, `INSERT INTO projects (uuid, company_id, name, menu_id, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			p.UUID, cid, name, p.MenuID, p.CreatedAt.UnixMilli()).Scan(&p.ID)
 	})
 	if err != nil {
 		return nil, err
@@ -40,8 +52,10 @@ func (s *Service) ProjectByUUID(ctx context.Context, id string) (*Project, error
 	}
 	p := &Project{}
 	var created int64
-	err = s.DB.Reader().QueryRow(ctx, `SELECT id, uuid, company_id, name, created_at FROM projects WHERE uuid = ? AND company_id = ?`, id, cid).
-		Scan(&p.ID, &p.UUID, &p.CompanyID, &p.Name, &created)
+	var menu sql.NullInt64
+	err = s.DB.Reader().QueryRow(ctx, `SELECT id, uuid, company_id, name, menu_id, created_at FROM projects WHERE uuid = ? AND company_id = ?`, id, cid).
+		Scan(&p.ID, &p.UUID, &p.CompanyID, &p.Name, &menu, &created)
+	p.MenuID = ptr(menu)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, parley.Errorf(parley.ENOTFOUND, "Project %s not found.", parley.Clip(id))
 	} else if err != nil {
@@ -54,7 +68,7 @@ func (s *Service) ProjectByUUID(ctx context.Context, id string) (*Project, error
 // OpenProjectChat finds or creates the end user with in.Identifier and opens
 // a queued chat with them in a project of the caller's company. An existing
 // end user is reused as is.
-func (s *Service) OpenProjectChat(ctx context.Context, projectID int64, in NewEndUser) (*Chat, *EndUser, error) {
+func (s *Service) OpenProjectChat(ctx context.Context, p *Project, in NewEndUser) (*Chat, *EndUser, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -78,7 +92,11 @@ func (s *Service) OpenProjectChat(ctx context.Context, projectID int64, in NewEn
 		if err != nil {
 			return nil, nil, err
 		}
-		c, err := s.createChat(ctx, u.ID, &projectID)
+		nc := NewChat{EndUserID: u.ID, ProjectID: p.ID}
+		if p.MenuID != nil {
+			nc.MenuID = *p.MenuID
+		}
+		c, err := s.OpenChat(ctx, nc)
 		return c, u, err
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/events"
 	"github.com/parley-cc/parley/internal/store"
 )
 
@@ -16,7 +17,14 @@ import (
 // caller's company. An object of another company is reported as not found,
 // exactly like one that does not exist.
 type Service struct {
-	DB *store.DB
+	DB  *store.DB
+	Bus *events.Bus // chat events are published here after commit; may be nil
+	// OnChange, when set, sees every chat event after commit too: the
+	// server wakes the router and the virtual agents with it.
+	OnChange func(events.Event)
+	// OperatorFree, when set, is called when an operator may take more
+	// chats (came online, capacity raised): the server wakes the router.
+	OperatorFree func()
 }
 
 type scanner interface{ Scan(...any) error }
@@ -90,164 +98,6 @@ func (s *Service) GetClient(ctx context.Context, id int64) (*EndUser, error) {
 		return nil, parley.Errorf(parley.ENOTFOUND, "Client %d not found.", id)
 	}
 	return u, err
-}
-
-// ---- Chats ----
-
-const chatColumns = `id, uuid, company_id, end_user_id, status, operator_id, created_at, updated_at, ended_at, last_seq, project_id`
-
-func scanChat(s scanner) (*Chat, error) {
-	c := &Chat{}
-	var created, updated int64
-	var op, ended, project sql.NullInt64
-	if err := s.Scan(&c.ID, &c.UUID, &c.CompanyID, &c.EndUserID, &c.Status, &op, &created, &updated, &ended, &c.LastSeq, &project); err != nil {
-		return nil, err
-	}
-	if project.Valid {
-		c.ProjectID = &project.Int64
-	}
-	if op.Valid {
-		c.OperatorID = &op.Int64
-	}
-	if ended.Valid {
-		t := ms(ended.Int64)
-		c.EndedAt = &t
-	}
-	c.CreatedAt, c.UpdatedAt = ms(created), ms(updated)
-	return c, nil
-}
-
-func chatNotFound(id int64) error { return parley.Errorf(parley.ENOTFOUND, "Chat %d not found.", id) }
-
-func getChat(ctx context.Context, q store.Querier, cid, id int64) (*Chat, error) {
-	c, err := scanChat(q.QueryRow(ctx, `SELECT `+chatColumns+` FROM chats WHERE id = ? AND company_id = ?`, id, cid))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, chatNotFound(id)
-	}
-	return c, err
-}
-
-// CreateChat opens a queued chat with an end user of the caller's company.
-func (s *Service) CreateChat(ctx context.Context, endUserID int64) (*Chat, error) {
-	return s.createChat(ctx, endUserID, nil)
-}
-
-func (s *Service) createChat(ctx context.Context, endUserID int64, projectID *int64) (*Chat, error) {
-	cid, err := parley.CompanyID(ctx)
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now().UnixMilli()
-	var id int64
-	err = s.DB.Write(ctx, func(q store.Querier) error {
-		var one int
-		err := q.QueryRow(ctx, `SELECT 1 FROM end_users WHERE id = ? AND company_id = ?`, endUserID, cid).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return &parley.Error{Code: parley.ENOTFOUND, Message: "Client not found.", Fields: map[string]string{"client_id": "no such client"}}
-		} else if err != nil {
-			return err
-		}
-		return q.QueryRow(ctx, `INSERT INTO chats (uuid, company_id, end_user_id, status, created_at, updated_at, project_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, uuid.NewString(), cid, endUserID, StatusQueued, now, now, projectID).Scan(&id)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.GetChat(ctx, id)
-}
-
-// GetChat returns one chat of the caller's company.
-func (s *Service) GetChat(ctx context.Context, id int64) (*Chat, error) {
-	cid, err := parley.CompanyID(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return getChat(ctx, s.DB.Reader(), cid, id)
-}
-
-// callerOperator returns the operator row of an operator-role caller, or
-// nil for other roles.
-func callerOperator(ctx context.Context, q store.Querier, cid int64) (*int64, error) {
-	c, _ := parley.CallerFrom(ctx)
-	if c.Role != parley.RoleOperator {
-		return nil, nil
-	}
-	var id int64
-	err := q.QueryRow(ctx, `SELECT id FROM operators WHERE user_id = ? AND company_id = ?`, c.UserID, cid).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, parley.Errorf(parley.EFORBIDDEN, "The user is not an operator of the company.")
-	} else if err != nil {
-		return nil, err
-	}
-	return &id, nil
-}
-
-// UpdateChatStatus moves a chat along its state machine. endTime may be
-// given only when the chat ends; it defaults to now. Moving to assigned by
-// an operator assigns the chat to that operator.
-func (s *Service) UpdateChatStatus(ctx context.Context, id int64, status string, endTime *time.Time) (*Chat, error) {
-	cid, err := parley.CompanyID(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if !ValidStatus(status) {
-		return nil, parley.FieldError("status", "must be queued, assigned, finished or dismissed")
-	}
-	if endTime != nil && !Final(status) {
-		return nil, parley.FieldError("end_time", "may only be given when the chat is closed")
-	}
-	err = s.DB.Write(ctx, func(q store.Querier) error {
-		c, err := getChat(ctx, q, cid, id)
-		if err != nil {
-			return err
-		}
-		if c.Status == status && !Final(status) {
-			return nil
-		}
-		if !transitions[c.Status][status] {
-			return parley.Errorf(parley.ECONFLICT, "Chat %d cannot go from %s to %s.", id, c.Status, status)
-		}
-		now := time.Now().UnixMilli()
-		var ended sql.NullInt64
-		if Final(status) {
-			ended = sql.NullInt64{Int64: now, Valid: true}
-			if endTime != nil {
-				e := endTime.UnixMilli()
-				if e < c.CreatedAt.UnixMilli() {
-					return parley.FieldError("end_time", "must not be before the chat started (%s)", c.CreatedAt.Format(time.RFC3339Nano))
-				}
-				if e > now+int64(5*time.Minute/time.Millisecond) {
-					return parley.FieldError("end_time", "must not be in the future")
-				}
-				ended.Int64 = e
-			}
-		}
-		op := c.OperatorID
-		if status == StatusAssigned {
-			me, err := callerOperator(ctx, q, cid)
-			if err != nil {
-				return err
-			}
-			if me != nil {
-				op = me
-			}
-		}
-		res, err := q.Exec(ctx, `UPDATE chats SET status = ?, operator_id = ?, ended_at = ?, updated_at = ?
-			WHERE id = ? AND company_id = ? AND status = ?`, status, op, ended, now, id, cid, c.Status)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n != 1 {
-			return parley.Errorf(parley.ECONFLICT, "Chat %d changed meanwhile; retry.", id)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.GetChat(ctx, id)
 }
 
 // ---- Messages ----
@@ -331,6 +181,11 @@ type PostOptions struct {
 	Before func(q store.Querier) error
 	// After runs last in the transaction with the result.
 	After func(q store.Querier, m *Message, replayed bool) error
+	// Type is the message type: text (default), photo, video.
+	Type string
+	// InTx runs in the transaction right after the message is stored (and
+	// not on a replay): other changes that must commit with it.
+	InTx func(q store.Querier, ch *changes, c *Chat, m *Message) error
 }
 
 // PostMessageWith is PostMessage with options; replayed reports that the
@@ -357,86 +212,76 @@ func (s *Service) postMessage(ctx context.Context, chatID int64, senderType, con
 	if err := validContent(content); err != nil {
 		return nil, false, err
 	}
+	typ := opt.Type
+	if typ == "" {
+		typ = "text"
+	}
 	var m *Message
 	var replayed bool
-	err = s.DB.Write(ctx, func(q store.Querier) error {
-		m, replayed = nil, false
-		if opt.Before != nil {
-			if err := opt.Before(q); err != nil {
-				return err
-			}
-		}
-		me, err := callerOperator(ctx, q, cid)
-		if err != nil {
-			return err
-		}
-		if me != nil && senderType != SenderOperator {
-			return parley.Errorf(parley.EFORBIDDEN, "An operator may only post as sender_type operator.")
-		}
-		if opt.UUID != "" {
-			old, err := scanMessage(q.QueryRow(ctx, `SELECT `+messageColumns+` FROM chat_messages WHERE company_id = ? AND uuid = ?`, cid, opt.UUID))
-			switch {
-			case err == nil:
-				if old.ChatID != chatID || old.SenderType != senderType || old.Content != content {
-					return &parley.Error{Code: parley.ECONFLICT, Message: "Another message with this item UUID already exists.",
-						Fields: map[string]string{"uuid": "is taken by another message"}}
+	err = s.retry(ctx, func() error {
+		return s.write(ctx, cid, func(q store.Querier, ch *changes) error {
+			m, replayed = nil, false
+			if opt.Before != nil {
+				if err := opt.Before(q); err != nil {
+					return err
 				}
-				m, replayed = old, true
-				if opt.After != nil {
-					return opt.After(q, m, true)
-				}
-				return nil
-			case !errors.Is(err, sql.ErrNoRows):
+			}
+			me, err := callerOperator(ctx, q, cid)
+			if err != nil {
 				return err
 			}
-		}
-		now := time.Now().UnixMilli()
-		var seq int
-		var status string
-		var endUser int64
-		var op sql.NullInt64
-		err = q.QueryRow(ctx, `UPDATE chats SET last_seq = last_seq + 1, updated_at = ?
-			WHERE id = ? AND company_id = ? AND status <> ? AND status <> ?
-			RETURNING last_seq, status, end_user_id, operator_id`, now, chatID, cid, StatusFinished, StatusDismissed).
-			Scan(&seq, &status, &endUser, &op)
-		if errors.Is(err, sql.ErrNoRows) {
-			if _, err := getChat(ctx, q, cid, chatID); err != nil {
-				return err
+			if me != nil && senderType != SenderOperator {
+				return parley.Errorf(parley.EFORBIDDEN, "An operator may only post as sender_type operator.")
 			}
-			return parley.Errorf(parley.ECONFLICT, "Chat %d has ended; no message can be added.", chatID)
-		} else if err != nil {
-			return err
-		}
-		var sender *int64
-		switch senderType {
-		case SenderEndUser:
-			sender = &endUser
-		case SenderOperator:
-			if me != nil {
-				sender = me
-				if status == StatusQueued {
-					if _, err := q.Exec(ctx, `UPDATE chats SET status = ?, operator_id = ? WHERE id = ? AND company_id = ?`,
-						StatusAssigned, *me, chatID, cid); err != nil {
-						return err
+			if opt.UUID != "" {
+				old, err := scanMessage(q.QueryRow(ctx, `SELECT `+messageColumns+` FROM chat_messages WHERE company_id = ? AND uuid = ?`, cid, opt.UUID))
+				switch {
+				case err == nil:
+					if old.ChatID != chatID || old.SenderType != senderType || old.Content != content {
+						return &parley.Error{Code: parley.ECONFLICT, Message: "Another message with this item UUID already exists.",
+							Fields: map[string]string{"uuid": "is taken by another message"}}
 					}
+					m, replayed = old, true
+					if opt.After != nil {
+						return opt.After(q, m, true)
+					}
+					return nil
+				case !errors.Is(err, sql.ErrNoRows):
+					return err
 				}
-			} else if op.Valid {
-				sender = &op.Int64
 			}
-		}
-		var item sql.NullString
-		if opt.UUID != "" {
-			item = sql.NullString{String: opt.UUID, Valid: true}
-		}
-		m = &Message{UUID: opt.UUID, ChatID: chatID, Seq: seq, SenderType: senderType, SenderID: sender, Type: "text", Content: content, CreatedAt: ms(now)}
-		if err := q.QueryRow(ctx, `INSERT INTO chat_messages (company_id, chat_id, seq, sender_type, sender_id, type, content, created_at, uuid)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, cid, chatID, seq, senderType, sender, m.Type, content, now, item).Scan(&m.ID); err != nil {
-			return err
-		}
-		if opt.After != nil {
-			return opt.After(q, m, false)
-		}
-		return nil
+			c, err := getChat(ctx, q, cid, chatID)
+			if err != nil {
+				return err
+			}
+			if Final(c.Status) {
+				return parley.Errorf(parley.ECONFLICT, "Chat %d has ended; no message can be added.", chatID)
+			}
+			// An operator answering a queued chat takes it. assign locks the
+			// operator row before the chat row, the order every writer keeps.
+			if me != nil && c.Status == StatusQueued {
+				if err := assign(ctx, q, ch, c, *me, false); err != nil {
+					return err
+				}
+				c.Status, c.OperatorID = StatusAssigned, me
+			}
+			m, err = appendMessage(ctx, q, c, me, senderType, typ, content, opt.UUID)
+			if err != nil {
+				return err
+			}
+			if opt.InTx != nil {
+				if err := opt.InTx(q, ch, c, m); err != nil {
+					return err
+				}
+			}
+			if err := ch.logMessage(ctx, q, c, m); err != nil {
+				return err
+			}
+			if opt.After != nil {
+				return opt.After(q, m, false)
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, false, err
@@ -444,15 +289,60 @@ func (s *Service) postMessage(ctx context.Context, chatID int64, senderType, con
 	return m, replayed, nil
 }
 
+// appendMessage stores a message at the end of chat c, whose status the
+// caller has read in this transaction; errRaced if it changed since.
+func appendMessage(ctx context.Context, q store.Querier, c *Chat, me *int64, senderType, typ, content, item string) (*Message, error) {
+	now := time.Now().UnixMilli()
+	var seq int
+	err := q.QueryRow(ctx, `UPDATE chats SET last_seq = last_seq + 1, updated_at = ?
+		WHERE id = ? AND company_id = ? AND status = ? RETURNING last_seq`, now, c.ID, c.CompanyID, c.Status).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errRaced
+	} else if err != nil {
+		return nil, err
+	}
+	var sender *int64
+	switch senderType {
+	case SenderEndUser:
+		sender = &c.EndUserID
+	case SenderOperator:
+		if me != nil {
+			sender = me
+		} else if c.OperatorID != nil {
+			sender = c.OperatorID
+		}
+	case SenderVirtualAgent:
+		sender = c.VirtualAgentID
+	}
+	var uuidCol sql.NullString
+	if item != "" {
+		uuidCol = sql.NullString{String: item, Valid: true}
+	}
+	m := &Message{UUID: item, ChatID: c.ID, Seq: seq, SenderType: senderType, SenderID: sender, Type: typ, Content: content, CreatedAt: ms(now)}
+	if err := q.QueryRow(ctx, `INSERT INTO chat_messages (company_id, chat_id, seq, sender_type, sender_id, type, content, created_at, uuid)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, c.CompanyID, c.ID, seq, senderType, sender, typ, content, now, uuidCol).Scan(&m.ID); err != nil {
+		return nil, err
+	}
+	c.LastSeq = seq
+	return m, nil
+}
+
+// logMessage logs a stored message as a chat event.
+func (ch *changes) logMessage(ctx context.Context, q store.Querier, c *Chat, m *Message) error {
+	data := messageData(m)
+	data["status"] = c.Status
+	return ch.log(ctx, q, c.ID, c.UUID, EventMessageCreated, data)
+}
+
 // ---- Operators ----
 
-const operatorColumns = `id, user_id, name, status, created_at, updated_at`
+const operatorColumns = `id, user_id, name, first_name, avatar, status, capacity, load, created_at, updated_at`
 
 func scanOperator(s scanner) (*Operator, error) {
 	o := &Operator{}
 	var user sql.NullInt64
 	var created, updated int64
-	if err := s.Scan(&o.ID, &user, &o.Name, &o.Status, &created, &updated); err != nil {
+	if err := s.Scan(&o.ID, &user, &o.Name, &o.FirstName, &o.Avatar, &o.Status, &o.Capacity, &o.Load, &created, &updated); err != nil {
 		return nil, err
 	}
 	if user.Valid {
@@ -494,6 +384,9 @@ func (s *Service) CreateOperator(ctx context.Context, name, status string) (*Ope
 	if err != nil {
 		return nil, err
 	}
+	if status == OperatorOnline && s.OperatorFree != nil {
+		s.OperatorFree()
+	}
 	return s.getOperator(ctx, s.DB.Reader(), cid, id)
 }
 
@@ -529,9 +422,13 @@ func (s *Service) ListOperators(ctx context.Context) ([]*Operator, error) {
 
 // OperatorUpdate is a partial change of an operator; nil fields stay.
 type OperatorUpdate struct {
-	Name   *string
-	Status *string
+	Name     *string
+	Status   *string
+	Capacity *int
 }
+
+// MaxCapacity bounds the chats one operator may hold at once.
+const MaxCapacity = 100
 
 // UpdateOperator changes an operator's name or status. An operator-role
 // caller may change only its own operator.
@@ -540,8 +437,11 @@ func (s *Service) UpdateOperator(ctx context.Context, id int64, u OperatorUpdate
 	if err != nil {
 		return nil, err
 	}
-	if u.Name == nil && u.Status == nil {
-		return nil, parley.Errorf(parley.EINVALID, "Nothing to change: give name or status.")
+	if u.Name == nil && u.Status == nil && u.Capacity == nil {
+		return nil, parley.Errorf(parley.EINVALID, "Nothing to change: give name, status or capacity.")
+	}
+	if u.Capacity != nil && (*u.Capacity < 0 || *u.Capacity > MaxCapacity) {
+		return nil, parley.FieldError("capacity", "must be from 0 to %d", MaxCapacity)
 	}
 	if u.Name != nil {
 		n, err := parley.ValidName("name", *u.Name, MaxName)
@@ -555,7 +455,9 @@ func (s *Service) UpdateOperator(ctx context.Context, id int64, u OperatorUpdate
 			return nil, err
 		}
 	}
-	err = s.DB.Write(ctx, func(q store.Querier) error {
+	wentOnline := false
+	err = s.write(ctx, cid, func(q store.Querier, ch *changes) error {
+		wentOnline = false
 		o, err := s.getOperator(ctx, q, cid, id)
 		if err != nil {
 			return err
@@ -570,15 +472,33 @@ func (s *Service) UpdateOperator(ctx context.Context, id int64, u OperatorUpdate
 		if u.Name != nil {
 			o.Name = *u.Name
 		}
+		was := o.Status
 		if u.Status != nil {
 			o.Status = *u.Status
 		}
-		_, err = q.Exec(ctx, `UPDATE operators SET name = ?, status = ?, updated_at = ? WHERE id = ? AND company_id = ?`,
-			o.Name, o.Status, time.Now().UnixMilli(), id, cid)
-		return err
+		if u.Capacity != nil {
+			o.Capacity = *u.Capacity
+		}
+		if _, err = q.Exec(ctx, `UPDATE operators SET name = ?, status = ?, capacity = ?, updated_at = ? WHERE id = ? AND company_id = ?`,
+			o.Name, o.Status, o.Capacity, time.Now().UnixMilli(), id, cid); err != nil {
+			return err
+		}
+		wentOnline = o.Status == OperatorOnline && (was != OperatorOnline || u.Capacity != nil)
+		if o.Status == OperatorOffline && was != OperatorOffline {
+			// Nobody answers an offline operator's chats: back to the queue.
+			return requeueOperator(ctx, q, ch, cid, id)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	if wentOnline && s.OperatorFree != nil {
+		s.OperatorFree()
+	}
 	return s.getOperator(ctx, s.DB.Reader(), cid, id)
 }
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+func newUUID() string { return uuid.NewString() }

@@ -2,9 +2,7 @@ package dialer
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -158,23 +156,9 @@ func (d *Dialer) loadScript(ctx context.Context, c *claimed) (*script.Program, [
 	} else if err != nil {
 		return nil, nil, err
 	}
-	// Compiled programs are kept by name and source: a program is a pure
-	// function of the two, so a script edited anywhere is recompiled.
-	sum := sha256.Sum256([]byte(source))
-	key := name + "/" + hex.EncodeToString(sum[:])
-	prog, ok := d.programs.Load(key)
-	if !ok {
-		p, err := script.Compile(name+".star", source)
-		if err != nil {
-			return nil, nil, err
-		}
-		if d.nPrograms.Add(1) > maxPrograms {
-			// Scripts edited again and again must not grow the cache without
-			// bound; starting over costs a recompile per script.
-			d.programs.Clear()
-			d.nPrograms.Store(1)
-		}
-		prog, _ = d.programs.LoadOrStore(key, p)
+	prog, err := d.programs.Compile(name+".star", source)
+	if err != nil {
+		return nil, nil, err
 	}
 	rows, err := d.DB.Reader().Query(ctx, `SELECT name FROM agent_entities WHERE agent_id = ? AND kind = 'output'`, c.agent.id)
 	if err != nil {
@@ -189,7 +173,7 @@ func (d *Dialer) loadScript(ctx context.Context, c *claimed) (*script.Program, [
 		}
 		outputs = append(outputs, n)
 	}
-	return prog.(*script.Program), outputs, rows.Err()
+	return prog, outputs, rows.Err()
 }
 
 // finish stores a call's outcome and moves its dialog on: done or failed,

@@ -7,13 +7,13 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/parley-cc/parley/internal/agent"
 	"github.com/parley-cc/parley/internal/events"
+	"github.com/parley-cc/parley/internal/script"
 	"github.com/parley-cc/parley/internal/store"
 )
 
@@ -30,13 +30,9 @@ type Dialer struct {
 	Interval time.Duration    // how often to look for due dialogs
 	Lease    time.Duration    // how long a call's claim lasts without renewal
 
-	wg        sync.WaitGroup
-	programs  sync.Map // compiled scripts by name and source hash
-	nPrograms atomic.Int64
+	wg       sync.WaitGroup
+	programs script.Cache
 }
-
-// maxPrograms bounds the compiled scripts a dialer keeps.
-const maxPrograms = 1000
 
 func (d *Dialer) now() time.Time {
 	if d.Now != nil {

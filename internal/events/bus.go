@@ -12,11 +12,17 @@ import (
 
 // Event is one state change of a company's object.
 type Event struct {
-	Type      string // e.g. "dialog.finished", "call.started", "import.progress"
-	CompanyID int64
-	Subject   string // UUID of the object that changed
-	Data      map[string]any
-	At        time.Time
+	Type      string         `json:"type"` // e.g. "dialog.finished", "message.created", "import.progress"
+	CompanyID int64          `json:"company_id"`
+	Subject   string         `json:"subject"` // UUID of the object that changed
+	Data      map[string]any `json:"data,omitempty"`
+	At        time.Time      `json:"at"`
+	// ChatID and Seq place a chat's event in the chat's event log
+	// (chat_events): Seq numbers a chat's events 1, 2, 3... without gaps,
+	// so a realtime client can resume after the last one it saw. Both are
+	// zero for events that are not about a chat.
+	ChatID int64 `json:"chat_id,omitempty"`
+	Seq    int64 `json:"seq,omitempty"`
 }
 
 // Bus fans events out to subscribers. Publish never blocks the state

@@ -34,6 +34,9 @@ func (s *Server) Purge(ctx context.Context, now time.Time) (keys, tokens int64, 
 	return keys, tokens, err
 }
 
+// ChatEventRetention is how long chat events stay resumable.
+const ChatEventRetention = 7 * 24 * time.Hour
+
 // runJanitor purges on a timer until ctx ends.
 func (s *Server) runJanitor(ctx context.Context) {
 	t := time.NewTicker(janitorInterval)
@@ -48,6 +51,13 @@ func (s *Server) runJanitor(ctx context.Context) {
 				s.Config.Log.Error("janitor", "error", err)
 			} else if keys+tokens > 0 {
 				s.Config.Log.Info("janitor purged", "idempotency_keys", keys, "refresh_tokens", tokens)
+			}
+			// Realtime clients resume from the chat event log for this
+			// long; after that they resync from the chat itself.
+			if n, err := s.Chats.PurgeEvents(ctx, time.Now().Add(-ChatEventRetention)); err != nil && ctx.Err() == nil {
+				s.Config.Log.Error("janitor: chat events", "error", err)
+			} else if n > 0 {
+				s.Config.Log.Info("janitor purged", "chat_events", n)
 			}
 		}
 	}

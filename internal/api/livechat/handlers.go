@@ -139,7 +139,7 @@ func (h *Handler) createConversation(w http.ResponseWriter, r *http.Request) err
 	if in.EndUser == nil {
 		return parley.FieldError("endUser", "is required")
 	}
-	c, u, err := h.Chats.OpenProjectChat(r.Context(), p.ID, chat.NewEndUser{Identifier: in.EndUser.Identifier,
+	c, u, err := h.Chats.OpenProjectChat(r.Context(), p, chat.NewEndUser{Identifier: in.EndUser.Identifier,
 		Name: in.EndUser.Name, Email: in.EndUser.Email, Phone: in.EndUser.Phone})
 	if err != nil {
 		return err

@@ -98,6 +98,8 @@ func TestChatFlow(t *testing.T) {
 			t.Fatalf("operators %+v", list)
 		}
 		self := list.Operators[0].OperatorID
+		// Olga goes offline, so the router leaves the chats below alone.
+		mustStatus(t, env.Do(t, "PATCH", fmt.Sprintf("/v1/operators/%d", op.OperatorID), tn.Token, map[string]any{"status": "offline"}), 200)
 		mustStatus(t, env.Do(t, "PATCH", fmt.Sprintf("/v1/operators/%d", self), tn.OperatorToken, map[string]any{"status": "busy"}), 200)
 
 		// A chat, messages from both sides, in order.
@@ -145,10 +147,21 @@ func TestChatFlow(t *testing.T) {
 			t.Fatalf("paged messages %+v", msgs)
 		}
 
-		// Invalid transitions and end_time checks.
-		if r := env.Do(t, "PATCH", path, tn.Token, map[string]any{"status": "open"}); r.Status != 409 || errorCode(r) != "conflict" {
-			t.Fatalf("assigned -> open: %d %s", r.Status, r.Body)
+		// Back to the queue releases the operator; only an operator can take
+		// a chat by hand (the router assigns the others).
+		mustStatus(t, env.Do(t, "PATCH", path, tn.Token, map[string]any{"status": "open"}), 200).JSON(t, &ch)
+		if ch.Status != "open" || ch.OperatorID != nil {
+			t.Fatalf("assigned -> open: %+v", ch)
 		}
+		if r := env.Do(t, "PATCH", path, tn.Token, map[string]any{"status": "assigned"}); r.Status != 400 {
+			t.Fatalf("API user assigning by hand: %d %s", r.Status, r.Body)
+		}
+		mustStatus(t, env.Do(t, "PATCH", path, tn.OperatorToken, map[string]any{"status": "assigned"}), 200).JSON(t, &ch)
+		if ch.Status != "assigned" || ch.OperatorID == nil || *ch.OperatorID != self {
+			t.Fatalf("operator took the chat: %+v", ch)
+		}
+
+		// end_time checks.
 		if r := env.Do(t, "PATCH", path, tn.Token, map[string]any{"status": "closed", "end_time": "yesterday"}); r.Status != 400 {
 			t.Fatalf("bad end_time: %d %s", r.Status, r.Body)
 		}

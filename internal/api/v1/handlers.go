@@ -29,12 +29,14 @@ var statusIn = map[string]string{
 	"open": chat.StatusQueued, "queued": chat.StatusQueued,
 	"assigned": chat.StatusAssigned,
 	"closed":   chat.StatusFinished, "finished": chat.StatusFinished,
-	"dismissed": chat.StatusDismissed,
+	"dismissed": chat.StatusDismissed, "timed_out": chat.StatusTimedOut,
 }
 
 var statusOut = map[string]string{
 	chat.StatusQueued: "open", chat.StatusAssigned: "assigned",
 	chat.StatusFinished: "closed", chat.StatusDismissed: "dismissed",
+	// A virtual agent is serving the chat: open, but not in the queue.
+	chat.StatusVA: "va_assigned", chat.StatusTimedOut: "timed_out",
 }
 
 // Sender types on the wire: the seed calls end users "client".

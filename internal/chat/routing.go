@@ -1,0 +1,259 @@
+package chat
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/events"
+	"github.com/parley-cc/parley/internal/store"
+)
+
+// Routing invariants, kept by conditional UPDATEs inside one transaction
+// and so also across processes on one PostgreSQL:
+//   - a chat has at most one operator: the chat UPDATE requires the status
+//     and operator it read;
+//   - an operator's load never exceeds capacity: the load UPDATE requires
+//     load < capacity, which PostgreSQL re-checks after waiting for a
+//     concurrent writer of the row.
+// Every transaction that touches both rows locks the operator first, then
+// the chat, so two of them cannot deadlock.
+
+// assign gives queued (or, when an operator takes it by hand, any live)
+// chat c to operator op. routed says the router picked the operator, who
+// must then be online; an operator taking a chat may be busy.
+func assign(ctx context.Context, q store.Querier, ch *changes, c *Chat, op int64, routed bool) error {
+	now := time.Now().UnixMilli()
+	cond := `load < capacity`
+	if routed {
+		cond += ` AND status = 'online'`
+	}
+	res, err := q.Exec(ctx, `UPDATE operators SET load = load + 1, last_assigned_at = ?, updated_at = ?
+		WHERE id = ? AND company_id = ? AND `+cond, now, now, op, c.CompanyID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n != 1 {
+		if routed {
+			return errRaced
+		}
+		return parley.Errorf(parley.ECONFLICT, "The operator is at capacity; finish a chat first.")
+	}
+	if c.Status == StatusAssigned && c.OperatorID != nil {
+		if err := release(ctx, q, *c.OperatorID); err != nil {
+			return err
+		}
+	}
+	if err := setStatus(ctx, q, c, StatusAssigned, &op, now, ""); err != nil {
+		return err
+	}
+	if err := addParticipant(ctx, q, c.ID, PartOperator, op, now); err != nil {
+		return err
+	}
+	return ch.log(ctx, q, c.ID, c.UUID, EventChatStatus, map[string]any{"status": StatusAssigned, "previous": c.Status, "operator_id": op})
+}
+
+// release takes one chat off an operator's load.
+func release(ctx context.Context, q store.Querier, op int64) error {
+	_, err := q.Exec(ctx, `UPDATE operators SET load = CASE WHEN load > 0 THEN load - 1 ELSE 0 END WHERE id = ?`, op)
+	return err
+}
+
+// requeue puts chat c back in the queue, releasing its operator.
+func requeue(ctx context.Context, q store.Querier, ch *changes, c *Chat, reason string) error {
+	now := time.Now().UnixMilli()
+	if c.Status == StatusAssigned && c.OperatorID != nil {
+		if err := release(ctx, q, *c.OperatorID); err != nil {
+			return err
+		}
+	}
+	if err := setStatus(ctx, q, c, StatusQueued, nil, now, `queued_at = ?`, now); err != nil {
+		return err
+	}
+	return ch.log(ctx, q, c.ID, c.UUID, EventChatStatus, map[string]any{"status": StatusQueued, "previous": c.Status, "reason": reason})
+}
+
+// candidate picks the operator a chat of the menu goes to: online, below
+// capacity, in the menu (any operator when the menu names none), least
+// loaded first, then the one idle longest.
+func candidate(ctx context.Context, q store.Querier, cid int64, menu *int64) (int64, error) {
+	var m int64
+	if menu != nil {
+		m = *menu
+	}
+	var id int64
+	err := q.QueryRow(ctx, `SELECT o.id FROM operators o
+		WHERE o.company_id = ? AND o.status = 'online' AND o.load < o.capacity
+		  AND (NOT EXISTS (SELECT 1 FROM menu_operators a WHERE a.menu_id = ?)
+		       OR EXISTS (SELECT 1 FROM menu_operators b WHERE b.menu_id = ? AND b.operator_id = o.id))
+		ORDER BY o.load, o.last_assigned_at, o.id LIMIT 1`, cid, m, m).Scan(&id)
+	return id, err
+}
+
+// Router assigns queued chats to operators. Every node runs one; they
+// agree through the database, so any of them may assign any chat.
+type Router struct {
+	Chats *Service
+	Log   *slog.Logger
+	// Every is how often the queue is scanned besides wake-ups (changes
+	// made by other nodes only show up then). Default 1s.
+	Every time.Duration
+	wake  chan struct{}
+}
+
+// Wake asks for a routing pass soon; it never blocks.
+func (r *Router) Wake() {
+	select {
+	case r.wakeCh() <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Router) wakeCh() chan struct{} {
+	if r.wake == nil {
+		r.wake = make(chan struct{}, 1)
+	}
+	return r.wake
+}
+
+// Notice wakes the router for chat events that may let it assign a chat:
+// a chat entered the queue or an operator released one.
+func (r *Router) Notice(ev events.Event) {
+	if ev.Type == EventChatCreated || ev.Type == EventChatStatus {
+		r.Wake()
+	}
+}
+
+// Run routes until ctx ends.
+func (r *Router) Run(ctx context.Context) {
+	every := r.Every
+	if every <= 0 {
+		every = time.Second
+	}
+	wake := r.wakeCh()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := r.RouteOnce(ctx); err != nil && ctx.Err() == nil {
+			r.Log.Error("routing pass failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-wake:
+		}
+	}
+}
+
+// RouteOnce assigns the queued chats it can, oldest first, and reports how
+// many it assigned.
+func (r *Router) RouteOnce(ctx context.Context) (int, error) {
+	s := r.Chats
+	rows, err := s.DB.Reader().Query(ctx, `SELECT id, company_id FROM chats WHERE status = ? ORDER BY queued_at, id LIMIT 500`, StatusQueued)
+	if err != nil {
+		return 0, err
+	}
+	type job struct{ id, cid int64 }
+	var jobs []job
+	for rows.Next() {
+		var j job
+		if err := rows.Scan(&j.id, &j.cid); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		jobs = append(jobs, j)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	assigned := 0
+	full := map[[2]int64]bool{} // (company, menu) with no free operator in this pass
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			return assigned, ctx.Err()
+		}
+		ok, menu, err := s.routeChat(ctx, j.cid, j.id, full)
+		if err != nil {
+			return assigned, err
+		}
+		if ok {
+			assigned++
+		} else if menu >= 0 {
+			full[[2]int64{j.cid, menu}] = true
+		}
+	}
+	return assigned, nil
+}
+
+// routeChat tries to assign one queued chat. menu is the chat's menu (0 for
+// none) when no operator was free, -1 otherwise.
+func (s *Service) routeChat(ctx context.Context, cid, id int64, full map[[2]int64]bool) (bool, int64, error) {
+	ok, menu := false, int64(-1)
+	err := s.retry(ctx, func() error {
+		ok, menu = false, -1
+		return s.write(ctx, cid, func(q store.Querier, ch *changes) error {
+			c, err := getChat(ctx, q, cid, id)
+			if err != nil || c.Status != StatusQueued {
+				return nil // gone or taken meanwhile
+			}
+			var m int64
+			if c.MenuID != nil {
+				m = *c.MenuID
+			}
+			if full[[2]int64{cid, m}] {
+				return nil
+			}
+			op, err := candidate(ctx, q, cid, c.MenuID)
+			if errors.Is(err, sql.ErrNoRows) {
+				menu = m
+				return nil
+			} else if err != nil {
+				return err
+			}
+			if err := assign(ctx, q, ch, c, op, true); err != nil {
+				return err
+			}
+			ok = true
+			return nil
+		})
+	})
+	if parley.ErrorCode(err) == parley.ECONFLICT {
+		return false, -1, nil // lost every retry to other routers; next pass
+	}
+	return ok, menu, err
+}
+
+// requeueOperator puts every chat assigned to op back in the queue, in the
+// transaction that took the operator offline.
+func requeueOperator(ctx context.Context, q store.Querier, ch *changes, cid, op int64) error {
+	rows, err := q.Query(ctx, `SELECT `+chatColumns+` FROM chats WHERE company_id = ? AND operator_id = ? AND status = ?`, cid, op, StatusAssigned)
+	if err != nil {
+		return err
+	}
+	var cs []*Chat
+	for rows.Next() {
+		c, err := scanChat(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		cs = append(cs, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, c := range cs {
+		if err := requeue(ctx, q, ch, c, "operator_offline"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
