@@ -70,8 +70,14 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && (args[0] == "import" || args[0] == "dialer" || args[0] == "report") {
 		return benchDialogs(ctx, args[0], args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "chat" {
+		return benchChat(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "ws-idle" {
+		return benchWSIdle(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "ext" {
-		return errors.New("bench needs a target: parley bench ext|import|dialer|report [flags]")
+		return errors.New("bench needs a target: parley bench ext|import|dialer|report|chat|ws-idle [flags]")
 	}
 	cfg, err := parseBenchFlags(args[1:], stderr)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -20,6 +21,8 @@ import (
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/agent"
 	"github.com/parley-cc/parley/internal/audio"
+	"github.com/parley-cc/parley/internal/chat"
+	"github.com/parley-cc/parley/internal/media"
 	"github.com/parley-cc/parley/internal/server"
 )
 
@@ -32,13 +35,25 @@ Usage:
   parley admin create-user --company UUID --login L --password P --role admin|api|operator
   parley admin create-agent --company UUID --name NAME [--timezone TZ]
   parley admin put-script --agent UUID --name NAME --file PATH
+  parley admin create-menu --company UUID --name NAME [--agent UUID]
   parley admin create-project --company UUID --name NAME [--menu ID]
-                 (--menu is accepted but ignored for now: menus are not built yet)
   parley bench ext [--db DSN] [--duration 10s] [--connections 32] [--rate 1000]
+  parley bench chat [--chats 200] [--posters 32] [--duration 10s] [--rate 0]
+  parley bench ws-idle [--conns 10000] [--bin PATH]
 
 Environment (a flag of the same name overrides): PARLEY_DB, PARLEY_ADDR,
 PARLEY_DATA_DIR, PARLEY_LOG_LEVEL (debug|info|warn|error), PARLEY_LOG_FORMAT (text|json),
-PARLEY_LEASE (default 30s), PARLEY_SIM_TTS (auto|tone|espeak), PARLEY_SIM_PACE (default 0).
+PARLEY_LEASE (default 30s), PARLEY_SIM_TTS (auto|tone|espeak), PARLEY_SIM_PACE (default 0),
+PARLEY_PUBLIC_URL (base URL clients reach the server at; default http://ADDR),
+PARLEY_MEDIA_BACKEND (local|s3; default local: files in DATA_DIR/media), and for s3:
+PARLEY_S3_ENDPOINT (host:port), PARLEY_S3_BUCKET, PARLEY_S3_ACCESS_KEY, PARLEY_S3_SECRET_KEY,
+PARLEY_S3_REGION (default us-east-1), PARLEY_S3_SECURE (default true: HTTPS),
+PARLEY_CHAT_TIMEOUT (default 30m: a live chat whose end user is silent this long times out; 0 never),
+PARLEY_WEBHOOK_ALLOW_PRIVATE (1 lets webhook URLs point at loopback, private and
+link-local addresses; default 0: refused when saved and when connecting),
+PARLEY_NATS_URL (nats://host:4222: links the nodes of a cluster so that every node's
+WebSocket stream sees every node's events; default none: a single node),
+PARLEY_NATS_SUBJECT (subject prefix of the cluster's events; default parley.events).
 `
 
 func main() {
@@ -111,6 +126,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := workerSettings(&cfg); err != nil {
 		return err
 	}
+	cfg.NATSURL, cfg.NATSSubject = os.Getenv("PARLEY_NATS_URL"), os.Getenv("PARLEY_NATS_SUBJECT")
+	if err := mediaSettings(&cfg); err != nil {
+		return err
+	}
 	srv, err := server.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -133,6 +152,35 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	return srv.Close(shutdownCtx)
 }
 
+// mediaSettings reads the media store's settings from the environment. The
+// secret key is only ever passed on, never logged.
+func mediaSettings(cfg *server.Config) error {
+	m := &cfg.Media
+	m.PublicURL = strings.TrimRight(env("PARLEY_PUBLIC_URL", "http://"+cfg.Addr), "/")
+	if u, err := url.Parse(m.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("PARLEY_PUBLIC_URL: want an absolute http(s) URL, got %q", m.PublicURL)
+	}
+	switch m.Backend = env("PARLEY_MEDIA_BACKEND", "local"); m.Backend {
+	case "local":
+	case "s3":
+		secure, err := strconv.ParseBool(env("PARLEY_S3_SECURE", "true"))
+		if err != nil {
+			return fmt.Errorf("PARLEY_S3_SECURE: want true or false, got %q", os.Getenv("PARLEY_S3_SECURE"))
+		}
+		m.S3 = media.S3Config{
+			Endpoint:  os.Getenv("PARLEY_S3_ENDPOINT"),
+			Bucket:    os.Getenv("PARLEY_S3_BUCKET"),
+			AccessKey: os.Getenv("PARLEY_S3_ACCESS_KEY"),
+			SecretKey: os.Getenv("PARLEY_S3_SECRET_KEY"),
+			Region:    env("PARLEY_S3_REGION", "us-east-1"),
+			Secure:    secure,
+		}
+	default:
+		return fmt.Errorf("PARLEY_MEDIA_BACKEND: want local or s3, got %q", m.Backend)
+	}
+	return nil
+}
+
 // workerSettings reads the dialer's settings from the environment.
 func workerSettings(cfg *server.Config) error {
 	if v := os.Getenv("PARLEY_LEASE"); v != "" {
@@ -142,12 +190,27 @@ func workerSettings(cfg *server.Config) error {
 		}
 		cfg.Lease = d
 	}
+	cfg.ChatTimeout = 30 * time.Minute
+	if v := os.Getenv("PARLEY_CHAT_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("PARLEY_CHAT_TIMEOUT: want a duration such as 30m (0 never times out), got %q", v)
+		}
+		cfg.ChatTimeout = d
+	}
 	if v := os.Getenv("PARLEY_SIM_PACE"); v != "" {
 		p, err := strconv.ParseFloat(v, 64)
 		if err != nil || p < 0 || p > 100 {
 			return fmt.Errorf("PARLEY_SIM_PACE: want a number from 0 to 100, got %q", v)
 		}
 		cfg.SimPace = p
+	}
+	switch v := env("PARLEY_WEBHOOK_ALLOW_PRIVATE", "0"); v {
+	case "0", "false":
+	case "1", "true":
+		cfg.WebhookAllowPrivate = true
+	default:
+		return fmt.Errorf("PARLEY_WEBHOOK_ALLOW_PRIVATE: want 1 or 0, got %q", v)
 	}
 	switch v := env("PARLEY_SIM_TTS", "auto"); v {
 	case "auto":
@@ -174,6 +237,7 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	cfg.Log = newLogger(stderr)
+	cfg.Media.Backend = "none"
 	srv, err := server.Open(ctx, cfg) // Open applies the migrations
 	if err != nil {
 		return err
@@ -185,7 +249,7 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // admin runs one admin command and prints its result as one JSON object.
 func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("admin needs a command: create-company, create-user, create-agent, put-script, create-project")
+		return errors.New("admin needs a command: create-company, create-user, create-agent, put-script, create-menu, create-project")
 	}
 	cmd := args[0]
 	cfg := server.Config{}
@@ -213,7 +277,11 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "create-project":
 		fs.StringVar(&companyUUID, "company", "", "company UUID")
 		fs.StringVar(&name, "name", "", "project name")
-		fs.StringVar(&menu, "menu", "", "menu id (accepted, ignored for now)")
+		fs.StringVar(&menu, "menu", "", "menu id: new chats of the project go through it")
+	case "create-menu":
+		fs.StringVar(&companyUUID, "company", "", "company UUID")
+		fs.StringVar(&name, "name", "", "menu name")
+		fs.StringVar(&agentUUID, "agent", "", "UUID of the agent whose script answers first (optional)")
 	default:
 		return fmt.Errorf("unknown admin command %q", cmd)
 	}
@@ -222,6 +290,7 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.Log = newLogger(io.Discard)
 	cfg.NoWorkers = true
+	cfg.Media.Backend = "none" // no media directory for a one-shot command
 	srv, err := server.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -280,11 +349,28 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return describe(err)
 		}
 		actx := parley.WithCaller(ctx, parley.Caller{CompanyID: c.ID, CompanyUUID: c.UUID, Role: parley.RoleAdmin})
-		p, err := srv.Chats.CreateProject(actx, name)
+		var menuID int64
+		if menu != "" {
+			if menuID, err = strconv.ParseInt(menu, 10, 64); err != nil || menuID <= 0 {
+				return fmt.Errorf("--menu: want a menu id (a positive integer), got %q", menu)
+			}
+		}
+		p, err := srv.Chats.CreateProjectWithMenu(actx, name, menuID)
 		if err != nil {
 			return describe(err)
 		}
 		out = map[string]any{"project_uuid": p.UUID}
+	case "create-menu":
+		c, err := srv.Companies.ByUUID(ctx, companyUUID)
+		if err != nil {
+			return describe(err)
+		}
+		actx := parley.WithCaller(ctx, parley.Caller{CompanyID: c.ID, CompanyUUID: c.UUID, Role: parley.RoleAdmin})
+		m, err := srv.Chats.CreateMenu(actx, chat.NewMenu{Name: name, AgentUUID: agentUUID})
+		if err != nil {
+			return describe(err)
+		}
+		out = map[string]any{"menu_id": m.ID}
 	}
 	return json.NewEncoder(stdout).Encode(out)
 }

@@ -54,6 +54,7 @@ func runParley(t *testing.T, dsn string, args ...string) (stdout, stderr string,
 	t.Helper()
 	cmd := exec.Command(parleyBinary(t), args...)
 	cmd.Env = append(os.Environ(), "PARLEY_DB="+dsn)
+	cmd.Dir = t.TempDir() // the default data directory lands there, not in the source tree
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
@@ -101,7 +102,12 @@ func TestAdminCommands(t *testing.T) {
 		if len(a["agent_uuid"].(string)) != 36 || a["agent_id"].(float64) < 1 {
 			t.Fatalf("create-agent: %v", a)
 		}
-		pr := adminJSON(t, dsn, "create-project", "--company", cu, "--name", "Site", "--menu", "7")
+		m := adminJSON(t, dsn, "create-menu", "--company", cu, "--name", "Support", "--agent", a["agent_uuid"].(string))
+		menuID, ok := m["menu_id"].(float64)
+		if !ok || menuID < 1 {
+			t.Fatalf("create-menu: %v", m)
+		}
+		pr := adminJSON(t, dsn, "create-project", "--company", cu, "--name", "Site", "--menu", fmt.Sprint(menuID))
 		if pu, _ := pr["project_uuid"].(string); len(pu) != 36 {
 			t.Fatalf("create-project: %v", pr)
 		}
@@ -113,6 +119,9 @@ func TestAdminCommands(t *testing.T) {
 			{"admin", "create-user", "--company", "6f1d2b44-1c54-4a36-9c7a-3c3f8d5d2a10", "--login", "y", "--password", "s3cret-pass", "--role", "api"},
 			{"admin", "create-agent", "--company", cu, "--name", "Bot2", "--timezone", "Nowhere/City"},
 			{"admin", "create-company"},
+			{"admin", "create-menu", "--company", cu, "--name", "M", "--agent", "6f1d2b44-1c54-4a36-9c7a-3c3f8d5d2a10"},
+			{"admin", "create-project", "--company", cu, "--name", "P", "--menu", "999"},
+			{"admin", "create-project", "--company", cu, "--name", "P", "--menu", "x"},
 			{"admin", "frobnicate"},
 			{"nonsense"},
 		} {

@@ -75,7 +75,20 @@ type NewChat struct {
 	Lang      string
 	Email     string
 	Context   json.RawMessage // a JSON object
+	// Transcript is the conversation so far (from a bot outside Parley,
+	// say), stored as the chat's first messages with type "transcript";
+	// the virtual agent does not replay them.
+	Transcript []Turn
 }
+
+// Turn is one message of a starting transcript.
+type Turn struct {
+	SenderType string
+	Content    string
+}
+
+// TypeTranscript marks messages a chat was created with.
+const TypeTranscript = "transcript"
 
 // Limits of chat input.
 const (
@@ -146,11 +159,15 @@ func (s *Service) OpenChat(ctx context.Context, in NewChat) (*Chat, error) {
 			status, queuedAt, vaSeen = StatusVA, 0, -1 // -1: the virtual agent has not run yet
 		}
 		now := time.Now().UnixMilli()
+		var timeoutAt sql.NullInt64
+		if s.Timeout > 0 {
+			timeoutAt = sql.NullInt64{Int64: now + s.Timeout.Milliseconds(), Valid: true}
+		}
 		u := uuid.NewString()
 		if err := q.QueryRow(ctx, `INSERT INTO chats (uuid, company_id, end_user_id, status, created_at, updated_at, project_id,
-			menu_id, virtual_agent_id, lang, email, context, queued_at, va_seen_seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			u, cid, in.EndUserID, status, now, now, project, menu, agentID, in.Lang, in.Email, ctxJSON, queuedAt, vaSeen).Scan(&id); err != nil {
+			menu_id, virtual_agent_id, lang, email, context, queued_at, va_seen_seq, timeout_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			u, cid, in.EndUserID, status, now, now, project, menu, agentID, in.Lang, in.Email, ctxJSON, queuedAt, vaSeen, timeoutAt).Scan(&id); err != nil {
 			return err
 		}
 		if agentID.Valid {
@@ -158,7 +175,26 @@ func (s *Service) OpenChat(ctx context.Context, in NewChat) (*Chat, error) {
 				return err
 			}
 		}
-		return ch.log(ctx, q, id, u, EventChatCreated, map[string]any{"status": status, "end_user_id": in.EndUserID})
+		if err := ch.log(ctx, q, id, u, EventChatCreated, map[string]any{"status": status, "end_user_id": in.EndUserID}); err != nil {
+			return err
+		}
+		c := &Chat{ID: id, UUID: u, CompanyID: cid, EndUserID: in.EndUserID, Status: status}
+		for _, t := range in.Transcript {
+			if !ValidSender(t.SenderType) {
+				return parley.FieldError("transcript", "sender_type must be end_user, operator, virtual_agent or system")
+			}
+			if err := validContent(t.Content); err != nil {
+				return err
+			}
+			m, err := appendMessage(ctx, q, c, nil, t.SenderType, TypeTranscript, t.Content, "")
+			if err != nil {
+				return err
+			}
+			if err := ch.logMessage(ctx, q, c, m); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -387,7 +423,7 @@ func end(ctx context.Context, q store.Querier, ch *changes, c *Chat, sc StatusCh
 		`ended_at = ?, finished_by_user_id = ?`, ended, sc.FinishedBy); err != nil {
 		return err
 	}
-	return ch.log(ctx, q, c.ID, c.UUID, EventChatStatus, map[string]any{"status": sc.Status, "previous": c.Status})
+	return ch.log(ctx, q, c.ID, c.UUID, EventChatStatus, statusData(c, sc.Status, c.OperatorID))
 }
 
 // setStatus moves c from its read status to status with extra SET clauses,
@@ -418,4 +454,68 @@ func setStatus(ctx context.Context, q store.Querier, c *Chat, status string, op 
 		return errRaced
 	}
 	return nil
+}
+
+// TimeOutChats ends every live chat, of any company, whose timeout_at has
+// passed: status timed_out, its operator released. Any node may run it; a
+// chat changed meanwhile is skipped.
+func (s *Service) TimeOutChats(ctx context.Context, now time.Time) (int, error) {
+	rows, err := s.DB.Reader().Query(ctx, `SELECT id, company_id FROM chats WHERE timeout_at < ? AND status IN (?, ?, ?) ORDER BY timeout_at LIMIT 500`,
+		now.UnixMilli(), StatusVA, StatusQueued, StatusAssigned)
+	if err != nil {
+		return 0, err
+	}
+	var due [][2]int64
+	for rows.Next() {
+		var id, cid int64
+		if err := rows.Scan(&id, &cid); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		due = append(due, [2]int64{id, cid})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, d := range due {
+		cctx := parley.WithCaller(ctx, parley.Caller{CompanyID: d[1], Role: parley.RoleAdmin})
+		ended := false
+		err := s.retry(cctx, func() error {
+			ended = false
+			return s.write(cctx, d[1], func(q store.Querier, ch *changes) error {
+				c, err := getChat(cctx, q, d[1], d[0])
+				if err != nil {
+					return err
+				}
+				if Final(c.Status) || c.TimeoutAt == nil || c.TimeoutAt.After(now) {
+					return nil // answered or ended meanwhile
+				}
+				ended = true
+				return end(cctx, q, ch, c, StatusChange{Status: StatusTimedOut})
+			})
+		})
+		if ended && err == nil {
+			n++
+		}
+		if err != nil && parley.ErrorCode(err) != parley.ECONFLICT {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// statusData is a chat.status event: the new status and operator, and the
+// previous ones, so that a watcher who never saw the chat can tell whom the
+// change concerns.
+func statusData(c *Chat, status string, op *int64) map[string]any {
+	d := map[string]any{"status": status, "previous": c.Status}
+	if op != nil {
+		d["operator_id"] = *op
+	}
+	if c.OperatorID != nil {
+		d["previous_operator_id"] = *c.OperatorID
+	}
+	return d
 }

@@ -72,6 +72,13 @@ func escalate(ctx context.Context, q store.Querier, ch *changes, c *Chat, in Esc
 	if c.Status != StatusVA && !in.Force {
 		return 0, parley.Errorf(parley.ECONFLICT, "Chat %d is already with the operators (%s); use force_escalate to requeue it.", c.ID, c.Status)
 	}
+	if c.Status == StatusAssigned && c.OperatorID != nil {
+		// requeue releases the operator after the chat row is written
+		// below: take the operator's lock first, as every writer does.
+		if err := lockOperator(ctx, q, c.CompanyID, *c.OperatorID); err != nil {
+			return 0, err
+		}
+	}
 	now := time.Now().UnixMilli()
 	var id int64
 	if err := q.QueryRow(ctx, `INSERT INTO escalations (company_id, chat_id, reason, force_escalate, status, created_at, updated_at)

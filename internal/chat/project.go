@@ -69,13 +69,29 @@ func (s *Service) ProjectByUUID(ctx context.Context, id string) (*Project, error
 // a queued chat with them in a project of the caller's company. An existing
 // end user is reused as is.
 func (s *Service) OpenProjectChat(ctx context.Context, p *Project, in NewEndUser) (*Chat, *EndUser, error) {
-	cid, err := parley.CompanyID(ctx)
+	u, err := s.FindOrCreateEndUser(ctx, in)
 	if err != nil {
 		return nil, nil, err
 	}
+	nc := NewChat{EndUserID: u.ID, ProjectID: p.ID}
+	if p.MenuID != nil {
+		nc.MenuID = *p.MenuID
+	}
+	c, err := s.OpenChat(ctx, nc)
+	return c, u, err
+}
+
+// FindOrCreateEndUser returns the caller's company's end user with
+// in.Identifier, creating it from in when there is none. An existing end
+// user is returned as is.
+func (s *Service) FindOrCreateEndUser(ctx context.Context, in NewEndUser) (*EndUser, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
 	ident, err := parley.ValidName("identifier", in.Identifier, MaxName)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	in.Identifier = ident
 	if in.Name == "" {
@@ -89,15 +105,7 @@ func (s *Service) OpenProjectChat(ctx context.Context, p *Project, in NewEndUser
 				continue // created concurrently: read it
 			}
 		}
-		if err != nil {
-			return nil, nil, err
-		}
-		nc := NewChat{EndUserID: u.ID, ProjectID: p.ID}
-		if p.MenuID != nil {
-			nc.MenuID = *p.MenuID
-		}
-		c, err := s.OpenChat(ctx, nc)
-		return c, u, err
+		return u, err
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/parley-cc/parley"
@@ -55,7 +56,22 @@ func assign(ctx context.Context, q store.Querier, ch *changes, c *Chat, op int64
 	if err := addParticipant(ctx, q, c.ID, PartOperator, op, now); err != nil {
 		return err
 	}
-	return ch.log(ctx, q, c.ID, c.UUID, EventChatStatus, map[string]any{"status": StatusAssigned, "previous": c.Status, "operator_id": op})
+	return ch.log(ctx, q, c.ID, c.UUID, EventChatStatus, statusData(c, StatusAssigned, &op))
+}
+
+// lockOperator takes operator op's row lock before the transaction reads
+// the row or writes a chat row, so that it keeps the lock order (operator,
+// then chat). It is the lock an UPDATE takes (FOR NO KEY UPDATE), not FOR
+// UPDATE: PostgreSQL re-checks a chat's foreign keys with FOR KEY SHARE on
+// the operator row whenever a transaction writes a chat row it already
+// wrote, which FOR UPDATE would block. On SQLite the write transaction
+// already holds the whole database.
+func lockOperator(ctx context.Context, q store.Querier, cid, op int64) error {
+	if q.Dialect() != store.Postgres {
+		return nil
+	}
+	_, err := q.Exec(ctx, `SELECT id FROM operators WHERE id = ? AND company_id = ? FOR NO KEY UPDATE`, op, cid)
+	return err
 }
 
 // release takes one chat off an operator's load.
@@ -75,7 +91,9 @@ func requeue(ctx context.Context, q store.Querier, ch *changes, c *Chat, reason 
 	if err := setStatus(ctx, q, c, StatusQueued, nil, now, `queued_at = ?`, now); err != nil {
 		return err
 	}
-	return ch.log(ctx, q, c.ID, c.UUID, EventChatStatus, map[string]any{"status": StatusQueued, "previous": c.Status, "reason": reason})
+	d := statusData(c, StatusQueued, nil)
+	d["reason"] = reason
+	return ch.log(ctx, q, c.ID, c.UUID, EventChatStatus, d)
 }
 
 // candidate picks the operator a chat of the menu goes to: online, below
@@ -102,8 +120,9 @@ type Router struct {
 	Log   *slog.Logger
 	// Every is how often the queue is scanned besides wake-ups (changes
 	// made by other nodes only show up then). Default 1s.
-	Every time.Duration
-	wake  chan struct{}
+	Every    time.Duration
+	wake     chan struct{}
+	wakeOnce sync.Once
 }
 
 // Wake asks for a routing pass soon; it never blocks.
@@ -115,9 +134,8 @@ func (r *Router) Wake() {
 }
 
 func (r *Router) wakeCh() chan struct{} {
-	if r.wake == nil {
-		r.wake = make(chan struct{}, 1)
-	}
+	// Wake is called from request goroutines while Run starts.
+	r.wakeOnce.Do(func() { r.wake = make(chan struct{}, 1) })
 	return r.wake
 }
 
@@ -141,6 +159,11 @@ func (r *Router) Run(ctx context.Context) {
 	for {
 		if _, err := r.RouteOnce(ctx); err != nil && ctx.Err() == nil {
 			r.Log.Error("routing pass failed", "error", err)
+		}
+		if n, err := r.Chats.TimeOutChats(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			r.Log.Error("chat timeouts failed", "error", err)
+		} else if n > 0 {
+			r.Log.Info("chats timed out", "chats", n)
 		}
 		select {
 		case <-ctx.Done():

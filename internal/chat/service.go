@@ -22,6 +22,9 @@ type Service struct {
 	// OnChange, when set, sees every chat event after commit too: the
 	// server wakes the router and the virtual agents with it.
 	OnChange func(events.Event)
+	// Timeout ends a live chat whose end user has been silent this long
+	// (status timed_out); 0 never times chats out.
+	Timeout time.Duration
 	// OperatorFree, when set, is called when an operator may take more
 	// chats (came online, capacity raised): the server wakes the router.
 	OperatorFree func()
@@ -183,6 +186,9 @@ type PostOptions struct {
 	After func(q store.Querier, m *Message, replayed bool) error
 	// Type is the message type: text (default), photo, video.
 	Type string
+	// AsOperator posts an operator message on behalf of this operator of
+	// the company (API callers naming the sender); 0 for none.
+	AsOperator int64
 	// InTx runs in the transaction right after the message is stored (and
 	// not on a replay): other changes that must commit with it.
 	InTx func(q store.Querier, ch *changes, c *Chat, m *Message) error
@@ -233,6 +239,15 @@ func (s *Service) postMessage(ctx context.Context, chatID int64, senderType, con
 			if me != nil && senderType != SenderOperator {
 				return parley.Errorf(parley.EFORBIDDEN, "An operator may only post as sender_type operator.")
 			}
+			if opt.AsOperator != 0 && me == nil {
+				var one int
+				if err := q.QueryRow(ctx, `SELECT 1 FROM operators WHERE id = ? AND company_id = ?`, opt.AsOperator, cid).Scan(&one); isNoRows(err) {
+					return parley.FieldError("from_user_id", "operator %d not found", opt.AsOperator)
+				} else if err != nil {
+					return err
+				}
+				me = &opt.AsOperator
+			}
 			if opt.UUID != "" {
 				old, err := scanMessage(q.QueryRow(ctx, `SELECT `+messageColumns+` FROM chat_messages WHERE company_id = ? AND uuid = ?`, cid, opt.UUID))
 				switch {
@@ -268,6 +283,11 @@ func (s *Service) postMessage(ctx context.Context, chatID int64, senderType, con
 			m, err = appendMessage(ctx, q, c, me, senderType, typ, content, opt.UUID)
 			if err != nil {
 				return err
+			}
+			if senderType == SenderEndUser && s.Timeout > 0 {
+				if _, err := q.Exec(ctx, `UPDATE chats SET timeout_at = ? WHERE id = ?`, m.CreatedAt.Add(s.Timeout).UnixMilli(), c.ID); err != nil {
+					return err
+				}
 			}
 			if opt.InTx != nil {
 				if err := opt.InTx(q, ch, c, m); err != nil {
@@ -458,6 +478,12 @@ func (s *Service) UpdateOperator(ctx context.Context, id int64, u OperatorUpdate
 	wentOnline := false
 	err = s.write(ctx, cid, func(q store.Querier, ch *changes) error {
 		wentOnline = false
+		// Lock the row before reading it: the status read decides whether
+		// the operator's chats go back to the queue, and a concurrent change
+		// must not make it stale.
+		if err := lockOperator(ctx, q, cid, id); err != nil {
+			return err
+		}
 		o, err := s.getOperator(ctx, q, cid, id)
 		if err != nil {
 			return err

@@ -202,7 +202,9 @@ func (v *VirtualAgents) runOnce(ctx context.Context, c *Chat) (done bool, err er
 	}
 	host := &replayHost{}
 	var seen int
-	rows, err := s.DB.Reader().Query(ctx, `SELECT seq, sender_type, content FROM chat_messages
+	// Only text turns are replayed: the starting transcript, photos and
+	// videos are not things a script said or heard. seen still covers them.
+	rows, err := s.DB.Reader().Query(ctx, `SELECT seq, sender_type, type, content FROM chat_messages
 		WHERE chat_id = ? AND company_id = ? ORDER BY seq LIMIT ?`, c.ID, c.CompanyID, MaxVATranscript+1)
 	if err != nil {
 		return false, err
@@ -210,13 +212,16 @@ func (v *VirtualAgents) runOnce(ctx context.Context, c *Chat) (done bool, err er
 	n := 0
 	for rows.Next() {
 		var seq int
-		var sender, content string
-		if err := rows.Scan(&seq, &sender, &content); err != nil {
+		var sender, typ, content string
+		if err := rows.Scan(&seq, &sender, &typ, &content); err != nil {
 			rows.Close()
 			return false, err
 		}
 		n++
 		seen = seq
+		if typ != "text" {
+			continue
+		}
 		switch sender {
 		case SenderVirtualAgent:
 			host.said = append(host.said, content)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/parley-cc/parley/internal/agent"
 	"github.com/parley-cc/parley/internal/api"
+	"github.com/parley-cc/parley/internal/api/apps"
 	"github.com/parley-cc/parley/internal/api/ext"
 	"github.com/parley-cc/parley/internal/api/livechat"
 	v1 "github.com/parley-cc/parley/internal/api/v1"
@@ -29,7 +31,10 @@ import (
 	"github.com/parley-cc/parley/internal/dialer"
 	"github.com/parley-cc/parley/internal/dialog"
 	"github.com/parley-cc/parley/internal/events"
+	"github.com/parley-cc/parley/internal/media"
+	"github.com/parley-cc/parley/internal/realtime"
 	"github.com/parley-cc/parley/internal/store"
+	"github.com/parley-cc/parley/internal/webhook"
 )
 
 // Config is what a server needs; cmd/parley fills it from flags and the
@@ -50,8 +55,28 @@ type Config struct {
 	Synth audio.Synthesizer
 	// SimPace is the sim trunk's real seconds per simulated second.
 	SimPace float64
+	// ChatTimeout ends a live chat whose end user has been silent this
+	// long (PARLEY_CHAT_TIMEOUT); 0 never does.
+	ChatTimeout time.Duration
 	// Trunks adds trunks beside the built-in "sim", by name.
 	Trunks map[string]dialer.Trunk
+	// NATSURL links the nodes of a cluster (PARLEY_NATS_URL): each node's
+	// events reach the others' realtime streams. Empty: a single node.
+	NATSURL string
+	// NATSSubject is the subject prefix of the cluster's events
+	// (PARLEY_NATS_SUBJECT, default "parley.events"); clusters sharing a
+	// NATS server use distinct ones.
+	NATSSubject string
+	// Media chooses the store of chat photos and videos.
+	Media MediaConfig
+	// WebhookAllowPrivate lets webhook URLs point at loopback and private
+	// addresses (PARLEY_WEBHOOK_ALLOW_PRIVATE=1).
+	WebhookAllowPrivate bool
+	// WebhookBackoff is the delay before a webhook's second attempt,
+	// doubled for each further one (default 5s, capped at 1h); tests
+	// shorten it. WebhookMaxAttempts defaults to 8.
+	WebhookBackoff     time.Duration
+	WebhookMaxAttempts int
 }
 
 // DSN returns the database DSN the config names, defaulting to a SQLite
@@ -77,16 +102,33 @@ type Server struct {
 	Agents    *agent.Service
 	Dialogs   *dialog.Service
 	Chats     *chat.Service
+	Router    *chat.Router
+	Agentic   *chat.VirtualAgents
 	Importer  *dialog.Importer
 	Dialer    *dialer.Dialer
 	Bus       *events.Bus
 	Metrics   *api.Metrics
+	Media     media.Store
+
+	// Realtime serves the WebSocket stream; NATS, when configured, links
+	// this node's bus to the cluster's.
+	Realtime *realtime.Hub
+	NATS     *events.NATS
+
+	// Webhooks manages companies' webhooks; WebhookDispatcher delivers
+	// the bus's events to them.
+	Webhooks          *webhook.Service
+	WebhookDispatcher *webhook.Dispatcher
 
 	http     *http.Server
 	listener net.Listener
 	done     chan error
 	stop     context.CancelFunc
 	workers  sync.WaitGroup
+
+	// mediaTemp is the media directory Open made for want of a data
+	// directory; Close removes it.
+	mediaTemp string
 }
 
 // Open opens the database, applies migrations and builds the services.
@@ -125,7 +167,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Tokens:    tokens,
 		Agents:    &agent.Service{DB: db},
 		Dialogs:   &dialog.Service{DB: db},
-		Chats:     &chat.Service{DB: db},
+		Chats:     &chat.Service{DB: db, Bus: bus, Timeout: cfg.ChatTimeout},
 		Bus:       bus,
 		Metrics:   api.NewMetrics(),
 		done:      make(chan error, 1),
@@ -139,8 +181,30 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	for name, t := range cfg.Trunks {
 		trunks[name] = t
 	}
+	if s.Media, s.mediaTemp, err = openMedia(ctx, cfg, db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.Dialogs.Imported = s.Importer.Wake
+	s.Router = &chat.Router{Chats: s.Chats, Log: cfg.Log}
+	s.Agentic = &chat.VirtualAgents{Chats: s.Chats, Log: cfg.Log}
+	s.Chats.OperatorFree = s.Router.Wake
+	s.Chats.OnChange = func(ev events.Event) {
+		s.Router.Notice(ev)
+		s.Agentic.Notice(ev)
+	}
 	s.Dialer = &dialer.Dialer{DB: db, Node: node, Log: cfg.Log, Bus: bus, Lease: cfg.Lease, Trunks: trunks}
+	s.WebhookDispatcher = &webhook.Dispatcher{DB: db, Bus: bus, Log: cfg.Log, Node: node, AllowPrivate: cfg.WebhookAllowPrivate,
+		Backoff: cfg.WebhookBackoff, MaxAttempts: cfg.WebhookMaxAttempts}
+	s.Webhooks = &webhook.Service{DB: db, AllowPrivate: cfg.WebhookAllowPrivate, Wake: s.WebhookDispatcher.Wake}
+	if err := s.openRealtime(ctx, node); err != nil {
+		s.closeRealtime()
+		db.Close()
+		if s.mediaTemp != "" {
+			_ = os.RemoveAll(s.mediaTemp)
+		}
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -170,7 +234,14 @@ func (s *Server) Handler() http.Handler {
 	}))
 	(&ext.Handler{Log: s.Config.Log, Users: s.Users, Tokens: s.Tokens, Agents: s.Agents, Dialogs: s.Dialogs}).Register(mux)
 	(&v1.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats}).Register(mux)
+	s.Realtime.Register(mux)
 	(&livechat.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats}).Register(mux)
+	(&apps.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats, Media: s.Media, Webhooks: s.Webhooks}).Register(mux)
+	if l, ok := s.Media.(*media.Local); ok {
+		// No family body limit here: the upload's signed policy bounds it.
+		api.Route(mux, media.UploadRoute, http.HandlerFunc(l.ServeUpload))
+		api.Route(mux, media.FilesRoute, http.HandlerFunc(l.ServeFile))
+	}
 	return api.Observe(s.Config.Log, s.Metrics, mux)
 }
 
@@ -182,6 +253,9 @@ func (s *Server) Listen() error {
 		return fmt.Errorf("listen on %s: %w", s.Config.Addr, err)
 	}
 	s.listener = ln
+	if l, ok := s.Media.(*media.Local); ok && s.Config.Media.PublicURL == "" {
+		l.SetBaseURL(s.URL())
+	}
 	s.http = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -217,7 +291,7 @@ func (s *Server) Start() error {
 func (s *Server) startWorkers() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
-	for _, run := range []func(context.Context){s.Importer.Run, s.Dialer.Run, s.runJanitor} {
+	for _, run := range []func(context.Context){s.Importer.Run, s.Dialer.Run, s.runJanitor, s.Router.Run, s.Agentic.Run, s.WebhookDispatcher.Run} {
 		s.workers.Add(1)
 		go func() {
 			defer s.workers.Done()
@@ -245,5 +319,65 @@ func (s *Server) Close(ctx context.Context) error {
 		s.stop()
 		s.workers.Wait()
 	}
-	return errors.Join(err, s.DB.Close())
+	s.closeRealtime() // hijacked connections outlive Shutdown; they read the database
+	err = errors.Join(err, s.DB.Close())
+	if s.mediaTemp != "" {
+		err = errors.Join(err, os.RemoveAll(s.mediaTemp))
+	}
+	return err
+}
+
+// MediaConfig chooses the media store.
+type MediaConfig struct {
+	// Backend is "local" (the default: files in DataDir/media, uploaded to
+	// and served by this server) or "s3".
+	Backend string
+	// PublicURL is the absolute base URL clients reach this server at,
+	// e.g. "https://chat.example.com": the local store's presigned forms
+	// and URLs start with it. Empty means the listen address, which only
+	// suits tests.
+	PublicURL string
+	S3        media.S3Config
+}
+
+// openMedia builds the configured media store. Without a data directory
+// (tests that pass a DSN) the local store lives in a temporary directory,
+// returned so that Close removes it.
+func openMedia(ctx context.Context, cfg Config, db *store.DB) (media.Store, string, error) {
+	switch cfg.Media.Backend {
+	case "s3":
+		s, err := media.NewS3(cfg.Media.S3)
+		if err != nil {
+			return nil, "", err
+		}
+		if err := s.Check(ctx); err != nil {
+			return nil, "", err
+		}
+		cfg.Log.Info("media store", "backend", "s3", "s3", cfg.Media.S3) // LogValue leaves the secret out
+		return s, "", nil
+	case "none":
+		return nil, "", nil // admin commands, which serve nothing
+	case "", "local":
+	default:
+		return nil, "", fmt.Errorf("media backend %q: want local or s3", cfg.Media.Backend)
+	}
+	key, err := media.LoadSigningKey(ctx, db)
+	if err != nil {
+		return nil, "", err
+	}
+	dir, temp := filepath.Join(cfg.DataDir, "media"), ""
+	if cfg.DataDir == "" {
+		if dir, err = os.MkdirTemp("", "parley-media-"); err != nil {
+			return nil, "", err
+		}
+		temp = dir
+	}
+	l, err := media.NewLocal(media.LocalConfig{Dir: dir, Secret: key, BaseURL: cfg.Media.PublicURL, Log: cfg.Log})
+	if err != nil {
+		if temp != "" {
+			os.RemoveAll(temp)
+		}
+		return nil, "", err
+	}
+	return l, temp, nil
 }

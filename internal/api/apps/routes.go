@@ -11,6 +11,7 @@ import (
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/auth"
 	"github.com/parley-cc/parley/internal/chat"
+	"github.com/parley-cc/parley/internal/media"
 )
 
 // Prefix is where the family is mounted.
@@ -25,6 +26,11 @@ type Handler struct {
 	Log    *slog.Logger
 	Tokens *auth.TokenService
 	Chats  *chat.Service
+	// Media stores chat photos and videos; nil answers their routes with an
+	// internal error.
+	Media media.Store
+	// Webhooks manages the company's webhooks (webhooks.go).
+	Webhooks *webhookService
 }
 
 // Route is one method of the family.

@@ -35,6 +35,8 @@ ALTER TABLE chats ADD COLUMN context TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE chats ADD COLUMN virtual_agent_id BIGINT REFERENCES agents(id);
 -- queued_at orders the queue; set whenever the chat (re)enters queued.
 ALTER TABLE chats ADD COLUMN queued_at BIGINT NOT NULL DEFAULT 0;
+-- timeout_at: when a live chat times out if the end user stays silent;
+-- every end-user message pushes it back. NULL: never.
 ALTER TABLE chats ADD COLUMN timeout_at BIGINT;
 ALTER TABLE chats ADD COLUMN deflection_channel TEXT NOT NULL DEFAULT '';
 ALTER TABLE chats ADD COLUMN finished_by_user_id BIGINT;
@@ -50,6 +52,7 @@ ALTER TABLE chats ADD COLUMN va_outputs TEXT NOT NULL DEFAULT '{}';
 -- event_seq is the seq of the chat's newest event (chat_events).
 ALTER TABLE chats ADD COLUMN event_seq INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX chats_queue ON chats (status, queued_at);
+CREATE INDEX chats_timeout ON chats (timeout_at);
 CREATE INDEX chats_operator ON chats (operator_id, status);
 
 -- Everyone who served a chat, in order: the chat object's all_agents and

@@ -1,0 +1,115 @@
+package apps
+
+import (
+	"net/http"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/api"
+	"github.com/parley-cc/parley/internal/chat"
+)
+
+type menuDTO struct {
+	ID          int64   `json:"id"`
+	Name        string  `json:"name"`
+	AgentID     *int64  `json:"virtual_agent_id"`
+	OperatorIDs []int64 `json:"operator_ids"`
+}
+
+func toMenu(m *chat.Menu) menuDTO {
+	return menuDTO{ID: m.ID, Name: m.Name, AgentID: m.AgentID, OperatorIDs: m.OperatorIDs}
+}
+
+func (h *Handler) createMenu(w http.ResponseWriter, r *http.Request) error {
+	if err := staffOnly(r); err != nil {
+		return err
+	}
+	var in struct {
+		Name        string  `json:"name"`
+		AgentUUID   string  `json:"agent_uuid"`
+		OperatorIDs []int64 `json:"operator_ids"`
+	}
+	if err := api.Decode(r, &in); err != nil {
+		return err
+	}
+	m, err := h.Chats.CreateMenu(r.Context(), chat.NewMenu{Name: in.Name, AgentUUID: in.AgentUUID, OperatorIDs: in.OperatorIDs})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toMenu(m))
+	return nil
+}
+
+func (h *Handler) listMenus(w http.ResponseWriter, r *http.Request) error {
+	ms, err := h.Chats.ListMenus(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]menuDTO, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, toMenu(m))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"menus": out})
+	return nil
+}
+
+func (h *Handler) getMenu(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	m, err := h.Chats.GetMenu(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toMenu(m))
+	return nil
+}
+
+func (h *Handler) updateMenu(w http.ResponseWriter, r *http.Request) error {
+	if err := staffOnly(r); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Name        *string  `json:"name"`
+		AgentUUID   *string  `json:"agent_uuid"`
+		OperatorIDs *[]int64 `json:"operator_ids"`
+	}
+	if err := api.Decode(r, &in); err != nil {
+		return err
+	}
+	if in.Name == nil && in.AgentUUID == nil && in.OperatorIDs == nil {
+		return parley.Errorf(parley.EINVALID, "Nothing to change: give name, agent_uuid or operator_ids.")
+	}
+	m, err := h.Chats.UpdateMenu(r.Context(), id, chat.MenuUpdate{Name: in.Name, AgentUUID: in.AgentUUID, OperatorIDs: in.OperatorIDs})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toMenu(m))
+	return nil
+}
+
+func (h *Handler) createProject(w http.ResponseWriter, r *http.Request) error {
+	if err := staffOnly(r); err != nil {
+		return err
+	}
+	var in struct {
+		Name   string  `json:"name"`
+		MenuID api.Int `json:"menu_id"`
+	}
+	if err := api.Decode(r, &in); err != nil {
+		return err
+	}
+	if in.MenuID < 0 {
+		return parley.FieldError("menu_id", "must be a positive integer")
+	}
+	p, err := h.Chats.CreateProjectWithMenu(r.Context(), in.Name, int64(in.MenuID))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"project_uuid": p.UUID, "name": p.Name, "menu_id": p.MenuID})
+	return nil
+}

@@ -1,0 +1,246 @@
+package realtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/api"
+	"github.com/parley-cc/parley/internal/chat"
+	"github.com/parley-cc/parley/internal/store"
+)
+
+// End-user stream tokens: a company's backend asks for one (POST
+// /v1/stream/tokens) and hands it to its chat widget, which may then watch
+// that one chat and nothing else.
+const (
+	EndUserTokenTTL = time.Hour
+	endUserAudience = "parley-end-user"
+	endUserType     = "end_user_stream"
+	issuer          = "parley"
+	signingKeyName  = "realtime-signing-key"
+	leeway          = 5 * time.Second
+)
+
+type endUserClaims struct {
+	jwt.RegisteredClaims
+	Type      string `json:"typ"`
+	CompanyID int64  `json:"cid"`
+	ChatID    int64  `json:"chat"`
+}
+
+// principal is who holds a connection.
+type principal struct {
+	kind     int
+	company  int64
+	operator int64 // kindOperator: the operator row
+	chat     int64 // kindEndUser: the one chat
+	caller   parley.Caller
+}
+
+const (
+	kindStaff    = iota // admin and api roles: every chat of the company
+	kindOperator        // chats assigned to them, and the queue
+	kindEndUser         // one chat
+)
+
+// ctx is the context the hub reads the store in for this principal.
+func (p *principal) ctx(parent context.Context) context.Context {
+	return parley.WithCaller(parent, p.caller)
+}
+
+// chatState is what visibility depends on: a chat's status and operator
+// after its event seq.
+type chatState struct {
+	status   string
+	operator int64
+	seq      int64
+	known    bool // false: not known (a cold cache), visible to staff only
+}
+
+// sees reports whether p may watch chat id in state st.
+func (p *principal) sees(id int64, st chatState) bool {
+	switch p.kind {
+	case kindStaff:
+		return true
+	case kindEndUser:
+		return id == p.chat
+	}
+	return st.known && (st.status == chat.StatusQueued || (st.operator != 0 && st.operator == p.operator))
+}
+
+// allowed reports whether events of type typ go to p at all.
+func (p *principal) allowed(typ string) bool {
+	return p.kind != kindEndUser || endUserEvents[typ]
+}
+
+// loadKey reads the end-user token key, creating it at the first start; a
+// concurrent first start of another node agrees on the stored one.
+func loadKey(ctx context.Context, db *store.DB) ([]byte, error) {
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	var stored string
+	err := db.Write(ctx, func(q store.Querier) error {
+		if _, err := q.Exec(ctx, `INSERT INTO server_keys (name, secret, created_at) VALUES (?, ?, ?)
+			ON CONFLICT (name) DO NOTHING`, signingKeyName, hex.EncodeToString(fresh), time.Now().UnixMilli()); err != nil {
+			return err
+		}
+		return q.QueryRow(ctx, `SELECT secret FROM server_keys WHERE name = ?`, signingKeyName).Scan(&stored)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("realtime: load signing key: %w", err)
+	}
+	key, err := hex.DecodeString(stored)
+	if err != nil || len(key) < 32 {
+		return nil, errors.New("realtime: stored signing key is corrupt")
+	}
+	return key, nil
+}
+
+// IssueEndUserToken signs a token that lets its holder watch one chat of
+// the company for EndUserTokenTTL.
+func (h *Hub) IssueEndUserToken(companyID, chatID int64) (token string, expires time.Time, err error) {
+	now := h.now()
+	expires = now.Add(EndUserTokenTTL)
+	c := endUserClaims{Type: endUserType, CompanyID: companyID, ChatID: chatID,
+		RegisteredClaims: jwt.RegisteredClaims{Issuer: issuer, Audience: jwt.ClaimStrings{endUserAudience},
+			Subject: fmt.Sprintf("chat:%d", chatID), IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(expires)}}
+	token, err = jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(h.key)
+	return token, expires, err
+}
+
+func (h *Hub) parseEndUser(token string) (*endUserClaims, error) {
+	c := &endUserClaims{}
+	_, err := h.parser.ParseWithClaims(token, c, func(*jwt.Token) (any, error) { return h.key, nil })
+	if err != nil {
+		return nil, err
+	}
+	if c.Type != endUserType || c.CompanyID <= 0 || c.ChatID <= 0 {
+		return nil, errors.New("realtime: wrong token type")
+	}
+	return c, nil
+}
+
+// authenticate finds the principal of a stream request: a staff or
+// operator access token, or an end-user stream token, from the
+// Authorization header or the access_token query parameter (browsers
+// cannot set headers on a WebSocket).
+func (h *Hub) authenticate(r *http.Request) (*principal, error) {
+	token := ""
+	if a := r.Header.Get("Authorization"); a != "" {
+		scheme, t, ok := strings.Cut(a, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return nil, parley.Errorf(parley.EUNAUTHORIZED, "A Bearer token is required.")
+		}
+		token = strings.TrimSpace(t)
+	} else {
+		token = r.URL.Query().Get("access_token")
+	}
+	if token == "" {
+		return nil, parley.Errorf(parley.EUNAUTHORIZED, "A token is required: an Authorization: Bearer header or the access_token parameter.")
+	}
+	if caller, err := h.Tokens.ParseAccess(token); err == nil {
+		p := &principal{kind: kindStaff, company: caller.CompanyID, caller: caller}
+		if caller.Role == parley.RoleOperator {
+			p.kind = kindOperator
+			id, ok, err := h.Chats.CallerOperatorID(p.ctx(r.Context()))
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, parley.Errorf(parley.EFORBIDDEN, "The user is not an operator of the company.")
+			}
+			p.operator = id
+		} else if !caller.HasAPIAccess() {
+			return nil, parley.Errorf(parley.EFORBIDDEN, "The role %q may not use the stream.", caller.Role)
+		}
+		return p, nil
+	}
+	c, err := h.parseEndUser(token)
+	if err != nil {
+		return nil, parley.Errorf(parley.EUNAUTHORIZED, "Invalid or expired token.")
+	}
+	return &principal{kind: kindEndUser, company: c.CompanyID, chat: c.ChatID,
+		caller: parley.Caller{CompanyID: c.CompanyID, Role: "end_user"}}, nil
+}
+
+// ---- HTTP answers outside the WebSocket: the v1 error shape ----
+
+type errorBody struct {
+	Error     errorDetail `json:"error"`
+	RequestID string      `json:"request_id,omitempty"`
+}
+
+type errorDetail struct {
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields,omitempty"`
+}
+
+func statusOf(code string) int {
+	switch code {
+	case parley.EINVALID, parley.EMALFORMED:
+		return http.StatusBadRequest
+	case parley.EUNAUTHORIZED, parley.ECREDENTIALS:
+		return http.StatusUnauthorized
+	case parley.EFORBIDDEN:
+		return http.StatusForbidden
+	case parley.ENOTFOUND:
+		return http.StatusNotFound
+	case parley.EMETHOD:
+		return http.StatusMethodNotAllowed
+	case parley.ECONFLICT:
+		return http.StatusConflict
+	case parley.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusInternalServerError
+}
+
+func (h *Hub) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code, requestID := api.NoteError(h.Log, r, err)
+	if code == parley.EUNAUTHORIZED && w.Header().Get("WWW-Authenticate") == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
+	}
+	api.WriteJSON(w, statusOf(code), errorBody{
+		Error:     errorDetail{Code: code, Message: parley.ErrorMessage(err), Fields: parley.ErrorFields(err)},
+		RequestID: requestID,
+	})
+}
+
+// issueToken serves POST /v1/stream/tokens: {"chat_id": N} ->
+// {"token", "expires_at", "chat_id"}, for admin and api callers.
+func (h *Hub) issueToken(w http.ResponseWriter, r *http.Request) error {
+	caller, _ := parley.CallerFrom(r.Context())
+	if !caller.HasAPIAccess() {
+		return parley.Errorf(parley.EFORBIDDEN, "Only admin and api users issue end-user stream tokens.")
+	}
+	var in struct {
+		ChatID int64 `json:"chat_id"`
+	}
+	if err := api.Decode(r, &in); err != nil {
+		return err
+	}
+	if in.ChatID <= 0 {
+		return parley.FieldError("chat_id", "must be a positive integer")
+	}
+	if _, err := h.Chats.GetChat(r.Context(), in.ChatID); err != nil {
+		return err
+	}
+	token, exp, err := h.IssueEndUserToken(caller.CompanyID, in.ChatID)
+	if err != nil {
+		return err
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{"token": token, "expires_at": exp.UTC().Format(timeFormat), "chat_id": in.ChatID})
+	return nil
+}
