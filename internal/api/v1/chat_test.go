@@ -267,3 +267,74 @@ func TestConcurrentPosts(t *testing.T) {
 		}
 	})
 }
+
+// TestListChatsAndCapacity: chats page by keyset and filter by status;
+// operators see their own chats and the queue; capacity bounds routing.
+func TestListChatsAndCapacity(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, dsn string) {
+		env := testenv.Start(t, dsn)
+		tn := env.NewTenant(t, "Lister")
+		var list struct {
+			Operators []struct {
+				OperatorID int64 `json:"operator_id"`
+				Capacity   int   `json:"capacity"`
+			} `json:"operators"`
+		}
+		mustStatus(t, env.Do(t, "GET", "/v1/operators", tn.Token, nil), 200).JSON(t, &list)
+		me := list.Operators[0].OperatorID
+		var op struct {
+			Capacity int    `json:"capacity"`
+			Status   string `json:"status"`
+		}
+		mustStatus(t, env.Do(t, "PATCH", fmt.Sprintf("/v1/operators/%d", me), tn.OperatorToken, map[string]any{"status": "online", "capacity": 2}), 200).JSON(t, &op)
+		if op.Capacity != 2 || op.Status != "online" {
+			t.Fatalf("operator %+v", op)
+		}
+		if r := env.Do(t, "PATCH", fmt.Sprintf("/v1/operators/%d", me), tn.OperatorToken, map[string]any{"capacity": 1000}); r.Status != 400 {
+			t.Fatalf("capacity 1000: %d %s", r.Status, r.Body)
+		}
+		var client struct {
+			ClientID int64 `json:"client_id"`
+		}
+		mustStatus(t, env.Do(t, "POST", "/v1/clients", tn.Token, map[string]any{"name": "C"}), 201).JSON(t, &client)
+		for range 3 {
+			mustStatus(t, env.Do(t, "POST", "/v1/chats", tn.Token, map[string]any{"client_id": client.ClientID}), 201)
+		}
+		type page struct {
+			Chats []struct {
+				ChatID     int64  `json:"chat_id"`
+				Status     string `json:"status"`
+				OperatorID *int64 `json:"operator_id"`
+			} `json:"chats"`
+			NextAfter *int64 `json:"next_after_id"`
+		}
+		// The router gives the operator two chats (its capacity); one waits.
+		var p page
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			mustStatus(t, env.Do(t, "GET", "/v1/chats?status=assigned", tn.Token, nil), 200).JSON(t, &p)
+			if len(p.Chats) == 2 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if len(p.Chats) != 2 || *p.Chats[0].OperatorID != me {
+			t.Fatalf("assigned chats %+v", p)
+		}
+		mustStatus(t, env.Do(t, "GET", "/v1/chats?status=open", tn.OperatorToken, nil), 200).JSON(t, &p)
+		if len(p.Chats) != 1 || p.Chats[0].Status != "open" {
+			t.Fatalf("queue %+v", p)
+		}
+		mustStatus(t, env.Do(t, "GET", "/v1/chats?limit=2", tn.Token, nil), 200).JSON(t, &p)
+		if len(p.Chats) != 2 || p.NextAfter == nil {
+			t.Fatalf("first page %+v", p)
+		}
+		mustStatus(t, env.Do(t, "GET", fmt.Sprintf("/v1/chats?limit=2&after_id=%d", *p.NextAfter), tn.Token, nil), 200).JSON(t, &p)
+		if len(p.Chats) != 1 || p.NextAfter != nil {
+			t.Fatalf("second page %+v", p)
+		}
+		if r := env.Do(t, "GET", "/v1/chats?status=bogus", tn.Token, nil); r.Status != 400 {
+			t.Fatalf("bad status filter: %d %s", r.Status, r.Body)
+		}
+	})
+}

@@ -103,10 +103,12 @@ type operatorDTO struct {
 	OperatorID int64  `json:"operator_id"`
 	Name       string `json:"name"`
 	Status     string `json:"status"`
+	Capacity   int    `json:"capacity"`
+	Load       int    `json:"load"`
 }
 
 func toOperator(o *chat.Operator) operatorDTO {
-	return operatorDTO{OperatorID: o.ID, Name: o.Name, Status: o.Status}
+	return operatorDTO{OperatorID: o.ID, Name: o.Name, Status: o.Status, Capacity: o.Capacity, Load: o.Load}
 }
 
 func (h *Handler) createOperator(w http.ResponseWriter, r *http.Request) error {
@@ -146,13 +148,14 @@ func (h *Handler) updateOperator(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in struct {
-		Name   *string `json:"name"`
-		Status *string `json:"status"`
+		Name     *string  `json:"name"`
+		Status   *string  `json:"status"`
+		Capacity *api.Int `json:"capacity"`
 	}
 	if err := api.Decode(r, &in); err != nil {
 		return err
 	}
-	o, err := h.Chats.UpdateOperator(r.Context(), id, chat.OperatorUpdate{Name: in.Name, Status: in.Status})
+	o, err := h.Chats.UpdateOperator(r.Context(), id, chat.OperatorUpdate{Name: in.Name, Status: in.Status, Capacity: api.IntPtr(in.Capacity)})
 	if err != nil {
 		return err
 	}
@@ -196,6 +199,49 @@ func (h *Handler) createChat(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, toChat(c))
+	return nil
+}
+
+// listChats pages through the company's chats by id: status filters (the
+// wire names), after_id is the keyset cursor. Operators see their own
+// chats, and the queue with status=open.
+func (h *Handler) listChats(w http.ResponseWriter, r *http.Request) error {
+	limit, err := api.QueryInt(r, "limit", 100, chat.MaxPage)
+	if err != nil {
+		return err
+	}
+	after, err := api.QueryInt(r, "after_id", 0, 1<<62)
+	if err != nil {
+		return err
+	}
+	f := chat.ChatFilter{AfterID: int64(after), Limit: limit}
+	if s := r.URL.Query().Get("status"); s != "" {
+		st, ok := statusIn[s]
+		if !ok {
+			return parley.FieldError("status", "must be open, assigned, closed, dismissed or timed_out, got %q", parley.Clip(s))
+		}
+		f.Status = st
+	}
+	if op, ok, err := h.Chats.CallerOperatorID(r.Context()); err != nil {
+		return err
+	} else if ok && f.Status != chat.StatusQueued {
+		f.OperatorID = op
+	}
+	cs, err := h.Chats.ListChats(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Chats     []chatDTO `json:"chats"`
+		NextAfter *int64    `json:"next_after_id"`
+	}{Chats: make([]chatDTO, 0, len(cs))}
+	for _, c := range cs {
+		out.Chats = append(out.Chats, toChat(c))
+	}
+	if len(cs) == limit && limit > 0 {
+		out.NextAfter = &cs[len(cs)-1].ID
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

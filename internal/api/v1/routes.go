@@ -46,6 +46,7 @@ func Routes() []Route {
 		{Method: "GET", Path: "/operators", handle: (*Handler).listOperators},
 		{Method: "PATCH", Path: "/operators/{operatorId}", handle: (*Handler).updateOperator},
 		{Method: "POST", Path: "/chats", handle: (*Handler).createChat},
+		{Method: "GET", Path: "/chats", handle: (*Handler).listChats},
 		{Method: "GET", Path: "/chats/{chatId}", handle: (*Handler).getChat},
 		{Method: "PATCH", Path: "/chats/{chatId}", handle: (*Handler).updateChat},
 		{Method: "GET", Path: "/chats/{chatId}/messages", handle: (*Handler).listMessages},
