@@ -34,6 +34,7 @@ import (
 	"github.com/parley-cc/parley/internal/media"
 	"github.com/parley-cc/parley/internal/realtime"
 	"github.com/parley-cc/parley/internal/store"
+	"github.com/parley-cc/parley/internal/web"
 	"github.com/parley-cc/parley/internal/webhook"
 )
 
@@ -227,6 +228,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		_, _ = w.Write([]byte(`{"status":"ready"}`))
 	}))
+	web.Register(mux)
 	api.Route(mux, "GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
 	api.Route(mux, "GET /openapi/ext.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -1,0 +1,1 @@
+// Loads the widget in an iframe: filled in by the widget.
