@@ -5,9 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -76,35 +73,11 @@ func TestBenchWSIdleRuns(t *testing.T) {
 	}
 }
 
-// natsURL returns the NATS server of the tests; without one the test is
-// skipped, unless PARLEY_TEST_NATS=1 says it is required.
-func natsURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("PARLEY_TEST_NATS_URL")
-	if u == "" {
-		u = "nats://127.0.0.1:4222"
-	}
-	pu, err := url.Parse(u)
-	if err == nil {
-		var c net.Conn
-		if c, err = net.DialTimeout("tcp", pu.Host, 2*time.Second); err == nil {
-			c.Close()
-			return u
-		}
-	}
-	if os.Getenv("PARLEY_TEST_NATS") == "1" {
-		t.Fatalf("NATS is required (PARLEY_TEST_NATS=1) and not reachable at %s: %v "+
-			"(start nats-server, or set PARLEY_TEST_NATS_URL)", u, err)
-	}
-	t.Skipf("no NATS server at %s (%v): set PARLEY_TEST_NATS=1 to make this a failure", u, err)
-	return ""
-}
-
 // TestNATSServeProcesses runs two `parley serve` processes on one
 // PostgreSQL database, linked through PARLEY_NATS_URL: a message posted
 // to one reaches a WebSocket held on the other.
 func TestNATSServeProcesses(t *testing.T) {
-	nats := natsURL(t)
+	nats := testenv.NATSURL(t)
 	dsn := testenv.PostgresDSN(t)
 	c := adminJSON(t, dsn, "create-company", "--name", "Acme")
 	adminJSON(t, dsn, "create-user", "--company", c["company_uuid"].(string), "--login", "api1", "--password", "s3cret-pass", "--role", "api")

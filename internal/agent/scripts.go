@@ -149,3 +149,70 @@ func (s *Service) DeleteScript(ctx context.Context, agentUUID, name string) erro
 		return nil
 	})
 }
+
+// ScriptProblem is one reason a script does not compile, at its position.
+type ScriptProblem struct {
+	Line, Column int
+	Message      string
+}
+
+// CheckScript compiles a source for one of the caller's agents without
+// storing it: nil problems means the script would be accepted by PutScript.
+// An unknown or foreign agent is refused like everywhere else; a source
+// that is too large or not text is a field error, not a problem.
+func (s *Service) CheckScript(ctx context.Context, agentUUID, source string) ([]ScriptProblem, error) {
+	if _, err := s.Get(ctx, agentUUID); err != nil {
+		return nil, err
+	}
+	if len(source) > MaxScriptBytes {
+		return nil, parley.FieldError("source", "must be at most %d bytes", MaxScriptBytes)
+	}
+	if err := parley.ValidText("source", source, MaxScriptBytes); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(source) == "" {
+		return []ScriptProblem{{Line: 1, Column: 1, Message: "the script is empty"}}, nil
+	}
+	if _, err := script.Compile("script.star", source); err != nil {
+		var ce *script.CompileError
+		if errors.As(err, &ce) {
+			return []ScriptProblem{{Line: ce.Line, Column: ce.Column, Message: ce.Msg}}, nil
+		}
+		return nil, err
+	}
+	return nil, nil
+}
+
+// Runnable is what a run of an agent's script needs: the script's name and
+// source (script.DefaultScript's when the agent has no script of that name)
+// and the agent's output entity names.
+type Runnable struct {
+	Name    string
+	Source  string
+	Outputs []string
+}
+
+// LoadRunnable reads the script name of agent agentID (an internal id,
+// checked by the caller) for a dialer call or a chat.
+func LoadRunnable(ctx context.Context, q store.Querier, agentID int64, name string) (*Runnable, error) {
+	r := &Runnable{Name: name}
+	err := q.QueryRow(ctx, `SELECT source FROM agent_scripts WHERE agent_id = ? AND name = ?`, agentID, name).Scan(&r.Source)
+	if errors.Is(err, sql.ErrNoRows) {
+		r.Name, r.Source = "default", script.DefaultScript
+	} else if err != nil {
+		return nil, err
+	}
+	rows, err := q.Query(ctx, `SELECT name FROM agent_entities WHERE agent_id = ? AND kind = 'output' ORDER BY name`, agentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		r.Outputs = append(r.Outputs, n)
+	}
+	return r, rows.Err()
+}

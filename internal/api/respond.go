@@ -31,3 +31,26 @@ func NoteError(log *slog.Logger, r *http.Request, err error) (code, requestID st
 	}
 	return code, ri.ID
 }
+
+// HTTPStatus is the usual HTTP status of a domain error code: 400 for bad
+// input, 401, 403, 404, 405, 409, 413, else 500. A family whose seed
+// prescribes other statuses maps codes itself, in its own errors.go.
+func HTTPStatus(code string) int {
+	switch code {
+	case parley.EINVALID, parley.EMALFORMED:
+		return http.StatusBadRequest
+	case parley.EUNAUTHORIZED, parley.ECREDENTIALS:
+		return http.StatusUnauthorized
+	case parley.EFORBIDDEN:
+		return http.StatusForbidden
+	case parley.ENOTFOUND:
+		return http.StatusNotFound
+	case parley.EMETHOD:
+		return http.StatusMethodNotAllowed
+	case parley.ECONFLICT:
+		return http.StatusConflict
+	case parley.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusInternalServerError
+}

@@ -2,9 +2,7 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -77,24 +75,9 @@ const maxVerified = 10000
 // start. Concurrent first starts agree on one key: the insert does nothing
 // when another node got there first, and everyone reads the stored row.
 func NewTokenService(ctx context.Context, db *store.DB) (*TokenService, error) {
-	fresh := make([]byte, 32)
-	if _, err := rand.Read(fresh); err != nil {
-		return nil, err
-	}
-	var stored string
-	err := db.Write(ctx, func(q store.Querier) error {
-		if _, err := q.Exec(ctx, `INSERT INTO server_keys (name, secret, created_at) VALUES (?, ?, ?)
-			ON CONFLICT (name) DO NOTHING`, signingKeyName, hex.EncodeToString(fresh), time.Now().UnixMilli()); err != nil {
-			return err
-		}
-		return q.QueryRow(ctx, `SELECT secret FROM server_keys WHERE name = ?`, signingKeyName).Scan(&stored)
-	})
+	key, err := db.ServerKey(ctx, signingKeyName)
 	if err != nil {
-		return nil, fmt.Errorf("auth: load signing key: %w", err)
-	}
-	key, err := hex.DecodeString(stored)
-	if err != nil || len(key) < 32 {
-		return nil, errors.New("auth: stored signing key is corrupt")
+		return nil, fmt.Errorf("auth: %w", err)
 	}
 	s := &TokenService{DB: db, Now: time.Now, key: key, verified: map[string]verifiedToken{}, parsers: map[string]*jwt.Parser{}}
 	for _, aud := range []string{accessAudience, refreshAudience} {

@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/agent"
 	"github.com/parley-cc/parley/internal/events"
 	"github.com/parley-cc/parley/internal/script"
 	"github.com/parley-cc/parley/internal/store"
@@ -306,33 +306,15 @@ func fallback(s, def string) string {
 // load returns the compiled "main" script of the chat's virtual agent
 // (the default script when it has none) and its output entity names.
 func (v *VirtualAgents) load(ctx context.Context, c *Chat) (*script.Program, []string, error) {
-	q := v.Chats.DB.Reader()
-	name := "main"
-	var source string
-	err := q.QueryRow(ctx, `SELECT source FROM agent_scripts WHERE agent_id = ? AND name = ?`, *c.VirtualAgentID, name).Scan(&source)
-	if errors.Is(err, sql.ErrNoRows) {
-		name, source = "default", script.DefaultScript
-	} else if err != nil {
-		return nil, nil, err
-	}
-	prog, err := v.cache.Compile(name+".star", source)
-	if err != nil {
-		return nil, nil, fmt.Errorf("compile %s: %w", name, err)
-	}
-	rows, err := q.Query(ctx, `SELECT name FROM agent_entities WHERE agent_id = ? AND kind = 'output'`, *c.VirtualAgentID)
+	r, err := agent.LoadRunnable(ctx, v.Chats.DB.Reader(), *c.VirtualAgentID, "main")
 	if err != nil {
 		return nil, nil, err
 	}
-	defer rows.Close()
-	var outputs []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, nil, err
-		}
-		outputs = append(outputs, n)
+	prog, err := v.cache.Compile(r.Name+".star", r.Source)
+	if err != nil {
+		return nil, nil, fmt.Errorf("compile %s: %w", r.Name, err)
 	}
-	return prog, outputs, rows.Err()
+	return prog, r.Outputs, nil
 }
 
 // chatEntities is s.entities of a chat: the scalar fields of its context

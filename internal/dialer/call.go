@@ -2,7 +2,6 @@ package dialer
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/agent"
 	"github.com/parley-cc/parley/internal/script"
 	"github.com/parley-cc/parley/internal/store"
 )
@@ -149,31 +149,15 @@ func (d *Dialer) loadScript(ctx context.Context, c *claimed) (*script.Program, [
 	if name == "" {
 		name = "main"
 	}
-	var source string
-	err := d.DB.Reader().QueryRow(ctx, `SELECT source FROM agent_scripts WHERE agent_id = ? AND name = ?`, c.agent.id, name).Scan(&source)
-	if errors.Is(err, sql.ErrNoRows) {
-		name, source = "default", script.DefaultScript
-	} else if err != nil {
-		return nil, nil, err
-	}
-	prog, err := d.programs.Compile(name+".star", source)
+	r, err := agent.LoadRunnable(ctx, d.DB.Reader(), c.agent.id, name)
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err := d.DB.Reader().Query(ctx, `SELECT name FROM agent_entities WHERE agent_id = ? AND kind = 'output'`, c.agent.id)
+	prog, err := d.programs.Compile(r.Name+".star", r.Source)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer rows.Close()
-	var outputs []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, nil, err
-		}
-		outputs = append(outputs, n)
-	}
-	return prog, outputs, rows.Err()
+	return prog, r.Outputs, nil
 }
 
 // finish stores a call's outcome and moves its dialog on: done or failed,

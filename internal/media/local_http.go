@@ -227,27 +227,7 @@ func (l *Local) ServeFile(w http.ResponseWriter, r *http.Request) {
 // writeError answers {"message", "code"} with the code's status.
 func (l *Local) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code, _ := api.NoteError(l.log, r, err)
-	api.WriteJSON(w, statusOf(code), map[string]string{"message": parley.ErrorMessage(err), "code": code})
-}
-
-func statusOf(code string) int {
-	switch code {
-	case parley.EINVALID, parley.EMALFORMED:
-		return http.StatusBadRequest
-	case parley.EUNAUTHORIZED, parley.ECREDENTIALS:
-		return http.StatusUnauthorized
-	case parley.EFORBIDDEN:
-		return http.StatusForbidden
-	case parley.ENOTFOUND:
-		return http.StatusNotFound
-	case parley.EMETHOD:
-		return http.StatusMethodNotAllowed
-	case parley.ECONFLICT:
-		return http.StatusConflict
-	case parley.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	}
-	return http.StatusInternalServerError
+	api.WriteJSON(w, api.HTTPStatus(code), map[string]string{"message": parley.ErrorMessage(err), "code": code})
 }
 
 // budgetReader bounds a request body by a budget that grows once the policy

@@ -2,9 +2,6 @@ package realtime_test
 
 import (
 	"fmt"
-	"net"
-	"net/url"
-	"os"
 	"testing"
 	"time"
 
@@ -12,35 +9,11 @@ import (
 	"github.com/parley-cc/parley/internal/testenv"
 )
 
-// natsURL returns the NATS server of the tests. Without one the test is
-// skipped, unless PARLEY_TEST_NATS=1 says it is required.
-func natsURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("PARLEY_TEST_NATS_URL")
-	if u == "" {
-		u = "nats://127.0.0.1:4222"
-	}
-	pu, err := url.Parse(u)
-	if err == nil {
-		var c net.Conn
-		if c, err = net.DialTimeout("tcp", pu.Host, 2*time.Second); err == nil {
-			c.Close()
-			return u
-		}
-	}
-	if os.Getenv("PARLEY_TEST_NATS") == "1" {
-		t.Fatalf("NATS is required (PARLEY_TEST_NATS=1) and not reachable at %s: %v "+
-			"(start nats-server, or set PARLEY_TEST_NATS_URL)", u, err)
-	}
-	t.Skipf("no NATS server at %s (%v): set PARLEY_TEST_NATS=1 to make this a failure", u, err)
-	return ""
-}
-
 // TestNATSStreamAcrossNodes runs two nodes on one PostgreSQL database,
 // linked by NATS: a message posted on node 1 reaches a WebSocket held on
 // node 2, exactly once, and node 1's own subscribers get it once too.
 func TestNATSStreamAcrossNodes(t *testing.T) {
-	u := natsURL(t)
+	u := testenv.NATSURL(t)
 	dsn := testenv.PostgresDSN(t)
 	subject := fmt.Sprintf("parley-test.%d.events", time.Now().UnixNano()) // this test's own cluster
 	configure := func(c *server.Config) { c.NATSURL, c.NATSSubject = u, subject }

@@ -20,23 +20,12 @@ type errorBody struct {
 // statusOf is the one place where domain error codes become this family's
 // HTTP statuses.
 func statusOf(code string) int {
-	switch code {
-	case parley.EINVALID, parley.EMALFORMED:
+	// Bad input is 422 here, as the platform's clients expect; the rest
+	// are the usual statuses.
+	if code == parley.EINVALID || code == parley.EMALFORMED {
 		return http.StatusUnprocessableEntity
-	case parley.EUNAUTHORIZED, parley.ECREDENTIALS:
-		return http.StatusUnauthorized
-	case parley.EFORBIDDEN:
-		return http.StatusForbidden
-	case parley.ENOTFOUND:
-		return http.StatusNotFound
-	case parley.EMETHOD:
-		return http.StatusMethodNotAllowed
-	case parley.ECONFLICT:
-		return http.StatusConflict
-	case parley.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
 	}
-	return http.StatusInternalServerError
+	return api.HTTPStatus(code)
 }
 
 // writeError answers with err in this family's format. Internal errors are

@@ -20,26 +20,8 @@ type errorDetail struct {
 }
 
 // statusOf is the one place where domain error codes become this family's
-// HTTP statuses.
-func statusOf(code string) int {
-	switch code {
-	case parley.EINVALID, parley.EMALFORMED:
-		return http.StatusBadRequest
-	case parley.EUNAUTHORIZED, parley.ECREDENTIALS:
-		return http.StatusUnauthorized
-	case parley.EFORBIDDEN:
-		return http.StatusForbidden
-	case parley.ENOTFOUND:
-		return http.StatusNotFound
-	case parley.EMETHOD:
-		return http.StatusMethodNotAllowed
-	case parley.ECONFLICT:
-		return http.StatusConflict
-	case parley.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	}
-	return http.StatusInternalServerError
-}
+// HTTP statuses: the usual ones.
+var statusOf = api.HTTPStatus
 
 // writeError answers with err in the v1 format. Internal errors are logged
 // with the request id and shown only as "Internal error.".
