@@ -131,6 +131,16 @@ func (h *Hub) parseEndUser(token string) (*endUserClaims, error) {
 	return c, nil
 }
 
+// ParseEndUserToken checks an end-user stream token and returns the
+// company and the one chat it is for. The widget API takes the same tokens.
+func (h *Hub) ParseEndUserToken(token string) (companyID, chatID int64, err error) {
+	c, err := h.parseEndUser(token)
+	if err != nil {
+		return 0, 0, parley.Errorf(parley.EUNAUTHORIZED, "Invalid or expired token.")
+	}
+	return c.CompanyID, c.ChatID, nil
+}
+
 // authenticate finds the principal of a stream request: a staff or
 // operator access token, or an end-user stream token, from the
 // Authorization header or the access_token query parameter (browsers

@@ -417,6 +417,18 @@ func (c *conn) waitSpaceLocked(id int64, gen uint64) bool {
 	return !c.closed.Load() && s != nil && s.gen == gen
 }
 
+// ephemeral queues an unlogged event of a chat the connection watches:
+// subscribed to it, or to "all". It is sent once, never replayed.
+func (c *conn) ephemeral(chatID int64, frame []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.subs[chatID] == nil && !c.all {
+		return
+	}
+	c.enqueueLocked(frame)
+	c.hub.stats.Delivered.Add(1)
+}
+
 func (c *conn) send(frame []byte) {
 	c.mu.Lock()
 	c.enqueueLocked(frame)

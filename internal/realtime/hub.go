@@ -176,6 +176,8 @@ func (h *Hub) loop(evs <-chan events.Event) {
 			}
 			if ev.ChatID != 0 && ev.Seq > 0 && ev.CompanyID != 0 {
 				h.dispatch(ev)
+			} else if ev.ChatID != 0 && ev.CompanyID != 0 && ev.Type == chat.EventTyping {
+				h.dispatchEphemeral(ev)
 			}
 		}
 	}
@@ -232,6 +234,51 @@ func (h *Hub) dispatch(ev events.Event) {
 			frame = eventFrame(ev.ChatID, ev.Seq, ev.Type, data, ev.At)
 		}
 		t.c.live(ev, frame, t.explicit, va)
+	}
+}
+
+// dispatchEphemeral fans out an event that is not in the chat's log
+// (typing): it goes, without a seq, to the connections that watch the chat
+// now and see it, and is never replayed.
+func (h *Hub) dispatchEphemeral(ev events.Event) {
+	var targets []*conn
+	h.mu.RLock()
+	for c := range h.chats[ev.ChatID] {
+		targets = append(targets, c)
+	}
+	for c := range h.companies[ev.CompanyID] {
+		if _, dup := h.chats[ev.ChatID][c]; !dup {
+			targets = append(targets, c)
+		}
+	}
+	h.mu.RUnlock()
+	var frame []byte
+	for _, c := range targets {
+		p := c.p
+		if p.company != ev.CompanyID || !p.allowed(ev.Type) {
+			continue
+		}
+		if p.kind == kindOperator {
+			st, ok := h.states[ev.ChatID]
+			if !ok {
+				if st = h.load(ev); st.known {
+					h.states[ev.ChatID] = st
+				}
+			}
+			if !p.sees(ev.ChatID, st) {
+				continue
+			}
+		} else if !p.sees(ev.ChatID, chatState{}) {
+			continue
+		}
+		if frame == nil {
+			data, err := jsonData(ev.Data)
+			if err != nil {
+				return
+			}
+			frame = ephemeralFrame(ev.ChatID, ev.Type, data, ev.At)
+		}
+		c.ephemeral(ev.ChatID, frame)
 	}
 }
 

@@ -126,6 +126,23 @@ func eventFrame(chatID, seq int64, typ string, data []byte, at time.Time) []byte
 	return b
 }
 
+// ephemeralFrame encodes an event that is not logged (typing): an event
+// frame without "seq".
+func ephemeralFrame(chatID int64, typ string, data []byte, at time.Time) []byte {
+	t, _ := json.Marshal(typ)
+	b := make([]byte, 0, len(data)+len(typ)+80)
+	b = append(b, `{"type":"event","chat_id":`...)
+	b = strconv.AppendInt(b, chatID, 10)
+	b = append(b, `,"event":`...)
+	b = append(b, t...)
+	b = append(b, `,"data":`...)
+	b = append(b, data...)
+	b = append(b, `,"at":"`...)
+	b = at.UTC().AppendFormat(b, timeFormat)
+	b = append(b, `"}`...)
+	return b
+}
+
 func logFrame(e chat.LogEvent) []byte {
 	return eventFrame(e.ChatID, e.Seq, e.Type, e.Data, e.CreatedAt)
 }
@@ -134,5 +151,5 @@ func logFrame(e chat.LogEvent) []byte {
 // others (escalations, flags, custom data) are the company's business.
 var endUserEvents = map[string]bool{
 	chat.EventChatCreated: true, chat.EventChatStatus: true, chat.EventMessageCreated: true,
-	chat.EventChatMedia: true, chat.EventEndUserUpdated: true,
+	chat.EventChatMedia: true, chat.EventEndUserUpdated: true, chat.EventTyping: true,
 }

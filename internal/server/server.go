@@ -24,6 +24,7 @@ import (
 	"github.com/parley-cc/parley/internal/api/ext"
 	"github.com/parley-cc/parley/internal/api/livechat"
 	v1 "github.com/parley-cc/parley/internal/api/v1"
+	"github.com/parley-cc/parley/internal/api/widget"
 	"github.com/parley-cc/parley/internal/audio"
 	"github.com/parley-cc/parley/internal/auth"
 	"github.com/parley-cc/parley/internal/chat"
@@ -239,6 +240,7 @@ func (s *Server) Handler() http.Handler {
 	s.Realtime.Register(mux)
 	(&livechat.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats}).Register(mux)
 	(&apps.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats, Media: s.Media, Webhooks: s.Webhooks}).Register(mux)
+	(&widget.Handler{Log: s.Config.Log, Chats: s.Chats, Tokens: s.Realtime, Media: s.Media}).Register(mux)
 	if l, ok := s.Media.(*media.Local); ok {
 		// No family body limit here: the upload's signed policy bounds it.
 		api.Route(mux, media.UploadRoute, http.HandlerFunc(l.ServeUpload))

@@ -255,8 +255,8 @@ func (d *Dispatcher) consume(ctx context.Context, evs <-chan events.Event) {
 // Enqueueing the same event again adds none.
 func (d *Dispatcher) Enqueue(ctx context.Context, ev events.Event) (int, error) {
 	d.init()
-	if ev.CompanyID == 0 || ev.Type == "" {
-		return 0, nil
+	if ev.CompanyID == 0 || ev.Type == "" || (ev.ChatID != 0 && ev.Seq == 0) {
+		return 0, nil // a chat event without a seq is ephemeral (typing): not for webhooks
 	}
 	// Most events concern companies without a matching webhook: find out
 	// on the read pool before taking the write lock.

@@ -19,6 +19,7 @@ func chatRoutes() []Route {
 		{Method: "GET", Path: "/chats/{id}", handle: (*Handler).getChat},
 		{Method: "PATCH", Path: "/chats/{id}", handle: (*Handler).updateChat},
 		{Method: "POST", Path: "/chats/{id}/message", handle: (*Handler).postMessage},
+		{Method: "POST", Path: "/chats/{id}/typing", handle: (*Handler).typing},
 		{Method: "POST", Path: "/chats/{id}/escalations", handle: (*Handler).createEscalation},
 		{Method: "PATCH", Path: "/chats/{id}/escalations/{escalationId}", handle: (*Handler).updateEscalation},
 		{Method: "POST", Path: "/chats/{id}/photos", handle: (*Handler).attachPhotos},
@@ -125,6 +126,10 @@ type chatDTO struct {
 	DeflectionChannel string            `json:"deflection_channel"`
 	EscalationID      *int64            `json:"escalation_id"`
 	FinishedByUserID  *int64            `json:"finished_by_user_id"`
+	// Context is the metadata the chat was created with (a JSON object);
+	// CustomData the custom data fields set since ({name: {label, value}}).
+	Context    json.RawMessage `json:"context"`
+	CustomData json.RawMessage `json:"custom_data"`
 }
 
 // features are what every chat supports.
@@ -148,6 +153,7 @@ func toChat(v *chat.ChatView) chatDTO {
 		AllAgents: []agentDTO{}, AllVirtualAgents: []virtualAgentDTO{}, Lang: v.Lang, Menus: []menuRefDTO{},
 		EndUser:           endUserRefDTO{ID: v.EndUserID, Identifier: v.EndUserIdentifier},
 		DeflectionChannel: v.DeflectionChannel, EscalationID: v.EscalationID, FinishedByUserID: v.FinishedByUserID}
+	d.Context, d.CustomData = jsonObject(v.Context), jsonObject(v.CustomData)
 	if v.Operator != nil {
 		a := toAgent(*v.Operator)
 		d.Agent = &a
@@ -166,6 +172,39 @@ func toChat(v *chat.ChatView) chatDTO {
 		d.Menus = append(d.Menus, menuRefDTO{ID: v.Menu.ID, Name: v.Menu.Name})
 	}
 	return d
+}
+
+// jsonObject is a stored JSON object, {} when none is stored.
+func jsonObject(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" || !json.Valid(raw) {
+		return json.RawMessage("{}")
+	}
+	return raw
+}
+
+// typing tells the chat's watchers that the caller is typing: an ephemeral
+// "typing" event on the realtime stream (docs/realtime.md), answered 204.
+// An operator types as itself; other callers type as the end user unless
+// they say {"sender_type": "operator"}.
+func (h *Handler) typing(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		SenderType string `json:"sender_type"`
+	}
+	if _, err := api.DecodeOptional(r, &in); err != nil {
+		return err
+	}
+	if in.SenderType == "" {
+		in.SenderType = chat.SenderEndUser
+	}
+	if err := h.Chats.Typing(r.Context(), id, in.SenderType); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func (h *Handler) writeChat(w http.ResponseWriter, r *http.Request, status int, id int64) error {

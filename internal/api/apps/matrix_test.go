@@ -64,9 +64,11 @@ func chatRequests(f *fixture) map[string]request {
 	return map[string]request{
 		"POST /apps/api/v1/chats":                                  {"POST", "/apps/api/v1/chats", map[string]any{"chat": map[string]any{"menu_id": f.MenuID}, "end_user": map[string]any{"phone": "p"}}},
 		"GET /apps/api/v1/chats":                                   {"GET", "/apps/api/v1/chats", nil},
+		"GET /apps/api/v1/stats/live":                              {"GET", "/apps/api/v1/stats/live", nil},
 		"GET /apps/api/v1/chats/{id}":                              {"GET", c, nil},
 		"PATCH /apps/api/v1/chats/{id}":                            {"PATCH", c, map[string]any{"chat": map[string]any{"deflection_channel": "email"}}},
 		"POST /apps/api/v1/chats/{id}/message":                     {"POST", c + "/message", map[string]any{"message": map[string]any{"type": "text", "content": "hi"}}},
+		"POST /apps/api/v1/chats/{id}/typing":                      {"POST", c + "/typing", map[string]any{"sender_type": "end_user"}},
 		"POST /apps/api/v1/chats/{id}/escalations":                 {"POST", c + "/escalations", map[string]any{"reason": "r", "force_escalate": true}},
 		"PATCH /apps/api/v1/chats/{id}/escalations/{escalationId}": {"PATCH", fmt.Sprintf("%s/escalations/%d", c, f.EscalationID), map[string]any{"deflection_channel": "sms"}},
 		"POST /apps/api/v1/chats/{id}/photos":                      {"POST", c + "/photos", map[string]any{"photo": []any{map[string]any{"s3_path": fmt.Sprintf("chats/%d/%d/photo/x", f.CompanyID, f.ChatID), "photo_type": "image/png"}}}},

@@ -24,6 +24,9 @@ const (
 type mediaDTO struct {
 	URL     string `json:"url"`
 	MediaID int64  `json:"media_id"`
+	// S3Path is the object's key, which the photo or video message of the
+	// chat holds as its content: clients match messages to URLs with it.
+	S3Path string `json:"s3_path"`
 }
 
 func (h *Handler) media() (media.Store, error) {
@@ -113,7 +116,7 @@ func (h *Handler) attach(w http.ResponseWriter, r *http.Request, kind string, ke
 		if err != nil {
 			return err
 		}
-		out = append(out, mediaDTO{URL: u, MediaID: m.ID})
+		out = append(out, mediaDTO{URL: u, MediaID: m.ID, S3Path: m.Key})
 	}
 	// The seed answers one {url, media_id}: the first item's; every item is
 	// in "media".
@@ -204,7 +207,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, kind string) erro
 			if err != nil {
 				return err
 			}
-			out = append(out, mediaDTO{URL: u, MediaID: m.ID})
+			out = append(out, mediaDTO{URL: u, MediaID: m.ID, S3Path: m.Key})
 		}
 	}
 	writeJSON(w, http.StatusOK, out)

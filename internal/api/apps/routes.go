@@ -49,6 +49,7 @@ func Routes() []Route {
 	var rs []Route
 	rs = append(rs, chatRoutes()...)
 	rs = append(rs, webhookRoutes()...)
+	rs = append(rs, statsRoutes()...)
 	return rs
 }
 

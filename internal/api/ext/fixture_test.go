@@ -134,6 +134,7 @@ func routeRequests(f *fixture) map[string]request {
 		{"GET", p + "/agent-settings/script" + q + "&name=main", nil},
 		{"PUT", p + "/agent-settings/script" + q, map[string]any{"name": "main", "source": "def main(s):\n    s.hangup()\n"}},
 		{"DELETE", p + "/agent-settings/script" + q + "&name=main", nil},
+		{"POST", p + "/agent-settings/script/check" + q, map[string]any{"source": "def main(s):\n    s.hangup()\n"}},
 		{"POST", p + "/dialog/dialog-initial" + q, map[string]any{"msisdn": "79990009999", "script_name": "main"}},
 		{"POST", p + "/dialog/dialogs-group-initial" + q, []any{map[string]any{"msisdn": "79990009999"}}},
 		{"GET", p + "/dialog/dialogs-group-initial-status?task_uuid=" + f.TaskUUID, nil},

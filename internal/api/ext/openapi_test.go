@@ -621,6 +621,13 @@ func oaDialogs(t *testing.T, c *oaChecker, ten *testenv.Tenant) {
 		{"PUT", script, tok, map[string]any{"name": "main", "source": "x = 1\n"}, 409},
 		{"PUT", script + stranger, tok, map[string]any{"name": "main", "source": "x = 1\n"}, 403},
 
+		{"POST", script + "/check" + q, tok, map[string]any{"source": "def main(s):\n    s.hangup()\n"}, 200},
+		{"POST", script + "/check" + q, tok, map[string]any{"source": "def main(s):\n    s.say(\"x\"\n"}, 200},
+		{"POST", script + "/check" + q, tok, map[string]any{}, 200},
+		{"POST", script + "/check" + q, tok, map[string]any{"source": "#" + strings.Repeat("x", agent.MaxScriptBytes)}, 409},
+		{"POST", script + "/check", tok, map[string]any{"source": "x = 1\n"}, 409},
+		{"POST", script + "/check" + stranger, tok, map[string]any{"source": "x = 1\n"}, 403},
+
 		{"GET", script + q, tok, nil, 200},
 		{"GET", script + q + "&name=main", tok, nil, 200},
 		{"GET", script + q + "&name=nope", tok, nil, 404},

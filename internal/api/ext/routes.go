@@ -77,6 +77,7 @@ func Routes() []Route {
 		{Method: "GET", Path: "/agent-settings/script", handle: (*Handler).getScripts},
 		{Method: "PUT", Path: "/agent-settings/script", BodyLimit: agent.MaxScriptBytes + 64<<10, handle: (*Handler).putScript},
 		{Method: "DELETE", Path: "/agent-settings/script", handle: (*Handler).deleteScript},
+		{Method: "POST", Path: "/agent-settings/script/check", BodyLimit: agent.MaxScriptBytes + 64<<10, handle: (*Handler).checkScript},
 
 		{Method: "POST", Path: "/dialog/dialog-initial", handle: (*Handler).uploadDialog},
 		{Method: "POST", Path: "/dialog/dialogs-group-initial", BodyLimit: GroupUploadLimit, handle: (*Handler).uploadGroup},

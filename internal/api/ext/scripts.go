@@ -74,3 +74,39 @@ func (h *Handler) deleteScript(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+type scriptCheckBody struct {
+	Source string `json:"source"`
+}
+
+type scriptProblem struct {
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Message string `json:"message"`
+}
+
+type scriptCheck struct {
+	OK     bool            `json:"ok"`
+	Errors []scriptProblem `json:"errors"`
+}
+
+// checkScript is POST /agent-settings/script/check: compile a source for
+// the agent without saving it. A script that does not compile is still a
+// 200, with ok false and the errors at their line and column, so that an
+// editor can mark them; only a request that cannot be checked is an error.
+func (h *Handler) checkScript(w http.ResponseWriter, r *http.Request) error {
+	var in scriptCheckBody
+	if err := api.Decode(r, &in); err != nil {
+		return err
+	}
+	problems, err := h.Agents.CheckScript(r.Context(), agentParam(r), in.Source)
+	if err != nil {
+		return err
+	}
+	out := scriptCheck{OK: len(problems) == 0, Errors: make([]scriptProblem, len(problems))}
+	for i, p := range problems {
+		out.Errors[i] = scriptProblem{Line: p.Line, Column: p.Column, Message: p.Message}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

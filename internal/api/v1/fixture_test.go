@@ -59,6 +59,7 @@ func routeRequests(f *fixture) map[string]request {
 		"GET /v1/clients/{clientId}":       {"GET", fmt.Sprintf("/v1/clients/%d", f.ClientID), nil},
 		"POST /v1/operators":               {"POST", "/v1/operators", map[string]any{"name": "o", "status": "busy"}},
 		"GET /v1/operators":                {"GET", "/v1/operators", nil},
+		"GET /v1/operators/me":             {"GET", "/v1/operators/me", nil},
 		"PATCH /v1/operators/{operatorId}": {"PATCH", fmt.Sprintf("/v1/operators/%d", f.OperatorID), map[string]any{"status": "offline", "capacity": 3}},
 		"POST /v1/chats":                   {"POST", "/v1/chats", map[string]any{"client_id": f.ClientID}},
 		"GET /v1/chats":                    {"GET", "/v1/chats", nil},

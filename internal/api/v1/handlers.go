@@ -142,6 +142,24 @@ func (h *Handler) listOperators(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// me answers the operator of an operator-role caller (the console finds
+// its own operator id here); other roles have none: 403.
+func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
+	id, ok, err := h.Chats.CallerOperatorID(r.Context())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return parley.Errorf(parley.EFORBIDDEN, "Only operator users have an operator.")
+	}
+	o, err := h.Chats.GetOperator(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toOperator(o))
+	return nil
+}
+
 func (h *Handler) updateOperator(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "operatorId")
 	if err != nil {
@@ -297,13 +315,14 @@ type messageDTO struct {
 	Seq        int    `json:"seq"`
 	SenderType string `json:"sender_type"`
 	SenderID   *int64 `json:"sender_id,omitempty"`
+	Type       string `json:"type"` // text, photo, video (content: the media key), transcript
 	Content    string `json:"content"`
 	SentTime   string `json:"sent_time"`
 }
 
 func toMessage(m *chat.Message) messageDTO {
 	return messageDTO{MessageID: m.ID, Seq: m.Seq, SenderType: senderOut(m.SenderType), SenderID: m.SenderID,
-		Content: m.Content, SentTime: m.CreatedAt.Format(timeFormat)}
+		Type: m.Type, Content: m.Content, SentTime: m.CreatedAt.Format(timeFormat)}
 }
 
 func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) error {

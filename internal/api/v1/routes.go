@@ -44,6 +44,7 @@ func Routes() []Route {
 		{Method: "GET", Path: "/clients/{clientId}", handle: (*Handler).getClient},
 		{Method: "POST", Path: "/operators", handle: (*Handler).createOperator},
 		{Method: "GET", Path: "/operators", handle: (*Handler).listOperators},
+		{Method: "GET", Path: "/operators/me", handle: (*Handler).me},
 		{Method: "PATCH", Path: "/operators/{operatorId}", handle: (*Handler).updateOperator},
 		{Method: "POST", Path: "/chats", handle: (*Handler).createChat},
 		{Method: "GET", Path: "/chats", handle: (*Handler).listChats},

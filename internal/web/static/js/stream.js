@@ -39,7 +39,9 @@ export class Stream {
     };
     ws.onmessage = (m) => {
       let f; try { f = JSON.parse(m.data); } catch { return; }
-      if (f.type === "event") {
+      if (f.type === "event" && (f.seq === undefined || f.seq === null)) {
+        this.onEvent(f); // ephemeral (typing): not logged, never resumed
+      } else if (f.type === "event") {
         const last = this.seqs.get(f.chat_id);
         if (last !== undefined && last !== null && f.seq <= last) return; // already delivered
         if (this.seqs.has(f.chat_id)) this.seqs.set(f.chat_id, f.seq);

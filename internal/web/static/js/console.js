@@ -1,0 +1,292 @@
+// The operator console: presence, the live queue and own chats, one open
+// chat with its history, the customer's details, replies (text, photos),
+// typing, escalation and finishing. Live updates come from the resumable
+// stream (stream.js); messages are always read from the API after the last
+// message seq shown, so a reconnection never loses or repeats one.
+import { call, requireLogin, session, logout, el, fmtTime, ApiError } from "./api.js";
+import { Stream } from "./stream.js";
+
+requireLogin();
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  me: null,
+  chats: new Map(),     // chat id -> v1 chat object (queue and mine)
+  unread: new Set(),
+  current: null,        // open chat id
+  shown: new Map(),     // seq -> element, of the open chat
+  lastSeq: 0,
+  photos: new Map(),    // media key -> signed URL, of the open chat
+  loading: Promise.resolve(),
+  typingAt: 0,
+};
+
+const STATUS = { open: "queued", queued: "queued", assigned: "assigned", closed: "finished", finished: "finished",
+  va_assigned: "virtual agent", dismissed: "dismissed", timed_out: "timed out" };
+
+function notify(text) { $("notify").textContent = text; }
+
+function showError(x) { $("reply-error").textContent = x instanceof ApiError || x instanceof Error ? x.message : String(x); }
+
+// ---- presence ----
+
+async function loadMe() {
+  state.me = await call("GET", "/v1/operators/me");
+  $("me").textContent = state.me.name + " (" + session().login + ")";
+  $("presence").value = state.me.status;
+  $("presence").disabled = false;
+}
+
+$("presence").addEventListener("change", async (e) => {
+  try {
+    state.me = await call("PATCH", "/v1/operators/" + state.me.operator_id, { status: e.target.value });
+    notify("You are " + state.me.status + ".");
+    scheduleLists();
+  } catch (x) { alert(x.message); e.target.value = state.me.status; }
+});
+
+$("logout").addEventListener("click", () => { stream.close(); logout(); });
+
+// ---- chat lists ----
+
+let listTimer = null;
+function scheduleLists() { clearTimeout(listTimer); listTimer = setTimeout(loadLists, 100); }
+
+async function loadLists() {
+  try {
+    const [queue, mine] = await Promise.all([call("GET", "/v1/chats?status=open"), call("GET", "/v1/chats?status=assigned")]);
+    state.chats.clear();
+    for (const c of [...queue.chats, ...mine.chats]) state.chats.set(c.chat_id, c);
+    renderList($("queue"), queue.chats, "The queue is empty.");
+    renderList($("mine"), mine.chats, "No chats assigned to you.");
+    $("queue-n").textContent = queue.chats.length;
+    $("mine-n").textContent = mine.chats.length;
+    document.title = (state.unread.size ? "(" + state.unread.size + ") " : "") + "Parley — console";
+  } catch (x) { if (!(x instanceof ApiError) || x.status !== 401) console.warn(x); }
+}
+
+function renderList(ul, chats, empty) {
+  ul.replaceChildren(...(chats.length ? chats.map((c) => el("li", {},
+    el("button", { type: "button", "data-chat": c.chat_id, "aria-current": c.chat_id === state.current ? "true" : "false",
+      class: state.unread.has(c.chat_id) ? "unread" : null, onclick: () => openChat(c.chat_id) },
+      el("span", {}, "Chat #" + c.chat_id + (state.unread.has(c.chat_id) ? " • new" : "")),
+      el("span", { class: "muted small" }, STATUS[c.status] || c.status, " · ", fmtTime(c.start_time))))) :
+    [el("li", { class: "muted small" }, empty)]));
+}
+
+// ---- the open chat ----
+
+async function openChat(id) {
+  if (state.current && state.current !== id) stream.unwatch(state.current);
+  state.current = id;
+  state.unread.delete(id);
+  state.shown.clear(); state.lastSeq = 0; state.photos.clear();
+  $("log").replaceChildren();
+  $("typing").textContent = "";
+  $("chat-title").textContent = "Chat #" + id;
+  $("chat-empty").hidden = true;
+  $("chat-body").hidden = false;
+  stream.watch(id);
+  loadLists();
+  await Promise.all([loadChat(), loadMessages()]);
+  $("reply-text").focus();
+}
+
+async function loadChat() {
+  const id = state.current;
+  if (!id) return;
+  const [c, flags] = await Promise.all([call("GET", "/apps/api/v1/chats/" + id), call("GET", "/apps/api/v1/chats/" + id + "/customer_flag")]);
+  if (id !== state.current) return;
+  state.chat = c;
+  const mine = c.agent && state.me && c.agent.id === state.me.operator_id;
+  const ended = ["finished", "dismissed", "timed_out"].includes(c.status);
+  $("chat-status").textContent = c.status_text;
+  $("chat-status").className = "badge " + (mine ? "online" : ended ? "offline" : "busy");
+  $("take").hidden = c.status !== "queued";
+  $("escalate").disabled = ended || c.status === "queued";
+  $("finish").disabled = ended;
+  $("deflection").disabled = ended;
+  if (c.deflection_channel) $("deflection").value = c.deflection_channel;
+  $("reply").querySelectorAll("textarea, button, input").forEach((x) => { x.disabled = ended; });
+  renderCustomer(c, flags);
+}
+
+function renderCustomer(c, flags) {
+  const dl = (pairs) => el("dl", {}, pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  const custom = Object.entries(c.custom_data || {}).map(([k, v]) => [v && v.label ? v.label : k, v && typeof v === "object" && "value" in v ? String(v.value) : JSON.stringify(v)]);
+  const ctx = Object.entries(c.context || {}).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)]);
+  $("customer-body").className = "";
+  $("customer-body").replaceChildren(
+    dl([["End user", c.end_user.identifier], ["Language", c.lang], ["Started", fmtTime(c.created_at)],
+      ["Virtual agents", c.all_virtual_agents.map((a) => a.name).join(", ") || "none"],
+      ["Operators", c.all_agents.map((a) => a.name).join(", ") || "none"]]),
+    el("h3", {}, "Flags"),
+    el("ul", { class: "flags" },
+      el("li", {}, "Verified customer: ", flags.verified_customer ? "yes" : "no"),
+      el("li", {}, "Repeat customer: ", flags.repeat_customer ? "yes" : "no"),
+      el("li", {}, "Bad actor: ", flags.bad_actor ? "yes" : "no")),
+    el("h3", {}, "Custom data"), custom.length ? dl(custom) : el("p", { class: "muted small" }, "None."),
+    el("h3", {}, "Context"), ctx.length ? dl(ctx) : el("p", { class: "muted small" }, "None."));
+}
+
+// loadMessages reads the open chat's messages after the last one shown;
+// calls are serialized, so each message is added once, in seq order.
+function loadMessages() {
+  state.loading = state.loading.then(fetchMessages, fetchMessages);
+  return state.loading;
+}
+
+async function fetchMessages() {
+  const id = state.current;
+  if (!id) return;
+  try {
+    const res = await call("GET", "/v1/chats/" + id + "/messages?after_seq=" + state.lastSeq);
+    if (id !== state.current) return;
+    const media = res.messages.filter((m) => (m.type === "photo" || m.type === "video") && !state.photos.has(m.content));
+    if (media.length) {
+      const [photos, videos] = await Promise.all([call("GET", "/apps/api/v1/chats/" + id + "/photos"), call("GET", "/apps/api/v1/chats/" + id + "/videos")]);
+      for (const p of [...photos, ...videos]) state.photos.set(p.s3_path, p.url);
+    }
+    for (const m of res.messages) addMessage(m);
+  } catch (x) { console.warn(x); }
+}
+
+const WHO = { client: "Customer", virtual_agent: "Virtual agent", system: "System", operator: "Operator" };
+
+function addMessage(m) {
+  if (state.shown.has(m.seq)) return;
+  const mine = m.sender_type === "operator" && state.me && m.sender_id === state.me.operator_id;
+  const who = mine ? "You" : WHO[m.sender_type] || m.sender_type;
+  let body;
+  if (m.type === "photo") body = el("img", { src: state.photos.get(m.content) || "", alt: "Photo from " + who.toLowerCase() });
+  else if (m.type === "video") body = el("video", { src: state.photos.get(m.content) || "", controls: true });
+  else body = m.content;
+  const node = el("div", { class: "msg" + (mine ? " mine" : m.sender_type === "system" ? " system" : "") + " from-" + m.sender_type, "data-seq": m.seq },
+    el("span", { class: "who" }, who, " · ", new Date(m.sent_time).toLocaleTimeString()), body);
+  // Keep seq order even if an older one arrives late.
+  let before = null;
+  for (const [seq, e] of state.shown) if (seq > m.seq && (!before || seq < +before.dataset.seq)) before = e;
+  $("log").insertBefore(node, before);
+  state.shown.set(m.seq, node);
+  state.lastSeq = Math.max(state.lastSeq, m.seq);
+  $("log").scrollTop = $("log").scrollHeight;
+  if (m.sender_type !== "operator") $("typing").textContent = "";
+}
+
+// ---- actions ----
+
+async function act(fn) {
+  showError("");
+  try { await fn(); } catch (x) { showError(x); }
+  await loadChat().catch(() => {});
+  scheduleLists();
+}
+
+$("take").addEventListener("click", () => act(async () => {
+  await call("PATCH", "/v1/chats/" + state.current, { status: "assigned" });
+  notify("You took chat #" + state.current + ".");
+}));
+
+$("escalate").addEventListener("click", () => act(async () => {
+  await call("POST", "/apps/api/v1/chats/" + state.current + "/escalations", { reason: "operator_escalated", force_escalate: true });
+  notify("Chat #" + state.current + " went back to the queue.");
+}));
+
+$("finish").addEventListener("click", () => act(async () => {
+  await call("PATCH", "/apps/api/v1/chats/" + state.current,
+    { chat: { status: "finished", deflection_channel: $("deflection").value } });
+  notify("Chat #" + state.current + " finished.");
+}));
+
+$("reply").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const text = $("reply-text").value.trim();
+  if (!text) return;
+  await act(async () => {
+    await call("POST", "/apps/api/v1/chats/" + state.current + "/message", { message: { type: "text", content: text } });
+    $("reply-text").value = "";
+    state.typingAt = 0; // the message ends this burst of typing
+    await loadMessages();
+  });
+  $("reply-text").focus();
+});
+
+$("reply-text").addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("reply").requestSubmit(); }
+});
+
+$("reply-text").addEventListener("input", () => {
+  const now = Date.now();
+  if (!state.current || now - state.typingAt < 3000) return;
+  state.typingAt = now;
+  call("POST", "/apps/api/v1/chats/" + state.current + "/typing").catch(() => {});
+});
+
+$("photo").addEventListener("change", async (e) => {
+  const file = e.target.files[0];
+  if (!file) return;
+  await act(async () => {
+    const id = state.current;
+    const form = await call("POST", "/apps/api/v1/chats/" + id + "/photos/upload");
+    const fd = new FormData();
+    for (const [k, v] of Object.entries(form.fields)) fd.append(k, v);
+    fd.append("Content-Type", file.type || "image/png");
+    fd.append("file", file);
+    const up = await fetch(form.url, { method: "POST", body: fd });
+    if (!up.ok) throw new Error("The photo was not uploaded (" + up.status + ").");
+    await call("POST", "/apps/api/v1/chats/" + id + "/photos", { photo: [{ s3_path: form.fields.key, photo_type: file.type }] });
+    await loadMessages();
+  });
+  e.target.value = "";
+});
+
+// ---- live updates ----
+
+let typingTimer = null;
+function onEvent(f) {
+  const id = f.chat_id;
+  switch (f.event) {
+    case "typing":
+      if (id === state.current && f.data.sender_type === "end_user") {
+        $("typing").textContent = "The customer is typing…";
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(() => { $("typing").textContent = ""; }, 5000);
+      }
+      return;
+    case "message.created":
+    case "chat.media":
+      if (id === state.current) loadMessages();
+      else if (f.data.sender_type === "end_user" && state.chats.has(id)) {
+        state.unread.add(id);
+        notify("New message in chat #" + id + ".");
+        scheduleLists();
+      }
+      return;
+    case "chat.status":
+      if (f.data.status === "queued") notify("Chat #" + id + " is waiting in the queue.");
+      if (f.data.status === "assigned" && state.me && f.data.operator_id === state.me.operator_id) notify("Chat #" + id + " was assigned to you.");
+      break;
+  }
+  scheduleLists();
+  if (id === state.current) loadChat().catch(() => {});
+}
+
+let wasOffline = false;
+function onState(s) {
+  $("conn").textContent = s === "online" ? "Live" : "Reconnecting…";
+  $("conn").className = "badge " + (s === "online" ? "online" : "busy");
+  document.body.dataset.stream = s;
+  if (s === "offline") {
+    wasOffline = true;
+    call("GET", "/v1/operators/me").catch(() => {}); // refreshes an expired session
+  } else if (wasOffline) {
+    // "all" has no replay: read the lists and the open chat again.
+    wasOffline = false;
+    loadLists(); loadMessages(); loadChat().catch(() => {});
+  }
+}
+
+const stream = new Stream({ token: () => (session() || {}).token, all: true, onEvent, onState,
+  onResync: (id) => { if (id === state.current) loadMessages(); } });
+
+loadMe().then(loadLists).catch((x) => { $("me").textContent = x.message; });

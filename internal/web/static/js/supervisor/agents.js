@@ -1,0 +1,148 @@
+// Agents and their settings: the company's agents, the selected agent's
+// general settings, time slots and initial and output entities.
+import { call, el } from "../api.js";
+import { EXT, q, panel, table, errorText, alertBox } from "./util.js";
+
+const DAYS = ["", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const EDITABLE = [
+  ["delay", "Delay between attempts (HH:MM)", "text"],
+  ["recall_count", "Recall count", "number"],
+  ["total_channel_limit", "Total channel limit", "number"],
+  ["routing_channel_limit", "Routing channel limit", "number"],
+  ["language", "Language", "text"],
+  ["asr", "ASR", "text"],
+  ["tts", "TTS", "text"],
+  ["flag", "Flag", "text"],
+];
+const READONLY = ["name", "agent_uuid", "timezone", "trunk_name", "pool_name"];
+
+export async function render(main, ctx) {
+  main.replaceChildren(agentList(ctx), el("div", { id: "agent-detail", class: "grid" }));
+  if (ctx.agent) await detail(main.querySelector("#agent-detail"), ctx);
+}
+
+function agentList(ctx) {
+  const err = alertBox();
+  const form = el("form", { class: "toolbar", "aria-label": "New agent" },
+    el("label", {}, "Name", el("input", { name: "name", required: true, maxlength: 100 })),
+    el("label", {}, "Time zone", el("input", { name: "timezone", placeholder: "UTC" })),
+    el("button", { class: "primary", type: "submit" }, "Create agent"), err);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    err.textContent = "";
+    try {
+      const a = await call("POST", EXT + "/company-agents", { name: form.name.value, timezone: form.timezone.value || undefined });
+      ctx.agent = a.agent_uuid;
+      await ctx.reloadAgents();
+      ctx.announce("Agent " + a.name + " created");
+      window.dispatchEvent(new HashChangeEvent("hashchange"));
+    } catch (x) { err.textContent = errorText(x); }
+  });
+  const rows = ctx.agents.map((a) => ({ ...a }));
+  return panel("Agents",
+    table([
+      { key: "name", label: "Agent", render: (a) => a.agent_uuid === ctx.agent ? el("strong", {}, a.name, " (selected)") : a.name },
+      { key: "agent_uuid", label: "UUID", render: (a) => el("code", { class: "small" }, a.agent_uuid) },
+      { key: "pick", label: "", render: (a) => el("button", { type: "button", disabled: a.agent_uuid === ctx.agent, onclick: () => {
+        ctx.agent = a.agent_uuid; document.getElementById("agent").value = a.agent_uuid; window.dispatchEvent(new HashChangeEvent("hashchange"));
+      } }, "Select") },
+    ], rows, { caption: "Agents", empty: "No agents yet." }),
+    form);
+}
+
+async function detail(box, ctx) {
+  const aq = q({ agent_uuid: ctx.agent });
+  const [general, slots, initial, output] = await Promise.all([
+    call("GET", EXT + "/agent-settings/general" + aq),
+    call("GET", EXT + "/agent-settings/time-slot" + aq),
+    call("GET", EXT + "/initial-entity" + aq),
+    call("GET", EXT + "/output-entity" + aq),
+  ]);
+  const refresh = () => detail(box, ctx);
+  box.replaceChildren(
+    generalPanel(general, ctx),
+    el("div", { class: "cols" },
+      slotsPanel(slots, ctx, refresh),
+      entitiesPanel("initial", initial.data, ctx, refresh),
+      entitiesPanel("output", output.data, ctx, refresh)));
+}
+
+function generalPanel(g, ctx) {
+  const err = alertBox();
+  const done = el("span", { class: "ok small", role: "status" });
+  const form = el("form", { "aria-label": "General settings" },
+    el("dl", { class: "form-grid small" }, READONLY.map((k) => el("div", {}, el("dt", { class: "muted" }, k.replace(/_/g, " ")), el("dd", {}, String(g[k] ?? ""))))),
+    el("div", { class: "form-grid" }, EDITABLE.map(([k, label, type]) =>
+      el("label", {}, label, el("input", { name: k, type, value: g[k] ?? "", min: type === "number" ? 0 : null })))),
+    el("p", { class: "row" }, el("button", { class: "primary", type: "submit" }, "Save settings"), done), err);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    err.textContent = ""; done.textContent = "";
+    const body = {};
+    for (const [k, , type] of EDITABLE) body[k] = type === "number" ? Number(form[k].value) : form[k].value;
+    try {
+      await call("PUT", EXT + "/agent-settings/general" + q({ agent_uuid: ctx.agent }), body);
+      done.textContent = "Saved.";
+      ctx.announce("Settings saved");
+    } catch (x) { err.textContent = errorText(x); }
+  });
+  return panel("General settings — " + g.name, form);
+}
+
+function slotsPanel(slots, ctx, refresh) {
+  const err = alertBox();
+  const form = el("form", { class: "toolbar", "aria-label": "New time slot" },
+    el("label", {}, "Day", el("select", { name: "day" }, DAYS.slice(1).map((d, i) => el("option", { value: i + 1 }, d)))),
+    el("label", {}, "From", el("input", { name: "not_before", type: "time", value: "09:00", required: true })),
+    el("label", {}, "To", el("input", { name: "not_after", type: "time", value: "18:00", required: true })),
+    el("button", { type: "submit" }, "Add slot"), err);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      await call("POST", EXT + "/agent-settings/time-slot" + q({ agent_uuid: ctx.agent }),
+        { day: Number(form.day.value), not_before: form.not_before.value, not_after: form.not_after.value });
+      ctx.announce("Time slot added");
+      await refresh();
+    } catch (x) { err.textContent = errorText(x); }
+  });
+  slots = [...slots].sort((a, b) => a.day - b.day || a.not_before.localeCompare(b.not_before));
+  return panel("Time slots",
+    el("p", { class: "muted small" }, "Calls are made only inside these windows, in the agent's time zone; none means any time."),
+    table([
+      { key: "day", label: "Day", render: (t) => DAYS[t.day] || t.day },
+      { key: "not_before", label: "From" },
+      { key: "not_after", label: "To" },
+      { key: "x", label: "", render: (t) => el("button", { type: "button", class: "danger", "aria-label": `Delete ${DAYS[t.day]} ${t.not_before}–${t.not_after}`,
+        onclick: async () => { try { await call("DELETE", EXT + "/agent-settings/time-slot", { time_slot_uuid: t.time_slot_uuid }); ctx.announce("Time slot deleted"); await refresh(); } catch (x) { err.textContent = errorText(x); } } }, "Delete") },
+    ], slots, { caption: "Time slots", empty: "No time slots: the agent calls at any time." }),
+    form);
+}
+
+function entitiesPanel(kind, list, ctx, refresh) {
+  const err = alertBox();
+  const key = kind + "_entity_uuid";
+  const extra = kind === "initial"
+    ? el("label", { class: "row" }, el("input", { name: "synthesis", type: "checkbox" }), "Synthesis")
+    : el("label", {}, "Type", el("select", { name: "entity_type" }, ["string", "boolean", "date", "number"].map((t) => el("option", {}, t))));
+  const form = el("form", { class: "toolbar", "aria-label": `New ${kind} entity` },
+    el("label", {}, "Name", el("input", { name: "name", required: true, maxlength: 100 })), extra,
+    el("button", { type: "submit" }, "Add"), err);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = { name: form.name.value };
+    if (kind === "initial") body.synthesis = form.synthesis.checked; else body.entity_type = form.entity_type.value;
+    try {
+      await call("POST", EXT + `/${kind}-entity` + q({ agent_uuid: ctx.agent }), body);
+      ctx.announce(`${kind} entity ${body.name} added`);
+      await refresh();
+    } catch (x) { err.textContent = errorText(x); }
+  });
+  return panel(kind === "initial" ? "Initial entities (dialog inputs)" : "Output entities (script results)",
+    table([
+      { key: "name", label: "Name" },
+      kind === "initial" ? { key: "synthesis", label: "Synthesis", render: (e) => e.synthesis ? "yes" : "no" } : { key: "entity_type", label: "Type" },
+      { key: "x", label: "", render: (e) => el("button", { type: "button", class: "danger", "aria-label": `Remove ${kind} entity ${e.name}`,
+        onclick: async () => { try { await call("DELETE", EXT + `/${kind}-entity`, { [key]: e[key] }); ctx.announce(`${kind} entity ${e.name} removed`); await refresh(); } catch (x) { err.textContent = errorText(x); } } }, "Remove") },
+    ], list, { caption: kind + " entities", empty: "None yet." }),
+    form);
+}

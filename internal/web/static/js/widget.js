@@ -1,0 +1,218 @@
+// The end-user chat widget (in an iframe of the company's page, see
+// widget-loader.js). It talks only to the public widget API
+// (/v1/widget/projects/{project}/...) with its chat's widget token, which
+// also opens the realtime stream. The session (visitor id, chat, token)
+// lives in localStorage, so the conversation survives a reload.
+import { el } from "./api.js";
+import { Stream } from "./stream.js";
+
+const $ = (id) => document.getElementById(id);
+const project = new URLSearchParams(location.search).get("project") || "";
+const base = "/v1/widget/projects/" + encodeURIComponent(project);
+const KEY = "parley.widget." + project;
+
+const state = { sess: null, shown: new Map(), lastSeq: 0, loading: Promise.resolve(), operator: null, status: "", typingAt: 0, stream: null };
+
+function load() { try { return JSON.parse(localStorage.getItem(KEY)) || {}; } catch { return {}; } }
+function save(s) { localStorage.setItem(KEY, JSON.stringify(s)); }
+
+function visitorID() {
+  const s = load();
+  if (s.visitor) return s.visitor;
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+// startSession resumes the visitor's live chat of the project, or opens
+// one, and keeps the fresh token.
+async function startSession() {
+  const visitor = visitorID();
+  const res = await fetch(base + "/chats", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ visitor_id: visitor }) });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error((body.error && body.error.message) || "The chat could not start (" + res.status + ").");
+  state.sess = { visitor, chatId: body.chat_id, token: body.token, expires: Date.parse(body.expires_at) };
+  save(state.sess);
+}
+
+// api calls the widget API for the session's chat; an expired token is
+// renewed once.
+async function api(method, path, body, retried) {
+  const opts = { method, headers: { Authorization: "Bearer " + state.sess.token } };
+  if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+  const res = await fetch(base + "/chats/" + state.sess.chatId + path, opts);
+  if (res.status === 401 && !retried) {
+    const chatId = state.sess.chatId;
+    await startSession();
+    if (state.sess.chatId !== chatId) { location.reload(); throw new Error("The chat has ended."); }
+    return api(method, path, body, true);
+  }
+  if (res.status === 204) return null;
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw new Error((data && data.error && data.error.message) || "Request failed (" + res.status + ").");
+  return data;
+}
+
+function setStatus(text) { $("status").textContent = text; }
+function showError(x) { $("error").textContent = x ? (x.message || String(x)) : ""; }
+
+function enable(on) {
+  $("send").querySelectorAll("textarea, button[type=submit], input").forEach((x) => { x.disabled = !on; });
+}
+
+// ---- messages ----
+
+function loadMessages() {
+  state.loading = state.loading.then(fetchMessages, fetchMessages);
+  return state.loading;
+}
+
+async function fetchMessages() {
+  try {
+    const res = await api("GET", "/messages?after_seq=" + state.lastSeq);
+    for (const m of res.messages) addMessage(m);
+  } catch (x) { showError(x); }
+}
+
+const WHO = { virtual_agent: "Assistant", operator: "Agent", end_user: "You" };
+
+function addNode(node, seq) {
+  $("log").append(node);
+  $("log").scrollTop = $("log").scrollHeight;
+  if (seq) state.shown.set(seq, node);
+}
+
+function addMessage(m) {
+  if (state.shown.has(m.seq)) return;
+  const mine = m.sender_type === "end_user";
+  const who = m.sender_type === "operator" && state.operator ? state.operator : WHO[m.sender_type] || m.sender_type;
+  let body = m.content;
+  if (m.type === "photo") body = el("img", { src: m.url, alt: mine ? "Your photo" : "Photo" });
+  else if (m.type === "video") body = el("video", { src: m.url, controls: true });
+  addNode(el("div", { class: "msg from-" + m.sender_type + (mine ? " mine" : ""), "data-seq": m.seq },
+    el("span", { class: "who" }, who), body), m.seq);
+  state.lastSeq = Math.max(state.lastSeq, m.seq);
+  if (!mine) $("typing").textContent = "";
+}
+
+function note(text) { addNode(el("div", { class: "msg system" }, text)); }
+
+// ---- the chat's state ----
+
+async function loadChat() {
+  const c = await api("GET", "");
+  const name = c.operator ? c.operator.name : null;
+  if (name && name !== state.operator) note(name + " joined the chat.");
+  state.operator = name;
+  state.status = c.status;
+  const ended = ["finished", "dismissed", "timed_out"].includes(c.status);
+  setStatus(ended ? "The chat has ended. Thank you!" : c.status === "assigned" ? "You are chatting with " + name + "."
+    : c.status === "queued" ? "Waiting for an agent to join…" : "Our assistant is here to help.");
+  enable(!ended);
+  $("restart").hidden = !ended;
+}
+
+// ---- live updates ----
+
+let typingTimer = null;
+function onEvent(f) {
+  if (f.chat_id !== state.sess.chatId) return;
+  switch (f.event) {
+    case "typing":
+      if (f.data.sender_type === "operator") {
+        $("typing").textContent = (state.operator || "The agent") + " is typing…";
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(() => { $("typing").textContent = ""; }, 5000);
+      }
+      return;
+    case "message.created":
+    case "chat.media":
+      loadMessages();
+      return;
+    case "chat.status":
+      loadChat().catch(showError);
+      loadMessages();
+  }
+}
+
+let wasOffline = false;
+function onState(s) {
+  document.body.dataset.stream = s;
+  if (s === "offline") {
+    wasOffline = true;
+    if (state.sess.expires - 60000 < Date.now()) startSession().catch(() => {}); // the stream needs a fresh token
+    return;
+  }
+  if (wasOffline) { wasOffline = false; loadChat().catch(showError); loadMessages(); }
+}
+
+// ---- sending ----
+
+$("send").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const text = $("text").value.trim();
+  if (!text) return;
+  showError();
+  try {
+    await api("POST", "/messages", { text });
+    $("text").value = "";
+    state.typingAt = 0; // the message ends this burst of typing: the next key announces a new one
+    await loadMessages();
+  } catch (x) { showError(x); }
+  $("text").focus();
+});
+
+$("text").addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("send").requestSubmit(); }
+});
+
+$("text").addEventListener("input", () => {
+  const now = Date.now();
+  if (now - state.typingAt < 3000) return;
+  state.typingAt = now;
+  api("POST", "/typing").catch(() => {});
+});
+
+$("photo").addEventListener("change", async (e) => {
+  const file = e.target.files[0];
+  if (!file) return;
+  showError();
+  try {
+    const form = await api("POST", "/photos/upload");
+    const fd = new FormData();
+    for (const [k, v] of Object.entries(form.fields)) fd.append(k, v);
+    fd.append("Content-Type", file.type || "image/png");
+    fd.append("file", file);
+    const up = await fetch(form.url, { method: "POST", body: fd });
+    if (!up.ok) throw new Error("The photo was not sent (" + up.status + ").");
+    await api("POST", "/photos", { key: form.fields.key });
+    await loadMessages();
+  } catch (x) { showError(x); }
+  e.target.value = "";
+});
+
+$("close").addEventListener("click", () => { if (window.parent !== window) window.parent.postMessage({ parley: "close" }, "*"); });
+
+$("restart").addEventListener("click", () => {
+  const s = load();
+  save({ visitor: s.visitor });
+  location.reload();
+});
+
+// ---- start ----
+
+async function main() {
+  if (!project) { setStatus("This widget needs a project."); return; }
+  const s = load();
+  try {
+    if (s.chatId && s.token && s.expires - 60000 > Date.now()) state.sess = s;
+    else await startSession();
+  } catch (x) { setStatus(x.message); return; }
+  state.stream = new Stream({ token: () => state.sess.token, onEvent, onState, onResync: () => loadMessages() });
+  state.stream.watch(state.sess.chatId);
+  await loadChat().catch(showError);
+  await loadMessages();
+  document.body.dataset.ready = "1";
+}
+
+main();

@@ -1,0 +1,39 @@
+package web_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/parley-cc/parley/internal/testenv"
+)
+
+// TestWidgetKeepsConversation: the widget's conversation survives a
+// reload of the host page.
+func TestWidgetKeepsConversation(t *testing.T) {
+	env := testenv.Start(t, testenv.SQLiteDSN(t))
+	tn := env.NewTenant(t, "Shop")
+	project := shopProject(t, env, tn)
+	user := browser(t)
+	frame := openWidget(t, user, env, project)
+	cWait(t, user, "the greeting", frameHas("#log", "I am the shop assistant"))
+	widgetSay(t, user, frame, "Where is my order?")
+	cWait(t, user, "the answer", frameHas("#log", "I can tell you about orders."))
+	before := cEval[[]string](t, user, `[...`+widgetDoc+`.querySelectorAll("#log .msg")].map((m) => m.lastChild.textContent)`)
+
+	cRun(t, user, "reload", chromedp.Reload())
+	openWidget(t, user, env, project)
+	cWait(t, user, "the history after the reload", frameHas("#log", "I can tell you about orders."))
+	after := cEval[[]string](t, user, `[...`+widgetDoc+`.querySelectorAll("#log .msg")].map((m) => m.lastChild.textContent)`)
+	if strings.Join(before, "|") != strings.Join(after, "|") || len(after) != 3 {
+		t.Fatalf("before the reload %q, after %q", before, after)
+	}
+	var chats struct {
+		Chats []any `json:"chats"`
+	}
+	cMust(t, env.Do(t, "GET", "/apps/api/v1/chats", tn.Token, nil), 200).JSON(t, &chats)
+	if len(chats.Chats) != 1 {
+		t.Fatalf("%d chats after a reload, want 1", len(chats.Chats))
+	}
+}
