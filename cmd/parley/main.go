@@ -24,6 +24,7 @@ import (
 	"github.com/parley-cc/parley/internal/chat"
 	"github.com/parley-cc/parley/internal/media"
 	"github.com/parley-cc/parley/internal/server"
+	voicesip "github.com/parley-cc/parley/internal/voice/sip"
 )
 
 const usage = `parley — open contact-center platform
@@ -37,6 +38,8 @@ Usage:
   parley admin put-script --agent UUID --name NAME --file PATH
   parley admin create-menu --company UUID --name NAME [--agent UUID]
   parley admin create-project --company UUID --name NAME [--menu ID]
+  parley admin create-trunk --company UUID --name NAME --host H [--port 5060] [--transport udp|tcp]
+                            [--username U --password P] [--caller-id C] [--codecs PCMU,PCMA] [--ring-timeout 30]
   parley bench ext [--db DSN] [--duration 10s] [--connections 32] [--rate 1000]
   parley bench chat [--chats 200] [--posters 32] [--duration 10s] [--rate 0]
   parley bench ws-idle [--conns 10000] [--bin PATH]
@@ -249,7 +252,7 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // admin runs one admin command and prints its result as one JSON object.
 func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("admin needs a command: create-company, create-user, create-agent, put-script, create-menu, create-project")
+		return errors.New("admin needs a command: create-company, create-user, create-agent, put-script, create-menu, create-project, create-trunk")
 	}
 	cmd := args[0]
 	cfg := server.Config{}
@@ -257,6 +260,7 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	commonFlags(fs, &cfg)
 	var name, tz, companyUUID, login, password, role, agentUUID, file, menu string
+	var trunk voicesip.NewTrunk
 	switch cmd {
 	case "create-company":
 		fs.StringVar(&name, "name", "", "company name")
@@ -282,6 +286,17 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.StringVar(&companyUUID, "company", "", "company UUID")
 		fs.StringVar(&name, "name", "", "menu name")
 		fs.StringVar(&agentUUID, "agent", "", "UUID of the agent whose script answers first (optional)")
+	case "create-trunk":
+		fs.StringVar(&companyUUID, "company", "", "company UUID")
+		fs.StringVar(&name, "name", "", "trunk name (what an agent's trunk_name names)")
+		fs.StringVar(&trunk.Host, "host", "", "SIP host or IP address of the trunk")
+		fs.IntVar(&trunk.Port, "port", 5060, "SIP port")
+		fs.StringVar(&trunk.Transport, "transport", "udp", "udp or tcp")
+		fs.StringVar(&trunk.Username, "username", "", "digest user name")
+		fs.StringVar(&password, "password", "", "digest password")
+		fs.StringVar(&trunk.CallerID, "caller-id", "", "caller id (the From user)")
+		fs.StringVar(&trunk.Codecs, "codecs", "PCMU,PCMA", "codecs in order of preference")
+		fs.IntVar(&trunk.RingTimeout, "ring-timeout", 30, "seconds to ring before giving up")
 	default:
 		return fmt.Errorf("unknown admin command %q", cmd)
 	}
@@ -371,6 +386,18 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return describe(err)
 		}
 		out = map[string]any{"menu_id": m.ID}
+	case "create-trunk":
+		c, err := srv.Companies.ByUUID(ctx, companyUUID)
+		if err != nil {
+			return describe(err)
+		}
+		actx := parley.WithCaller(ctx, parley.Caller{CompanyID: c.ID, CompanyUUID: c.UUID, Role: parley.RoleAdmin})
+		trunk.Name, trunk.Password = name, password
+		t, err := srv.Trunks.Create(actx, trunk)
+		if err != nil {
+			return describe(err)
+		}
+		out = map[string]any{"trunk_id": t.UUID}
 	}
 	return json.NewEncoder(stdout).Encode(out)
 }

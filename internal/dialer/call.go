@@ -89,6 +89,15 @@ func (d *Dialer) runCall(ctx context.Context, c *claimed) {
 
 func (d *Dialer) placeCall(ctx context.Context, c *claimed) (*callOutcome, error) {
 	trunk, ok := d.Trunks[c.agent.trunk]
+	if d.TrunkResolver != nil {
+		t, err := d.TrunkResolver(ctx, c.agent.companyID, c.agent.trunk)
+		if err != nil {
+			return &callOutcome{result: ResultFail, message: fmt.Sprintf("Trunk %q: %v", c.agent.trunk, err), ended: d.now()}, nil
+		}
+		if t != nil {
+			trunk, ok = t, true
+		}
+	}
 	if !ok {
 		return &callOutcome{result: ResultFail, message: fmt.Sprintf("No trunk named %q.", c.agent.trunk), ended: d.now()}, nil
 	}

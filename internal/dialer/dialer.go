@@ -30,6 +30,10 @@ type Dialer struct {
 	Interval time.Duration    // how often to look for due dialogs
 	Lease    time.Duration    // how long a call's claim lasts without renewal
 
+	// TrunkResolver, if set, finds a company's own trunk by the agent's
+	// trunk_name; a nil Trunk (and nil error) falls back to Trunks.
+	TrunkResolver func(ctx context.Context, companyID int64, name string) (Trunk, error)
+
 	wg       sync.WaitGroup
 	programs script.Cache
 }

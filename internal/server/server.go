@@ -35,6 +35,7 @@ import (
 	"github.com/parley-cc/parley/internal/media"
 	"github.com/parley-cc/parley/internal/realtime"
 	"github.com/parley-cc/parley/internal/store"
+	voicesip "github.com/parley-cc/parley/internal/voice/sip"
 	"github.com/parley-cc/parley/internal/web"
 	"github.com/parley-cc/parley/internal/webhook"
 )
@@ -122,6 +123,10 @@ type Server struct {
 	Webhooks          *webhook.Service
 	WebhookDispatcher *webhook.Dispatcher
 
+	// Trunks stores the companies' SIP trunks and resolves them for the
+	// dialer by an agent's trunk_name.
+	Trunks *voicesip.Service
+
 	http     *http.Server
 	listener net.Listener
 	done     chan error
@@ -196,6 +201,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		s.Agentic.Notice(ev)
 	}
 	s.Dialer = &dialer.Dialer{DB: db, Node: node, Log: cfg.Log, Bus: bus, Lease: cfg.Lease, Trunks: trunks}
+	s.Trunks = &voicesip.Service{DB: db, Synth: cfg.Synth, Log: cfg.Log}
+	s.Dialer.TrunkResolver = s.Trunks.Resolve
 	s.WebhookDispatcher = &webhook.Dispatcher{DB: db, Bus: bus, Log: cfg.Log, Node: node, AllowPrivate: cfg.WebhookAllowPrivate,
 		Backoff: cfg.WebhookBackoff, MaxAttempts: cfg.WebhookMaxAttempts}
 	s.Webhooks = &webhook.Service{DB: db, AllowPrivate: cfg.WebhookAllowPrivate, Wake: s.WebhookDispatcher.Wake}
@@ -324,6 +331,7 @@ func (s *Server) Close(ctx context.Context) error {
 		s.workers.Wait()
 	}
 	s.closeRealtime() // hijacked connections outlive Shutdown; they read the database
+	s.Trunks.Close()
 	err = errors.Join(err, s.DB.Close())
 	if s.mediaTemp != "" {
 		err = errors.Join(err, os.RemoveAll(s.mediaTemp))

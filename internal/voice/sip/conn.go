@@ -1,0 +1,237 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+
+	"github.com/parley-cc/parley/internal/audio"
+	"github.com/parley-cc/parley/internal/voice/rtp"
+)
+
+// ErrHungUp is the error of Say and Listen once the callee has hung up.
+var ErrHungUp = errors.New("sip: the callee hung up")
+
+// DigitTimeout ends a DTMF entry: Listen returns the digits pressed once
+// none follows for this long (or at '#', which is kept).
+const DigitTimeout = 1500 * time.Millisecond
+
+// Conn is an answered SIP call; it implements dialer.Conn.
+type Conn struct {
+	trunk    *Trunk
+	sess     *sipgo.DialogClientSession
+	media    *media
+	rec      *audio.Recorder
+	answered time.Time
+	synth    audio.Synthesizer
+	voice    string
+	hasDTMF  bool
+
+	hangOnce sync.Once
+	ended    time.Duration
+	endedSet bool
+}
+
+// Done is closed when the call ends, from either side.
+func (c *Conn) Done() <-chan struct{} { return c.sess.Context().Done() }
+
+func (c *Conn) hungUp() bool {
+	select {
+	case <-c.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// Say speaks text to the callee and returns when the prompt has played,
+// or as soon as the callee starts talking over it (barge-in; BargedIn
+// then reports true).
+func (c *Conn) Say(ctx context.Context, text string) error {
+	if c.hungUp() {
+		return ErrHungUp
+	}
+	pcm, err := c.synth.Synthesize(ctx, text, c.voice)
+	if err != nil {
+		return err
+	}
+	return c.Play(ctx, pcm)
+}
+
+// Play plays pcm to the callee like Say.
+func (c *Conn) Play(ctx context.Context, pcm audio.PCM) error {
+	done := c.media.startPrompt(pcm)
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		c.media.stopPrompt()
+		return ctx.Err()
+	case <-c.Done():
+		c.media.stopPrompt()
+		return ErrHungUp
+	}
+}
+
+// BargedIn reports whether the last prompt was cut by the callee.
+func (c *Conn) BargedIn() bool {
+	c.media.mu.Lock()
+	defer c.media.mu.Unlock()
+	return c.media.bargedIn
+}
+
+// SendDTMF sends digits as RFC 4733 events, 100 ms each, and returns once
+// they are on the wire.
+func (c *Conn) SendDTMF(ctx context.Context, digits string) error {
+	if !c.hasDTMF {
+		return errors.New("sip: the callee did not accept telephone-event")
+	}
+	done, err := c.media.sendDigits(digits, 100*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.Done():
+		return ErrHungUp
+	}
+}
+
+// Listen waits up to timeout for the callee to start speaking or pressing
+// digits. Speech runs until EndSilence of silence and is transcribed by
+// the trunk's Recognizer (without one, the result is "" and heard true);
+// digits run until DigitTimeout passes without another or '#'.
+func (c *Conn) Listen(ctx context.Context, timeout time.Duration, expect []string) (string, bool, error) {
+	if c.hungUp() {
+		return "", false, ErrHungUp
+	}
+	m := c.media
+	vad := m.vad
+	frames := m.subscribe()
+	defer m.unsubscribe()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	var (
+		utter     []int16
+		pending   []int16 // voiced frames not yet enough to start
+		voiced    int
+		silent    time.Duration
+		started   bool
+		digits    strings.Builder
+		digitWait *time.Timer
+		digitC    <-chan time.Time
+	)
+	endSpeech := func() (string, bool, error) {
+		pcm := audio.PCM{Rate: audio.Rate, Samples: utter}
+		if c.trunk.Recognizer == nil {
+			return "", true, nil
+		}
+		return c.trunk.Recognizer.Recognize(ctx, pcm, expect)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return "", false, ctx.Err()
+		case <-c.Done():
+			return "", false, ErrHungUp
+		case <-deadline.C:
+			if started {
+				return endSpeech()
+			}
+			if digits.Len() > 0 {
+				return digits.String(), true, nil
+			}
+			return "", false, nil
+		case <-digitC:
+			return digits.String(), true, nil
+		case d := <-m.digits:
+			if started {
+				continue // speech wins once it started
+			}
+			digits.WriteRune(d)
+			if d == '#' {
+				return digits.String(), true, nil
+			}
+			if digitWait == nil {
+				digitWait = time.NewTimer(DigitTimeout)
+				defer digitWait.Stop()
+			} else {
+				digitWait.Reset(DigitTimeout)
+			}
+			digitC = digitWait.C
+		case f := <-frames:
+			if digits.Len() > 0 {
+				continue
+			}
+			v := vad.Voiced(f)
+			if !started {
+				if !v {
+					voiced, pending = 0, pending[:0]
+					continue
+				}
+				voiced++
+				pending = append(pending, f...)
+				if voiced < vad.StartFrames {
+					continue
+				}
+				started, utter = true, append(utter, pending...)
+				deadline.Reset(vad.MaxUtterance)
+				continue
+			}
+			utter = append(utter, f...)
+			if v {
+				silent = 0
+				continue
+			}
+			if silent += rtp.FrameTime; silent >= vad.EndSilence {
+				return endSpeech()
+			}
+		}
+	}
+}
+
+// Elapsed is the wall-clock time since the answer, frozen at hang-up.
+func (c *Conn) Elapsed() time.Duration {
+	c.media.mu.Lock()
+	defer c.media.mu.Unlock()
+	if c.endedSet {
+		return c.ended
+	}
+	return time.Since(c.answered)
+}
+
+// Stats returns the call's RTP counters.
+func (c *Conn) Stats() MediaStats { return c.media.stats() }
+
+// Hangup sends BYE (unless the callee hung up first), stops the media and
+// returns the two-leg recording.
+func (c *Conn) Hangup(ctx context.Context) ([]byte, error) {
+	var byeErr error
+	c.hangOnce.Do(func() {
+		if !c.hungUp() {
+			byeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			byeErr = c.sess.Bye(byeCtx)
+			cancel()
+		}
+		c.sess.Close()
+		c.media.close()
+		c.media.mu.Lock()
+		c.ended, c.endedSet = time.Since(c.answered), true
+		c.media.mu.Unlock()
+	})
+	wav, err := c.rec.WAV()
+	if err != nil {
+		return nil, err
+	}
+	if byeErr != nil {
+		c.trunk.log().Warn("sip BYE failed", "trunk", c.trunk.Name, "error", byeErr)
+	}
+	return wav, nil
+}

@@ -1,0 +1,383 @@
+package sip
+
+import (
+	"errors"
+	"math"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pion "github.com/pion/rtp"
+
+	"github.com/parley-cc/parley/internal/audio"
+	"github.com/parley-cc/parley/internal/voice/g711"
+	"github.com/parley-cc/parley/internal/voice/rtp"
+)
+
+// MediaStats counts one call's RTP, for the benchmark and the logs.
+type MediaStats struct {
+	Sent     uint64        // packets sent
+	Late     uint64        // packets sent more than LateAfter after their scheduled time
+	MaxLate  time.Duration // worst lateness seen
+	Received uint64        // packets received (audio and events)
+	Jitter   rtp.Stats     // the receive jitter buffer's counters
+}
+
+// LateAfter is when a packet counts as late: a whole frame after its slot.
+const LateAfter = rtp.FrameTime
+
+// media is the RTP session of one answered call. One goroutine reads the
+// socket into the jitter buffer; another, the tick loop, runs the 20 ms
+// clock: every tick it sends one packet (prompt audio, a DTMF event or
+// silence) and pops one received frame into the recording, the barge-in
+// detector and an active Listen. Tick n is scheduled at start + n*20 ms,
+// so the clock doesn't drift however late a single wake-up is.
+type media struct {
+	conn   *net.UDPConn
+	remote *net.UDPAddr
+	law    g711.Law
+	pt     uint8
+	dtmfPT uint8
+	pk     *rtp.Packetizer
+	jb     *rtp.JitterBuffer
+	dtmf   *rtp.DTMFDecoder
+	rec    *audio.Recorder
+	vad    VAD
+	start  time.Time
+	barge  bool
+
+	mu       sync.Mutex
+	play     []int16        // prompt samples still to send
+	playDone chan struct{}  // closed when play runs out or is cut
+	bargedIn bool           // the last prompt was cut by the callee
+	events   []*pion.Packet // DTMF packets still to send, one a tick
+	evDone   chan struct{}  // closed when events run out
+	listen   chan []int16   // frames for an active Listen
+	digits   chan rune      // received DTMF digits for an active Listen
+	st       MediaStats
+	speaking int // consecutive voiced frames during a prompt
+
+	closed atomic.Bool
+	done   chan struct{}
+	wg     sync.WaitGroup
+}
+
+func newMedia(conn *net.UDPConn, remote *net.UDPAddr, law g711.Law, pt, dtmfPT uint8, rec *audio.Recorder, vad VAD, barge bool, start time.Time) *media {
+	m := &media{
+		conn: conn, remote: remote, law: law, pt: pt, dtmfPT: dtmfPT,
+		pk:     rtp.NewPacketizer(pt),
+		jb:     rtp.NewJitterBuffer(rtp.JitterConfig{PayloadType: pt, Silence: law.Silence()}),
+		dtmf:   rtp.NewDTMFDecoder(dtmfPT),
+		rec:    rec,
+		vad:    vad.withDefaults(),
+		start:  start,
+		barge:  barge,
+		done:   make(chan struct{}),
+		digits: make(chan rune, 32),
+	}
+	m.wg.Add(2)
+	go m.readLoop()
+	go m.tickLoop()
+	return m
+}
+
+func (m *media) close() {
+	if m.closed.Swap(true) {
+		return
+	}
+	close(m.done)
+	m.conn.Close()
+	m.wg.Wait()
+	m.mu.Lock()
+	m.cutPrompt(false)
+	m.flushEvents()
+	m.mu.Unlock()
+}
+
+func (m *media) stats() MediaStats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.st
+	s.Jitter = m.jb.Stats()
+	return s
+}
+
+func (m *media) readLoop() {
+	defer m.wg.Done()
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := m.conn.ReadFromUDP(buf)
+		if err != nil {
+			if m.closed.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // ICMP port unreachable and the like: keep listening
+		}
+		var pkt pion.Packet
+		if pkt.Unmarshal(buf[:n]) != nil {
+			continue
+		}
+		now := time.Now()
+		m.mu.Lock()
+		m.st.Received++
+		m.mu.Unlock()
+		if pkt.PayloadType == m.dtmfPT && m.dtmfPT != 0 {
+			m.jb.Push(&pkt, now) // sequence accounting only
+			if d, ok, _ := m.dtmf.Decode(&pkt); ok {
+				select {
+				case m.digits <- d:
+				default:
+				}
+			}
+			continue
+		}
+		m.jb.Push(&pkt, now)
+	}
+}
+
+func (m *media) tickLoop() {
+	defer m.wg.Done()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	var n int64
+	silence := make([]byte, rtp.FrameSamples)
+	for i := range silence {
+		silence[i] = m.law.Silence()
+	}
+	payload := make([]byte, 0, rtp.FrameSamples)
+	out := make([]byte, 0, 12+rtp.FrameSamples)
+	pcm := make([]int16, rtp.FrameSamples)
+	for {
+		slot := m.start.Add(time.Duration(n) * rtp.FrameTime)
+		if d := time.Until(slot); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-m.done:
+				return
+			case <-timer.C:
+			}
+		} else {
+			select {
+			case <-m.done:
+				return
+			default:
+			}
+		}
+		now := time.Now()
+		late := now.Sub(slot)
+		at := time.Duration(n) * rtp.FrameTime
+
+		// Send.
+		m.mu.Lock()
+		var pkt *pion.Packet
+		switch {
+		case len(m.events) > 0:
+			pkt = m.events[0]
+			m.events = m.events[1:]
+			if len(m.events) == 0 {
+				m.flushEvents()
+			}
+		case len(m.play) > 0:
+			k := copy(pcm, m.play)
+			clear(pcm[k:])
+			m.play = m.play[k:]
+			m.rec.Add(audio.Agent, at, audio.PCM{Rate: audio.Rate, Samples: pcm[:k]})
+			payload = m.law.AppendEncode(payload[:0], pcm)
+			pkt = m.pk.Audio(payload)
+			if len(m.play) == 0 {
+				m.cutPrompt(false)
+			}
+		default:
+			pkt = m.pk.Audio(silence)
+		}
+		m.st.Sent++
+		if late > LateAfter {
+			m.st.Late++
+		}
+		m.st.MaxLate = max(m.st.MaxLate, late)
+		m.mu.Unlock()
+		if b, err := pkt.Header.MarshalTo(out[:cap(out)]); err == nil {
+			buf := append(out[:b], pkt.Payload...)
+			_, _ = m.conn.WriteToUDP(buf, m.remote)
+		}
+
+		// Receive.
+		if f, ok := m.jb.Pop(now); ok {
+			samples := m.law.AppendDecode(nil, f.Payload)
+			if !f.Concealed {
+				m.rec.Add(audio.Callee, at, audio.PCM{Rate: audio.Rate, Samples: samples})
+			}
+			voiced := m.vad.Voiced(samples)
+			m.mu.Lock()
+			if m.playDone != nil && m.barge {
+				if voiced {
+					m.speaking++
+				} else {
+					m.speaking = 0
+				}
+				if m.speaking >= m.vad.StartFrames {
+					m.cutPrompt(true)
+				}
+			}
+			if m.listen != nil {
+				select {
+				case m.listen <- samples:
+				default: // a stalled listener loses frames, not the clock
+				}
+			}
+			m.mu.Unlock()
+		}
+
+		n++
+		// A stall longer than the jitter buffer's reach (the process was
+		// descheduled) skips the missed ticks instead of bursting them.
+		if behind := time.Since(m.start.Add(time.Duration(n) * rtp.FrameTime)); behind > 10*rtp.FrameTime {
+			skip := int64(behind / rtp.FrameTime)
+			m.mu.Lock()
+			m.st.Late += uint64(skip) // those packets were never sent on time
+			m.mu.Unlock()
+			m.pk.Pause(uint32(skip * rtp.FrameSamples))
+			n += skip
+		}
+	}
+}
+
+// cutPrompt ends the current prompt; m.mu is held.
+func (m *media) cutPrompt(barged bool) {
+	m.play = nil
+	m.speaking = 0
+	if m.playDone != nil {
+		m.bargedIn = barged
+		close(m.playDone)
+		m.playDone = nil
+	}
+}
+
+func (m *media) flushEvents() {
+	m.events = nil
+	if m.evDone != nil {
+		close(m.evDone)
+		m.evDone = nil
+	}
+}
+
+// startPrompt queues pcm (at audio.Rate) and returns a channel closed when
+// it has been sent or cut.
+func (m *media) startPrompt(pcm audio.PCM) <-chan struct{} {
+	if pcm.Rate != audio.Rate {
+		pcm = audio.Resample(pcm, audio.Rate)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cutPrompt(false)
+	done := make(chan struct{})
+	if m.closed.Load() || len(pcm.Samples) == 0 {
+		close(done)
+		return done
+	}
+	m.play = pcm.Samples
+	m.playDone = done
+	m.bargedIn = false
+	return done
+}
+
+// stopPrompt cuts the current prompt (the caller's context ended).
+func (m *media) stopPrompt() {
+	m.mu.Lock()
+	m.cutPrompt(false)
+	m.mu.Unlock()
+}
+
+// sendDigits queues the RFC 4733 packets of digits, each 100 ms with
+// 60 ms (three silent ticks) between them.
+func (m *media) sendDigits(digits string, d time.Duration) (<-chan struct{}, error) {
+	var pkts []*pion.Packet
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range digits {
+		ev, err := m.pk.EventPackets(m.dtmfPT, r, rtp.DefaultDTMFVolume, d)
+		if err != nil {
+			return nil, err
+		}
+		pkts = append(pkts, ev...)
+	}
+	done := make(chan struct{})
+	if len(pkts) == 0 || m.closed.Load() {
+		close(done)
+		return done, nil
+	}
+	m.events = append(m.events, pkts...)
+	if m.evDone != nil {
+		close(m.evDone)
+	}
+	m.evDone = done
+	return done, nil
+}
+
+// subscribe starts delivering received frames and returns their channel.
+func (m *media) subscribe() chan []int16 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.listen = make(chan []int16, 256)
+	// Digits pressed before this Listen are stale.
+	for {
+		select {
+		case <-m.digits:
+			continue
+		default:
+		}
+		break
+	}
+	return m.listen
+}
+
+func (m *media) unsubscribe() {
+	m.mu.Lock()
+	m.listen = nil
+	m.mu.Unlock()
+}
+
+// VAD is a simple energy voice-activity detector over 20 ms frames.
+type VAD struct {
+	// Threshold is the RMS level (of 32768) above which a frame is
+	// voiced; 0 means 500 (about -36 dBFS), far above G.711 line noise
+	// and below any speech at a normal level.
+	Threshold float64
+	// StartFrames voiced frames in a row start an utterance (and cut a
+	// prompt); 0 means 3 (60 ms).
+	StartFrames int
+	// EndSilence of unvoiced frames ends an utterance; 0 means 700 ms.
+	EndSilence time.Duration
+	// MaxUtterance bounds one utterance; 0 means 15 s.
+	MaxUtterance time.Duration
+}
+
+func (v VAD) withDefaults() VAD {
+	if v.Threshold <= 0 {
+		v.Threshold = 500
+	}
+	if v.StartFrames <= 0 {
+		v.StartFrames = 3
+	}
+	if v.EndSilence <= 0 {
+		v.EndSilence = 700 * time.Millisecond
+	}
+	if v.MaxUtterance <= 0 {
+		v.MaxUtterance = 15 * time.Second
+	}
+	return v
+}
+
+// Voiced reports whether a frame's RMS level is above the threshold.
+func (v VAD) Voiced(frame []int16) bool {
+	if len(frame) == 0 {
+		return false
+	}
+	var sum float64
+	for _, s := range frame {
+		f := float64(s)
+		sum += f * f
+	}
+	return math.Sqrt(sum/float64(len(frame))) > v.Threshold
+}

@@ -1,0 +1,282 @@
+package sip
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/audio"
+	"github.com/parley-cc/parley/internal/dialer"
+	"github.com/parley-cc/parley/internal/store"
+	"github.com/parley-cc/parley/internal/voice/sdp"
+)
+
+// NewTrunk is what creating a company's trunk takes.
+type NewTrunk struct {
+	Name        string `json:"name"`
+	Host        string `json:"host"`
+	Port        int    `json:"port,omitempty"`      // default 5060
+	Transport   string `json:"transport,omitempty"` // udp (default) or tcp
+	Username    string `json:"username,omitempty"`
+	Password    string `json:"password,omitempty"`
+	CallerID    string `json:"caller_id,omitempty"`
+	Codecs      string `json:"codecs,omitempty"`         // "PCMU,PCMA" (default)
+	RingTimeout int    `json:"ring_timeout_s,omitempty"` // seconds, default 30
+}
+
+// TrunkInfo is a stored trunk as answers show it: the password masked.
+type TrunkInfo struct {
+	UUID        string `json:"trunk_id"`
+	Name        string `json:"name"`
+	Host        string `json:"host"`
+	Port        int    `json:"port"`
+	Transport   string `json:"transport"`
+	Username    string `json:"username"`
+	Password    string `json:"password"` // "********" when set, "" when not
+	CallerID    string `json:"caller_id"`
+	Codecs      string `json:"codecs"`
+	RingTimeout int    `json:"ring_timeout_s"`
+	CreatedAt   int64  `json:"created_at"`
+	UpdatedAt   int64  `json:"updated_at"`
+
+	companyID int64
+	password  string
+}
+
+const masked = "********"
+
+// Service stores the companies' trunks and resolves them for the dialer.
+type Service struct {
+	DB    *store.DB
+	Synth audio.Synthesizer
+	Log   *slog.Logger
+	// Recognizer transcribes for every trunk built here; nil: none.
+	Recognizer Recognizer
+
+	mu    sync.Mutex
+	cache map[cacheKey]*cached
+}
+
+type cacheKey struct {
+	company int64
+	name    string
+}
+
+type cached struct {
+	updated int64
+	trunk   *Trunk
+}
+
+func validate(in *NewTrunk) error {
+	name, err := parley.ValidName("name", in.Name, 100)
+	if err != nil {
+		return err
+	}
+	in.Name = name
+	in.Host = strings.TrimSpace(in.Host)
+	if in.Host == "" || len(in.Host) > 253 || strings.ContainsAny(in.Host, " /@;:?<>\"") && net.ParseIP(in.Host) == nil {
+		return parley.FieldError("host", "must be a host name or IP address")
+	}
+	if in.Port == 0 {
+		in.Port = 5060
+	}
+	if in.Port < 1 || in.Port > 65535 {
+		return parley.FieldError("port", "must be 1-65535")
+	}
+	in.Transport = strings.ToLower(in.Transport)
+	if in.Transport == "" {
+		in.Transport = "udp"
+	}
+	if in.Transport != "udp" && in.Transport != "tcp" {
+		return parley.FieldError("transport", "must be udp or tcp")
+	}
+	for field, v := range map[string]string{"username": in.Username, "password": in.Password, "caller_id": in.CallerID} {
+		if len(v) > 200 || strings.ContainsAny(v, "\r\n\x00") {
+			return parley.FieldError(field, "must be at most 200 characters on one line")
+		}
+	}
+	if in.Password != "" && in.Username == "" {
+		return parley.FieldError("username", "is required with a password")
+	}
+	if in.CallerID != "" && sanitizeUser(in.CallerID) != in.CallerID && !validUserPart(in.CallerID) {
+		return parley.FieldError("caller_id", "must be a number or a SIP user name")
+	}
+	laws, err := sdp.ParseCodecs(in.Codecs)
+	if err != nil {
+		return parley.FieldError("codecs", "must list PCMU and/or PCMA")
+	}
+	names := make([]string, len(laws))
+	for i, l := range laws {
+		names[i] = l.String()
+	}
+	in.Codecs = strings.Join(names, ",")
+	if in.RingTimeout == 0 {
+		in.RingTimeout = 30
+	}
+	if in.RingTimeout < 5 || in.RingTimeout > 300 {
+		return parley.FieldError("ring_timeout_s", "must be 5-300 seconds")
+	}
+	return nil
+}
+
+func validUserPart(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.!~*'+", r)) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// Create adds a trunk to the caller's company.
+func (s *Service) Create(ctx context.Context, in NewTrunk) (*TrunkInfo, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := validate(&in); err != nil {
+		return nil, err
+	}
+	id := uuid.NewString()
+	now := time.Now().UnixMilli()
+	err = s.DB.Write(ctx, func(q store.Querier) error {
+		_, err := q.Exec(ctx, `INSERT INTO trunks (uuid, company_id, name, host, port, transport, username, password, caller_id, codecs, ring_timeout_s, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, cid, in.Name, in.Host, in.Port, in.Transport, in.Username, in.Password,
+			in.CallerID, in.Codecs, in.RingTimeout, now, now)
+		return err
+	})
+	if errors.Is(err, store.ErrUnique) {
+		return nil, parley.Errorf(parley.ECONFLICT, "A trunk named %q already exists.", in.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, id)
+}
+
+const trunkColumns = `uuid, company_id, name, host, port, transport, username, password, caller_id, codecs, ring_timeout_s, created_at, updated_at`
+
+func scanTrunk(scan func(...any) error) (*TrunkInfo, error) {
+	var t TrunkInfo
+	if err := scan(&t.UUID, &t.companyID, &t.Name, &t.Host, &t.Port, &t.Transport, &t.Username, &t.password,
+		&t.CallerID, &t.Codecs, &t.RingTimeout, &t.CreatedAt, &t.UpdatedAt); err != nil {
+		return nil, err
+	}
+	if t.password != "" {
+		t.Password = masked
+	}
+	return &t, nil
+}
+
+// Get returns one of the caller's trunks.
+func (s *Service) Get(ctx context.Context, trunkUUID string) (*TrunkInfo, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, err := scanTrunk(s.DB.Reader().QueryRow(ctx, `SELECT `+trunkColumns+` FROM trunks WHERE uuid = ? AND company_id = ?`, trunkUUID, cid).Scan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound("Trunk")
+	}
+	return t, err
+}
+
+// List returns the caller's trunks by name.
+func (s *Service) List(ctx context.Context) ([]*TrunkInfo, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.DB.Reader().Query(ctx, `SELECT `+trunkColumns+` FROM trunks WHERE company_id = ? ORDER BY name`, cid)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*TrunkInfo{}
+	for rows.Next() {
+		t, err := scanTrunk(rows.Scan)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// Delete removes one of the caller's trunks. Calls in progress go on.
+func (s *Service) Delete(ctx context.Context, trunkUUID string) error {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return err
+	}
+	var n int64
+	err = s.DB.Write(ctx, func(q store.Querier) error {
+		r, err := q.Exec(ctx, `DELETE FROM trunks WHERE uuid = ? AND company_id = ?`, trunkUUID, cid)
+		if err == nil {
+			n, err = r.RowsAffected()
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound("Trunk")
+	}
+	return nil
+}
+
+// Resolve is the dialer's TrunkResolver: the company's trunk named name,
+// or nil (no error) when it has none, so the dialer falls back to the
+// server's built-in trunks. A trunk is built once and rebuilt when its row
+// changes; its SIP stack lives as long as the Service.
+func (s *Service) Resolve(ctx context.Context, companyID int64, name string) (dialer.Trunk, error) {
+	t, err := scanTrunk(s.DB.Reader().QueryRow(ctx, `SELECT `+trunkColumns+` FROM trunks WHERE company_id = ? AND name = ?`, companyID, name).Scan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	key := cacheKey{companyID, name}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.cache[key]; ok && c.updated == t.UpdatedAt {
+		return c.trunk, nil
+	}
+	laws, _ := sdp.ParseCodecs(t.Codecs)
+	tr, err := New(Config{Name: t.Name, Host: t.Host, Port: t.Port, Transport: t.Transport, Username: t.Username,
+		Password: t.password, CallerID: t.CallerID, Codecs: laws, Ring: time.Duration(t.RingTimeout) * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	tr.Synth, tr.Log, tr.Recognizer = s.Synth, s.Log, s.Recognizer
+	if s.cache == nil {
+		s.cache = map[cacheKey]*cached{}
+	}
+	if old, ok := s.cache[key]; ok {
+		// Calls in progress on the old configuration keep its stack
+		// until they end; close it after the longest call could last.
+		time.AfterFunc(2*time.Hour, func() { old.trunk.Close() })
+	}
+	s.cache[key] = &cached{updated: t.UpdatedAt, trunk: tr}
+	return tr, nil
+}
+
+// Close releases every cached trunk's SIP stack.
+func (s *Service) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, c := range s.cache {
+		c.trunk.Close()
+		delete(s.cache, k)
+	}
+}
