@@ -169,3 +169,41 @@ func (s *Service) UpdateCredential(ctx context.Context, credUUID string, u Crede
 	c.Value = MaskSecret(c.Value)
 	return &c, nil
 }
+
+// Speech is an agent's speech settings with its keys in clear, for the
+// dialer's speech engines. It is an internal read: never return it through
+// an API (ListCredentials is the masked, company-scoped view).
+type Speech struct {
+	Language    string
+	ASR         string // "", "pocketsphinx", "google", "yandex" or an asr credential's UUID
+	TTS         string // "voice@platform"
+	Credentials []Credential
+}
+
+// LoadSpeech reads the speech settings and unmasked credentials of the
+// agent with row id agentID. It is not scoped to a caller: the dialer,
+// which already holds the agent's id from its own claim, is its user.
+func LoadSpeech(ctx context.Context, q store.Querier, agentID int64) (*Speech, error) {
+	var s Speech
+	var agentUUID string
+	err := q.QueryRow(ctx, `SELECT uuid, language, asr, tts FROM agents WHERE id = ?`, agentID).Scan(&agentUUID, &s.Language, &s.ASR, &s.TTS)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, parley.Errorf(parley.ENOTFOUND, "Agent %d not found.", agentID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.Query(ctx, `SELECT uuid, name, platform, key_type, value FROM agent_credentials WHERE agent_id = ? ORDER BY id`, agentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c := Credential{AgentUUID: agentUUID}
+		if err := rows.Scan(&c.UUID, &c.Name, &c.Platform, &c.KeyType, &c.Value); err != nil {
+			return nil, err
+		}
+		s.Credentials = append(s.Credentials, c)
+	}
+	return &s, rows.Err()
+}

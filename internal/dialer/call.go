@@ -36,8 +36,13 @@ func (h *transcriptHost) add(action string, data any) {
 }
 
 func (h *transcriptHost) Say(ctx context.Context, text string) error {
-	h.add("say", map[string]any{"text": text, "speaker": "agent"})
-	return h.conn.Say(ctx, text)
+	data := map[string]any{"text": text, "speaker": "agent"}
+	h.add("say", data)
+	err := h.conn.Say(ctx, text)
+	if b, ok := h.conn.(BargeInConn); ok && err == nil && b.BargedIn() {
+		data["barged_in"] = true
+	}
+	return err
 }
 
 func (h *transcriptHost) Listen(ctx context.Context, timeout time.Duration, expect []string) (string, bool, error) {
@@ -46,7 +51,15 @@ func (h *transcriptHost) Listen(ctx context.Context, timeout time.Duration, expe
 		return "", false, err
 	}
 	if ok {
-		h.add("listen", map[string]any{"text": text, "speaker": "callee"})
+		data := map[string]any{"text": text, "speaker": "callee"}
+		if u, isU := h.conn.(UtteranceConn); isU {
+			if start, end, has := u.LastUtterance(); has {
+				data["start_ms"], data["end_ms"] = start.Milliseconds(), end.Milliseconds()
+				*h.turns = append(*h.turns, turn{action: "listen", data: data, at: h.start.Add(start)})
+				return text, ok, nil
+			}
+		}
+		h.add("listen", data)
 	} else {
 		h.add("listen", nil)
 	}
@@ -107,7 +120,8 @@ func (d *Dialer) placeCall(ctx context.Context, c *claimed) (*callOutcome, error
 	}
 	out := &callOutcome{outputs: map[string]string{}}
 	out.turns = append(out.turns, turn{action: "dial", data: map[string]any{"msisdn": c.msisdn, "attempt": c.attempt}, at: c.startedAt})
-	conn, result, err := trunk.Dial(ctx, CallRequest{CallUUID: c.callUUID, MSISDN: c.msisdn, Entities: entities, Voice: c.agent.tts, Language: c.agent.language})
+	conn, result, err := trunk.Dial(ctx, CallRequest{CallUUID: c.callUUID, MSISDN: c.msisdn, Entities: entities, Voice: c.agent.tts, Language: c.agent.language,
+		AgentID: c.agent.id, CompanyID: c.agent.companyID})
 	if err != nil {
 		return nil, err
 	}

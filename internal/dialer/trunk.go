@@ -21,6 +21,11 @@ type CallRequest struct {
 	Entities map[string]string // the dialog's initial entities (the sim trunk reads sim_*)
 	Voice    string            // the agent's TTS setting, "voice@platform"
 	Language string
+	// AgentID and CompanyID are the row ids of the calling agent and its
+	// company, for a trunk that needs more of the agent's settings (its
+	// ASR and keys: see internal/voice/sip's Service).
+	AgentID   int64
+	CompanyID int64
 }
 
 // Trunk places calls. A callee that does not answer is a result, not an
@@ -38,4 +43,17 @@ type Conn interface {
 	// trunk runs on a virtual timeline, a real trunk on the wall clock.
 	Elapsed() time.Duration
 	Hangup(ctx context.Context) (wav []byte, err error)
+}
+
+// BargeInConn is a Conn that can tell whether the callee cut the last
+// prompt short; the transcript's say turn then has "barged_in": true.
+type BargeInConn interface {
+	BargedIn() bool
+}
+
+// UtteranceConn is a Conn that knows when, on its own clock, the utterance
+// the last Listen returned started and ended; the transcript's listen turn
+// is then stamped with the start and carries "start_ms" and "end_ms".
+type UtteranceConn interface {
+	LastUtterance() (start, end time.Duration, ok bool)
 }

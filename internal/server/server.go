@@ -34,6 +34,7 @@ import (
 	"github.com/parley-cc/parley/internal/events"
 	"github.com/parley-cc/parley/internal/media"
 	"github.com/parley-cc/parley/internal/realtime"
+	"github.com/parley-cc/parley/internal/speech"
 	"github.com/parley-cc/parley/internal/store"
 	voicesip "github.com/parley-cc/parley/internal/voice/sip"
 	"github.com/parley-cc/parley/internal/web"
@@ -63,6 +64,11 @@ type Config struct {
 	ChatTimeout time.Duration
 	// Trunks adds trunks beside the built-in "sim", by name.
 	Trunks map[string]dialer.Trunk
+	// Speech builds the voice and recognizer of each call on a company's
+	// SIP trunk from the calling agent's settings; nil is a Registry whose
+	// local synthesizer is Synth (espeak-ng when nil) and whose local
+	// recognizer is pocketsphinx on Debian's paths.
+	Speech *speech.Registry
 	// NATSURL links the nodes of a cluster (PARLEY_NATS_URL): each node's
 	// events reach the others' realtime streams. Empty: a single node.
 	NATSURL string
@@ -201,7 +207,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		s.Agentic.Notice(ev)
 	}
 	s.Dialer = &dialer.Dialer{DB: db, Node: node, Log: cfg.Log, Bus: bus, Lease: cfg.Lease, Trunks: trunks}
-	s.Trunks = &voicesip.Service{DB: db, Synth: cfg.Synth, Log: cfg.Log}
+	reg := cfg.Speech
+	if reg == nil {
+		reg = &speech.Registry{Espeak: cfg.Synth}
+	}
+	s.Trunks = &voicesip.Service{DB: db, Synth: cfg.Synth, Log: cfg.Log, Speech: reg}
 	s.Dialer.TrunkResolver = s.Trunks.Resolve
 	s.WebhookDispatcher = &webhook.Dispatcher{DB: db, Bus: bus, Log: cfg.Log, Node: node, AllowPrivate: cfg.WebhookAllowPrivate,
 		Backoff: cfg.WebhookBackoff, MaxAttempts: cfg.WebhookMaxAttempts}

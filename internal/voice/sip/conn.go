@@ -29,7 +29,12 @@ type Conn struct {
 	answered time.Time
 	synth    audio.Synthesizer
 	voice    string
+	recog    Recognizer // the call's recognizer; nil: none
 	hasDTMF  bool
+
+	// The last utterance Listen returned, on the call's clock.
+	uttStart, uttEnd time.Duration
+	uttOK            bool
 
 	hangOnce sync.Once
 	ended    time.Duration
@@ -128,12 +133,15 @@ func (c *Conn) Listen(ctx context.Context, timeout time.Duration, expect []strin
 		digitWait *time.Timer
 		digitC    <-chan time.Time
 	)
+	c.uttOK = false
+	var uttStart time.Duration
 	endSpeech := func() (string, bool, error) {
 		pcm := audio.PCM{Rate: audio.Rate, Samples: utter}
-		if c.trunk.Recognizer == nil {
+		c.uttStart, c.uttEnd, c.uttOK = uttStart, max(uttStart, c.Elapsed()-silent), true
+		if c.recog == nil {
 			return "", true, nil
 		}
-		return c.trunk.Recognizer.Recognize(ctx, pcm, expect)
+		return c.recog.Recognize(ctx, pcm, expect)
 	}
 	for {
 		select {
@@ -182,6 +190,7 @@ func (c *Conn) Listen(ctx context.Context, timeout time.Duration, expect []strin
 					continue
 				}
 				started, utter = true, append(utter, pending...)
+				uttStart = max(0, c.Elapsed()-time.Duration(voiced)*rtp.FrameTime)
 				deadline.Reset(vad.MaxUtterance)
 				continue
 			}
@@ -195,6 +204,13 @@ func (c *Conn) Listen(ctx context.Context, timeout time.Duration, expect []strin
 			}
 		}
 	}
+}
+
+// LastUtterance is when the utterance the last Listen returned started and
+// ended on the call's clock (Elapsed); ok is false when that Listen heard
+// no speech (silence or digits).
+func (c *Conn) LastUtterance() (start, end time.Duration, ok bool) {
+	return c.uttStart, c.uttEnd, c.uttOK
 }
 
 // Elapsed is the wall-clock time since the answer, frozen at hang-up.

@@ -15,6 +15,7 @@ import (
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/audio"
 	"github.com/parley-cc/parley/internal/dialer"
+	"github.com/parley-cc/parley/internal/speech"
 	"github.com/parley-cc/parley/internal/store"
 	"github.com/parley-cc/parley/internal/voice/sdp"
 )
@@ -60,6 +61,9 @@ type Service struct {
 	Log   *slog.Logger
 	// Recognizer transcribes for every trunk built here; nil: none.
 	Recognizer Recognizer
+	// Speech, if set, gives each call the calling agent's voice and
+	// recognizer (its tts, asr and keys) instead of Synth and Recognizer.
+	Speech *speech.Registry
 
 	mu    sync.Mutex
 	cache map[cacheKey]*cached
@@ -259,6 +263,9 @@ func (s *Service) Resolve(ctx context.Context, companyID int64, name string) (di
 		return nil, err
 	}
 	tr.Synth, tr.Log, tr.Recognizer = s.Synth, s.Log, s.Recognizer
+	if s.Speech != nil {
+		tr.Speech = s.callSpeech
+	}
 	if s.cache == nil {
 		s.cache = map[cacheKey]*cached{}
 	}

@@ -47,6 +47,13 @@ type Recognizer interface {
 	Recognize(ctx context.Context, pcm audio.PCM, expect []string) (text string, ok bool, err error)
 }
 
+// CallSpeech is how one call speaks and listens.
+type CallSpeech struct {
+	Synth      audio.Synthesizer
+	Voice      string     // the voice name for Synth; "" its default
+	Recognizer Recognizer // nil: utterances are heard, not transcribed
+}
+
 // Config is one SIP trunk.
 type Config struct {
 	Name      string
@@ -76,6 +83,10 @@ type Trunk struct {
 	VAD        VAD
 	NoBargeIn  bool // keep playing prompts while the callee talks
 	Log        *slog.Logger
+	// Speech, if set, picks each call's voice and recognizer (the calling
+	// agent's: see Service). Without it, or when it fails (logged), a call
+	// uses Synth with the espeak voice of req.Voice and Recognizer.
+	Speech func(ctx context.Context, req dialer.CallRequest) (*CallSpeech, error)
 
 	mu      sync.Mutex
 	ua      *sipgo.UserAgent
@@ -234,6 +245,7 @@ func (t *Trunk) dial(ctx context.Context, req dialer.CallRequest) (*Conn, string
 	if user == "" {
 		return nil, dialer.ResultFail, fmt.Errorf("sip: bad number %q", req.MSISDN)
 	}
+	sp := t.callSpeech(ctx, req)
 	client, dialogs, local, err := t.stack()
 	if err != nil {
 		return nil, dialer.ResultFail, err
@@ -334,16 +346,32 @@ func (t *Trunk) dial(ctx context.Context, req dialer.CallRequest) (*Conn, string
 	rec := audio.NewRecorder(audio.Rate)
 	m := newMedia(rtpConn, net.UDPAddrFromAddrPort(ans.Remote), ans.Codec, ans.PayloadType, dtmfPT, rec, t.VAD, !t.NoBargeIn, answeredAt)
 	ok = true
-	synth := t.Synth
-	if synth == nil {
-		synth = audio.DefaultSynthesizer()
-	}
-	voice := ""
-	if v, platform, found := strings.Cut(req.Voice, "@"); found && platform == "espeak" {
-		voice = v
-	}
-	conn := &Conn{trunk: t, sess: sess, media: m, rec: rec, answered: answeredAt, synth: synth, voice: voice, hasDTMF: ans.HasDTMF}
+	conn := &Conn{trunk: t, sess: sess, media: m, rec: rec, answered: answeredAt, synth: sp.Synth, voice: sp.Voice,
+		recog: sp.Recognizer, hasDTMF: ans.HasDTMF}
 	return conn, dialer.ResultAnswered, nil
+}
+
+// callSpeech resolves the call's voice and recognizer before dialing, so
+// the callee never waits on it after answering.
+func (t *Trunk) callSpeech(ctx context.Context, req dialer.CallRequest) CallSpeech {
+	if t.Speech != nil {
+		sp, err := t.Speech(ctx, req)
+		if err == nil && sp != nil && sp.Synth != nil {
+			return *sp
+		}
+		if err != nil {
+			t.log().Warn("sip call speech settings unusable, using the trunk's defaults", "trunk", t.Name,
+				"call_uuid", req.CallUUID, "error", err)
+		}
+	}
+	sp := CallSpeech{Synth: t.Synth, Recognizer: t.Recognizer}
+	if sp.Synth == nil {
+		sp.Synth = audio.DefaultSynthesizer()
+	}
+	if v, platform, found := strings.Cut(req.Voice, "@"); found && platform == "espeak" {
+		sp.Voice = v
+	}
+	return sp
 }
 
 // resultOf maps a final SIP status to a dialer result.

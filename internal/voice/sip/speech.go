@@ -1,0 +1,59 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/parley-cc/parley/internal/agent"
+	"github.com/parley-cc/parley/internal/audio"
+	"github.com/parley-cc/parley/internal/dialer"
+	"github.com/parley-cc/parley/internal/speech"
+)
+
+// SpeechRecognizer makes one of internal/speech's recognizers a trunk's
+// Recognizer: an utterance it can make nothing of is not heard (ok false),
+// so the script's listen returns None.
+type SpeechRecognizer struct {
+	speech.Recognizer
+}
+
+// Recognize implements Recognizer.
+func (r SpeechRecognizer) Recognize(ctx context.Context, pcm audio.PCM, expect []string) (string, bool, error) {
+	res, err := r.Recognizer.Recognize(ctx, pcm, expect)
+	if err != nil {
+		return "", false, err
+	}
+	return res.Text, res.Text != "", nil
+}
+
+// callSpeech builds the voice and recognizer of the calling agent from its
+// settings (tts "voice@platform", asr, keys) through the Service's speech
+// Registry.
+func (s *Service) callSpeech(ctx context.Context, req dialer.CallRequest) (*CallSpeech, error) {
+	if req.AgentID == 0 {
+		return nil, nil // not a dialer call: the trunk's defaults
+	}
+	a, err := agent.LoadSpeech(ctx, s.DB.Reader(), req.AgentID)
+	if err != nil {
+		return nil, err
+	}
+	set := SpeechSettings(a)
+	voice, err := s.Speech.Voice(set)
+	if err != nil {
+		return nil, fmt.Errorf("tts %q: %w", a.TTS, err)
+	}
+	rec, err := s.Speech.Recognizer(set)
+	if err != nil {
+		return nil, fmt.Errorf("asr %q: %w", a.ASR, err)
+	}
+	return &CallSpeech{Synth: voice.Synthesizer, Voice: voice.Name, Recognizer: SpeechRecognizer{rec}}, nil
+}
+
+// SpeechSettings converts an agent's speech settings for speech.Registry.
+func SpeechSettings(a *agent.Speech) speech.Settings {
+	set := speech.Settings{Language: a.Language, TTS: a.TTS, ASR: a.ASR}
+	for _, c := range a.Credentials {
+		set.Credentials = append(set.Credentials, speech.Credential{UUID: c.UUID, Platform: c.Platform, KeyType: c.KeyType, Value: c.Value})
+	}
+	return set
+}
