@@ -7,11 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/parley-cc/parley/internal/testenv"
 )
+
+var serveDirs sync.Map // *testing.T -> its processes' working directory
 
 // startServe runs `parley serve` on dsn and waits until /healthz answers.
 func startServe(t *testing.T, dsn string, env ...string) (*exec.Cmd, string) {
@@ -19,6 +22,11 @@ func startServe(t *testing.T, dsn string, env ...string) (*exec.Cmd, string) {
 	addr := freeAddr(t)
 	cmd := exec.Command(parleyBinary(t), "serve", "--addr", addr)
 	cmd.Env = append(append(os.Environ(), "PARLEY_DB="+dsn, "PARLEY_LOG_LEVEL=warn", "PARLEY_SIM_TTS=tone"), env...)
+	// The default data directory (the local media store, which holds the
+	// calls' recordings) lands in one directory per test, shared by the
+	// test's processes like one deployment's nodes, not in the source tree.
+	dir, _ := serveDirs.LoadOrStore(t, t.TempDir())
+	cmd.Dir = dir.(string)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

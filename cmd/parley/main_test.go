@@ -152,6 +152,7 @@ func TestServeLifecycle(t *testing.T) {
 		addr := freeAddr(t)
 		cmd := exec.Command(parleyBinary(t), "serve", "--addr", addr)
 		cmd.Env = append(os.Environ(), "PARLEY_DB="+dsn, "PARLEY_LOG_FORMAT=json")
+		cmd.Dir = t.TempDir() // the default data directory lands there, not in the source tree
 		var logBuf bytes.Buffer
 		cmd.Stderr = &logBuf // Wait returns only after the copy is complete
 		if err := cmd.Start(); err != nil {

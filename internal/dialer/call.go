@@ -1,6 +1,7 @@
 package dialer
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -209,6 +210,7 @@ func (d *Dialer) finish(ctx context.Context, c *claimed, out *callOutcome) error
 	if err != nil {
 		return err
 	}
+	recordingKey, dbWAV := d.storeRecording(ctx, c, out.wav)
 	now := d.now().UnixMilli()
 	err = d.DB.Write(ctx, func(q store.Querier) error {
 		res, err := q.Exec(ctx, `UPDATE dialogs SET status = ?, result = ?, message = ?, outputs = ?, finished_at = ?, last_call_uuid = ?,
@@ -228,16 +230,16 @@ func (d *Dialer) finish(ctx context.Context, c *claimed, out *callOutcome) error
 		if !out.answered.IsZero() {
 			answered = out.answered.UnixMilli()
 		}
-		if _, err := q.Exec(ctx, `UPDATE calls SET status = 'ended', result = ?, answered_at = ?, ended_at = ? WHERE id = ?`,
-			callResult(out), answered, out.ended.UnixMilli(), c.callID); err != nil {
+		if _, err := q.Exec(ctx, `UPDATE calls SET status = 'ended', result = ?, answered_at = ?, ended_at = ?, recording_key = ? WHERE id = ?`,
+			callResult(out), answered, out.ended.UnixMilli(), recordingKey, c.callID); err != nil {
 			return err
 		}
 		if err := insertTurns(ctx, q, c, out.turns); err != nil {
 			return err
 		}
-		if len(out.wav) > 0 {
+		if len(dbWAV) > 0 {
 			if _, err := q.Exec(ctx, `INSERT INTO call_recordings (call_id, company_id, file_name, wav) VALUES (?, ?, ?, ?)`,
-				c.callID, c.agent.companyID, c.callUUID+".wav", out.wav); err != nil {
+				c.callID, c.agent.companyID, c.callUUID+".wav", dbWAV); err != nil {
 				return err
 			}
 		}
@@ -249,6 +251,33 @@ func (d *Dialer) finish(ctx context.Context, c *claimed, out *callOutcome) error
 	d.publish("call.ended", c, map[string]any{"call_uuid": c.callUUID, "result": callResult(out)})
 	d.publish("dialog."+status, c, map[string]any{"status": status, "result": result})
 	return nil
+}
+
+// RecordingKey is where a call's recording is kept in the media store.
+func RecordingKey(companyID int64, callUUID string) string {
+	return fmt.Sprintf("recordings/%d/%s.wav", companyID, callUUID)
+}
+
+// RecordingContentType is the type recordings are stored with.
+const RecordingContentType = "audio/wav"
+
+// storeRecording puts a call's WAV into the media store and returns its
+// key, or returns the WAV itself when it goes to the database instead: when
+// there is no media store, or the store failed (the recording is kept
+// rather than lost). It runs before the call's result is committed, so a
+// result never names an object that was not written; a crash or a lost
+// lease between the two leaves an object no call names (an orphan, which
+// costs space but never a broken download).
+func (d *Dialer) storeRecording(ctx context.Context, c *claimed, wav []byte) (key string, dbWAV []byte) {
+	if len(wav) == 0 || d.Media == nil {
+		return "", wav
+	}
+	key = RecordingKey(c.agent.companyID, c.callUUID)
+	if err := d.Media.Put(ctx, key, bytes.NewReader(wav), int64(len(wav)), RecordingContentType); err != nil {
+		d.Log.Error("recording not stored in the media store; keeping it in the database", "call_uuid", c.callUUID, "key", key, "error", err)
+		return "", wav
+	}
+	return key, nil
 }
 
 // callResult is the result shown for the call itself.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/parley-cc/parley/internal/agent"
 	"github.com/parley-cc/parley/internal/events"
+	"github.com/parley-cc/parley/internal/media"
 	"github.com/parley-cc/parley/internal/script"
 	"github.com/parley-cc/parley/internal/store"
 )
@@ -33,6 +34,10 @@ type Dialer struct {
 	// TrunkResolver, if set, finds a company's own trunk by the agent's
 	// trunk_name; a nil Trunk (and nil error) falls back to Trunks.
 	TrunkResolver func(ctx context.Context, companyID int64, name string) (Trunk, error)
+
+	// Media, if set, receives the calls' recordings (RecordingKey); nil
+	// keeps them in the database (call_recordings), as before.
+	Media media.Store
 
 	wg       sync.WaitGroup
 	programs script.Cache

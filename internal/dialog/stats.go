@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -163,7 +164,9 @@ func (s *Service) Report(ctx context.Context, agentUUID string, start, end time.
 	return out, total, err
 }
 
-// Recording returns a call's WAV recording.
+// Recording returns a call's WAV recording: from the media store when the
+// call names a key there, else from call_recordings (calls recorded before
+// recordings moved to the media store, or when the store refused one).
 func (s *Service) Recording(ctx context.Context, callUUID string) (fileName string, wav []byte, err error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
@@ -173,12 +176,37 @@ func (s *Service) Recording(ctx context.Context, callUUID string) (fileName stri
 	if _, err := uuidOK(callUUID); err != nil {
 		return "", nil, notFound
 	}
-	err = s.DB.Reader().QueryRow(ctx, `SELECT r.file_name, r.wav FROM call_recordings r JOIN calls c ON c.id = r.call_id
-		WHERE c.uuid = ? AND c.company_id = ?`, callUUID, cid).Scan(&fileName, &wav)
+	var key string
+	var dbName sql.NullString
+	err = s.DB.Reader().QueryRow(ctx, `SELECT c.recording_key, r.file_name, r.wav FROM calls c LEFT JOIN call_recordings r ON r.call_id = c.id
+		WHERE c.uuid = ? AND c.company_id = ?`, callUUID, cid).Scan(&key, &dbName, &wav)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil, notFound
 	}
-	return fileName, wav, err
+	if err != nil {
+		return "", nil, err
+	}
+	if key == "" {
+		if !dbName.Valid {
+			return "", nil, notFound // a call without a recording
+		}
+		return dbName.String, wav, nil
+	}
+	if s.Media == nil {
+		return "", nil, fmt.Errorf("recording %s: no media store configured", key)
+	}
+	rc, _, err := s.Media.Open(ctx, key)
+	if parley.ErrorCode(err) == parley.ENOTFOUND {
+		return "", nil, fmt.Errorf("recording %s of call %s is missing from the media store", key, callUUID)
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("recording %s: %w", key, err)
+	}
+	defer rc.Close()
+	if wav, err = io.ReadAll(rc); err != nil {
+		return "", nil, fmt.Errorf("recording %s: %w", key, err)
+	}
+	return callUUID + ".wav", wav, nil
 }
 
 // Turn is one transcript entry of a call.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/agent"
+	"github.com/parley-cc/parley/internal/media"
 	"github.com/parley-cc/parley/internal/store"
 )
 
@@ -22,6 +23,9 @@ type Service struct {
 	// Imported is called after a group upload is stored, so that the
 	// importer starts on it at once instead of at its next poll.
 	Imported func()
+	// Media is where the dialer keeps recordings (calls.recording_key);
+	// recordings without a key are read from call_recordings.
+	Media media.Store
 }
 
 func (s *Service) now() time.Time {

@@ -199,6 +199,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.Dialogs.Imported = s.Importer.Wake
+	s.Dialogs.Media = s.Media // recordings (download/call)
 	s.Router = &chat.Router{Chats: s.Chats, Log: cfg.Log}
 	s.Agentic = &chat.VirtualAgents{Chats: s.Chats, Log: cfg.Log}
 	s.Chats.OperatorFree = s.Router.Wake
@@ -206,7 +207,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		s.Router.Notice(ev)
 		s.Agentic.Notice(ev)
 	}
-	s.Dialer = &dialer.Dialer{DB: db, Node: node, Log: cfg.Log, Bus: bus, Lease: cfg.Lease, Trunks: trunks}
+	s.Dialer = &dialer.Dialer{DB: db, Node: node, Log: cfg.Log, Bus: bus, Lease: cfg.Lease, Trunks: trunks, Media: s.Media}
 	reg := cfg.Speech
 	if reg == nil {
 		reg = &speech.Registry{Espeak: cfg.Synth}
@@ -252,7 +253,7 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(ext.OpenAPI)
 	}))
-	(&ext.Handler{Log: s.Config.Log, Users: s.Users, Tokens: s.Tokens, Agents: s.Agents, Dialogs: s.Dialogs}).Register(mux)
+	(&ext.Handler{Log: s.Config.Log, Users: s.Users, Tokens: s.Tokens, Agents: s.Agents, Dialogs: s.Dialogs, Trunks: s.Trunks}).Register(mux)
 	(&v1.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats}).Register(mux)
 	s.Realtime.Register(mux)
 	(&livechat.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats}).Register(mux)

@@ -2,6 +2,7 @@ package ext_test
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ type fixture struct {
 	BulkUUID       string // of a finished group upload
 	TaskUUID       string
 	QueuedUUID     string // waiting: the agent's time slot is closed
+	TrunkName      string // a SIP trunk of the company (no agent uses it)
 	// Secrets are strings that only this tenant's data contains; another
 	// tenant's response must never hold them.
 	Secrets []string
@@ -85,7 +87,10 @@ func newFixture(t *testing.T, env *testenv.Env, name string) *fixture {
 	f.SlotUUID = slot.TimeSlotUUID
 	mustStatus(t, env.Do(t, "POST", ext.Prefix+"/dialog/dialog-initial"+q+"&with_selection=true", f.Token, map[string]any{"msisdn": "79990003333"}), 200).JSON(t, &one)
 	f.QueuedUUID = one.DialogUUID
-	f.Secrets = []string{f.AgentName, name + "-in-secret", name + "-out-secret", name + "-key-secret", "SECRETVALUE", "09:13",
+	f.TrunkName = name + "-trunk-secret"
+	mustStatus(t, env.Do(t, "POST", ext.Prefix+"/trunks", f.Token, map[string]any{"name": f.TrunkName, "host": strings.ToLower(name) + "-pbx.example",
+		"username": "u", "password": "TRUNKPASS-" + name}), 201)
+	f.Secrets = []string{strings.ToLower(name) + "-pbx.example", "TRUNKPASS", f.TrunkName, f.AgentName, name + "-in-secret", name + "-out-secret", name + "-key-secret", "SECRETVALUE", "09:13",
 		"79990001111", "79990002222", "79990003333", "will you pay"}
 	return f
 }
@@ -150,6 +155,11 @@ func routeRequests(f *fixture) map[string]request {
 		{"POST", p + "/statistic/dialog-report", map[string]any{"agent_uuid": f.AgentUUID, "start": "2020-01-01 00:00:00", "end": "2099-01-01 00:00:00"}},
 		{"GET", p + "/statistic/download/call?call_uuid=" + f.CallUUID, nil},
 		{"GET", p + "/statistic/" + f.CallUUID + "/transcription?type=json", nil},
+		{"GET", p + "/trunks?company_uuid=" + f.CompanyUUID, nil},
+		{"POST", p + "/trunks", map[string]any{"name": "new trunk", "host": "10.0.0.1", "port": 5080, "transport": "tcp", "username": "u", "password": "p",
+			"caller_id": "74950000000", "codecs": "PCMA", "ring_timeout": 20, "company_uuid": f.CompanyUUID}},
+		{"GET", p + "/trunks/" + url.PathEscape(f.TrunkName), nil},
+		{"DELETE", p + "/trunks/" + url.PathEscape(f.TrunkName), nil},
 	}
 	out := map[string]request{}
 	for _, r := range reqs {
@@ -166,6 +176,8 @@ func routeRequests(f *fixture) map[string]request {
 			key = "PUT " + p + "/agent-settings/credentials/{credential_uuid}"
 		case strings.HasSuffix(path, "/transcription"):
 			key = "GET " + p + "/statistic/{call_uuid}/transcription"
+		case strings.HasPrefix(path, p+"/trunks/"):
+			key = r.Method + " " + p + "/trunks/{name}"
 		}
 		out[key] = r
 	}

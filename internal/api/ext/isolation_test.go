@@ -1,6 +1,7 @@
 package ext_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -65,7 +66,7 @@ func snapshot(t *testing.T, env *testenv.Env, f *fixture) string {
 	b.Write(mustStatus(t, env.Do(t, "GET", ext.Prefix+"/company-agents", f.Token, nil), 200).Body)
 	for _, path := range []string{"/agent-settings/script" + q, "/queue/dialog" + q, "/selection" + q,
 		"/statistic/dialog?dialog_uuid=" + f.DialogUUID, "/statistic/download/call?call_uuid=" + f.CallUUID,
-		"/dialog/dialogs-group-initial-result?task_uuid=" + f.TaskUUID} {
+		"/dialog/dialogs-group-initial-result?task_uuid=" + f.TaskUUID, "/trunks", "/trunks/" + url.PathEscape(f.TrunkName)} {
 		b.Write(mustStatus(t, env.Do(t, "GET", ext.Prefix+path, f.Token, nil), 200).Body)
 	}
 	return b.String()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -292,7 +293,7 @@ func oaBasic(login, password string) string {
 
 // oaPath fills the path parameters of a route.
 func oaPath(rt ext.Route, id string) string {
-	return strings.NewReplacer("{credential_uuid}", id, "{call_uuid}", id).Replace(rt.Path)
+	return strings.NewReplacer("{credential_uuid}", id, "{call_uuid}", id, "{name}", id).Replace(rt.Path)
 }
 
 func TestOpenAPIResponses(t *testing.T) {
@@ -319,6 +320,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		oaEntities(t, c, ten, "initial")
 		oaEntities(t, c, ten, "output")
 		oaDialogs(t, c, env.NewTenant(t, "Calls"))
+		oaTrunks(t, c, ten)
 		c.checkCoverage(t)
 	})
 }
@@ -331,6 +333,7 @@ var oaIgnoresBody = map[string]bool{
 	"POST /queue/stop":              true,
 	"POST /queue/return":            true,
 	"POST /queue/remove":            true,
+	"DELETE /trunks/{name}":         true,
 }
 
 // oaEveryRoute sends what every route answers alike: no token, a bad
@@ -865,5 +868,59 @@ func oaDialogs(t *testing.T, c *oaChecker, ten *testenv.Tenant) {
 		{"POST", "/queue/remove", tok, nil, 409},
 		{"POST", "/queue/remove" + stranger, tok, nil, 403},
 		{"GET", "/queue/dialog" + q, tok, nil, 200},
+	})
+}
+
+func oaTrunks(t *testing.T, c *oaChecker, ten *testenv.Tenant) {
+	tok := oaBearer(ten.Token)
+	var made struct {
+		Name     string `json:"name"`
+		Password string `json:"password"`
+	}
+	c.json(t, oaCall{"POST", "/trunks", tok, map[string]any{"name": " Main PBX ", "host": "pbx.example.com", "port": "5080", "transport": "TCP",
+		"username": "acme", "password": "s3cret", "caller_id": "+74950000000", "codecs": "PCMA,PCMU", "ring_timeout_s": 45, "unknown": 1}, 201}, &made)
+	if made.Name != "Main PBX" || made.Password != "********" {
+		t.Errorf("created trunk: %+v, want the trimmed name and a masked password", made)
+	}
+	var list struct {
+		Data []struct {
+			Name, Password, Codecs string
+			RingTimeout            int `json:"ring_timeout_s"`
+		} `json:"data"`
+	}
+	c.run(t, []oaCall{
+		{"POST", "/trunks", tok, map[string]any{"name": "Бэкап", "host": "192.0.2.7", "ring_timeout": 10, "company_uuid": ten.CompanyUUID}, 201},
+		{"POST", "/trunks", tok, map[string]any{"name": "Main PBX", "host": "other.example.com"}, 409}, // a duplicate name
+		{"POST", "/trunks", tok, map[string]any{"name": "x", "host": "bad host"}, 409},
+		{"POST", "/trunks", tok, map[string]any{"name": "x"}, 409},
+		{"POST", "/trunks", tok, map[string]any{"host": "h.example"}, 409},
+		{"POST", "/trunks", tok, map[string]any{"name": "x", "host": "h.example", "port": 0}, 409},
+		{"POST", "/trunks", tok, map[string]any{"name": "x", "host": "h.example", "port": 70000}, 409},
+		{"POST", "/trunks", tok, map[string]any{"name": "x", "host": "h.example", "transport": "tls"}, 409},
+		{"POST", "/trunks", tok, map[string]any{"name": "x", "host": "h.example", "password": "p"}, 409}, // no username
+		{"POST", "/trunks", tok, map[string]any{"name": "x", "host": "h.example", "codecs": "G729"}, 409},
+		{"POST", "/trunks", tok, map[string]any{"name": "x", "host": "h.example", "ring_timeout_s": 4}, 409},
+		{"POST", "/trunks", tok, map[string]any{"name": "x", "host": "h.example", "ring_timeout_s": 20, "ring_timeout": 30}, 409},
+		{"POST", "/trunks", tok, map[string]any{"name": "x", "host": "h.example", "company_uuid": uuid.NewString()}, 403},
+	})
+	c.json(t, oaCall{"GET", "/trunks?company_uuid=" + ten.CompanyUUID, tok, nil, 200}, &list)
+	if len(list.Data) != 2 || list.Data[0].Name != "Main PBX" || list.Data[0].Password != "********" || list.Data[0].Codecs != "PCMA,PCMU" ||
+		list.Data[0].RingTimeout != 45 || list.Data[1].Name != "Бэкап" || list.Data[1].Password != "" || list.Data[1].RingTimeout != 10 {
+		t.Errorf("trunks: %+v", list.Data)
+	}
+	for _, b := range [][]byte{c.do(t, oaCall{"GET", "/trunks", tok, nil, 200}), c.do(t, oaCall{"GET", "/trunks/Main%20PBX", tok, nil, 200})} {
+		if strings.Contains(string(b), "s3cret") {
+			t.Errorf("a trunk answer shows the password: %s", b)
+		}
+	}
+	c.run(t, []oaCall{
+		{"GET", "/trunks?company_uuid=" + uuid.NewString(), tok, nil, 403},
+		{"GET", "/trunks/" + url.PathEscape("Бэкап"), tok, nil, 200},
+		{"GET", "/trunks/nope", tok, nil, 404},
+		{"GET", "/trunks/a%00b", tok, nil, 404},
+		{"DELETE", "/trunks/" + url.PathEscape("Бэкап"), tok, nil, 204},
+		{"DELETE", "/trunks/" + url.PathEscape("Бэкап"), tok, nil, 404},
+		{"GET", "/trunks/" + url.PathEscape("Бэкап"), tok, nil, 404},
+		{"DELETE", "/trunks/%FF", tok, nil, 404},
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/auth"
 	"github.com/parley-cc/parley/internal/dialog"
+	"github.com/parley-cc/parley/internal/voice/sip"
 )
 
 // Prefix is where the family is mounted.
@@ -24,6 +25,7 @@ type Handler struct {
 	Tokens  *auth.TokenService
 	Agents  *agent.Service
 	Dialogs *dialog.Service
+	Trunks  *sip.Service
 }
 
 // Route is one method of the family. Public routes take no Bearer token.
@@ -96,6 +98,11 @@ func Routes() []Route {
 		{Method: "POST", Path: "/statistic/dialog-report", handle: (*Handler).statReport},
 		{Method: "GET", Path: "/statistic/download/call", handle: (*Handler).downloadCall},
 		{Method: "GET", Path: "/statistic/{call_uuid}/transcription", handle: (*Handler).transcription},
+
+		{Method: "GET", Path: "/trunks", handle: (*Handler).listTrunks},
+		{Method: "POST", Path: "/trunks", handle: (*Handler).createTrunk},
+		{Method: "GET", Path: "/trunks/{name}", handle: (*Handler).getTrunk},
+		{Method: "DELETE", Path: "/trunks/{name}", handle: (*Handler).deleteTrunk},
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 
@@ -86,7 +87,8 @@ func validate(in *NewTrunk) error {
 	}
 	in.Name = name
 	in.Host = strings.TrimSpace(in.Host)
-	if in.Host == "" || len(in.Host) > 253 || strings.ContainsAny(in.Host, " /@;:?<>\"") && net.ParseIP(in.Host) == nil {
+	if in.Host == "" || len(in.Host) > 253 || strings.ContainsFunc(in.Host, unicode.IsControl) ||
+		strings.ContainsAny(in.Host, " /@;:?<>\"") && net.ParseIP(in.Host) == nil {
 		return parley.FieldError("host", "must be a host name or IP address")
 	}
 	if in.Port == 0 {
@@ -224,6 +226,53 @@ func (s *Service) Delete(ctx context.Context, trunkUUID string) error {
 	var n int64
 	err = s.DB.Write(ctx, func(q store.Querier) error {
 		r, err := q.Exec(ctx, `DELETE FROM trunks WHERE uuid = ? AND company_id = ?`, trunkUUID, cid)
+		if err == nil {
+			n, err = r.RowsAffected()
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound("Trunk")
+	}
+	return nil
+}
+
+// GetByName returns the caller's trunk named name (the name an agent's
+// trunk_name uses); another company's trunk is not found.
+func (s *Service) GetByName(ctx context.Context, name string) (*TrunkInfo, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// A name no trunk can have (NUL, invalid UTF-8, too long) is simply
+	// not found; PostgreSQL would refuse it as a parameter.
+	name, err = parley.ValidName("name", name, 100)
+	if err != nil {
+		return nil, store.ErrNotFound("Trunk")
+	}
+	t, err := scanTrunk(s.DB.Reader().QueryRow(ctx, `SELECT `+trunkColumns+` FROM trunks WHERE company_id = ? AND name = ?`, cid, name).Scan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound("Trunk")
+	}
+	return t, err
+}
+
+// DeleteByName removes the caller's trunk named name. Calls in progress go
+// on; agents naming it fall back to the server's built-in trunks.
+func (s *Service) DeleteByName(ctx context.Context, name string) error {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return err
+	}
+	if name, err = parley.ValidName("name", name, 100); err != nil {
+		return store.ErrNotFound("Trunk")
+	}
+	var n int64
+	err = s.DB.Write(ctx, func(q store.Querier) error {
+		r, err := q.Exec(ctx, `DELETE FROM trunks WHERE company_id = ? AND name = ?`, cid, name)
 		if err == nil {
 			n, err = r.RowsAffected()
 		}
