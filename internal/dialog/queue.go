@@ -207,6 +207,7 @@ type Selection struct {
 	StartedOn    int64
 	IsCompleted  bool
 	DialogsCount int
+	PendingCount int // dialogs still queued, being called or stopped
 }
 
 // Selections lists the agent's selections; completed filters when non-nil.
@@ -232,11 +233,10 @@ func (s *Service) Selections(ctx context.Context, agentUUID string, completed *b
 		defer rows.Close()
 		for rows.Next() {
 			var sel Selection
-			var pending int
-			if err := rows.Scan(&sel.UUID, &sel.Name, &sel.StartedOn, &sel.DialogsCount, &pending); err != nil {
+			if err := rows.Scan(&sel.UUID, &sel.Name, &sel.StartedOn, &sel.DialogsCount, &sel.PendingCount); err != nil {
 				return err
 			}
-			sel.IsCompleted = pending == 0
+			sel.IsCompleted = sel.PendingCount == 0
 			if completed == nil || *completed == sel.IsCompleted {
 				out = append(out, sel)
 			}

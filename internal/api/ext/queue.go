@@ -102,6 +102,9 @@ type selection struct {
 	StartedOn    string `json:"started_on"`
 	IsCompleted  bool   `json:"is_completed"`
 	DialogsCount int    `json:"dialogs_count"`
+	// PendingDialogsCount (not in the seed) gives a selection's progress:
+	// its dialogs still waiting, being called or stopped.
+	PendingDialogsCount int `json:"pending_dialogs_count"`
 }
 
 // selections is GET /selection; started_on is "DD-MM-YYYY HH:MM:SS" as the
@@ -121,7 +124,7 @@ func (h *Handler) selections(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]selection, len(sels))
 	for i, s := range sels {
-		out[i] = selection{UUID: s.UUID, Name: s.Name, IsCompleted: s.IsCompleted, DialogsCount: s.DialogsCount,
+		out[i] = selection{UUID: s.UUID, Name: s.Name, IsCompleted: s.IsCompleted, DialogsCount: s.DialogsCount, PendingDialogsCount: s.PendingCount,
 			StartedOn: time.UnixMilli(s.StartedOn).UTC().Format("02-01-2006 15:04:05")}
 	}
 	writeJSON(w, http.StatusOK, out)

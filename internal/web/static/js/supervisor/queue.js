@@ -33,9 +33,10 @@ export async function render(main, ctx) {
       { key: "started_on", label: "Started (UTC)" },
       { key: "dialogs_count", label: "Dialogs", num: true },
       { key: "p", label: "Progress", render: (s) => {
-        const p = el("progress", { max: 1, "aria-label": `Progress of ${s.name}` });
-        if (s.is_completed) p.value = 1;
-        return el("span", { class: "row" }, p, s.is_completed ? "completed" : "in progress");
+        const total = s.dialogs_count || 0, done = total - (s.pending_dialogs_count || 0);
+        const p = el("progress", { max: total || 1, "aria-label": `Progress of ${s.name}` });
+        p.value = s.is_completed ? (total || 1) : done;
+        return el("span", { class: "row" }, p, s.is_completed ? "completed" : `${done} of ${total} done`);
       } },
     ], sels, { caption: "Selections", empty: "No selection yet." }));
     queueBox.replaceChildren(table([
