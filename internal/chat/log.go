@@ -67,12 +67,20 @@ func (s *Service) write(ctx context.Context, cid int64, fn func(q store.Querier,
 
 // log appends an event to a chat's log in the caller's transaction.
 func (ch *changes) log(ctx context.Context, q store.Querier, chatID int64, chatUUID, typ string, data map[string]any) error {
-	now := time.Now().UTC()
 	var seq int64
 	if err := q.QueryRow(ctx, `UPDATE chats SET event_seq = event_seq + 1 WHERE id = ? AND company_id = ? RETURNING event_seq`,
 		chatID, ch.cid).Scan(&seq); err != nil {
 		return err
 	}
+	return ch.logAt(ctx, q, chatID, chatUUID, seq, typ, data)
+}
+
+// logAt appends an event at seq, which the caller has just taken from the
+// chat's event_seq in this transaction (a message post bumps it in the
+// UPDATE that takes the message's seq). Nothing may log an event of the
+// chat in between, or the log's order would differ from the seqs'.
+func (ch *changes) logAt(ctx context.Context, q store.Querier, chatID int64, chatUUID string, seq int64, typ string, data map[string]any) error {
+	now := time.Now().UTC()
 	if data == nil {
 		data = map[string]any{}
 	}

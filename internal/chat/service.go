@@ -265,36 +265,12 @@ func (s *Service) postMessage(ctx context.Context, chatID int64, senderType, con
 					return err
 				}
 			}
-			c, err := getChat(ctx, q, cid, chatID)
-			if err != nil {
-				return err
-			}
-			if Final(c.Status) {
-				return parley.Errorf(parley.ECONFLICT, "Chat %d has ended; no message can be added.", chatID)
-			}
-			// An operator answering a queued chat takes it. assign locks the
-			// operator row before the chat row, the order every writer keeps.
-			if me != nil && c.Status == StatusQueued {
-				if err := assign(ctx, q, ch, c, *me, false); err != nil {
-					return err
-				}
-				c.Status, c.OperatorID = StatusAssigned, me
-			}
-			m, err = appendMessage(ctx, q, c, me, senderType, typ, content, opt.UUID)
-			if err != nil {
-				return err
-			}
-			if senderType == SenderEndUser && s.Timeout > 0 {
-				if _, err := q.Exec(ctx, `UPDATE chats SET timeout_at = ? WHERE id = ?`, m.CreatedAt.Add(s.Timeout).UnixMilli(), c.ID); err != nil {
-					return err
-				}
-			}
 			if opt.InTx != nil {
-				if err := opt.InTx(q, ch, c, m); err != nil {
-					return err
-				}
+				m, err = s.postWithHook(ctx, q, ch, cid, chatID, me, senderType, typ, content, opt)
+			} else {
+				m, err = s.post(ctx, q, ch, cid, chatID, me, senderType, typ, content, opt.UUID)
 			}
-			if err := ch.logMessage(ctx, q, c, m); err != nil {
+			if err != nil {
 				return err
 			}
 			if opt.After != nil {
@@ -309,6 +285,164 @@ func (s *Service) postMessage(ctx context.Context, chatID int64, senderType, con
 	return m, replayed, nil
 }
 
+// Statements of a message post (post): one UPDATE of the chat row takes the
+// message's seq and the message.created event's seq, bumps updated_at and,
+// for an end user's message, timeout_at, and returns what the message and
+// its event need of the chat. A post whose caller is no operator runs it on
+// any live chat; an operator's post reads the chat first, since taking a
+// queued chat locks the operator row before the chat row, and then
+// requires the status it read.
+var postBumpSQL = func() (sqls [2][2]string) {
+	for exact := range 2 {
+		for timeout := range 2 {
+			q := `UPDATE chats SET last_seq = last_seq + 1, event_seq = event_seq + 1, updated_at = ?`
+			if timeout == 1 {
+				q += `, timeout_at = ?`
+			}
+			if exact == 1 {
+				q += ` WHERE id = ? AND company_id = ? AND status = ?`
+			} else {
+				q += ` WHERE id = ? AND company_id = ? AND status NOT IN (?, ?, ?)`
+			}
+			sqls[exact][timeout] = q + ` RETURNING last_seq, event_seq, uuid, status, end_user_id, operator_id, virtual_agent_id`
+		}
+	}
+	return sqls
+}()
+
+// postChatColumns are the columns of a chat that a post reads.
+const postChatColumns = `id, uuid, company_id, end_user_id, status, operator_id, virtual_agent_id`
+
+// getPostChat reads what a post needs of a chat: less than getChat, which
+// reads all of it.
+func getPostChat(ctx context.Context, q store.Querier, cid, id int64) (*Chat, error) {
+	c := &Chat{}
+	var op, va sql.NullInt64
+	err := q.QueryRow(ctx, `SELECT `+postChatColumns+` FROM chats WHERE id = ? AND company_id = ?`, id, cid).
+		Scan(&c.ID, &c.UUID, &c.CompanyID, &c.EndUserID, &c.Status, &op, &va)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, chatNotFound(id)
+	} else if err != nil {
+		return nil, err
+	}
+	c.OperatorID, c.VirtualAgentID = ptr(op), ptr(va)
+	return c, nil
+}
+
+// post stores a message at the end of a chat that has not ended and logs
+// it, in the caller's transaction (see postBumpSQL). me is the posting
+// operator, if any.
+func (s *Service) post(ctx context.Context, q store.Querier, ch *changes, cid, chatID int64, me *int64, senderType, typ, content, item string) (*Message, error) {
+	var c *Chat
+	if me != nil {
+		var err error
+		if c, err = getPostChat(ctx, q, cid, chatID); err != nil {
+			return nil, err
+		}
+		if Final(c.Status) {
+			return nil, parley.Errorf(parley.ECONFLICT, "Chat %d has ended; no message can be added.", chatID)
+		}
+		// An operator answering a queued chat takes it. assign locks the
+		// operator row before the chat row, the order every writer keeps.
+		if c.Status == StatusQueued {
+			if err := assign(ctx, q, ch, c, *me, false); err != nil {
+				return nil, err
+			}
+			c.Status, c.OperatorID = StatusAssigned, me
+		}
+	}
+	now := time.Now().UnixMilli()
+	args := make([]any, 0, 7)
+	args = append(args, now)
+	timeout := 0
+	if senderType == SenderEndUser && s.Timeout > 0 {
+		args, timeout = append(args, ms(now).Add(s.Timeout).UnixMilli()), 1
+	}
+	args = append(args, chatID, cid)
+	exact := 0
+	if c != nil {
+		args, exact = append(args, c.Status), 1
+	} else {
+		args = append(args, StatusFinished, StatusDismissed, StatusTimedOut)
+	}
+	var seq int
+	var eventSeq int64
+	var chatUUID, status string
+	var endUser int64
+	var op, va sql.NullInt64
+	err := q.QueryRow(ctx, postBumpSQL[exact][timeout], args...).Scan(&seq, &eventSeq, &chatUUID, &status, &endUser, &op, &va)
+	if errors.Is(err, sql.ErrNoRows) {
+		if c != nil {
+			return nil, errRaced // the status read has changed since
+		}
+		// Missing, ended, or (on PostgreSQL) changed meanwhile: say which.
+		if c, err = getPostChat(ctx, q, cid, chatID); err != nil {
+			return nil, err
+		}
+		if Final(c.Status) {
+			return nil, parley.Errorf(parley.ECONFLICT, "Chat %d has ended; no message can be added.", chatID)
+		}
+		return nil, errRaced
+	} else if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		c = &Chat{ID: chatID, UUID: chatUUID, CompanyID: cid, EndUserID: endUser, Status: status,
+			OperatorID: ptr(op), VirtualAgentID: ptr(va)}
+	}
+	m, err := insertMessage(ctx, q, c, me, seq, now, senderType, typ, content, item)
+	if err != nil {
+		return nil, err
+	}
+	c.EventSeq = eventSeq
+	data := messageData(m)
+	data["status"] = c.Status
+	if err := ch.logAt(ctx, q, c.ID, c.UUID, eventSeq, EventMessageCreated, data); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// postWithHook is post for a post with an InTx hook, which sees the whole
+// chat and may log events of its own before message.created: the chat is
+// read in full, and the message, the timeout and the event are written by
+// statements of their own.
+func (s *Service) postWithHook(ctx context.Context, q store.Querier, ch *changes, cid, chatID int64, me *int64, senderType, typ, content string, opt PostOptions) (*Message, error) {
+	c, err := getChat(ctx, q, cid, chatID)
+	if err != nil {
+		return nil, err
+	}
+	if Final(c.Status) {
+		return nil, parley.Errorf(parley.ECONFLICT, "Chat %d has ended; no message can be added.", chatID)
+	}
+	// An operator answering a queued chat takes it. assign locks the
+	// operator row before the chat row, the order every writer keeps.
+	if me != nil && c.Status == StatusQueued {
+		if err := assign(ctx, q, ch, c, *me, false); err != nil {
+			return nil, err
+		}
+		c.Status, c.OperatorID = StatusAssigned, me
+	}
+	m, err := appendMessage(ctx, q, c, me, senderType, typ, content, opt.UUID)
+	if err != nil {
+		return nil, err
+	}
+	if senderType == SenderEndUser && s.Timeout > 0 {
+		if _, err := q.Exec(ctx, `UPDATE chats SET timeout_at = ? WHERE id = ?`, m.CreatedAt.Add(s.Timeout).UnixMilli(), c.ID); err != nil {
+			return nil, err
+		}
+	}
+	if opt.InTx != nil {
+		if err := opt.InTx(q, ch, c, m); err != nil {
+			return nil, err
+		}
+	}
+	if err := ch.logMessage(ctx, q, c, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // appendMessage stores a message at the end of chat c, whose status the
 // caller has read in this transaction; errRaced if it changed since.
 func appendMessage(ctx context.Context, q store.Querier, c *Chat, me *int64, senderType, typ, content, item string) (*Message, error) {
@@ -321,6 +455,12 @@ func appendMessage(ctx context.Context, q store.Querier, c *Chat, me *int64, sen
 	} else if err != nil {
 		return nil, err
 	}
+	return insertMessage(ctx, q, c, me, seq, now, senderType, typ, content, item)
+}
+
+// insertMessage stores a message at seq, which the caller has taken from
+// chat c's last_seq in this transaction, sent at now (unix ms).
+func insertMessage(ctx context.Context, q store.Querier, c *Chat, me *int64, seq int, now int64, senderType, typ, content, item string) (*Message, error) {
 	var sender *int64
 	switch senderType {
 	case SenderEndUser:

@@ -33,6 +33,9 @@ const (
 // DB is an open database. SQLite allows one writer at a time, so it gets a
 // single-connection write pool (writers queue in Go instead of spinning on
 // SQLITE_BUSY) and a wider read pool; PostgreSQL uses one pool for both.
+// Statements are prepared once per connection and reused: SQLite's
+// connections keep a bounded cache of them, inside transactions and out
+// (stmtcache.go); pgx keeps its own per connection.
 type DB struct {
 	Dialect Dialect
 	write   *sql.DB
@@ -40,17 +43,7 @@ type DB struct {
 
 	rebindMu sync.RWMutex
 	rebound  map[string]string
-
-	// SQLite statements prepared once per pool and reused: modernc's driver
-	// keeps none, so every query was parsed and planned again (half of the
-	// cost of a simple read). pgx keeps its own per connection.
-	stmtMu sync.RWMutex
-	stmts  map[*sql.DB]map[string]*sql.Stmt
 }
-
-// maxCachedStmts bounds the statements kept per pool; queries built with a
-// varying number of rows (multi-row INSERTs) would otherwise grow it.
-const maxCachedStmts = 256
 
 // Open opens the database named by dsn: "sqlite:///abs/path.db",
 // "sqlite://rel/path.db", or "postgres://..." / "postgresql://...".
@@ -102,10 +95,11 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return "file:" + path + "?" + q.Encode()
 	}
 
-	write, err := sql.Open("sqlite", dsn(false))
+	writeConn, err := newCachingConnector(dsn(false))
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
+	write := sql.OpenDB(writeConn)
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
@@ -113,29 +107,21 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	read, err := sql.Open("sqlite", dsn(true))
+	readConn, err := newCachingConnector(dsn(true))
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
+	read := sql.OpenDB(readConn)
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxLifetime(0)
-	return &DB{Dialect: SQLite, write: write, read: read, rebound: map[string]string{},
-		stmts: map[*sql.DB]map[string]*sql.Stmt{write: {}, read: {}}}, nil
+	return &DB{Dialect: SQLite, write: write, read: read, rebound: map[string]string{}}, nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	db.stmtMu.Lock()
-	for _, byQuery := range db.stmts {
-		for _, st := range byQuery {
-			_ = st.Close()
-		}
-	}
-	db.stmts = nil
-	db.stmtMu.Unlock()
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -170,92 +156,21 @@ func (q Querier) runner() sqlRunner {
 	return q.pool
 }
 
-// stmt returns the cached prepared statement of query on this querier's
-// pool, bound to its transaction, or nil where statements are not cached.
-// Statements are only prepared outside transactions: preparing on the pool
-// from inside one would wait for a connection that the transaction itself
-// may hold (SQLite's write pool has one). Inside a transaction a statement
-// already cached is bound to the transaction's connection.
-func (q Querier) stmt(ctx context.Context, query string) *sql.Stmt {
-	if q.tx == nil {
-		return q.db.prepared(ctx, q.pool, query)
-	}
-	if st := q.db.cached(q.pool, query); st != nil {
-		return q.tx.StmtContext(ctx, st)
-	}
-	return nil
-}
-
 // Exec runs a statement and maps driver errors to domain errors.
 func (q Querier) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := q.stmt(ctx, query); st != nil {
-		res, err := st.ExecContext(ctx, args...)
-		return res, q.db.mapError(err)
-	}
 	res, err := q.runner().ExecContext(ctx, q.db.rebind(query), args...)
 	return res, q.db.mapError(err)
 }
 
 // Query runs a query; the caller closes the rows.
 func (q Querier) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := q.stmt(ctx, query); st != nil {
-		rows, err := st.QueryContext(ctx, args...)
-		return rows, q.db.mapError(err)
-	}
 	rows, err := q.runner().QueryContext(ctx, q.db.rebind(query), args...)
 	return rows, q.db.mapError(err)
 }
 
 // QueryRow runs a query expected to return at most one row.
 func (q Querier) QueryRow(ctx context.Context, query string, args ...any) *Row {
-	if st := q.stmt(ctx, query); st != nil {
-		return &Row{row: st.QueryRowContext(ctx, args...), db: q.db}
-	}
 	return &Row{row: q.runner().QueryRowContext(ctx, q.db.rebind(query), args...), db: q.db}
-}
-
-// cached returns the statement cached for query on pool, if any.
-func (db *DB) cached(pool *sql.DB, query string) *sql.Stmt {
-	if db.Dialect != SQLite {
-		return nil
-	}
-	db.stmtMu.RLock()
-	defer db.stmtMu.RUnlock()
-	return db.stmts[pool][query]
-}
-
-// prepared returns query prepared on pool, preparing it the first time, or
-// nil when the dialect or the cache's size says not to.
-func (db *DB) prepared(ctx context.Context, pool *sql.DB, query string) *sql.Stmt {
-	if db.Dialect != SQLite {
-		return nil
-	}
-	if st := db.cached(pool, query); st != nil {
-		return st
-	}
-	db.stmtMu.RLock()
-	full := db.stmts == nil || len(db.stmts[pool]) >= maxCachedStmts
-	db.stmtMu.RUnlock()
-	if full {
-		return nil
-	}
-	// Prepared outside the caller's context: the statement outlives it.
-	st, err := pool.PrepareContext(context.WithoutCancel(ctx), query)
-	if err != nil {
-		return nil // the plain path reports the error
-	}
-	db.stmtMu.Lock()
-	defer db.stmtMu.Unlock()
-	if have, ok := db.stmts[pool][query]; ok {
-		_ = st.Close()
-		return have
-	}
-	if db.stmts == nil || len(db.stmts[pool]) >= maxCachedStmts {
-		_ = st.Close()
-		return nil
-	}
-	db.stmts[pool][query] = st
-	return st
 }
 
 // Dialect tells which engine the querier talks to, for the rare query that
