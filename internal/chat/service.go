@@ -189,9 +189,6 @@ type PostOptions struct {
 	// AsOperator posts an operator message on behalf of this operator of
 	// the company (API callers naming the sender); 0 for none.
 	AsOperator int64
-	// InTx runs in the transaction right after the message is stored (and
-	// not on a replay): other changes that must commit with it.
-	InTx func(q store.Querier, ch *changes, c *Chat, m *Message) error
 }
 
 // PostMessageWith is PostMessage with options; replayed reports that the
@@ -265,11 +262,7 @@ func (s *Service) postMessage(ctx context.Context, chatID int64, senderType, con
 					return err
 				}
 			}
-			if opt.InTx != nil {
-				m, err = s.postWithHook(ctx, q, ch, cid, chatID, me, senderType, typ, content, opt)
-			} else {
-				m, err = s.post(ctx, q, ch, cid, chatID, me, senderType, typ, content, opt.UUID)
-			}
+			m, err = s.post(ctx, q, ch, cid, chatID, me, senderType, typ, content, opt.UUID)
 			if err != nil {
 				return err
 			}
@@ -398,46 +391,6 @@ func (s *Service) post(ctx context.Context, q store.Querier, ch *changes, cid, c
 	data := messageData(m)
 	data["status"] = c.Status
 	if err := ch.logAt(ctx, q, c.ID, c.UUID, eventSeq, EventMessageCreated, data); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// postWithHook is post for a post with an InTx hook, which sees the whole
-// chat and may log events of its own before message.created: the chat is
-// read in full, and the message, the timeout and the event are written by
-// statements of their own.
-func (s *Service) postWithHook(ctx context.Context, q store.Querier, ch *changes, cid, chatID int64, me *int64, senderType, typ, content string, opt PostOptions) (*Message, error) {
-	c, err := getChat(ctx, q, cid, chatID)
-	if err != nil {
-		return nil, err
-	}
-	if Final(c.Status) {
-		return nil, parley.Errorf(parley.ECONFLICT, "Chat %d has ended; no message can be added.", chatID)
-	}
-	// An operator answering a queued chat takes it. assign locks the
-	// operator row before the chat row, the order every writer keeps.
-	if me != nil && c.Status == StatusQueued {
-		if err := assign(ctx, q, ch, c, *me, false); err != nil {
-			return nil, err
-		}
-		c.Status, c.OperatorID = StatusAssigned, me
-	}
-	m, err := appendMessage(ctx, q, c, me, senderType, typ, content, opt.UUID)
-	if err != nil {
-		return nil, err
-	}
-	if senderType == SenderEndUser && s.Timeout > 0 {
-		if _, err := q.Exec(ctx, `UPDATE chats SET timeout_at = ? WHERE id = ?`, m.CreatedAt.Add(s.Timeout).UnixMilli(), c.ID); err != nil {
-			return nil, err
-		}
-	}
-	if opt.InTx != nil {
-		if err := opt.InTx(q, ch, c, m); err != nil {
-			return nil, err
-		}
-	}
-	if err := ch.logMessage(ctx, q, c, m); err != nil {
 		return nil, err
 	}
 	return m, nil
