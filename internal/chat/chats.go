@@ -266,7 +266,12 @@ func (s *Service) ListChats(ctx context.Context, f ChatFilter) ([]*Chat, error) 
 	}
 	q += ` ORDER BY id LIMIT ?`
 	args = append(args, f.Limit)
-	rows, err := s.DB.Reader().Query(ctx, q, args...)
+	return queryChats(ctx, s.DB.Reader(), q, args...)
+}
+
+// queryChats runs a query selecting chatColumns and scans every row.
+func queryChats(ctx context.Context, q store.Querier, query string, args ...any) ([]*Chat, error) {
+	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -132,19 +132,6 @@ func (s *Service) ListProjectChats(ctx context.Context, projectID int64, limit, 
 	if limit <= 0 || limit > MaxPage {
 		limit = MaxPage
 	}
-	rows, err := s.DB.Reader().Query(ctx, `SELECT `+chatColumns+` FROM chats WHERE company_id = ? AND project_id = ?
+	return queryChats(ctx, s.DB.Reader(), `SELECT `+chatColumns+` FROM chats WHERE company_id = ? AND project_id = ?
 		ORDER BY id LIMIT ? OFFSET ?`, cid, projectID, limit, offset)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []*Chat{}
-	for rows.Next() {
-		c, err := scanChat(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
 }

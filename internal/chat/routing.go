@@ -256,21 +256,8 @@ func (s *Service) routeChat(ctx context.Context, cid, id int64, full map[[2]int6
 // requeueOperator puts every chat assigned to op back in the queue, in the
 // transaction that took the operator offline.
 func requeueOperator(ctx context.Context, q store.Querier, ch *changes, cid, op int64) error {
-	rows, err := q.Query(ctx, `SELECT `+chatColumns+` FROM chats WHERE company_id = ? AND operator_id = ? AND status = ?`, cid, op, StatusAssigned)
+	cs, err := queryChats(ctx, q, `SELECT `+chatColumns+` FROM chats WHERE company_id = ? AND operator_id = ? AND status = ?`, cid, op, StatusAssigned)
 	if err != nil {
-		return err
-	}
-	var cs []*Chat
-	for rows.Next() {
-		c, err := scanChat(rows)
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		cs = append(cs, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, c := range cs {

@@ -197,32 +197,12 @@ type errorDetail struct {
 	Fields  map[string]string `json:"fields,omitempty"`
 }
 
-func statusOf(code string) int {
-	switch code {
-	case parley.EINVALID, parley.EMALFORMED:
-		return http.StatusBadRequest
-	case parley.EUNAUTHORIZED, parley.ECREDENTIALS:
-		return http.StatusUnauthorized
-	case parley.EFORBIDDEN:
-		return http.StatusForbidden
-	case parley.ENOTFOUND:
-		return http.StatusNotFound
-	case parley.EMETHOD:
-		return http.StatusMethodNotAllowed
-	case parley.ECONFLICT:
-		return http.StatusConflict
-	case parley.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	}
-	return http.StatusInternalServerError
-}
-
 func (h *Hub) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code, requestID := api.NoteError(h.Log, r, err)
 	if code == parley.EUNAUTHORIZED && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
 	}
-	api.WriteJSON(w, statusOf(code), errorBody{
+	api.WriteJSON(w, api.HTTPStatus(code), errorBody{
 		Error:     errorDetail{Code: code, Message: parley.ErrorMessage(err), Fields: parley.ErrorFields(err)},
 		RequestID: requestID,
 	})
