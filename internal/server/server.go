@@ -86,6 +86,10 @@ type Config struct {
 	// shorten it. WebhookMaxAttempts defaults to 8.
 	WebhookBackoff     time.Duration
 	WebhookMaxAttempts int
+	// WebhookSweepEvery and WebhookSweepLag tune the sweep of the chat
+	// event log that catches chat events the bus lost (defaults 5s, 30s;
+	// a negative lag means none, for tests).
+	WebhookSweepEvery, WebhookSweepLag time.Duration
 }
 
 // DSN returns the database DSN the config names, defaulting to a SQLite
@@ -215,7 +219,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s.Trunks = &voicesip.Service{DB: db, Synth: cfg.Synth, Log: cfg.Log, Speech: reg}
 	s.Dialer.TrunkResolver = s.Trunks.Resolve
 	s.WebhookDispatcher = &webhook.Dispatcher{DB: db, Bus: bus, Log: cfg.Log, Node: node, AllowPrivate: cfg.WebhookAllowPrivate,
-		Backoff: cfg.WebhookBackoff, MaxAttempts: cfg.WebhookMaxAttempts}
+		Backoff: cfg.WebhookBackoff, MaxAttempts: cfg.WebhookMaxAttempts, SweepEvery: cfg.WebhookSweepEvery, SweepLag: cfg.WebhookSweepLag}
 	s.Webhooks = &webhook.Service{DB: db, AllowPrivate: cfg.WebhookAllowPrivate, Wake: s.WebhookDispatcher.Wake}
 	if err := s.openRealtime(ctx, node); err != nil {
 		s.closeRealtime()

@@ -90,11 +90,14 @@ func EventID(ev events.Event) (string, error) {
 // delivery is claimed with a conditional UPDATE and a lease, so each
 // attempt is made by one process.
 //
-// Known limit: the bus is in-process and lossy. An event published while
-// this dispatcher's buffer is full (a long database outage), or lost in a
-// crash between the state change's commit and its enqueue here, is never
-// delivered. Events enqueued are durable: they survive restarts and are
-// retried until delivered or out of attempts.
+// The bus is in-process and lossy: an event published while this
+// dispatcher's buffer is full, or lost in a crash between the state
+// change's commit and its enqueue here, does not arrive. Chat events are
+// caught up from the chat event log by the sweep (sweep.go), so every
+// committed chat event is delivered at least once; other events (dialogs,
+// calls, imports) have no log yet and are lost in that case. Events
+// enqueued are durable: they survive restarts and are retried until
+// delivered or out of attempts.
 type Dispatcher struct {
 	DB   *store.DB
 	Bus  *events.Bus // nil: only deliver what is already queued
@@ -116,6 +119,10 @@ type Dispatcher struct {
 	// Retention is how long finished deliveries are kept; default 30 days,
 	// negative keeps them forever.
 	Retention time.Duration
+	// SweepEvery and SweepLag drive the durable path of chat events: every
+	// SweepEvery the dispatcher reads the chat event log up to SweepLag ago
+	// and queues what the bus did not bring (sweep.go). Defaults 5s and 30s.
+	SweepEvery, SweepLag time.Duration
 	// Client sends the requests; nil builds one with the address guard.
 	Client *http.Client
 
@@ -157,6 +164,14 @@ func (d *Dispatcher) init() {
 		}
 		if d.Buffer <= 0 {
 			d.Buffer = 16384
+		}
+		if d.SweepEvery <= 0 {
+			d.SweepEvery = 5 * time.Second
+		}
+		if d.SweepLag < 0 {
+			d.SweepLag = 0
+		} else if d.SweepLag == 0 {
+			d.SweepLag = 30 * time.Second
 		}
 		if d.Retention == 0 {
 			d.Retention = 30 * 24 * time.Hour
@@ -220,6 +235,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		wg.Go(func() { d.consume(ctx, evs) })
 	}
 	d.readyOnce.Do(func() { close(d.ready) })
+	wg.Go(func() { d.sweepLoop(ctx) })
 	d.deliverLoop(ctx)
 	wg.Wait()
 }
@@ -281,7 +297,12 @@ func (d *Dispatcher) Enqueue(ctx context.Context, ev events.Event) (int, error) 
 	if err := rows.Err(); err != nil || len(targets) == 0 {
 		return 0, err
 	}
+	return d.insert(ctx, ev, targets)
+}
 
+// insert queues ev for the given webhooks of its company (re-checked to be
+// active in the transaction); an event already queued for one adds nothing.
+func (d *Dispatcher) insert(ctx context.Context, ev events.Event, targets []int64) (int, error) {
 	if ev.At.IsZero() {
 		ev.At = time.Now().UTC()
 	}
