@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -190,14 +191,25 @@ func (h *Handler) project(r *http.Request) (*chat.Project, error) {
 	return h.Chats.ProjectByPublicUUID(r.Context(), id)
 }
 
-// clientIP is the peer address: X-Forwarded-For is not trusted (a proxy in
-// front should rate-limit itself, or be the one address it limits).
+// clientIP is the client a chat start is counted against: the peer's IPv4
+// address, or the /64 of its IPv6 address (one host commonly holds a whole
+// /64, so each of its addresses is not a client of its own).
+// X-Forwarded-For is not trusted (a proxy in front should rate-limit
+// itself, or be the one address it limits).
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		return netip.PrefixFrom(ip, 64).Masked().String()
+	}
+	return ip.String()
 }
 
 func (h *Handler) limitPost(r *http.Request) error {

@@ -1,5 +1,17 @@
 import { login } from "./api.js";
 
+// sameOrigin is where ?next= may lead: a page of this origin only. The
+// URL is resolved as the browser would ("/\\host" and "/<tab>/host" mean
+// "//host"), so no spelling of another origin gets through.
+function sameOrigin(next) {
+  if (!next) return "/console/";
+  try {
+    const u = new URL(next, location.origin);
+    if (u.origin === location.origin && (u.protocol === "http:" || u.protocol === "https:")) return u.href; // absolute: a path like "//host" (from "/.//host") must not be re-read as a host
+  } catch { /* not a URL */ }
+  return "/console/";
+}
+
 const form = document.getElementById("login");
 form.addEventListener("submit", async (e) => {
   e.preventDefault();
@@ -7,8 +19,7 @@ form.addEventListener("submit", async (e) => {
   err.textContent = "";
   try {
     await login(form.login.value, form.password.value);
-    const next = new URLSearchParams(location.search).get("next");
-    location.href = next && next.startsWith("/") && !next.startsWith("//") ? next : "/console/";
+    location.href = sameOrigin(new URLSearchParams(location.search).get("next"));
   } catch (x) {
     err.textContent = x.message;
   }
