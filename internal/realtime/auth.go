@@ -2,8 +2,6 @@ package realtime
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -82,27 +80,11 @@ func (p *principal) allowed(typ string) bool {
 	return p.kind != kindEndUser || endUserEvents[typ]
 }
 
-// loadKey reads the end-user token key, creating it at the first start; a
-// concurrent first start of another node agrees on the stored one.
+// loadKey reads the end-user token key, creating it at the first start.
 func loadKey(ctx context.Context, db *store.DB) ([]byte, error) {
-	fresh := make([]byte, 32)
-	if _, err := rand.Read(fresh); err != nil {
-		return nil, err
-	}
-	var stored string
-	err := db.Write(ctx, func(q store.Querier) error {
-		if _, err := q.Exec(ctx, `INSERT INTO server_keys (name, secret, created_at) VALUES (?, ?, ?)
-			ON CONFLICT (name) DO NOTHING`, signingKeyName, hex.EncodeToString(fresh), time.Now().UnixMilli()); err != nil {
-			return err
-		}
-		return q.QueryRow(ctx, `SELECT secret FROM server_keys WHERE name = ?`, signingKeyName).Scan(&stored)
-	})
+	key, err := db.ServerKey(ctx, signingKeyName)
 	if err != nil {
-		return nil, fmt.Errorf("realtime: load signing key: %w", err)
-	}
-	key, err := hex.DecodeString(stored)
-	if err != nil || len(key) < 32 {
-		return nil, errors.New("realtime: stored signing key is corrupt")
+		return nil, fmt.Errorf("realtime: %w", err)
 	}
 	return key, nil
 }

@@ -3,6 +3,7 @@ package realtime
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"sync"
@@ -72,6 +73,20 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, parley.Errorf(parley.EINTERNAL, "The server is shutting down."))
 		return
 	}
+	if p.kind == kindEndUser {
+		if !h.reserveEndUser(p.chat) {
+			w.Header().Set("Retry-After", "10")
+			api.WriteJSON(w, http.StatusTooManyRequests, errorBody{Error: errorDetail{Code: "too_many_connections",
+				Message: fmt.Sprintf("At most %d connections per chat for its end user; close one first.", MaxEndUserConns)}})
+			return
+		}
+	}
+	registered := false
+	defer func() {
+		if !registered && p.kind == kindEndUser {
+			h.releaseEndUser(p.chat) // from here on, remove releases it
+		}
+	}()
 	h.start()
 	c := &conn{hub: h, p: p}
 	c.space.L = &c.mu
@@ -100,6 +115,7 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 		_ = ws.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
+	registered = true
 	// The reader runs in a goroutine of its own and the handler returns:
 	// the HTTP server's goroutine, with its deep stack, the request and
 	// the response buffers, is freed for the connection's lifetime.

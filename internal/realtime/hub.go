@@ -73,6 +73,9 @@ type Hub struct {
 	conns     map[*conn]struct{}
 	chats     map[int64]map[*conn]struct{} // explicit chat subscriptions
 	companies map[int64]map[*conn]struct{} // "all" subscriptions
+	// endUsers counts the open connections of each chat's end-user token:
+	// a widget token is cheap to get, so its connections are capped.
+	endUsers map[int64]int
 
 	// states caches chats' status and operator for operators' visibility;
 	// only the hub's loop touches it.
@@ -118,7 +121,7 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	}
 	h := &Hub{Config: cfg, key: key, now: time.Now,
 		conns: map[*conn]struct{}{}, chats: map[int64]map[*conn]struct{}{}, companies: map[int64]map[*conn]struct{}{},
-		states: map[int64]chatState{}}
+		endUsers: map[int64]int{}, states: map[int64]chatState{}}
 	h.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(issuer),
@@ -393,6 +396,35 @@ func (h *Hub) add(c *conn) bool {
 	return true
 }
 
+// MaxEndUserConns bounds the connections open at once with one chat's
+// end-user tokens (a widget in a few tabs needs a handful).
+const MaxEndUserConns = 16
+
+// reserveEndUser takes one of a chat's end-user connection slots.
+func (h *Hub) reserveEndUser(chat int64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.endUsers[chat] >= MaxEndUserConns {
+		return false
+	}
+	h.endUsers[chat]++
+	return true
+}
+
+func (h *Hub) releaseEndUser(chat int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.releaseEndUserLocked(chat)
+}
+
+func (h *Hub) releaseEndUserLocked(chat int64) {
+	if h.endUsers[chat] <= 1 {
+		delete(h.endUsers, chat)
+		return
+	}
+	h.endUsers[chat]--
+}
+
 // remove forgets a connection and all its subscriptions.
 func (h *Hub) remove(c *conn, chats []int64, all bool) {
 	h.mu.Lock()
@@ -402,6 +434,9 @@ func (h *Hub) remove(c *conn, chats []int64, all bool) {
 	}
 	delete(h.conns, c)
 	h.stats.Connections.Add(-1)
+	if c.p.kind == kindEndUser {
+		h.releaseEndUserLocked(c.p.chat)
+	}
 	for _, id := range chats {
 		h.unindexChat(c, id)
 	}

@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -502,6 +503,13 @@ func (d *Dispatcher) send(ctx context.Context, j *job) (*int, string) {
 	req.Header.Set(HeaderSignature, Sign(j.secret, ts, j.payload))
 	res, err := d.client.Do(req)
 	if err != nil {
+		// url.Error's text holds the whole URL, which may carry a
+		// tenant's token: the delivery log and the server log get the
+		// cause alone.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, err.Error()
 	}
 	defer res.Body.Close()
