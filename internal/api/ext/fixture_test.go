@@ -159,6 +159,8 @@ func routeRequests(f *fixture) map[string]request {
 		{"POST", p + "/trunks", map[string]any{"name": "new trunk", "host": "10.0.0.1", "port": 5080, "transport": "tcp", "username": "u", "password": "p",
 			"caller_id": "74950000000", "codecs": "PCMA", "ring_timeout": 20, "company_uuid": f.CompanyUUID}},
 		{"GET", p + "/trunks/" + url.PathEscape(f.TrunkName), nil},
+		{"PUT", p + "/trunks/" + url.PathEscape(f.TrunkName), map[string]any{"host": "10.0.0.2", "port": "5070", "transport": "tcp", "username": "u2",
+			"password": "p2", "caller_id": "74950000001", "codecs": "PCMU", "ring_timeout_s": 25, "company_uuid": f.CompanyUUID}},
 		{"DELETE", p + "/trunks/" + url.PathEscape(f.TrunkName), nil},
 	}
 	out := map[string]request{}

@@ -102,6 +102,7 @@ func Routes() []Route {
 		{Method: "GET", Path: "/trunks", handle: (*Handler).listTrunks},
 		{Method: "POST", Path: "/trunks", handle: (*Handler).createTrunk},
 		{Method: "GET", Path: "/trunks/{name}", handle: (*Handler).getTrunk},
+		{Method: "PUT", Path: "/trunks/{name}", handle: (*Handler).updateTrunk},
 		{Method: "DELETE", Path: "/trunks/{name}", handle: (*Handler).deleteTrunk},
 	}
 }

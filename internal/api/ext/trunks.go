@@ -2,6 +2,7 @@ package ext
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/parley-cc/parley"
@@ -133,5 +134,62 @@ func (h *Handler) deleteTrunk(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// trunkUpdateBody is the PUT body: every field optional, an omitted (or
+// null) one unchanged. password "" clears the password.
+type trunkUpdateBody struct {
+	CompanyUUID  string   `json:"company_uuid"` // optional; must be the caller's
+	Name         *string  `json:"name"`         // optional; must be the path's
+	Host         *string  `json:"host"`
+	Port         *api.Int `json:"port"`
+	Transport    *string  `json:"transport"`
+	Username     *string  `json:"username"`
+	Password     *string  `json:"password"`
+	CallerID     *string  `json:"caller_id"`
+	Codecs       *string  `json:"codecs"`
+	RingTimeout  *api.Int `json:"ring_timeout"`
+	RingTimeoutS *api.Int `json:"ring_timeout_s"`
+}
+
+func (b trunkUpdateBody) domain(pathName string) (sip.TrunkUpdate, error) {
+	u := sip.TrunkUpdate{Host: b.Host, Port: api.IntPtr(b.Port), Transport: b.Transport, Username: b.Username,
+		Password: b.Password, CallerID: b.CallerID, Codecs: b.Codecs}
+	if b.Name != nil && strings.TrimSpace(*b.Name) != strings.TrimSpace(pathName) {
+		return u, parley.FieldError("name", "cannot be changed (delete the trunk and create it under the new name)")
+	}
+	ring, alias := api.IntPtr(b.RingTimeoutS), api.IntPtr(b.RingTimeout)
+	if ring != nil && alias != nil && *ring != *alias {
+		return u, parley.FieldError("ring_timeout", "differs from ring_timeout_s")
+	}
+	if ring == nil {
+		ring = alias
+	}
+	u.RingTimeout = ring
+	return u, nil
+}
+
+// updateTrunk is PUT /trunks/{name}: a partial update (200 with the
+// trunk). Calls placed after it use the new configuration; another
+// company's trunk is 404.
+func (h *Handler) updateTrunk(w http.ResponseWriter, r *http.Request) error {
+	var body trunkUpdateBody
+	if err := api.Decode(r, &body); err != nil {
+		return err
+	}
+	if err := ownCompany(r, body.CompanyUUID); err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	u, err := body.domain(name)
+	if err != nil {
+		return err
+	}
+	t, err := h.Trunks.Update(r.Context(), name, u)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toTrunk(t))
 	return nil
 }

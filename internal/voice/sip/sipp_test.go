@@ -54,8 +54,14 @@ type sippUAS struct {
 // calls, echoing RTP. wait reports whether every call passed.
 func startSipp(t testing.TB, scenario string, calls int, extra ...string) *sippUAS {
 	t.Helper()
+	return startSippOn(t, freePort(t), scenario, calls, extra...)
+}
+
+// startSippOn is startSipp on a given SIP port.
+func startSippOn(t testing.TB, port int, scenario string, calls int, extra ...string) *sippUAS {
+	t.Helper()
 	bin := requireTool(t, "sipp")
-	s := &sippUAS{port: freePort(t), done: make(chan error, 1)}
+	s := &sippUAS{port: port, done: make(chan error, 1)}
 	dir := t.TempDir()
 	args := []string{"-sf", filepath.Join("testdata", scenario), "-i", "127.0.0.1", "-p", fmt.Sprint(s.port),
 		"-mp", fmt.Sprint(freePort(t)), "-rtp_echo", "-m", fmt.Sprint(calls), "-nostdin", "-timeout", "120s",

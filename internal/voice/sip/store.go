@@ -76,6 +76,7 @@ type cacheKey struct {
 }
 
 type cached struct {
+	uuid    string // a trunk deleted and re-created under its name is another
 	updated int64
 	trunk   *Trunk
 }
@@ -260,6 +261,87 @@ func (s *Service) GetByName(ctx context.Context, name string) (*TrunkInfo, error
 	return t, err
 }
 
+// TrunkUpdate is a partial change of a trunk: a nil field keeps its value.
+// The name is not changed (a trunk is renamed by re-creating it). Set
+// values follow NewTrunk's rules, except that 0 is no port or ring
+// timeout rather than the default; Password "" clears the password.
+type TrunkUpdate struct {
+	Host        *string
+	Port        *int
+	Transport   *string
+	Username    *string
+	Password    *string
+	CallerID    *string
+	Codecs      *string
+	RingTimeout *int
+}
+
+// Update changes the caller's trunk named name and returns it. A change
+// bumps updated_at, so Resolve builds the trunk anew for the next call
+// (calls in progress keep the old configuration); an update that changes
+// nothing leaves the row as it was.
+func (s *Service) Update(ctx context.Context, name string, u TrunkUpdate) (*TrunkInfo, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if name, err = parley.ValidName("name", name, 100); err != nil {
+		return nil, store.ErrNotFound("Trunk")
+	}
+	if u.Port != nil && *u.Port == 0 {
+		return nil, parley.FieldError("port", "must be 1-65535")
+	}
+	if u.RingTimeout != nil && *u.RingTimeout == 0 {
+		return nil, parley.FieldError("ring_timeout_s", "must be 5-300 seconds")
+	}
+	var id string
+	err = s.DB.Write(ctx, func(q store.Querier) error {
+		cur, err := scanTrunk(q.QueryRow(ctx, `SELECT `+trunkColumns+` FROM trunks WHERE company_id = ? AND name = ?`, cid, name).Scan)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound("Trunk")
+		}
+		if err != nil {
+			return err
+		}
+		id = cur.UUID
+		in := NewTrunk{Name: cur.Name, Host: cur.Host, Port: cur.Port, Transport: cur.Transport, Username: cur.Username,
+			Password: cur.password, CallerID: cur.CallerID, Codecs: cur.Codecs, RingTimeout: cur.RingTimeout}
+		for _, f := range []struct {
+			to   *string
+			from *string
+		}{{&in.Host, u.Host}, {&in.Transport, u.Transport}, {&in.Username, u.Username}, {&in.Password, u.Password},
+			{&in.CallerID, u.CallerID}, {&in.Codecs, u.Codecs}} {
+			if f.from != nil {
+				*f.to = *f.from
+			}
+		}
+		if u.Port != nil {
+			in.Port = *u.Port
+		}
+		if u.RingTimeout != nil {
+			in.RingTimeout = *u.RingTimeout
+		}
+		if err := validate(&in); err != nil {
+			return err
+		}
+		if in.Host == cur.Host && in.Port == cur.Port && in.Transport == cur.Transport && in.Username == cur.Username &&
+			in.Password == cur.password && in.CallerID == cur.CallerID && in.Codecs == cur.Codecs && in.RingTimeout == cur.RingTimeout {
+			return nil
+		}
+		// Strictly later than before, so Resolve sees the change even
+		// within the millisecond of the last one.
+		now := max(time.Now().UnixMilli(), cur.UpdatedAt+1)
+		_, err = q.Exec(ctx, `UPDATE trunks SET host = ?, port = ?, transport = ?, username = ?, password = ?, caller_id = ?,
+			codecs = ?, ring_timeout_s = ?, updated_at = ? WHERE uuid = ? AND company_id = ?`, in.Host, in.Port, in.Transport,
+			in.Username, in.Password, in.CallerID, in.Codecs, in.RingTimeout, now, cur.UUID, cid)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, id)
+}
+
 // DeleteByName removes the caller's trunk named name. Calls in progress go
 // on; agents naming it fall back to the server's built-in trunks.
 func (s *Service) DeleteByName(ctx context.Context, name string) error {
@@ -302,7 +384,7 @@ func (s *Service) Resolve(ctx context.Context, companyID int64, name string) (di
 	key := cacheKey{companyID, name}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := s.cache[key]; ok && c.updated == t.UpdatedAt {
+	if c, ok := s.cache[key]; ok && c.uuid == t.UUID && c.updated == t.UpdatedAt {
 		return c.trunk, nil
 	}
 	laws, _ := sdp.ParseCodecs(t.Codecs)
@@ -323,7 +405,7 @@ func (s *Service) Resolve(ctx context.Context, companyID int64, name string) (di
 		// until they end; close it after the longest call could last.
 		time.AfterFunc(2*time.Hour, func() { old.trunk.Close() })
 	}
-	s.cache[key] = &cached{updated: t.UpdatedAt, trunk: tr}
+	s.cache[key] = &cached{uuid: t.UUID, updated: t.UpdatedAt, trunk: tr}
 	return tr, nil
 }
 

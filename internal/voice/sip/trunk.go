@@ -269,8 +269,11 @@ func (t *Trunk) dial(ctx context.Context, req dialer.CallRequest) (*Conn, string
 
 	recipient := sip.Uri{Scheme: "sip", User: user, Host: t.Host, Port: t.Port}
 	if t.Transport == "tcp" {
+		// sipgo takes the request's transport, and so the Via's, from
+		// this parameter as written: "TCP" gives "Via: SIP/2.0/TCP", the
+		// spelling every SIP stack expects (some compare it verbatim).
 		recipient.UriParams = sip.NewParams()
-		recipient.UriParams.Add("transport", "tcp")
+		recipient.UriParams.Add("transport", "TCP")
 	}
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: t.fromUser(), Host: t.Host}, Params: sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(16))
