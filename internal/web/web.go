@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+
+	"github.com/parley-cc/parley/internal/api"
 )
 
 //go:embed static
@@ -31,16 +33,16 @@ var pages = map[string]string{
 // Register mounts the pages and assets on mux.
 func Register(mux *http.ServeMux) {
 	assets := http.StripPrefix("/static/", http.FileServerFS(Static))
-	mux.Handle("GET /static/", secure(cached(assets)))
-	mux.Handle("GET /widget.js", secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	api.Route(mux, "GET /static/", secure(cached(assets)))
+	api.Route(mux, "GET /widget.js", secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeFileFS(w, r, Static, "js/widget-loader.js")
 	})))
 	for path, file := range pages {
-		mux.Handle("GET "+path, secure(page(file, strings.HasPrefix(path, "/widget/"))))
+		api.Route(mux, "GET "+path, secure(page(file, strings.HasPrefix(path, "/widget/"))))
 	}
-	mux.Handle("GET /{$}", http.RedirectHandler("/console/", http.StatusFound))
+	api.Route(mux, "GET /{$}", http.RedirectHandler("/console/", http.StatusFound))
 }
 
 // page serves one HTML file; frameable pages (the widget) may be embedded
