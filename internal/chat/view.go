@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/store"
@@ -43,50 +44,136 @@ func (s *Service) ViewChat(ctx context.Context, id int64) (*ChatView, error) {
 		if err != nil {
 			return err
 		}
-		v = &ChatView{Chat: c, AllOperators: []Person{}, AllVirtualAgents: []Person{}}
-		if err := q.QueryRow(ctx, `SELECT identifier FROM end_users WHERE id = ?`, c.EndUserID).Scan(&v.EndUserIdentifier); err != nil {
-			return err
+		vs, err := viewChats(ctx, q, cid, []*Chat{c})
+		if err == nil {
+			v = vs[0]
 		}
-		if c.MenuID != nil {
-			if v.Menu, err = getMenu(ctx, q, cid, *c.MenuID); err != nil {
-				return err
-			}
-		}
-		rows, err := q.Query(ctx, `SELECT p.kind, p.ref_id, COALESCE(o.name, a.name, ''), COALESCE(o.first_name, ''),
-				COALESCE(o.avatar, ''), COALESCE(o.status, '')
-			FROM chat_participants p
-			LEFT JOIN operators o ON p.kind = 'operator' AND o.id = p.ref_id
-			LEFT JOIN agents a ON p.kind = 'virtual_agent' AND a.id = p.ref_id
-			WHERE p.chat_id = ? ORDER BY p.joined_at, p.ref_id`, c.ID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var kind string
-			var p Person
-			if err := rows.Scan(&kind, &p.ID, &p.Name, &p.FirstName, &p.Avatar, &p.Status); err != nil {
-				return err
-			}
-			if kind == PartVirtualAgent {
-				p.Status = "inactive"
-				if c.Status == StatusVA && c.VirtualAgentID != nil && *c.VirtualAgentID == p.ID {
-					p.Status = "active"
-					vp := p
-					v.VirtualAgent = &vp
-				}
-				v.AllVirtualAgents = append(v.AllVirtualAgents, p)
-				continue
-			}
-			if c.OperatorID != nil && *c.OperatorID == p.ID && c.Status == StatusAssigned {
-				op := p
-				v.Operator = &op
-			}
-			v.AllOperators = append(v.AllOperators, p)
-		}
-		return rows.Err()
+		return err
 	})
 	return v, err
+}
+
+// ViewChats returns the ChatViews of chats of the caller's company (a page
+// of ListChats), in the same order, with a fixed number of queries.
+func (s *Service) ViewChats(ctx context.Context, cs []*Chat) ([]*ChatView, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*ChatView
+	err = s.DB.Read(ctx, func(q store.Querier) error {
+		out, err = viewChats(ctx, q, cid, cs)
+		return err
+	})
+	return out, err
+}
+
+func viewChats(ctx context.Context, q store.Querier, cid int64, cs []*Chat) ([]*ChatView, error) {
+	out := make([]*ChatView, len(cs))
+	if len(cs) == 0 {
+		return out, nil
+	}
+	byID := map[int64]*ChatView{}
+	var chatIDs, userIDs, menuIDs []any
+	seenUser, seenMenu := map[int64]bool{}, map[int64]bool{}
+	for i, c := range cs {
+		if c.CompanyID != cid {
+			return nil, chatNotFound(c.ID)
+		}
+		v := &ChatView{Chat: c, AllOperators: []Person{}, AllVirtualAgents: []Person{}}
+		out[i], byID[c.ID] = v, v
+		chatIDs = append(chatIDs, c.ID)
+		if !seenUser[c.EndUserID] {
+			seenUser[c.EndUserID] = true
+			userIDs = append(userIDs, c.EndUserID)
+		}
+		if c.MenuID != nil && !seenMenu[*c.MenuID] {
+			seenMenu[*c.MenuID] = true
+			menuIDs = append(menuIDs, *c.MenuID)
+		}
+	}
+	idents := map[int64]string{}
+	if err := eachRow(ctx, q, `SELECT id, identifier FROM end_users WHERE company_id = ? AND id IN (`+marks(len(userIDs))+`)`,
+		append([]any{cid}, userIDs...), func(r scanner) error {
+			var id int64
+			var ident string
+			if err := r.Scan(&id, &ident); err != nil {
+				return err
+			}
+			idents[id] = ident
+			return nil
+		}); err != nil {
+		return nil, err
+	}
+	menus := map[int64]*Menu{}
+	if len(menuIDs) > 0 {
+		if err := eachRow(ctx, q, `SELECT id, name FROM menus WHERE company_id = ? AND id IN (`+marks(len(menuIDs))+`)`,
+			append([]any{cid}, menuIDs...), func(r scanner) error {
+				m := &Menu{CompanyID: cid}
+				if err := r.Scan(&m.ID, &m.Name); err != nil {
+					return err
+				}
+				menus[m.ID] = m
+				return nil
+			}); err != nil {
+			return nil, err
+		}
+	}
+	for _, v := range out {
+		v.EndUserIdentifier = idents[v.EndUserID]
+		if v.MenuID != nil {
+			v.Menu = menus[*v.MenuID]
+		}
+	}
+	err := eachRow(ctx, q, `SELECT p.chat_id, p.kind, p.ref_id, COALESCE(o.name, a.name, ''), COALESCE(o.first_name, ''),
+			COALESCE(o.avatar, ''), COALESCE(o.status, '')
+		FROM chat_participants p
+		LEFT JOIN operators o ON p.kind = 'operator' AND o.id = p.ref_id
+		LEFT JOIN agents a ON p.kind = 'virtual_agent' AND a.id = p.ref_id
+		WHERE p.chat_id IN (`+marks(len(chatIDs))+`) ORDER BY p.chat_id, p.joined_at, p.ref_id`, chatIDs, func(r scanner) error {
+		var chatID int64
+		var kind string
+		var p Person
+		if err := r.Scan(&chatID, &kind, &p.ID, &p.Name, &p.FirstName, &p.Avatar, &p.Status); err != nil {
+			return err
+		}
+		v := byID[chatID]
+		if kind == PartVirtualAgent {
+			p.Status = "inactive"
+			if v.Status == StatusVA && v.VirtualAgentID != nil && *v.VirtualAgentID == p.ID {
+				p.Status = "active"
+				vp := p
+				v.VirtualAgent = &vp
+			}
+			v.AllVirtualAgents = append(v.AllVirtualAgents, p)
+			return nil
+		}
+		if v.OperatorID != nil && *v.OperatorID == p.ID && v.Status == StatusAssigned {
+			op := p
+			v.Operator = &op
+		}
+		v.AllOperators = append(v.AllOperators, p)
+		return nil
+	})
+	return out, err
+}
+
+// marks is n comma-separated placeholders.
+func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+// eachRow runs a query and hands every row to fn.
+func eachRow(ctx context.Context, q store.Querier, query string, args []any, fn func(scanner) error) error {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // OperatorExists checks that id is an operator of the caller's company.

@@ -363,11 +363,11 @@ func (h *Handler) listChats(w http.ResponseWriter, r *http.Request) error {
 		Chats  []chatDTO `json:"chats"`
 		NextID *int64    `json:"next_after_id"`
 	}{Chats: make([]chatDTO, 0, len(cs))}
-	for _, c := range cs {
-		v, err := h.Chats.ViewChat(r.Context(), c.ID)
-		if err != nil {
-			return err
-		}
+	views, err := h.Chats.ViewChats(r.Context(), cs)
+	if err != nil {
+		return err
+	}
+	for _, v := range views {
 		out.Chats = append(out.Chats, toChat(v))
 	}
 	if len(cs) == f.Limit && len(cs) > 0 {
