@@ -261,6 +261,11 @@ func TestChatEndToEnd(t *testing.T) {
 		if len(chats.Chats) != 1 || chats.Chats[0].ID != c.ID {
 			t.Fatalf("finished chats %+v", chats)
 		}
+		// A listed chat is the same object GET shows.
+		if l := chats.Chats[0]; len(l.Menus) != 1 || l.Menus[0]["name"] != "Orders" || len(l.AllAgents) != 1 || len(l.AllVirtualAgents) != 1 ||
+			l.EndUser["identifier"] != "+390612345" || l.Status != "finished" || l.FinishedByUserID == nil {
+			t.Fatalf("listed chat %+v", l)
+		}
 		var load int
 		if err := env.DB.Reader().QueryRow(context.Background(), `SELECT load FROM operators WHERE id = ?`, me).Scan(&load); err != nil || load != 0 {
 			t.Fatalf("operator load after finish: %d %v", load, err)
