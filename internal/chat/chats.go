@@ -239,10 +239,19 @@ type ChatFilter struct {
 }
 
 // ListChats returns a page of the caller's company's chats in id order.
+// An operator sees their own chats, or the queue (status queued), never
+// colleagues' chats.
 func (s *Service) ListChats(ctx context.Context, f ChatFilter) ([]*Chat, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
 		return nil, err
+	}
+	me, err := callerOperator(ctx, s.DB.Reader(), cid)
+	if err != nil {
+		return nil, err
+	}
+	if me != nil && f.Status != StatusQueued {
+		f.OperatorID = *me
 	}
 	if f.Status != "" && !ValidStatus(f.Status) {
 		return nil, parley.FieldError("status", "must be a chat status, got %q", parley.Clip(f.Status))

@@ -349,12 +349,6 @@ func (h *Handler) listChats(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := chat.ChatFilter{Status: r.URL.Query().Get("status"), MenuID: menu, AfterID: after, Limit: limit}
-	// An operator lists their own chats and the queue, not colleagues' chats.
-	if op, ok, err := h.Chats.CallerOperatorID(r.Context()); err != nil {
-		return err
-	} else if ok && f.Status != chat.StatusQueued {
-		f.OperatorID = op
-	}
 	cs, err := h.Chats.ListChats(r.Context(), f)
 	if err != nil {
 		return err

@@ -325,6 +325,11 @@ func TestListChatsAndCapacity(t *testing.T) {
 		if len(p.Chats) != 1 || p.Chats[0].Status != "open" {
 			t.Fatalf("queue %+v", p)
 		}
+		// Without a filter an operator sees their own chats only.
+		mustStatus(t, env.Do(t, "GET", "/v1/chats", tn.OperatorToken, nil), 200).JSON(t, &p)
+		if len(p.Chats) != 2 || *p.Chats[0].OperatorID != me || *p.Chats[1].OperatorID != me {
+			t.Fatalf("operator's own chats %+v", p)
+		}
 		mustStatus(t, env.Do(t, "GET", "/v1/chats?limit=2", tn.Token, nil), 200).JSON(t, &p)
 		if len(p.Chats) != 2 || p.NextAfter == nil {
 			t.Fatalf("first page %+v", p)

@@ -240,11 +240,6 @@ func (h *Handler) listChats(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Status = st
 	}
-	if op, ok, err := h.Chats.CallerOperatorID(r.Context()); err != nil {
-		return err
-	} else if ok && f.Status != chat.StatusQueued {
-		f.OperatorID = op
-	}
 	cs, err := h.Chats.ListChats(r.Context(), f)
 	if err != nil {
 		return err
