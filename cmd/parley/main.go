@@ -331,11 +331,10 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		out = map[string]any{"user_uuid": u.UUID, "operator_id": u.OperatorID}
 	case "create-agent":
-		c, err := srv.Companies.ByUUID(ctx, companyUUID)
+		actx, err := asCompanyAdmin(ctx, srv, companyUUID)
 		if err != nil {
-			return describe(err)
+			return err
 		}
-		actx := parley.WithCaller(ctx, parley.Caller{CompanyID: c.ID, CompanyUUID: c.UUID, Role: parley.RoleAdmin})
 		a, err := srv.Agents.Create(actx, agent.NewAgent{Name: name, Timezone: tz})
 		if err != nil {
 			return describe(err)
@@ -359,11 +358,10 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		out = map[string]any{"agent_uuid": sc.AgentUUID, "name": sc.Name}
 	case "create-project":
-		c, err := srv.Companies.ByUUID(ctx, companyUUID)
+		actx, err := asCompanyAdmin(ctx, srv, companyUUID)
 		if err != nil {
-			return describe(err)
+			return err
 		}
-		actx := parley.WithCaller(ctx, parley.Caller{CompanyID: c.ID, CompanyUUID: c.UUID, Role: parley.RoleAdmin})
 		var menuID int64
 		if menu != "" {
 			if menuID, err = strconv.ParseInt(menu, 10, 64); err != nil || menuID <= 0 {
@@ -376,22 +374,20 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		out = map[string]any{"project_uuid": p.UUID}
 	case "create-menu":
-		c, err := srv.Companies.ByUUID(ctx, companyUUID)
+		actx, err := asCompanyAdmin(ctx, srv, companyUUID)
 		if err != nil {
-			return describe(err)
+			return err
 		}
-		actx := parley.WithCaller(ctx, parley.Caller{CompanyID: c.ID, CompanyUUID: c.UUID, Role: parley.RoleAdmin})
 		m, err := srv.Chats.CreateMenu(actx, chat.NewMenu{Name: name, AgentUUID: agentUUID})
 		if err != nil {
 			return describe(err)
 		}
 		out = map[string]any{"menu_id": m.ID}
 	case "create-trunk":
-		c, err := srv.Companies.ByUUID(ctx, companyUUID)
+		actx, err := asCompanyAdmin(ctx, srv, companyUUID)
 		if err != nil {
-			return describe(err)
+			return err
 		}
-		actx := parley.WithCaller(ctx, parley.Caller{CompanyID: c.ID, CompanyUUID: c.UUID, Role: parley.RoleAdmin})
 		trunk.Name, trunk.Password = name, password
 		t, err := srv.Trunks.Create(actx, trunk)
 		if err != nil {
@@ -400,6 +396,17 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		out = map[string]any{"trunk_id": t.UUID}
 	}
 	return json.NewEncoder(stdout).Encode(out)
+}
+
+// asCompanyAdmin is ctx acting as an admin of the company with that UUID:
+// admin commands work through the same services, and tenant checks, as
+// the APIs.
+func asCompanyAdmin(ctx context.Context, srv *server.Server, companyUUID string) (context.Context, error) {
+	c, err := srv.Companies.ByUUID(ctx, companyUUID)
+	if err != nil {
+		return nil, describe(err)
+	}
+	return parley.WithCaller(ctx, parley.Caller{CompanyID: c.ID, CompanyUUID: c.UUID, Role: parley.RoleAdmin}), nil
 }
 
 // describe turns a domain error into the message an operator should read.
