@@ -235,6 +235,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 // Handler builds the HTTP handler of every family and operational route.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	uploads := &chat.Uploads{Chats: s.Chats, Store: s.Media}
 	api.Route(mux, "GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
@@ -261,8 +262,8 @@ func (s *Server) Handler() http.Handler {
 	(&v1.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats}).Register(mux)
 	s.Realtime.Register(mux)
 	(&livechat.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats}).Register(mux)
-	(&apps.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats, Media: s.Media, Webhooks: s.Webhooks}).Register(mux)
-	(&widget.Handler{Log: s.Config.Log, Chats: s.Chats, Tokens: s.Realtime, Media: s.Media}).Register(mux)
+	(&apps.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats, Uploads: uploads, Webhooks: s.Webhooks}).Register(mux)
+	(&widget.Handler{Log: s.Config.Log, Chats: s.Chats, Tokens: s.Realtime, Uploads: uploads}).Register(mux)
 	if l, ok := s.Media.(*media.Local); ok {
 		// No family body limit here: the upload's signed policy bounds it.
 		api.Route(mux, media.UploadRoute, http.HandlerFunc(l.ServeUpload))

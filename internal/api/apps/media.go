@@ -2,24 +2,15 @@ package apps
 
 import (
 	"net/http"
-	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/chat"
-	"github.com/parley-cc/parley/internal/media"
 )
 
-// Limits of chat media.
-const (
-	MaxPhotoSize    = 10 << 20
-	MaxVideoSize    = 200 << 20
-	UploadExpiry    = 15 * time.Minute
-	DownloadExpiry  = time.Hour
-	MaxPhotosPerReq = 20
-)
+// MaxPhotosPerReq bounds the photos one request attaches. Sizes and
+// expiries of uploads are the chat package's (chat.MaxPhotoSize...).
+const MaxPhotosPerReq = 20
 
 type mediaDTO struct {
 	URL     string `json:"url"`
@@ -29,33 +20,22 @@ type mediaDTO struct {
 	S3Path string `json:"s3_path"`
 }
 
-func (h *Handler) media() (media.Store, error) {
-	if h.Media == nil {
-		return nil, parley.Errorf(parley.EINTERNAL, "no media store is configured")
+func toMedia(as []chat.Attached) []mediaDTO {
+	out := make([]mediaDTO, 0, len(as))
+	for _, m := range as {
+		out = append(out, mediaDTO{URL: m.URL, MediaID: m.ID, S3Path: m.Key})
 	}
-	return h.Media, nil
+	return out
 }
 
 // upload hands out a presigned form for one new object under the chat's
 // prefix; the client POSTs the file there, then attaches the key.
-func (h *Handler) upload(w http.ResponseWriter, r *http.Request, kind, typePrefix string, max int64) error {
+func (h *Handler) upload(w http.ResponseWriter, r *http.Request, kind string) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	c, err := h.Chats.GetChat(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	store, err := h.media()
-	if err != nil {
-		return err
-	}
-	if chat.Final(c.Status) {
-		return parley.Errorf(parley.ECONFLICT, "Chat %d has ended; nothing can be uploaded.", id)
-	}
-	key := chat.MediaPrefix(c.CompanyID, c.ID, kind) + uuid.NewString()
-	form, err := store.PresignedPost(r.Context(), key, media.Policy{ContentTypePrefix: typePrefix, MaxSize: max, Expires: UploadExpiry})
+	form, err := h.Uploads.Form(r.Context(), id, kind)
 	if err != nil {
 		return err
 	}
@@ -64,41 +44,19 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, kind, typePrefi
 }
 
 func (h *Handler) uploadPhoto(w http.ResponseWriter, r *http.Request) error {
-	return h.upload(w, r, chat.MediaPhoto, "image/", MaxPhotoSize)
+	return h.upload(w, r, chat.MediaPhoto)
 }
 
 func (h *Handler) uploadVideo(w http.ResponseWriter, r *http.Request) error {
-	return h.upload(w, r, chat.MediaVideo, "video/", MaxVideoSize)
+	return h.upload(w, r, chat.MediaVideo)
 }
 
-// attach checks that every key was uploaded, then attaches them.
+// attach attaches uploaded keys as the caller's messages: an operator's,
+// else the end user's.
 func (h *Handler) attach(w http.ResponseWriter, r *http.Request, kind string, keys, types []string) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
-	}
-	c, err := h.Chats.GetChat(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	store, err := h.media()
-	if err != nil {
-		return err
-	}
-	prefix := chat.MediaPrefix(c.CompanyID, c.ID, kind)
-	for i, k := range keys {
-		if len(k) <= len(prefix) || k[:len(prefix)] != prefix {
-			return parley.FieldError(kind, "%q was not uploaded for this chat (ask %s/chats/%d/%ss/upload for a key)", parley.Clip(k), Prefix, id, kind)
-		}
-		info, err := store.Stat(r.Context(), k)
-		if parley.ErrorCode(err) == parley.ENOTFOUND {
-			return parley.FieldError(kind, "nothing was uploaded to %q yet", parley.Clip(k))
-		} else if err != nil {
-			return err
-		}
-		if types[i] == "" {
-			types[i] = info.ContentType
-		}
 	}
 	sender := chat.SenderEndUser
 	if _, ok, err := h.Chats.CallerOperatorID(r.Context()); err != nil {
@@ -106,18 +64,11 @@ func (h *Handler) attach(w http.ResponseWriter, r *http.Request, kind string, ke
 	} else if ok {
 		sender = chat.SenderOperator
 	}
-	ms, err := h.Chats.AttachMedia(r.Context(), id, kind, keys, types, sender)
+	as, err := h.Uploads.Attach(r.Context(), id, kind, kind, keys, types, sender)
 	if err != nil {
 		return err
 	}
-	out := make([]mediaDTO, 0, len(ms))
-	for _, m := range ms {
-		u, err := store.URL(r.Context(), m.Key, DownloadExpiry)
-		if err != nil {
-			return err
-		}
-		out = append(out, mediaDTO{URL: u, MediaID: m.ID, S3Path: m.Key})
-	}
+	out := toMedia(as)
 	// The seed answers one {url, media_id}: the first item's; every item is
 	// in "media".
 	writeJSON(w, http.StatusOK, map[string]any{"url": out[0].URL, "media_id": out[0].MediaID, "media": out})
@@ -192,25 +143,11 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, kind string) erro
 	if err != nil {
 		return err
 	}
-	ms, err := h.Chats.ListMedia(r.Context(), id, kind)
+	as, err := h.Uploads.List(r.Context(), id, kind)
 	if err != nil {
 		return err
 	}
-	out := make([]mediaDTO, 0, len(ms))
-	if len(ms) > 0 {
-		store, err := h.media()
-		if err != nil {
-			return err
-		}
-		for _, m := range ms {
-			u, err := store.URL(r.Context(), m.Key, DownloadExpiry)
-			if err != nil {
-				return err
-			}
-			out = append(out, mediaDTO{URL: u, MediaID: m.ID, S3Path: m.Key})
-		}
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, toMedia(as))
 	return nil
 }
 

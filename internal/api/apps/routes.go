@@ -11,7 +11,6 @@ import (
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/auth"
 	"github.com/parley-cc/parley/internal/chat"
-	"github.com/parley-cc/parley/internal/media"
 )
 
 // Prefix is where the family is mounted.
@@ -26,9 +25,8 @@ type Handler struct {
 	Log    *slog.Logger
 	Tokens *auth.TokenService
 	Chats  *chat.Service
-	// Media stores chat photos and videos; nil answers their routes with an
-	// internal error.
-	Media media.Store
+	// Uploads hands out and checks chat photos and videos.
+	Uploads *chat.Uploads
 	// Webhooks manages the company's webhooks (webhooks.go).
 	Webhooks *webhookService
 }

@@ -23,7 +23,6 @@ import (
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/chat"
-	"github.com/parley-cc/parley/internal/media"
 )
 
 // Prefix is where the family is mounted.
@@ -31,10 +30,7 @@ const Prefix = "/v1/widget"
 
 // Limits of the family.
 const (
-	BodyLimit      = 16 << 10 // a message's 10,000 characters fit
-	MaxPhotoSize   = 10 << 20
-	UploadExpiry   = 15 * time.Minute
-	DownloadExpiry = time.Hour
+	BodyLimit = 16 << 10 // a message's 10,000 characters fit
 	// ErrRateLimited is the error code of a request over its rate (429).
 	ErrRateLimited = "rate_limited"
 )
@@ -51,7 +47,9 @@ type Handler struct {
 	Log    *slog.Logger
 	Chats  *chat.Service
 	Tokens Tokens
-	Media  media.Store // nil: photo routes answer an internal error
+	// Uploads hands out and checks the chat's photos (its store may be nil:
+	// photo routes then answer an internal error).
+	Uploads *chat.Uploads
 
 	// StartRate limits chat starts per client IP; PostRate limits the
 	// posts (messages, typing, photos) of one chat's token. Zero values
@@ -361,8 +359,8 @@ func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) error {
 		d := messageDTO{MessageID: m.ID, Seq: m.Seq, SenderType: m.SenderType, Type: m.Type,
 			CreatedAt: m.CreatedAt.UTC().Format(timeFormat)}
 		if m.Type == chat.MediaPhoto || m.Type == chat.MediaVideo {
-			if h.Media != nil {
-				if d.URL, err = h.Media.URL(r.Context(), m.Content, DownloadExpiry); err != nil {
+			if h.Uploads.Store != nil {
+				if d.URL, err = h.Uploads.URL(r.Context(), m.Content); err != nil {
 					return err
 				}
 			}
@@ -415,15 +413,7 @@ func (h *Handler) uploadPhoto(w http.ResponseWriter, r *http.Request) error {
 	if err := h.limitPost(r); err != nil {
 		return err
 	}
-	c := chatOf(r.Context())
-	if h.Media == nil {
-		return parley.Errorf(parley.EINTERNAL, "no media store is configured")
-	}
-	if chat.Final(c.Status) {
-		return parley.Errorf(parley.ECONFLICT, "The chat has ended.")
-	}
-	key := chat.MediaPrefix(c.CompanyID, c.ID, chat.MediaPhoto) + uuid.NewString()
-	form, err := h.Media.PresignedPost(r.Context(), key, media.Policy{ContentTypePrefix: "image/", MaxSize: MaxPhotoSize, Expires: UploadExpiry})
+	form, err := h.Uploads.Form(r.Context(), chatOf(r.Context()).ID, chat.MediaPhoto)
 	if err != nil {
 		return err
 	}
@@ -444,27 +434,10 @@ func (h *Handler) attachPhoto(w http.ResponseWriter, r *http.Request) error {
 	if err := api.Decode(r, &in); err != nil {
 		return err
 	}
-	if h.Media == nil {
-		return parley.Errorf(parley.EINTERNAL, "no media store is configured")
-	}
-	prefix := chat.MediaPrefix(c.CompanyID, c.ID, chat.MediaPhoto)
-	if !strings.HasPrefix(in.Key, prefix) || len(in.Key) == len(prefix) {
-		return parley.FieldError("key", "was not uploaded for this chat (ask .../photos/upload for one)")
-	}
-	info, err := h.Media.Stat(r.Context(), in.Key)
-	if parley.ErrorCode(err) == parley.ENOTFOUND {
-		return parley.FieldError("key", "nothing was uploaded there yet")
-	} else if err != nil {
-		return err
-	}
-	ms, err := h.Chats.AttachMedia(r.Context(), c.ID, chat.MediaPhoto, []string{in.Key}, []string{info.ContentType}, chat.SenderEndUser)
+	as, err := h.Uploads.Attach(r.Context(), c.ID, chat.MediaPhoto, "key", []string{in.Key}, []string{""}, chat.SenderEndUser)
 	if err != nil {
 		return err
 	}
-	u, err := h.Media.URL(r.Context(), ms[0].Key, DownloadExpiry)
-	if err != nil {
-		return err
-	}
-	api.WriteJSON(w, http.StatusCreated, map[string]any{"media_id": ms[0].ID, "url": u})
+	api.WriteJSON(w, http.StatusCreated, map[string]any{"media_id": as[0].ID, "url": as[0].URL})
 	return nil
 }
