@@ -327,10 +327,17 @@ func TestVirtualAgentSurvivesRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var outs map[string]string
-		_ = json.Unmarshal([]byte(fmt.Sprint("{}")), &outs)
 		if got.Status != "va_assigned" {
 			t.Fatalf("status %s", got.Status)
+		}
+		// What the script set with s.set is kept on the chat.
+		var raw string
+		if err := env2.DB.Reader().QueryRow(ctx, `SELECT va_outputs FROM chats WHERE id = ?`, c.ID).Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		var outs map[string]string
+		if err := json.Unmarshal([]byte(raw), &outs); err != nil || outs["order"] != "B-7" {
+			t.Fatalf("virtual agent outputs %q: %v", raw, err)
 		}
 	})
 }
