@@ -212,16 +212,12 @@ func (s *TokenService) Refresh(ctx context.Context, token string) (*Pair, error)
 		var usedAt sql.NullInt64
 		var revoked bool
 		var role, companyUUID, userUUID string
-		query := `SELECT t.used_at, t.revoked, u.role, u.uuid, co.uuid
+		// Concurrent refreshes of one token queue on its row lock here;
+		// without it the losers revoke the family all at once and deadlock
+		// on its rows.
+		query := q.Locking(`SELECT t.used_at, t.revoked, u.role, u.uuid, co.uuid
 			FROM refresh_tokens t JOIN users u ON u.id = t.user_id JOIN companies co ON co.id = t.company_id
-			WHERE t.jti = ? AND t.user_id = ? AND t.company_id = ?`
-		if q.Dialect() == store.Postgres {
-			// Concurrent refreshes of one token queue on its row lock here;
-			// without it the losers revoke the family all at once and
-			// deadlock on its rows. SQLite's write transaction already
-			// serializes them.
-			query += " FOR UPDATE OF t"
-		}
+			WHERE t.jti = ? AND t.user_id = ? AND t.company_id = ?`, "FOR UPDATE OF t")
 		err := q.QueryRow(ctx, query, c.ID, c.UserID, c.CompanyID).Scan(&usedAt, &revoked, &role, &userUUID, &companyUUID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errRefreshInvalid

@@ -67,11 +67,7 @@ func assign(ctx context.Context, q store.Querier, ch *changes, c *Chat, op int64
 // wrote, which FOR UPDATE would block. On SQLite the write transaction
 // already holds the whole database.
 func lockOperator(ctx context.Context, q store.Querier, cid, op int64) error {
-	if q.Dialect() != store.Postgres {
-		return nil
-	}
-	_, err := q.Exec(ctx, `SELECT id FROM operators WHERE id = ? AND company_id = ? FOR NO KEY UPDATE`, op, cid)
-	return err
+	return q.LockRows(ctx, store.LockNoKeyUpdate, "operators", "id = ? AND company_id = ?", op, cid)
 }
 
 // release takes one chat off an operator's load.

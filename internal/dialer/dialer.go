@@ -216,10 +216,8 @@ func (d *Dialer) claim(ctx context.Context, cfg *agentConfig, now time.Time) ([]
 	var out []*claimed
 	err := d.DB.Write(ctx, func(q store.Querier) error {
 		out = nil
-		if q.Dialect() == store.Postgres {
-			if _, err := q.Exec(ctx, `SELECT id FROM agents WHERE id = ? FOR UPDATE`, cfg.id); err != nil {
-				return err
-			}
+		if err := q.LockRows(ctx, store.LockUpdate, "agents", "id = ?", cfg.id); err != nil {
+			return err
 		}
 		var live int
 		if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM dialogs WHERE agent_id = ? AND status = 'calling'`, cfg.id).Scan(&live); err != nil {

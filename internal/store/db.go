@@ -19,7 +19,6 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 
-	"github.com/parley-cc/parley"
 )
 
 // Dialect names the SQL engine behind a DB.
@@ -173,9 +172,6 @@ func (q Querier) QueryRow(ctx context.Context, query string, args ...any) *Row {
 	return &Row{row: q.runner().QueryRowContext(ctx, q.db.rebind(query), args...), db: q.db}
 }
 
-// Dialect tells which engine the querier talks to, for the rare query that
-// must differ.
-func (q Querier) Dialect() Dialect { return q.db.Dialect }
 
 // Row wraps sql.Row so that Scan maps driver errors too.
 type Row struct {
@@ -270,9 +266,4 @@ func redact(dsn string) string {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	return u.String()
-}
-
-// ErrNotFound is a convenience for services: a not-found domain error.
-func ErrNotFound(what string) error {
-	return parley.Errorf(parley.ENOTFOUND, "%s not found.", what)
 }
