@@ -18,7 +18,6 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
-
 )
 
 // Dialect names the SQL engine behind a DB.
@@ -171,7 +170,6 @@ func (q Querier) Query(ctx context.Context, query string, args ...any) (*sql.Row
 func (q Querier) QueryRow(ctx context.Context, query string, args ...any) *Row {
 	return &Row{row: q.runner().QueryRowContext(ctx, q.db.rebind(query), args...), db: q.db}
 }
-
 
 // Row wraps sql.Row so that Scan maps driver errors too.
 type Row struct {
