@@ -8,11 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/chat"
+	"github.com/parley-cc/parley/internal/jwt"
 	"github.com/parley-cc/parley/internal/store"
 )
 
@@ -29,7 +28,7 @@ const (
 )
 
 type endUserClaims struct {
-	jwt.RegisteredClaims
+	jwt.Claims
 	Type      string `json:"typ"`
 	CompanyID int64  `json:"cid"`
 	ChatID    int64  `json:"chat"`
@@ -92,19 +91,18 @@ func loadKey(ctx context.Context, db *store.DB) ([]byte, error) {
 // IssueEndUserToken signs a token that lets its holder watch one chat of
 // the company for EndUserTokenTTL.
 func (h *Hub) IssueEndUserToken(companyID, chatID int64) (token string, expires time.Time, err error) {
-	now := h.now()
+	now := h.Now()
 	expires = now.Add(EndUserTokenTTL)
 	c := endUserClaims{Type: endUserType, CompanyID: companyID, ChatID: chatID,
-		RegisteredClaims: jwt.RegisteredClaims{Issuer: issuer, Audience: jwt.ClaimStrings{endUserAudience},
-			Subject: fmt.Sprintf("chat:%d", chatID), IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(expires)}}
-	token, err = jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(h.key)
+		Claims: jwt.Claims{Issuer: issuer, Audience: jwt.Audience{endUserAudience},
+			Subject: fmt.Sprintf("chat:%d", chatID), IssuedAt: jwt.Date(now), ExpiresAt: jwt.Date(expires)}}
+	token, err = jwt.Sign(h.key, c)
 	return token, expires, err
 }
 
 func (h *Hub) parseEndUser(token string) (*endUserClaims, error) {
 	c := &endUserClaims{}
-	_, err := h.parser.ParseWithClaims(token, c, func(*jwt.Token) (any, error) { return h.key, nil })
-	if err != nil {
+	if err := h.verifier.Verify(token, h.key, c); err != nil {
 		return nil, err
 	}
 	if c.Type != endUserType || c.CompanyID <= 0 || c.ChatID <= 0 {
@@ -163,7 +161,7 @@ func (h *Hub) authenticate(r *http.Request) (*principal, error) {
 		return nil, parley.Errorf(parley.EUNAUTHORIZED, "Invalid or expired token.")
 	}
 	return &principal{kind: kindEndUser, company: c.CompanyID, chat: c.ChatID,
-		caller: parley.Caller{CompanyID: c.CompanyID, Role: "end_user"}}, nil
+		caller: parley.Caller{CompanyID: c.CompanyID, Role: parley.RoleEndUser}}, nil
 }
 
 // ---- HTTP answers outside the WebSocket: the v1 error shape ----

@@ -283,48 +283,38 @@ func (h *Handler) createChat(w http.ResponseWriter, r *http.Request) error {
 	if in.Chat.MenuID < 0 {
 		return parley.FieldError("chat.menu_id", "must be a positive integer")
 	}
-	endUser := int64(in.Chat.EndUserID)
-	if endUser == 0 {
+	nc := chat.NewChat{EndUserID: int64(in.Chat.EndUserID), MenuID: int64(in.Chat.MenuID), Lang: in.Chat.Lang,
+		Email: in.Chat.Email, Context: in.Chat.Context, Transcript: toTurns(turns)}
+	if nc.EndUserID < 0 {
+		return parley.FieldError("chat.end_user_id", "must be a positive integer")
+	} else if nc.EndUserID == 0 {
 		// No end user yet: the one with this identifier (phone, else email),
 		// created when the company has none.
-		var nu chat.NewEndUser
 		if in.EndUser != nil {
-			nu = chat.NewEndUser{Identifier: in.EndUser.Identifier, Name: in.EndUser.Name, Email: in.EndUser.Email, Phone: in.EndUser.Phone}
+			nc.EndUser = chat.NewEndUser{Identifier: in.EndUser.Identifier, Name: in.EndUser.Name, Email: in.EndUser.Email, Phone: in.EndUser.Phone}
 		}
-		if nu.Identifier == "" {
-			nu.Identifier = nu.Phone
+		if nc.EndUser.Identifier == "" {
+			nc.EndUser.Identifier = nc.EndUser.Phone
 		}
-		if nu.Identifier == "" {
-			nu.Identifier = in.Chat.Email
+		if nc.EndUser.Identifier == "" {
+			nc.EndUser.Identifier = in.Chat.Email
 		}
-		if nu.Email == "" {
-			nu.Email = in.Chat.Email
+		if nc.EndUser.Email == "" {
+			nc.EndUser.Email = in.Chat.Email
 		}
-		u, err := h.Chats.FindOrCreateEndUser(ctx, nu)
-		if err != nil {
-			return err
-		}
-		endUser = u.ID
-	} else if endUser < 0 {
-		return parley.FieldError("chat.end_user_id", "must be a positive integer")
 	}
-	nc := chat.NewChat{EndUserID: endUser, MenuID: int64(in.Chat.MenuID), Lang: in.Chat.Lang,
-		Email: in.Chat.Email, Context: in.Chat.Context, Transcript: toTurns(turns)}
 	if in.Chat.ProjectUUID != "" {
 		p, err := h.Chats.ProjectByUUID(ctx, in.Chat.ProjectUUID)
 		if err != nil {
 			return err
 		}
 		nc.ProjectID = p.ID
-		if nc.MenuID == 0 && p.MenuID != nil {
-			nc.MenuID = *p.MenuID
-		}
 	}
-	c, err := h.Chats.OpenChat(ctx, nc)
+	o, err := h.Chats.OpenChat(ctx, nc)
 	if err != nil {
 		return err
 	}
-	return h.writeChat(w, r, http.StatusCreated, c.ID)
+	return h.writeChat(w, r, http.StatusCreated, o.Chat.ID)
 }
 
 func toTurns(ts []transcriptTurn) []chat.Turn {

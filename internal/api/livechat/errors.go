@@ -67,7 +67,7 @@ func statusOf(code string) (int, string) {
 var wireField = map[string]string{
 	"content": "text", "uuid": "itemUuid", "identifier": "endUser.identifier", "name": "endUser.name",
 	"email": "endUser.email", "phone": "endUser.phone", "contact_info": "endUser.contactInfo",
-	"after_seq": "afterSeq",
+	"after_seq": "afterSeq", "idempotency_key": "idempotencyKey",
 }
 
 // writeError answers with err in a ResponseWrapper. Every error gets a

@@ -41,7 +41,7 @@ var statusOut = map[string]string{
 
 // Sender types on the wire: the seed calls end users "client".
 var senderIn = map[string]string{
-	"client": chat.SenderEndUser, "end_user": chat.SenderEndUser,
+	"client": chat.SenderEndUser, chat.SenderEndUser: chat.SenderEndUser,
 	"operator": chat.SenderOperator, "virtual_agent": chat.SenderVirtualAgent, "system": chat.SenderSystem,
 }
 

@@ -163,7 +163,7 @@ func (h *Handler) authorize(r *http.Request) (context.Context, error) {
 	if id != chatID {
 		return nil, parley.Errorf(parley.EFORBIDDEN, "This token is for another chat.")
 	}
-	ctx := parley.WithCaller(r.Context(), parley.Caller{CompanyID: cid, Role: "end_user"})
+	ctx := visitor(r.Context(), cid)
 	p, err := h.project(r)
 	if err != nil {
 		return nil, err
@@ -175,8 +175,14 @@ func (h *Handler) authorize(r *http.Request) (context.Context, error) {
 	if p.CompanyID != cid || c.ProjectID == nil || *c.ProjectID != p.ID {
 		return nil, parley.Errorf(parley.EFORBIDDEN, "This token is for another chat.")
 	}
-	api.Info(ctx).CompanyID = cid
 	return context.WithValue(ctx, chatKey{}, c), nil
+}
+
+// visitor is the context of a site visitor's request to a company: the
+// company is the tenant, the caller an end user.
+func visitor(ctx context.Context, companyID int64) context.Context {
+	api.Info(ctx).CompanyID = companyID
+	return parley.WithCaller(ctx, parley.Caller{CompanyID: companyID, Role: parley.RoleEndUser})
 }
 
 func chatOf(ctx context.Context) *chat.Chat { c, _ := ctx.Value(chatKey{}).(*chat.Chat); return c }
@@ -253,30 +259,19 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) error {
 	if !visitorID.MatchString(in.VisitorID) {
 		return parley.FieldError("visitor_id", "must be 16 to 64 letters, digits, - or _")
 	}
-	ctx := parley.WithCaller(r.Context(), parley.Caller{CompanyID: p.CompanyID, Role: "end_user"})
-	api.Info(ctx).CompanyID = p.CompanyID
+	ctx := visitor(r.Context(), p.CompanyID)
 	name := strings.TrimSpace(in.Name)
 	if name == "" {
 		name = "Website visitor"
 	}
-	u, err := h.Chats.FindOrCreateEndUser(ctx, chat.NewEndUser{Identifier: "widget:" + in.VisitorID, Name: name})
+	o, err := h.Chats.OpenChat(ctx, chat.NewChat{EndUser: chat.NewEndUser{Identifier: "widget:" + in.VisitorID, Name: name},
+		ProjectID: p.ID, Context: []byte(`{"channel":"widget"}`), Resume: true})
 	if err != nil {
 		return err
 	}
-	c, err := h.Chats.LiveChatOf(ctx, p.ID, u.ID)
-	if err != nil {
-		return err
-	}
-	status := http.StatusOK
-	if c == nil {
-		nc := chat.NewChat{EndUserID: u.ID, ProjectID: p.ID, Context: []byte(`{"channel":"widget"}`)}
-		if p.MenuID != nil {
-			nc.MenuID = *p.MenuID
-		}
-		if c, err = h.Chats.OpenChat(ctx, nc); err != nil {
-			return err
-		}
-		status = http.StatusCreated
+	c, status := o.Chat, http.StatusCreated
+	if o.Resumed {
+		status = http.StatusOK
 	}
 	token, exp, err := h.Tokens.IssueEndUserToken(p.CompanyID, c.ID)
 	if err != nil {
