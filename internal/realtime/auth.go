@@ -166,26 +166,14 @@ func (h *Hub) authenticate(r *http.Request) (*principal, error) {
 
 // ---- HTTP answers outside the WebSocket: the v1 error shape ----
 
-type errorBody struct {
-	Error     errorDetail `json:"error"`
-	RequestID string      `json:"request_id,omitempty"`
-}
-
-type errorDetail struct {
-	Code    string            `json:"code"`
-	Message string            `json:"message"`
-	Fields  map[string]string `json:"fields,omitempty"`
-}
+var errorFormat = api.ErrorFormat{Body: api.NestedErrorBody, Header: func(h http.Header, p api.Problem) {
+	if p.Code == parley.EUNAUTHORIZED && h.Get("WWW-Authenticate") == "" {
+		h.Set("WWW-Authenticate", `Bearer realm="parley"`)
+	}
+}}
 
 func (h *Hub) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code, requestID := api.NoteError(h.Log, r, err)
-	if code == parley.EUNAUTHORIZED && w.Header().Get("WWW-Authenticate") == "" {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
-	}
-	api.WriteJSON(w, api.HTTPStatus(code), errorBody{
-		Error:     errorDetail{Code: code, Message: parley.ErrorMessage(err), Fields: parley.ErrorFields(err)},
-		RequestID: requestID,
-	})
+	errorFormat.Write(h.Log, w, r, err)
 }
 
 // issueToken serves POST /v1/stream/tokens: {"chat_id": N} ->
@@ -211,6 +199,6 @@ func (h *Hub) issueToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"token": token, "expires_at": exp.UTC().Format(timeFormat), "chat_id": in.ChatID})
+	api.WriteJSON(w, http.StatusOK, map[string]any{"token": token, "expires_at": api.Time(exp), "chat_id": in.ChatID})
 	return nil
 }
