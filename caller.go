@@ -9,6 +9,11 @@ const (
 	RoleOperator = "operator"
 )
 
+// RoleEndUser is the caller of the widget API and of an end-user stream
+// token: a visitor of a company's site, never a user's role (ValidRole
+// refuses it), and entitled to one chat only.
+const RoleEndUser = "end_user"
+
 // ValidRole reports whether r names a role.
 func ValidRole(r string) bool {
 	return r == RoleAdmin || r == RoleAPI || r == RoleOperator

@@ -2,10 +2,8 @@ package agent
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -65,21 +63,13 @@ func (s *Service) ListCredentials(ctx context.Context, agentUUID, keyType string
 		if err != nil {
 			return err
 		}
-		rows, err := q.Query(ctx, `SELECT uuid, name, platform, key_type, value FROM agent_credentials
+		cs, err := store.Collect(ctx, q, scanCredential(agentUUID), `SELECT uuid, name, platform, key_type, value FROM agent_credentials
 			WHERE agent_id = ? AND company_id = ? AND (? = '' OR key_type = ?) ORDER BY id`, aid, cid, keyType, keyType)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			c := Credential{AgentUUID: agentUUID}
-			if err := rows.Scan(&c.UUID, &c.Name, &c.Platform, &c.KeyType, &c.Value); err != nil {
-				return err
-			}
+		for _, c := range cs {
 			c.Value = MaskSecret(c.Value)
 			out = append(out, c)
 		}
-		return rows.Err()
+		return err
 	})
 	return out, err
 }
@@ -107,7 +97,7 @@ func (s *Service) CreateCredential(ctx context.Context, agentUUID string, c Cred
 			return parley.Errorf(parley.ECONFLICT, "An agent holds at most %d credentials.", MaxCredentialsPerAgt)
 		}
 		_, err = q.Exec(ctx, `INSERT INTO agent_credentials (uuid, company_id, agent_id, name, platform, key_type, value, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.UUID, cid, aid, c.Name, c.Platform, c.KeyType, c.Value, time.Now().UnixMilli())
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.UUID, cid, aid, c.Name, c.Platform, c.KeyType, c.Value, s.now().UnixMilli())
 		return err
 	})
 	if err != nil {
@@ -136,7 +126,7 @@ func (s *Service) UpdateCredential(ctx context.Context, credUUID string, u Crede
 		err := q.QueryRow(ctx, `SELECT k.id, k.uuid, a.uuid, k.name, k.platform, k.key_type, k.value
 			FROM agent_credentials k JOIN agents a ON a.id = k.agent_id WHERE k.uuid = ? AND k.company_id = ?`, credUUID, cid).
 			Scan(&id, &c.UUID, &c.AgentUUID, &c.Name, &c.Platform, &c.KeyType, &c.Value)
-		if errors.Is(err, sql.ErrNoRows) {
+		if errors.Is(err, store.ErrNoRows) {
 			return parley.Errorf(parley.ENOTFOUND, "Credential %s not found.", credUUID)
 		} else if err != nil {
 			return err
@@ -187,23 +177,22 @@ func LoadSpeech(ctx context.Context, q store.Querier, agentID int64) (*Speech, e
 	var s Speech
 	var agentUUID string
 	err := q.QueryRow(ctx, `SELECT uuid, language, asr, tts FROM agents WHERE id = ?`, agentID).Scan(&agentUUID, &s.Language, &s.ASR, &s.TTS)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, store.ErrNoRows) {
 		return nil, parley.Errorf(parley.ENOTFOUND, "Agent %d not found.", agentID)
 	}
 	if err != nil {
 		return nil, err
 	}
-	rows, err := q.Query(ctx, `SELECT uuid, name, platform, key_type, value FROM agent_credentials WHERE agent_id = ? ORDER BY id`, agentID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	s.Credentials, err = store.Collect(ctx, q, scanCredential(agentUUID),
+		`SELECT uuid, name, platform, key_type, value FROM agent_credentials WHERE agent_id = ? ORDER BY id`, agentID)
+	return &s, err
+}
+
+// scanCredential scans the credentials of the agent agentUUID.
+func scanCredential(agentUUID string) func(store.Scanner) (Credential, error) {
+	return func(r store.Scanner) (Credential, error) {
 		c := Credential{AgentUUID: agentUUID}
-		if err := rows.Scan(&c.UUID, &c.Name, &c.Platform, &c.KeyType, &c.Value); err != nil {
-			return nil, err
-		}
-		s.Credentials = append(s.Credentials, c)
+		err := r.Scan(&c.UUID, &c.Name, &c.Platform, &c.KeyType, &c.Value)
+		return c, err
 	}
-	return &s, rows.Err()
 }

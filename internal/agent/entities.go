@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strconv"
 
@@ -44,7 +43,7 @@ func (in *NewEntity) normalize(kind EntityKind) error {
 	return nil
 }
 
-func scanEntity(s scanner, kind EntityKind) (Entity, error) {
+func scanEntity(s store.Scanner, kind EntityKind) (Entity, error) {
 	e := Entity{Kind: kind}
 	err := s.Scan(&e.UUID, &e.AgentUUID, &e.Name, &e.Synthesis, &e.EntityType, &e.NumberCell)
 	return e, err
@@ -64,20 +63,11 @@ func (s *Service) ListEntities(ctx context.Context, kind EntityKind, agentUUID s
 		if err != nil {
 			return err
 		}
-		rows, err := q.Query(ctx, `SELECT `+entityColumns+` FROM agent_entities e JOIN agents a ON a.id = e.agent_id
+		es, err := store.Collect(ctx, q, func(r store.Scanner) (Entity, error) { return scanEntity(r, kind) },
+			`SELECT `+entityColumns+` FROM agent_entities e JOIN agents a ON a.id = e.agent_id
 			WHERE e.agent_id = ? AND e.company_id = ? AND e.kind = ? ORDER BY e.number_cell, e.id`, aid, cid, string(kind))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			e, err := scanEntity(rows, kind)
-			if err != nil {
-				return err
-			}
-			out = append(out, e)
-		}
-		return rows.Err()
+		out = append(out, es...)
+		return err
 	})
 	return out, err
 }
@@ -126,25 +116,22 @@ func (s *Service) addEntities(ctx context.Context, kind EntityKind, agentUUID st
 		if err != nil {
 			return err
 		}
-		existing := map[string]bool{}
-		next := 0
-		rows, err := q.Query(ctx, `SELECT name, number_cell FROM agent_entities WHERE agent_id = ? AND kind = ?`, aid, string(kind))
+		type named struct {
+			name string
+			cell int
+		}
+		have, err := store.Collect(ctx, q, func(r store.Scanner) (n named, err error) {
+			err = r.Scan(&n.name, &n.cell)
+			return n, err
+		}, `SELECT name, number_cell FROM agent_entities WHERE agent_id = ? AND kind = ?`, aid, string(kind))
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var name string
-			var cell int
-			if err := rows.Scan(&name, &cell); err != nil {
-				rows.Close()
-				return err
-			}
-			existing[name] = true
-			next = max(next, cell+1)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
+		existing := map[string]bool{}
+		next := 0
+		for _, n := range have {
+			existing[n.name] = true
+			next = max(next, n.cell+1)
 		}
 		for _, e := range in {
 			if existing[e.Name] {
@@ -189,7 +176,7 @@ func (s *Service) UpdateEntity(ctx context.Context, kind EntityKind, entityUUID 
 	err = s.DB.Write(ctx, func(q store.Querier) error {
 		e, err := scanEntity(q.QueryRow(ctx, `SELECT `+entityColumns+` FROM agent_entities e JOIN agents a ON a.id = e.agent_id
 			WHERE e.uuid = ? AND e.company_id = ? AND e.kind = ?`, entityUUID, cid, string(kind)), kind)
-		if errors.Is(err, sql.ErrNoRows) {
+		if errors.Is(err, store.ErrNoRows) {
 			return parley.Errorf(parley.ENOTFOUND, "%s %s not found.", kind.label(), entityUUID)
 		} else if err != nil {
 			return err
@@ -272,7 +259,7 @@ func (s *Service) BulkDeleteEntities(ctx context.Context, kind EntityKind, agent
 			seen[id] = true
 			e, err := scanEntity(q.QueryRow(ctx, `SELECT `+entityColumns+` FROM agent_entities e JOIN agents a ON a.id = e.agent_id
 				WHERE e.uuid = ? AND e.company_id = ? AND e.kind = ? AND (? = 0 OR e.agent_id = ?)`, id, cid, string(kind), aid, aid), kind)
-			if errors.Is(err, sql.ErrNoRows) {
+			if errors.Is(err, store.ErrNoRows) {
 				res.Skipped = append(res.Skipped, id)
 				continue
 			} else if err != nil {

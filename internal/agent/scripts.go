@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"regexp"
 	"strings"
@@ -54,7 +53,7 @@ func (s *Service) PutScript(ctx context.Context, agentUUID, name, source string)
 		}
 		return nil, err
 	}
-	now := time.Now().UTC()
+	now := s.now().Truncate(time.Millisecond)
 	err = s.DB.Write(ctx, func(q store.Querier) error {
 		aid, err := agentID(ctx, q, cid, agentUUID)
 		if err != nil {
@@ -83,21 +82,15 @@ func (s *Service) ListScripts(ctx context.Context, agentUUID string) ([]Script, 
 		if err != nil {
 			return err
 		}
-		rows, err := q.Query(ctx, `SELECT name, updated_at FROM agent_scripts WHERE agent_id = ? AND company_id = ? ORDER BY name`, aid, cid)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		scs, err := store.Collect(ctx, q, func(r store.Scanner) (Script, error) {
 			sc := Script{AgentUUID: agentUUID}
 			var at int64
-			if err := rows.Scan(&sc.Name, &at); err != nil {
-				return err
-			}
+			err := r.Scan(&sc.Name, &at)
 			sc.UpdatedAt = time.UnixMilli(at).UTC()
-			out = append(out, sc)
-		}
-		return rows.Err()
+			return sc, err
+		}, `SELECT name, updated_at FROM agent_scripts WHERE agent_id = ? AND company_id = ? ORDER BY name`, aid, cid)
+		out = append(out, scs...)
+		return err
 	})
 	return out, err
 }
@@ -116,7 +109,7 @@ func (s *Service) GetScript(ctx context.Context, agentUUID, name string) (*Scrip
 		}
 		var at int64
 		err = q.QueryRow(ctx, `SELECT source, updated_at FROM agent_scripts WHERE agent_id = ? AND company_id = ? AND name = ?`, aid, cid, name).Scan(&sc.Source, &at)
-		if errors.Is(err, sql.ErrNoRows) {
+		if errors.Is(err, store.ErrNoRows) {
 			return parley.Errorf(parley.ENOTFOUND, "Script %q not found.", parley.Clip(name))
 		}
 		sc.UpdatedAt = time.UnixMilli(at).UTC()
@@ -197,22 +190,17 @@ type Runnable struct {
 func LoadRunnable(ctx context.Context, q store.Querier, agentID int64, name string) (*Runnable, error) {
 	r := &Runnable{Name: name}
 	err := q.QueryRow(ctx, `SELECT source FROM agent_scripts WHERE agent_id = ? AND name = ?`, agentID, name).Scan(&r.Source)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, store.ErrNoRows) {
 		r.Name, r.Source = "default", script.DefaultScript
 	} else if err != nil {
 		return nil, err
 	}
-	rows, err := q.Query(ctx, `SELECT name FROM agent_entities WHERE agent_id = ? AND kind = 'output' ORDER BY name`, agentID)
+	r.Outputs, err = store.Collect(ctx, q, func(s store.Scanner) (n string, err error) {
+		err = s.Scan(&n)
+		return n, err
+	}, `SELECT name FROM agent_entities WHERE agent_id = ? AND kind = 'output' ORDER BY name`, agentID)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		r.Outputs = append(r.Outputs, n)
-	}
-	return r, rows.Err()
+	return r, nil
 }

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
@@ -15,6 +14,16 @@ import (
 // Service manages agents and their settings within the caller's company.
 type Service struct {
 	DB *store.DB
+	// Now is the service's clock; nil is time.Now. A transaction reads it
+	// once.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
 }
 
 // Every read is scoped to the caller's company, so the company's UUID comes
@@ -24,27 +33,14 @@ const agentColumns = `a.id, a.uuid, a.company_id, a.name, a.description, a.delay
 	a.language, a.asr, a.tts, a.speed, a.pitch, a.emotion, a.record_storage_time, a.timezone,
 	a.created_at, a.updated_at`
 
-type scanner interface{ Scan(...any) error }
-
-func scanAgent(s scanner) (*Agent, error) {
+func scanAgent(s store.Scanner) (*Agent, error) {
 	a := &Agent{}
 	var created, updated int64
-	var speed, pitch sql.NullFloat64
-	var emotion sql.NullString
 	err := s.Scan(&a.ID, &a.UUID, &a.CompanyID, &a.Name, &a.Description, &a.DelayMinutes, &a.RecallCount,
 		&a.TrunkName, &a.Flag, &a.RecordPath, &a.RoutingChannelLimit, &a.TotalChannelLimit, &a.PoolName,
-		&a.Language, &a.ASR, &a.TTS, &speed, &pitch, &emotion, &a.RecordStorageTime, &a.Timezone, &created, &updated)
+		&a.Language, &a.ASR, &a.TTS, &a.Speed, &a.Pitch, &a.Emotion, &a.RecordStorageTime, &a.Timezone, &created, &updated)
 	if err != nil {
 		return nil, err
-	}
-	if speed.Valid {
-		a.Speed = &speed.Float64
-	}
-	if pitch.Valid {
-		a.Pitch = &pitch.Float64
-	}
-	if emotion.Valid {
-		a.Emotion = &emotion.String
 	}
 	a.CreatedAt, a.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	return a, nil
@@ -96,8 +92,8 @@ func (s *Service) Create(ctx context.Context, in NewAgent) (*Agent, error) {
 		return nil, err
 	}
 	id := uuid.NewString()
-	now := time.Now().UnixMilli()
 	err = s.DB.Write(ctx, func(q store.Querier) error {
+		now := s.now().UnixMilli()
 		_, err := q.Exec(ctx, `INSERT INTO agents (uuid, company_id, name, description, trunk_name, pool_name, language, timezone, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, cid, name, in.Description, trunk, pool, lang, in.Timezone, now, now)
 		return err
@@ -114,22 +110,18 @@ func (s *Service) List(ctx context.Context, limit, offset int) ([]*Agent, error)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.DB.Reader().Query(ctx, `SELECT `+agentColumns+` FROM agents a
+	out, err := store.Collect(ctx, s.DB.Reader(), scanAgent, `SELECT `+agentColumns+` FROM agents a
 		WHERE a.company_id = ? ORDER BY a.id LIMIT ? OFFSET ?`, cid, limit, offset)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []*Agent{}
-	for rows.Next() {
-		a, err := scanAgent(rows)
-		if err != nil {
-			return nil, err
-		}
+	for _, a := range out {
 		a.CompanyUUID = companyUUID(ctx)
-		out = append(out, a)
 	}
-	return out, rows.Err()
+	if out == nil {
+		out = []*Agent{}
+	}
+	return out, nil
 }
 
 // Get returns one agent of the caller's company.
@@ -146,7 +138,7 @@ func (s *Service) Get(ctx context.Context, agentUUID string) (*Agent, error) {
 
 func getAgent(ctx context.Context, q store.Querier, cid int64, agentUUID string) (*Agent, error) {
 	a, err := scanAgent(q.QueryRow(ctx, `SELECT `+agentColumns+` FROM agents a WHERE a.uuid = ? AND a.company_id = ?`, agentUUID, cid))
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, store.ErrNoRows) {
 		return nil, noAccess(agentUUID)
 	} else if err != nil {
 		return nil, err
@@ -174,7 +166,7 @@ func agentID(ctx context.Context, q store.Querier, cid int64, agentUUID string) 
 	}
 	var id int64
 	err := q.QueryRow(ctx, `SELECT id FROM agents WHERE uuid = ? AND company_id = ?`, agentUUID, cid).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, store.ErrNoRows) {
 		return 0, noAccess(agentUUID)
 	}
 	return id, err
@@ -263,7 +255,7 @@ func (s *Service) UpdateSettings(ctx context.Context, agentUUID string, u Settin
 			}
 			a.ASR = *u.ASR
 		}
-		a.UpdatedAt = time.Now().UTC()
+		a.UpdatedAt = s.now().Truncate(time.Millisecond)
 		_, err = q.Exec(ctx, `UPDATE agents SET delay_minutes = ?, recall_count = ?, flag = ?, routing_channel_limit = ?,
 			total_channel_limit = ?, language = ?, asr = ?, tts = ?, updated_at = ? WHERE id = ? AND company_id = ?`,
 			a.DelayMinutes, a.RecallCount, a.Flag, a.RoutingChannelLimit, a.TotalChannelLimit, a.Language, a.ASR, a.TTS,

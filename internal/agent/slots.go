@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 
 	"github.com/google/uuid"
@@ -23,20 +22,14 @@ func (s *Service) ListTimeSlots(ctx context.Context, agentUUID string) ([]TimeSl
 		if err != nil {
 			return err
 		}
-		rows, err := q.Query(ctx, `SELECT uuid, day, not_before, not_after FROM agent_time_slots
-			WHERE agent_id = ? AND company_id = ? ORDER BY day, not_before, id`, aid, cid)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		ts, err := store.Collect(ctx, q, func(r store.Scanner) (TimeSlot, error) {
 			t := TimeSlot{AgentUUID: agentUUID}
-			if err := rows.Scan(&t.UUID, &t.Day, &t.NotBefore, &t.NotAfter); err != nil {
-				return err
-			}
-			out = append(out, t)
-		}
-		return rows.Err()
+			err := r.Scan(&t.UUID, &t.Day, &t.NotBefore, &t.NotAfter)
+			return t, err
+		}, `SELECT uuid, day, not_before, not_after FROM agent_time_slots
+			WHERE agent_id = ? AND company_id = ? ORDER BY day, not_before, id`, aid, cid)
+		out = append(out, ts...)
+		return err
 	})
 	return out, err
 }
@@ -72,7 +65,7 @@ func (s *Service) CreateTimeSlot(ctx context.Context, agentUUID string, t TimeSl
 				return nil
 			}
 			return parley.Errorf(parley.ECONFLICT, "Time slot %s already exists with other values.", t.UUID)
-		} else if !errors.Is(err, sql.ErrNoRows) {
+		} else if !errors.Is(err, store.ErrNoRows) {
 			return err
 		}
 		var n int
@@ -111,7 +104,7 @@ func (s *Service) UpdateTimeSlot(ctx context.Context, t TimeSlot) (*TimeSlot, er
 	err = s.DB.Write(ctx, func(q store.Querier) error {
 		err := q.QueryRow(ctx, `SELECT a.uuid FROM agent_time_slots t JOIN agents a ON a.id = t.agent_id
 			WHERE t.uuid = ? AND t.company_id = ?`, t.UUID, cid).Scan(&t.AgentUUID)
-		if errors.Is(err, sql.ErrNoRows) {
+		if errors.Is(err, store.ErrNoRows) {
 			return parley.Errorf(parley.ENOTFOUND, "Time slot %s not found.", t.UUID)
 		} else if err != nil {
 			return err

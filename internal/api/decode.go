@@ -150,3 +150,28 @@ func QueryInt(r *http.Request, name string, def, max int) (int, error) {
 	}
 	return v, nil
 }
+
+// PathID reads a positive integer id from the path parameter name; any
+// other value is EINVALID naming the parameter.
+func PathID(r *http.Request, name string) (int64, error) {
+	s := r.PathValue(name)
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, parley.FieldError(name, "must be a positive integer, got %q", parley.Clip(s))
+	}
+	return id, nil
+}
+
+// QueryID reads an optional non-negative integer id from the query (a
+// keyset cursor, a filter); 0 when absent.
+func QueryID(r *http.Request, name string) (int64, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return 0, nil
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 {
+		return 0, parley.FieldError(name, "must be a non-negative integer")
+	}
+	return v, nil
+}

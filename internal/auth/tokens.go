@@ -2,16 +2,15 @@ package auth
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
 	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/jwt"
 	"github.com/parley-cc/parley/internal/store"
 )
 
@@ -35,7 +34,7 @@ type Pair struct {
 }
 
 type claims struct {
-	jwt.RegisteredClaims
+	jwt.Claims
 	Type        string `json:"typ"`
 	UserID      int64  `json:"uid"`
 	CompanyID   int64  `json:"cid"`
@@ -51,8 +50,8 @@ type TokenService struct {
 	DB  *store.DB
 	Now func() time.Time // injectable clock for expiry tests
 
-	key     []byte
-	parsers map[string]*jwt.Parser // by audience
+	key       []byte
+	verifiers map[string]*jwt.Verifier // by audience
 
 	// verified caches access tokens already checked, by their exact text:
 	// checking one costs a JSON decode and an HMAC on every request, and a
@@ -79,17 +78,11 @@ func NewTokenService(ctx context.Context, db *store.DB) (*TokenService, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	s := &TokenService{DB: db, Now: time.Now, key: key, verified: map[string]verifiedToken{}, parsers: map[string]*jwt.Parser{}}
+	s := &TokenService{DB: db, Now: time.Now, key: key, verified: map[string]verifiedToken{}, verifiers: map[string]*jwt.Verifier{}}
 	for _, aud := range []string{accessAudience, refreshAudience} {
-		s.parsers[aud] = jwt.NewParser(
-			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), // "none" and RS/ES confusions are refused
-			jwt.WithIssuer(issuer),
-			jwt.WithAudience(aud),
-			jwt.WithExpirationRequired(),
-			jwt.WithIssuedAt(),
-			jwt.WithTimeFunc(func() time.Time { return s.Now() }),
-			jwt.WithLeeway(leeway),
-		)
+		// The clock is read through s, so that tests may replace s.Now.
+		s.verifiers[aud] = jwt.NewVerifier(jwt.Rules{Issuer: issuer, Audience: aud, Leeway: leeway,
+			Now: func() time.Time { return s.Now() }})
 	}
 	return s, nil
 }
@@ -99,8 +92,7 @@ const leeway = 5 * time.Second
 
 func (s *TokenService) parse(token, audience string) (*claims, error) {
 	c := &claims{}
-	_, err := s.parsers[audience].ParseWithClaims(token, c, func(*jwt.Token) (any, error) { return s.key, nil })
-	if err != nil {
+	if err := s.verifiers[audience].Verify(token, s.key, c); err != nil {
 		return nil, err
 	}
 	wantType := "access"
@@ -153,39 +145,65 @@ func (s *TokenService) remember(token string, v verifiedToken, now time.Time) {
 func (s *TokenService) Login(ctx context.Context, caller parley.Caller) (*Pair, error) {
 	var pair *Pair
 	err := s.DB.Write(ctx, func(q store.Querier) error {
+		now := s.Now()
 		// Expired refresh tokens are useless; drop them while we hold the lock.
-		if _, err := q.Exec(ctx, `DELETE FROM refresh_tokens WHERE expires_at < ?`, s.Now().Add(-time.Hour).UnixMilli()); err != nil {
+		if err := purgeRefreshTokens(ctx, q, now.Add(-RefreshRetention), nil); err != nil {
 			return err
 		}
 		var err error
-		pair, err = s.issue(ctx, q, caller, uuid.NewString())
+		pair, err = s.issue(ctx, q, caller, uuid.NewString(), now)
 		return err
 	})
 	return pair, err
 }
 
-func (s *TokenService) issue(ctx context.Context, q store.Querier, c parley.Caller, family string) (*Pair, error) {
-	now := s.Now()
+// RefreshRetention is how long an expired refresh token is kept: a refresh
+// that comes a little late is told "invalid", like any other, and the row
+// serves nothing after that.
+const RefreshRetention = time.Hour
+
+// PurgeRefreshTokens deletes the refresh tokens of every company expired
+// before before (the janitor passes now - RefreshRetention).
+func (s *TokenService) PurgeRefreshTokens(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.DB.Write(ctx, func(q store.Querier) error {
+		return purgeRefreshTokens(ctx, q, before, &n)
+	})
+	return n, err
+}
+
+func purgeRefreshTokens(ctx context.Context, q store.Querier, before time.Time, purged *int64) error {
+	res, err := q.Exec(ctx, `DELETE FROM refresh_tokens WHERE expires_at < ?`, before.UnixMilli())
+	if err != nil || purged == nil {
+		return err
+	}
+	*purged, err = res.RowsAffected()
+	return err
+}
+
+// issue signs a new pair for c in family, at the transaction's time now,
+// and stores its refresh token.
+func (s *TokenService) issue(ctx context.Context, q store.Querier, c parley.Caller, family string, now time.Time) (*Pair, error) {
 	base := claims{UserID: c.UserID, CompanyID: c.CompanyID, CompanyUUID: c.CompanyUUID, Role: c.Role}
 
 	access := base
 	access.Type = "access"
-	access.RegisteredClaims = jwt.RegisteredClaims{
-		Issuer: issuer, Subject: c.UserUUID, Audience: jwt.ClaimStrings{accessAudience},
-		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(AccessTTL)), ID: uuid.NewString(),
+	access.Claims = jwt.Claims{
+		Issuer: issuer, Subject: c.UserUUID, Audience: jwt.Audience{accessAudience},
+		IssuedAt: jwt.Date(now), ExpiresAt: jwt.Date(now.Add(AccessTTL)), ID: uuid.NewString(),
 	}
 	refresh := base
 	refresh.Type = "refresh"
 	refresh.Family = family
-	refresh.RegisteredClaims = jwt.RegisteredClaims{
-		Issuer: issuer, Subject: c.UserUUID, Audience: jwt.ClaimStrings{refreshAudience},
-		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(RefreshTTL)), ID: uuid.NewString(),
+	refresh.Claims = jwt.Claims{
+		Issuer: issuer, Subject: c.UserUUID, Audience: jwt.Audience{refreshAudience},
+		IssuedAt: jwt.Date(now), ExpiresAt: jwt.Date(now.Add(RefreshTTL)), ID: uuid.NewString(),
 	}
-	at, err := jwt.NewWithClaims(jwt.SigningMethodHS256, access).SignedString(s.key)
+	at, err := jwt.Sign(s.key, access)
 	if err != nil {
 		return nil, err
 	}
-	rt, err := jwt.NewWithClaims(jwt.SigningMethodHS256, refresh).SignedString(s.key)
+	rt, err := jwt.Sign(s.key, refresh)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +227,8 @@ func (s *TokenService) Refresh(ctx context.Context, token string) (*Pair, error)
 	var pair *Pair
 	reused := false
 	err = s.DB.Write(ctx, func(q store.Querier) error {
-		var usedAt sql.NullInt64
+		now := s.Now()
+		var usedAt *int64
 		var revoked bool
 		var role, companyUUID, userUUID string
 		// Concurrent refreshes of one token queue on its row lock here;
@@ -219,7 +238,7 @@ func (s *TokenService) Refresh(ctx context.Context, token string) (*Pair, error)
 			FROM refresh_tokens t JOIN users u ON u.id = t.user_id JOIN companies co ON co.id = t.company_id
 			WHERE t.jti = ? AND t.user_id = ? AND t.company_id = ?`, "FOR UPDATE OF t")
 		err := q.QueryRow(ctx, query, c.ID, c.UserID, c.CompanyID).Scan(&usedAt, &revoked, &role, &userUUID, &companyUUID)
-		if errors.Is(err, sql.ErrNoRows) {
+		if errors.Is(err, store.ErrNoRows) {
 			return errRefreshInvalid
 		} else if err != nil {
 			return err
@@ -230,11 +249,11 @@ func (s *TokenService) Refresh(ctx context.Context, token string) (*Pair, error)
 		// The conditional update is the claim: of two concurrent refreshes
 		// with one token, exactly one sees a row affected.
 		res, err := q.Exec(ctx, `UPDATE refresh_tokens SET used_at = ? WHERE jti = ? AND used_at IS NULL AND revoked = ?`,
-			s.Now().UnixMilli(), c.ID, false)
+			now.UnixMilli(), c.ID, false)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 || usedAt.Valid {
+		if n, _ := res.RowsAffected(); n != 1 || usedAt != nil {
 			if _, err := q.Exec(ctx, `UPDATE refresh_tokens SET revoked = ? WHERE family = ?`, true, c.Family); err != nil {
 				return err
 			}
@@ -243,7 +262,7 @@ func (s *TokenService) Refresh(ctx context.Context, token string) (*Pair, error)
 		}
 		// The role is read again so that a demoted user's new tokens say so.
 		caller := parley.Caller{UserID: c.UserID, UserUUID: userUUID, CompanyID: c.CompanyID, CompanyUUID: companyUUID, Role: role}
-		pair, err = s.issue(ctx, q, caller, c.Family)
+		pair, err = s.issue(ctx, q, caller, c.Family, now)
 		return err
 	})
 	if err != nil {

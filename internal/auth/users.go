@@ -4,7 +4,6 @@ package auth
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strings"
 	"sync"
@@ -31,6 +30,26 @@ type User struct {
 // UserService creates users and checks their passwords.
 type UserService struct {
 	DB *store.DB
+	// Operators gives operator users their operator rows (the chat
+	// service, which owns the operators table); without it operator users
+	// cannot be created.
+	Operators Operators
+	// Now is the service's clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// Operators creates the operator row of an operator user in the
+// transaction q that creates the user, at that transaction's time now.
+// *chat.Service is one.
+type Operators interface {
+	CreateUserOperator(ctx context.Context, q store.Querier, companyID, userID int64, name string, now time.Time) (int64, error)
+}
+
+func (s *UserService) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 // CreateUser adds a user to a company. An operator user also gets an
@@ -45,15 +64,18 @@ func (s *UserService) CreateUser(ctx context.Context, companyID int64, login, pa
 	case !parley.ValidRole(role):
 		return nil, parley.FieldError("role", "must be admin, api or operator")
 	}
+	if role == parley.RoleOperator && s.Operators == nil {
+		return nil, errors.New("auth: no operator service to create operator users with")
+	}
 	hash, err := HashPassword(password)
 	if err != nil {
 		return nil, err
 	}
 	u := &User{UUID: uuid.NewString(), CompanyID: companyID, Login: login, Role: role}
-	now := time.Now().UnixMilli()
 	err = s.DB.Write(ctx, func(q store.Querier) error {
+		now := s.now()
 		err := q.QueryRow(ctx, `INSERT INTO users (uuid, company_id, login, password_hash, role, created_at)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, u.UUID, companyID, login, hash, role, now).Scan(&u.ID)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, u.UUID, companyID, login, hash, role, now.UnixMilli()).Scan(&u.ID)
 		if errors.Is(err, store.ErrUnique) {
 			return parley.Errorf(parley.ECONFLICT, "Login %q is taken.", login)
 		} else if err != nil {
@@ -62,9 +84,8 @@ func (s *UserService) CreateUser(ctx context.Context, companyID int64, login, pa
 		if role != parley.RoleOperator {
 			return nil
 		}
-		var opID int64
-		if err := q.QueryRow(ctx, `INSERT INTO operators (company_id, user_id, name, status, created_at, updated_at)
-			VALUES (?, ?, ?, 'offline', ?, ?) RETURNING id`, companyID, u.ID, login, now, now).Scan(&opID); err != nil {
+		opID, err := s.Operators.CreateUserOperator(ctx, q, companyID, u.ID, login, now)
+		if err != nil {
 			return err
 		}
 		u.OperatorID = &opID
@@ -97,7 +118,7 @@ func (s *UserService) Authenticate(ctx context.Context, login, password string) 
 	err := s.DB.Reader().QueryRow(ctx, `SELECT u.id, u.uuid, u.role, u.password_hash, c.id, c.uuid
 		FROM users u JOIN companies c ON c.id = u.company_id WHERE u.login = ?`, login).
 		Scan(&c.UserID, &c.UserUUID, &c.Role, &hash, &c.CompanyID, &c.CompanyUUID)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, store.ErrNoRows) {
 		_, _ = VerifyPassword(dummyHash(), password)
 		return c, parley.Errorf(parley.ECREDENTIALS, "Invalid login or password.")
 	} else if err != nil {

@@ -2,76 +2,128 @@ package chat
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/store"
 )
 
+// Chat statuses.
+const (
+	StatusVA        = "va_assigned"
+	StatusQueued    = "queued"
+	StatusAssigned  = "assigned"
+	StatusFinished  = "finished"
+	StatusDismissed = "dismissed"
+	StatusTimedOut  = "timed_out"
+)
+
+// transitions lists the statuses each status may move to.
+var transitions = map[string]map[string]bool{
+	StatusVA:       {StatusQueued: true, StatusFinished: true, StatusDismissed: true, StatusTimedOut: true},
+	StatusQueued:   {StatusAssigned: true, StatusFinished: true, StatusDismissed: true, StatusTimedOut: true},
+	StatusAssigned: {StatusQueued: true, StatusFinished: true, StatusDismissed: true, StatusTimedOut: true},
+}
+
+// Final reports whether a status ends the chat.
+func Final(status string) bool {
+	return status == StatusFinished || status == StatusDismissed || status == StatusTimedOut
+}
+
+// ValidStatus reports whether s names a chat status.
+func ValidStatus(s string) bool {
+	return s == StatusVA || s == StatusQueued || s == StatusAssigned || Final(s)
+}
+
+// Chat is one conversation with an end user.
+type Chat struct {
+	ID         int64
+	UUID       string
+	CompanyID  int64
+	EndUserID  int64
+	Status     string
+	OperatorID *int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	EndedAt    *time.Time
+	LastSeq    int
+	ProjectID  *int64 // the gateway project the chat belongs to, if any
+
+	MenuID            *int64
+	VirtualAgentID    *int64 // the agent whose script serves the chat in va_assigned
+	Lang              string
+	Email             string
+	Context           json.RawMessage // the creator's metadata, handed to the virtual agent
+	QueuedAt          *time.Time
+	TimeoutAt         *time.Time
+	DeflectionChannel string
+	FinishedByUserID  *int64
+	EscalationID      *int64 // the latest escalation
+	Flags             CustomerFlags
+	CustomData        json.RawMessage
+	EventSeq          int64
+	VASeenSeq         int // the last message seq the virtual agent has consumed
+}
+
 const chatColumns = `id, uuid, company_id, end_user_id, status, operator_id, created_at, updated_at, ended_at, last_seq, project_id,
 	menu_id, virtual_agent_id, lang, email, context, queued_at, timeout_at, deflection_channel, finished_by_user_id,
 	escalation_id, verified_customer, bad_actor, repeat_customer, custom_data, event_seq, va_seen_seq`
 
-func scanChat(s scanner) (*Chat, error) {
+func scanChat(s store.Scanner) (*Chat, error) {
 	c := &Chat{}
 	var created, updated, queued int64
-	var op, ended, project, menu, va, timeout, finishedBy, esc sql.NullInt64
+	var ended, timeout *int64
 	var ctxJSON, custom string
-	if err := s.Scan(&c.ID, &c.UUID, &c.CompanyID, &c.EndUserID, &c.Status, &op, &created, &updated, &ended, &c.LastSeq, &project,
-		&menu, &va, &c.Lang, &c.Email, &ctxJSON, &queued, &timeout, &c.DeflectionChannel, &finishedBy,
-		&esc, &c.Flags.VerifiedCustomer, &c.Flags.BadActor, &c.Flags.RepeatCustomer, &custom, &c.EventSeq, &c.VASeenSeq); err != nil {
+	if err := s.Scan(&c.ID, &c.UUID, &c.CompanyID, &c.EndUserID, &c.Status, &c.OperatorID, &created, &updated, &ended, &c.LastSeq, &c.ProjectID,
+		&c.MenuID, &c.VirtualAgentID, &c.Lang, &c.Email, &ctxJSON, &queued, &timeout, &c.DeflectionChannel, &c.FinishedByUserID,
+		&c.EscalationID, &c.Flags.VerifiedCustomer, &c.Flags.BadActor, &c.Flags.RepeatCustomer, &custom, &c.EventSeq, &c.VASeenSeq); err != nil {
 		return nil, err
 	}
-	c.ProjectID, c.OperatorID, c.MenuID, c.VirtualAgentID = ptr(project), ptr(op), ptr(menu), ptr(va)
-	c.FinishedByUserID, c.EscalationID = ptr(finishedBy), ptr(esc)
 	c.EndedAt, c.TimeoutAt = msPtr(ended), msPtr(timeout)
 	if queued > 0 {
-		t := ms(queued)
-		c.QueuedAt = &t
+		c.QueuedAt = msPtr(&queued)
 	}
 	c.Context, c.CustomData = json.RawMessage(ctxJSON), json.RawMessage(custom)
 	c.CreatedAt, c.UpdatedAt = ms(created), ms(updated)
 	return c, nil
 }
 
-func ptr(n sql.NullInt64) *int64 {
-	if !n.Valid {
-		return nil
-	}
-	v := n.Int64
-	return &v
-}
-
-func msPtr(n sql.NullInt64) *time.Time {
-	if !n.Valid {
-		return nil
-	}
-	t := ms(n.Int64)
-	return &t
-}
-
-func chatNotFound(id int64) error { return parley.Errorf(parley.ENOTFOUND, "Chat %d not found.", id) }
+func chatNotFound(id int64) error { return store.ErrNotFound(fmt.Sprintf("Chat %d", id)) }
 
 func getChat(ctx context.Context, q store.Querier, cid, id int64) (*Chat, error) {
 	c, err := scanChat(q.QueryRow(ctx, `SELECT `+chatColumns+` FROM chats WHERE id = ? AND company_id = ?`, id, cid))
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, store.ErrNoRows) {
 		return nil, chatNotFound(id)
 	}
 	return c, err
 }
 
+// queryChats runs a query selecting chatColumns and scans every row.
+func queryChats(ctx context.Context, q store.Querier, query string, args ...any) ([]*Chat, error) {
+	cs, err := store.Collect(ctx, q, scanChat, query, args...)
+	if cs == nil && err == nil {
+		cs = []*Chat{}
+	}
+	return cs, err
+}
+
 // NewChat is what a chat starts with. Zero fields take defaults: no menu
 // (routed to every operator), language "en", no context.
 type NewChat struct {
+	// EndUserID names an end user of the company. When it is 0, EndUser
+	// names one by its Identifier: the company's end user with it, created
+	// from EndUser when there is none (an existing one is used as is).
 	EndUserID int64
-	MenuID    int64
+	EndUser   NewEndUser
+	// ProjectID binds the chat to a project of the company (0: none), so
+	// that the live-chat gateway and the widget address it; the project's
+	// menu is the chat's when MenuID is 0.
 	ProjectID int64
+	MenuID    int64
 	Lang      string
 	Email     string
 	Context   json.RawMessage // a JSON object
@@ -79,6 +131,9 @@ type NewChat struct {
 	// say), stored as the chat's first messages with type "transcript";
 	// the virtual agent does not replay them.
 	Transcript []Turn
+	// Resume returns the end user's live chat of the project, if there is
+	// one, instead of opening another (the widget's visitors come back).
+	Resume bool
 }
 
 // Turn is one message of a starting transcript.
@@ -96,14 +151,29 @@ const (
 	MaxLang    = 16
 )
 
-// CreateChat opens a queued chat with an end user of the caller's company.
-func (s *Service) CreateChat(ctx context.Context, endUserID int64) (*Chat, error) {
-	return s.OpenChat(ctx, NewChat{EndUserID: endUserID})
+// Opened is what OpenChat did: the chat, its end user, and whether the chat
+// is the end user's live one resumed rather than a new one.
+type Opened struct {
+	Chat    *Chat
+	EndUser *EndUser
+	Resumed bool
 }
 
-// OpenChat opens a chat. A menu with a virtual agent starts it in
-// va_assigned with that agent; otherwise it is queued for an operator.
-func (s *Service) OpenChat(ctx context.Context, in NewChat) (*Chat, error) {
+// CreateChat opens a chat with an end user of the caller's company.
+func (s *Service) CreateChat(ctx context.Context, endUserID int64) (*Chat, error) {
+	o, err := s.OpenChat(ctx, NewChat{EndUserID: endUserID})
+	if err != nil {
+		return nil, err
+	}
+	return o.Chat, nil
+}
+
+// OpenChat opens a chat, finding or creating its end user and resolving
+// its project and menu in the same transaction: every API family that
+// starts chats (v1, the chat platform, the live-chat gateway, the widget)
+// comes here. A menu with a virtual agent starts the chat in va_assigned
+// with that agent; otherwise it is queued for an operator.
+func (s *Service) OpenChat(ctx context.Context, in NewChat) (*Opened, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
 		return nil, err
@@ -130,76 +200,117 @@ func (s *Service) OpenChat(ctx context.Context, in NewChat) (*Chat, error) {
 		}
 		ctxJSON = string(in.Context)
 	}
-	var id int64
-	err = s.write(ctx, cid, func(q store.Querier, ch *changes) error {
-		var one int
-		err := q.QueryRow(ctx, `SELECT 1 FROM end_users WHERE id = ? AND company_id = ?`, in.EndUserID, cid).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return &parley.Error{Code: parley.ENOTFOUND, Message: "End user not found.", Fields: map[string]string{"end_user_id": "no such end user"}}
-		} else if err != nil {
+	for _, t := range in.Transcript {
+		if !ValidSender(t.SenderType) {
+			return nil, parley.FieldError("transcript", "sender_type must be end_user, operator, virtual_agent or system")
+		}
+		if err := validContent(t.Content); err != nil {
+			return nil, err
+		}
+	}
+	if in.EndUserID == 0 {
+		if err := in.EndUser.normalize(true); err != nil {
+			return nil, err
+		}
+	}
+	var out *Opened
+	err = s.retry(ctx, func() error {
+		return s.write(ctx, cid, func(t *tx) error {
+			var err error
+			out, err = t.openChat(ctx, in, ctxJSON)
 			return err
-		}
-		var menu, agentID sql.NullInt64
-		if in.MenuID != 0 {
-			m, err := getMenu(ctx, q, cid, in.MenuID)
-			if err != nil {
-				return err
-			}
-			menu = sql.NullInt64{Int64: m.ID, Valid: true}
-			if m.AgentID != nil {
-				agentID = sql.NullInt64{Int64: *m.AgentID, Valid: true}
-			}
-		}
-		var project sql.NullInt64
-		if in.ProjectID != 0 {
-			project = sql.NullInt64{Int64: in.ProjectID, Valid: true}
-		}
-		status, queuedAt, vaSeen := StatusQueued, time.Now().UnixMilli(), 0
-		if agentID.Valid {
-			status, queuedAt, vaSeen = StatusVA, 0, -1 // -1: the virtual agent has not run yet
-		}
-		now := time.Now().UnixMilli()
-		var timeoutAt sql.NullInt64
-		if s.Timeout > 0 {
-			timeoutAt = sql.NullInt64{Int64: now + s.Timeout.Milliseconds(), Valid: true}
-		}
-		u := uuid.NewString()
-		if err := q.QueryRow(ctx, `INSERT INTO chats (uuid, company_id, end_user_id, status, created_at, updated_at, project_id,
-			menu_id, virtual_agent_id, lang, email, context, queued_at, va_seen_seq, timeout_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			u, cid, in.EndUserID, status, now, now, project, menu, agentID, in.Lang, in.Email, ctxJSON, queuedAt, vaSeen, timeoutAt).Scan(&id); err != nil {
-			return err
-		}
-		if agentID.Valid {
-			if err := addParticipant(ctx, q, id, PartVirtualAgent, agentID.Int64, now); err != nil {
-				return err
-			}
-		}
-		if err := ch.log(ctx, q, id, u, EventChatCreated, map[string]any{"status": status, "end_user_id": in.EndUserID}); err != nil {
-			return err
-		}
-		c := &Chat{ID: id, UUID: u, CompanyID: cid, EndUserID: in.EndUserID, Status: status}
-		for _, t := range in.Transcript {
-			if !ValidSender(t.SenderType) {
-				return parley.FieldError("transcript", "sender_type must be end_user, operator, virtual_agent or system")
-			}
-			if err := validContent(t.Content); err != nil {
-				return err
-			}
-			m, err := appendMessage(ctx, q, c, nil, t.SenderType, TypeTranscript, t.Content, "")
-			if err != nil {
-				return err
-			}
-			if err := ch.logMessage(ctx, q, c, m); err != nil {
-				return err
-			}
-		}
-		return nil
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.GetChat(ctx, id)
+	if !out.Resumed {
+		if out.Chat, err = s.GetChat(ctx, out.Chat.ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (t *tx) openChat(ctx context.Context, in NewChat, ctxJSON string) (*Opened, error) {
+	out := &Opened{}
+	var err error
+	if in.EndUserID != 0 {
+		out.EndUser, err = getEndUser(ctx, t.Querier, t.cid, in.EndUserID)
+		if parley.ErrorCode(err) == parley.ENOTFOUND {
+			return nil, &parley.Error{Code: parley.ENOTFOUND, Message: "End user not found.", Fields: map[string]string{"end_user_id": "no such end user"}}
+		}
+	} else {
+		out.EndUser, err = t.findOrCreateEndUser(ctx, in.EndUser)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var project *int64
+	if in.ProjectID != 0 {
+		p, err := getProject(ctx, t.Querier, t.cid, in.ProjectID)
+		if err != nil {
+			return nil, err
+		}
+		project = &p.ID
+		if in.MenuID == 0 && p.MenuID != nil {
+			in.MenuID = *p.MenuID
+		}
+		if in.Resume {
+			c, err := scanChat(t.QueryRow(ctx, `SELECT `+chatColumns+` FROM chats
+				WHERE company_id = ? AND project_id = ? AND end_user_id = ? AND status IN (?, ?, ?)
+				ORDER BY id DESC LIMIT 1`, t.cid, p.ID, out.EndUser.ID, StatusVA, StatusQueued, StatusAssigned))
+			if err == nil {
+				out.Chat, out.Resumed = c, true
+				return out, nil
+			} else if !errors.Is(err, store.ErrNoRows) {
+				return nil, err
+			}
+		}
+	}
+	var menu, agentID *int64
+	if in.MenuID != 0 {
+		m, err := getMenu(ctx, t.Querier, t.cid, in.MenuID)
+		if err != nil {
+			return nil, err
+		}
+		menu, agentID = &m.ID, m.AgentID
+	}
+	status, queuedAt, vaSeen := StatusQueued, t.nowMS(), 0
+	if agentID != nil {
+		status, queuedAt, vaSeen = StatusVA, 0, -1 // -1: the virtual agent has not run yet
+	}
+	var timeoutAt *int64
+	if t.timeout > 0 {
+		at := t.now.Add(t.timeout).UnixMilli()
+		timeoutAt = &at
+	}
+	c := &Chat{UUID: newUUID(), CompanyID: t.cid, EndUserID: out.EndUser.ID, Status: status}
+	if err := t.QueryRow(ctx, `INSERT INTO chats (uuid, company_id, end_user_id, status, created_at, updated_at, project_id,
+		menu_id, virtual_agent_id, lang, email, context, queued_at, va_seen_seq, timeout_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		c.UUID, t.cid, c.EndUserID, status, t.nowMS(), t.nowMS(), project, menu, agentID, in.Lang, in.Email, ctxJSON, queuedAt, vaSeen, timeoutAt).Scan(&c.ID); err != nil {
+		return nil, err
+	}
+	if agentID != nil {
+		if err := t.addParticipant(ctx, c.ID, PartVirtualAgent, *agentID); err != nil {
+			return nil, err
+		}
+	}
+	if err := t.log(ctx, c.ID, c.UUID, EventChatCreated, map[string]any{"status": status, "end_user_id": c.EndUserID}); err != nil {
+		return nil, err
+	}
+	for _, turn := range in.Transcript {
+		m, err := t.appendMessage(ctx, c, nil, turn.SenderType, TypeTranscript, turn.Content, "")
+		if err != nil {
+			return nil, err
+		}
+		if err := t.logMessage(ctx, c, m); err != nil {
+			return nil, err
+		}
+	}
+	out.Chat = c
+	return out, nil
 }
 
 // Participant kinds: who served a chat.
@@ -208,15 +319,15 @@ const (
 	PartVirtualAgent = "virtual_agent"
 )
 
-func addParticipant(ctx context.Context, q store.Querier, chatID int64, kind string, ref, now int64) error {
+func (t *tx) addParticipant(ctx context.Context, chatID int64, kind string, ref int64) error {
 	var one int
-	err := q.QueryRow(ctx, `SELECT 1 FROM chat_participants WHERE chat_id = ? AND kind = ? AND ref_id = ?`, chatID, kind, ref).Scan(&one)
+	err := t.QueryRow(ctx, `SELECT 1 FROM chat_participants WHERE chat_id = ? AND kind = ? AND ref_id = ?`, chatID, kind, ref).Scan(&one)
 	if err == nil {
 		return nil
-	} else if !errors.Is(err, sql.ErrNoRows) {
+	} else if !errors.Is(err, store.ErrNoRows) {
 		return err
 	}
-	_, err = q.Exec(ctx, `INSERT INTO chat_participants (chat_id, kind, ref_id, joined_at) VALUES (?, ?, ?, ?)`, chatID, kind, ref, now)
+	_, err = t.Exec(ctx, `INSERT INTO chat_participants (chat_id, kind, ref_id, joined_at) VALUES (?, ?, ?, ?)`, chatID, kind, ref, t.nowMS())
 	return err
 }
 
@@ -278,55 +389,6 @@ func (s *Service) ListChats(ctx context.Context, f ChatFilter) ([]*Chat, error) 
 	return queryChats(ctx, s.DB.Reader(), q, args...)
 }
 
-// queryChats runs a query selecting chatColumns and scans every row.
-func queryChats(ctx context.Context, q store.Querier, query string, args ...any) ([]*Chat, error) {
-	rows, err := q.Query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []*Chat{}
-	for rows.Next() {
-		c, err := scanChat(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
-}
-
-// callerOperator returns the operator row of an operator-role caller, or
-// nil for other roles.
-func callerOperator(ctx context.Context, q store.Querier, cid int64) (*int64, error) {
-	c, _ := parley.CallerFrom(ctx)
-	if c.Role != parley.RoleOperator {
-		return nil, nil
-	}
-	var id int64
-	err := q.QueryRow(ctx, `SELECT id FROM operators WHERE user_id = ? AND company_id = ?`, c.UserID, cid).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, parley.Errorf(parley.EFORBIDDEN, "The user is not an operator of the company.")
-	} else if err != nil {
-		return nil, err
-	}
-	return &id, nil
-}
-
-// CallerOperatorID returns the operator id of an operator-role caller; ok
-// is false for other roles.
-func (s *Service) CallerOperatorID(ctx context.Context) (id int64, ok bool, err error) {
-	cid, err := parley.CompanyID(ctx)
-	if err != nil {
-		return 0, false, err
-	}
-	me, err := callerOperator(ctx, s.DB.Reader(), cid)
-	if err != nil || me == nil {
-		return 0, false, err
-	}
-	return *me, true, nil
-}
-
 // StatusChange is a change of a chat's status. EndTime may be given only
 // when the chat ends (default now); FinishedBy names the user who ended it.
 type StatusChange struct {
@@ -359,8 +421,8 @@ func (s *Service) ChangeStatus(ctx context.Context, id int64, sc StatusChange) (
 		return nil, parley.FieldError("finished_by_user_id", "may only be given when the chat ends")
 	}
 	err = s.retry(ctx, func() error {
-		return s.write(ctx, cid, func(q store.Querier, ch *changes) error {
-			c, err := getChat(ctx, q, cid, id)
+		return s.write(ctx, cid, func(t *tx) error {
+			c, err := getChat(ctx, t.Querier, cid, id)
 			if err != nil {
 				return err
 			}
@@ -372,18 +434,18 @@ func (s *Service) ChangeStatus(ctx context.Context, id int64, sc StatusChange) (
 			}
 			switch {
 			case sc.Status == StatusAssigned:
-				me, err := callerOperator(ctx, q, cid)
+				me, err := callerOperator(ctx, t.Querier, cid)
 				if err != nil {
 					return err
 				}
 				if me == nil {
 					return parley.FieldError("status", "only an operator takes a chat (the router assigns queued chats to online operators)")
 				}
-				return assign(ctx, q, ch, c, *me, false)
+				return t.assign(ctx, c, *me, false)
 			case sc.Status == StatusQueued:
-				return requeue(ctx, q, ch, c, "requeued")
+				return t.requeue(ctx, c, "requeued")
 			}
-			return end(ctx, q, ch, c, sc)
+			return t.end(ctx, c, sc)
 		})
 	})
 	if err != nil {
@@ -392,31 +454,99 @@ func (s *Service) ChangeStatus(ctx context.Context, id int64, sc StatusChange) (
 	return s.GetChat(ctx, id)
 }
 
-// errRaced marks a transaction that lost a race with another writer after
-// its reads; it is retried from the start.
-var errRaced = errors.New("chat: changed concurrently")
+// ChatUpdate is a partial change of a chat through the chat platform API;
+// nil fields stay.
+type ChatUpdate struct {
+	Status            *string
+	FinishedByUserID  *int64
+	DeflectionChannel *string
+	EscalationID      *int64
+}
 
-// retry runs fn again when it lost a race, a few times.
-func (s *Service) retry(ctx context.Context, fn func() error) error {
-	for attempt := 0; ; attempt++ {
-		err := fn()
-		if !errors.Is(err, errRaced) {
-			return err
+// UpdateChat applies a ChatUpdate: the deflection channel and escalation
+// first, then the status change (escalating when the status is queued).
+func (s *Service) UpdateChat(ctx context.Context, id int64, u ChatUpdate) (*Chat, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if u.DeflectionChannel != nil {
+		d, err := parley.ValidName("deflection_channel", *u.DeflectionChannel, MaxReason)
+		if err != nil {
+			return nil, err
 		}
-		if attempt >= 5 {
-			return parley.Errorf(parley.ECONFLICT, "The chat changed meanwhile; retry.")
-		}
-		if err := ctx.Err(); err != nil {
-			return err
+		u.DeflectionChannel = &d
+	}
+	if u.FinishedByUserID != nil && *u.FinishedByUserID <= 0 {
+		return nil, parley.FieldError("finished_by_user_id", "must be a positive integer")
+	}
+	if u.Status != nil && !ValidStatus(*u.Status) {
+		return nil, parley.FieldError("status", "must be va_assigned, queued, assigned, finished, dismissed or timed_out, got %q", parley.Clip(*u.Status))
+	}
+	if u.Status == nil && u.DeflectionChannel == nil && u.EscalationID == nil && u.FinishedByUserID == nil {
+		return nil, parley.Errorf(parley.EINVALID, "Nothing to change: give chat.status, chat.deflection_channel, chat.escalation_id or finished_by_user_id.")
+	}
+	if u.FinishedByUserID != nil && (u.Status == nil || !Final(*u.Status)) {
+		return nil, parley.FieldError("finished_by_user_id", "may only be given with a final chat.status (finished, dismissed, timed_out)")
+	}
+	if u.DeflectionChannel != nil || u.EscalationID != nil {
+		err := s.write(ctx, cid, func(t *tx) error {
+			c, err := getChat(ctx, t.Querier, cid, id)
+			if err != nil {
+				return err
+			}
+			data := map[string]any{}
+			if u.EscalationID != nil {
+				var one int
+				err := t.QueryRow(ctx, `SELECT 1 FROM escalations WHERE id = ? AND chat_id = ?`, *u.EscalationID, id).Scan(&one)
+				if errors.Is(err, store.ErrNoRows) {
+					return parley.FieldError("escalation_id", "escalation %d is not one of this chat's", *u.EscalationID)
+				} else if err != nil {
+					return err
+				}
+				if _, err := t.Exec(ctx, `UPDATE chats SET escalation_id = ? WHERE id = ?`, *u.EscalationID, id); err != nil {
+					return err
+				}
+				data["escalation_id"] = *u.EscalationID
+			}
+			if u.DeflectionChannel != nil {
+				if _, err := t.Exec(ctx, `UPDATE chats SET deflection_channel = ? WHERE id = ?`, *u.DeflectionChannel, id); err != nil {
+					return err
+				}
+				data["deflection_channel"] = *u.DeflectionChannel
+			}
+			return t.log(ctx, c.ID, c.UUID, EventChatUpdated, data)
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
+	if u.Status != nil {
+		c, err := s.GetChat(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case *u.Status == StatusQueued && c.Status == StatusVA:
+			if _, err := s.Escalate(ctx, id, EscalationInput{Reason: "status_update"}); err != nil {
+				return nil, err
+			}
+		case *u.Status == StatusVA && c.Status != StatusVA:
+			return nil, parley.Errorf(parley.ECONFLICT, "Chat %d cannot go back to its virtual agent.", id)
+		default:
+			if _, err := s.ChangeStatus(ctx, id, StatusChange{Status: *u.Status, FinishedBy: u.FinishedByUserID}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s.GetChat(ctx, id)
 }
 
 // end moves chat c to a final status, releasing its operator. Lock order
 // everywhere is operator row, then chat row, so the operator is updated
 // first and the chat update checks nothing moved in between.
-func end(ctx context.Context, q store.Querier, ch *changes, c *Chat, sc StatusChange) error {
-	now := time.Now().UnixMilli()
+func (t *tx) end(ctx context.Context, c *Chat, sc StatusChange) error {
+	now := t.nowMS()
 	ended := now
 	if sc.EndTime != nil {
 		e := sc.EndTime.UnixMilli()
@@ -429,25 +559,24 @@ func end(ctx context.Context, q store.Querier, ch *changes, c *Chat, sc StatusCh
 		ended = e
 	}
 	if c.Status == StatusAssigned && c.OperatorID != nil {
-		if err := release(ctx, q, *c.OperatorID); err != nil {
+		if err := t.release(ctx, *c.OperatorID); err != nil {
 			return err
 		}
 	}
-	if err := setStatus(ctx, q, c, sc.Status, c.OperatorID, now,
-		`ended_at = ?, finished_by_user_id = ?`, ended, sc.FinishedBy); err != nil {
+	if err := t.setStatus(ctx, c, sc.Status, c.OperatorID, `ended_at = ?, finished_by_user_id = ?`, ended, sc.FinishedBy); err != nil {
 		return err
 	}
-	return ch.log(ctx, q, c.ID, c.UUID, EventChatStatus, statusData(c, sc.Status, c.OperatorID))
+	return t.log(ctx, c.ID, c.UUID, EventChatStatus, statusData(c, sc.Status, c.OperatorID))
 }
 
 // setStatus moves c from its read status to status with extra SET clauses,
 // failing with errRaced if the row changed since it was read.
-func setStatus(ctx context.Context, q store.Querier, c *Chat, status string, op *int64, now int64, extra string, args ...any) error {
+func (t *tx) setStatus(ctx context.Context, c *Chat, status string, op *int64, extra string, args ...any) error {
 	set := `status = ?, operator_id = ?, updated_at = ?`
 	if extra != "" {
 		set += ", " + extra
 	}
-	all := append([]any{status, op, now}, args...)
+	all := append([]any{status, op, t.nowMS()}, args...)
 	all = append(all, c.ID, c.CompanyID, c.Status)
 	where := ` WHERE id = ? AND company_id = ? AND status = ?`
 	if c.OperatorID != nil {
@@ -456,7 +585,7 @@ func setStatus(ctx context.Context, q store.Querier, c *Chat, status string, op 
 	} else {
 		where += ` AND operator_id IS NULL`
 	}
-	res, err := q.Exec(ctx, `UPDATE chats SET `+set+where, all...)
+	res, err := t.Exec(ctx, `UPDATE chats SET `+set+where, all...)
 	if err != nil {
 		return err
 	}
@@ -474,32 +603,23 @@ func setStatus(ctx context.Context, q store.Querier, c *Chat, status string, op 
 // passed: status timed_out, its operator released. Any node may run it; a
 // chat changed meanwhile is skipped.
 func (s *Service) TimeOutChats(ctx context.Context, now time.Time) (int, error) {
-	rows, err := s.DB.Reader().Query(ctx, `SELECT id, company_id FROM chats WHERE timeout_at < ? AND status IN (?, ?, ?) ORDER BY timeout_at LIMIT 500`,
+	type due struct{ id, cid int64 }
+	dues, err := store.Collect(ctx, s.DB.Reader(), func(r store.Scanner) (d due, err error) {
+		err = r.Scan(&d.id, &d.cid)
+		return d, err
+	}, `SELECT id, company_id FROM chats WHERE timeout_at < ? AND status IN (?, ?, ?) ORDER BY timeout_at LIMIT 500`,
 		now.UnixMilli(), StatusVA, StatusQueued, StatusAssigned)
 	if err != nil {
 		return 0, err
 	}
-	var due [][2]int64
-	for rows.Next() {
-		var id, cid int64
-		if err := rows.Scan(&id, &cid); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		due = append(due, [2]int64{id, cid})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
 	n := 0
-	for _, d := range due {
-		cctx := parley.WithCaller(ctx, parley.Caller{CompanyID: d[1], Role: parley.RoleAdmin})
+	for _, d := range dues {
+		cctx := parley.WithCaller(ctx, parley.Caller{CompanyID: d.cid, Role: parley.RoleAdmin})
 		ended := false
 		err := s.retry(cctx, func() error {
 			ended = false
-			return s.write(cctx, d[1], func(q store.Querier, ch *changes) error {
-				c, err := getChat(cctx, q, d[1], d[0])
+			return s.write(cctx, d.cid, func(t *tx) error {
+				c, err := getChat(cctx, t.Querier, d.cid, d.id)
 				if err != nil {
 					return err
 				}
@@ -507,7 +627,7 @@ func (s *Service) TimeOutChats(ctx context.Context, now time.Time) (int, error) 
 					return nil // answered or ended meanwhile
 				}
 				ended = true
-				return end(cctx, q, ch, c, StatusChange{Status: StatusTimedOut})
+				return t.end(cctx, c, StatusChange{Status: StatusTimedOut})
 			})
 		})
 		if ended && err == nil {

@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"log/slog"
 	"sync"
@@ -26,13 +25,13 @@ import (
 // assign gives queued (or, when an operator takes it by hand, any live)
 // chat c to operator op. routed says the router picked the operator, who
 // must then be online; an operator taking a chat may be busy.
-func assign(ctx context.Context, q store.Querier, ch *changes, c *Chat, op int64, routed bool) error {
-	now := time.Now().UnixMilli()
+func (t *tx) assign(ctx context.Context, c *Chat, op int64, routed bool) error {
+	now := t.nowMS()
 	cond := `load < capacity`
 	if routed {
 		cond += ` AND status = 'online'`
 	}
-	res, err := q.Exec(ctx, `UPDATE operators SET load = load + 1, last_assigned_at = ?, updated_at = ?
+	res, err := t.Exec(ctx, `UPDATE operators SET load = load + 1, last_assigned_at = ?, updated_at = ?
 		WHERE id = ? AND company_id = ? AND `+cond, now, now, op, c.CompanyID)
 	if err != nil {
 		return err
@@ -46,17 +45,17 @@ func assign(ctx context.Context, q store.Querier, ch *changes, c *Chat, op int64
 		return parley.Errorf(parley.ECONFLICT, "The operator is at capacity; finish a chat first.")
 	}
 	if c.Status == StatusAssigned && c.OperatorID != nil {
-		if err := release(ctx, q, *c.OperatorID); err != nil {
+		if err := t.release(ctx, *c.OperatorID); err != nil {
 			return err
 		}
 	}
-	if err := setStatus(ctx, q, c, StatusAssigned, &op, now, ""); err != nil {
+	if err := t.setStatus(ctx, c, StatusAssigned, &op, ""); err != nil {
 		return err
 	}
-	if err := addParticipant(ctx, q, c.ID, PartOperator, op, now); err != nil {
+	if err := t.addParticipant(ctx, c.ID, PartOperator, op); err != nil {
 		return err
 	}
-	return ch.log(ctx, q, c.ID, c.UUID, EventChatStatus, statusData(c, StatusAssigned, &op))
+	return t.log(ctx, c.ID, c.UUID, EventChatStatus, statusData(c, StatusAssigned, &op))
 }
 
 // lockOperator takes operator op's row lock before the transaction reads
@@ -71,25 +70,24 @@ func lockOperator(ctx context.Context, q store.Querier, cid, op int64) error {
 }
 
 // release takes one chat off an operator's load.
-func release(ctx context.Context, q store.Querier, op int64) error {
-	_, err := q.Exec(ctx, `UPDATE operators SET load = CASE WHEN load > 0 THEN load - 1 ELSE 0 END WHERE id = ?`, op)
+func (t *tx) release(ctx context.Context, op int64) error {
+	_, err := t.Exec(ctx, `UPDATE operators SET load = CASE WHEN load > 0 THEN load - 1 ELSE 0 END WHERE id = ?`, op)
 	return err
 }
 
 // requeue puts chat c back in the queue, releasing its operator.
-func requeue(ctx context.Context, q store.Querier, ch *changes, c *Chat, reason string) error {
-	now := time.Now().UnixMilli()
+func (t *tx) requeue(ctx context.Context, c *Chat, reason string) error {
 	if c.Status == StatusAssigned && c.OperatorID != nil {
-		if err := release(ctx, q, *c.OperatorID); err != nil {
+		if err := t.release(ctx, *c.OperatorID); err != nil {
 			return err
 		}
 	}
-	if err := setStatus(ctx, q, c, StatusQueued, nil, now, `queued_at = ?`, now); err != nil {
+	if err := t.setStatus(ctx, c, StatusQueued, nil, `queued_at = ?`, t.nowMS()); err != nil {
 		return err
 	}
 	d := statusData(c, StatusQueued, nil)
 	d["reason"] = reason
-	return ch.log(ctx, q, c.ID, c.UUID, EventChatStatus, d)
+	return t.log(ctx, c.ID, c.UUID, EventChatStatus, d)
 }
 
 // candidate picks the operator a chat of the menu goes to: online, below
@@ -156,7 +154,7 @@ func (r *Router) Run(ctx context.Context) {
 		if _, err := r.RouteOnce(ctx); err != nil && ctx.Err() == nil {
 			r.Log.Error("routing pass failed", "error", err)
 		}
-		if n, err := r.Chats.TimeOutChats(ctx, time.Now()); err != nil && ctx.Err() == nil {
+		if n, err := r.Chats.TimeOutChats(ctx, r.Chats.now()); err != nil && ctx.Err() == nil {
 			r.Log.Error("chat timeouts failed", "error", err)
 		} else if n > 0 {
 			r.Log.Info("chats timed out", "chats", n)
@@ -174,22 +172,12 @@ func (r *Router) Run(ctx context.Context) {
 // many it assigned.
 func (r *Router) RouteOnce(ctx context.Context) (int, error) {
 	s := r.Chats
-	rows, err := s.DB.Reader().Query(ctx, `SELECT id, company_id FROM chats WHERE status = ? ORDER BY queued_at, id LIMIT 500`, StatusQueued)
-	if err != nil {
-		return 0, err
-	}
 	type job struct{ id, cid int64 }
-	var jobs []job
-	for rows.Next() {
-		var j job
-		if err := rows.Scan(&j.id, &j.cid); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		jobs = append(jobs, j)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	jobs, err := store.Collect(ctx, s.DB.Reader(), func(r store.Scanner) (j job, err error) {
+		err = r.Scan(&j.id, &j.cid)
+		return j, err
+	}, `SELECT id, company_id FROM chats WHERE status = ? ORDER BY queued_at, id LIMIT 500`, StatusQueued)
+	if err != nil {
 		return 0, err
 	}
 	assigned := 0
@@ -217,8 +205,8 @@ func (s *Service) routeChat(ctx context.Context, cid, id int64, full map[[2]int6
 	ok, menu := false, int64(-1)
 	err := s.retry(ctx, func() error {
 		ok, menu = false, -1
-		return s.write(ctx, cid, func(q store.Querier, ch *changes) error {
-			c, err := getChat(ctx, q, cid, id)
+		return s.write(ctx, cid, func(t *tx) error {
+			c, err := getChat(ctx, t.Querier, cid, id)
 			if err != nil || c.Status != StatusQueued {
 				return nil // gone or taken meanwhile
 			}
@@ -229,14 +217,14 @@ func (s *Service) routeChat(ctx context.Context, cid, id int64, full map[[2]int6
 			if full[[2]int64{cid, m}] {
 				return nil
 			}
-			op, err := candidate(ctx, q, cid, c.MenuID)
-			if errors.Is(err, sql.ErrNoRows) {
+			op, err := candidate(ctx, t.Querier, cid, c.MenuID)
+			if errors.Is(err, store.ErrNoRows) {
 				menu = m
 				return nil
 			} else if err != nil {
 				return err
 			}
-			if err := assign(ctx, q, ch, c, op, true); err != nil {
+			if err := t.assign(ctx, c, op, true); err != nil {
 				return err
 			}
 			ok = true
@@ -251,13 +239,13 @@ func (s *Service) routeChat(ctx context.Context, cid, id int64, full map[[2]int6
 
 // requeueOperator puts every chat assigned to op back in the queue, in the
 // transaction that took the operator offline.
-func requeueOperator(ctx context.Context, q store.Querier, ch *changes, cid, op int64) error {
-	cs, err := queryChats(ctx, q, `SELECT `+chatColumns+` FROM chats WHERE company_id = ? AND operator_id = ? AND status = ?`, cid, op, StatusAssigned)
+func (t *tx) requeueOperator(ctx context.Context, op int64) error {
+	cs, err := queryChats(ctx, t.Querier, `SELECT `+chatColumns+` FROM chats WHERE company_id = ? AND operator_id = ? AND status = ?`, t.cid, op, StatusAssigned)
 	if err != nil {
 		return err
 	}
 	for _, c := range cs {
-		if err := requeue(ctx, q, ch, c, "operator_offline"); err != nil {
+		if err := t.requeue(ctx, c, "operator_offline"); err != nil {
 			return err
 		}
 	}

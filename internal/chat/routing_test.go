@@ -65,11 +65,11 @@ func (w *world) open(t *testing.T, menu int64) *chat.Chat {
 	if err != nil {
 		t.Fatalf("create client: %v", err)
 	}
-	c, err := w.svc.OpenChat(w.ctx, chat.NewChat{EndUserID: u.ID, MenuID: menu})
+	o, err := w.svc.OpenChat(w.ctx, chat.NewChat{EndUserID: u.ID, MenuID: menu})
 	if err != nil {
 		t.Fatalf("open chat: %v", err)
 	}
-	return c
+	return o.Chat
 }
 
 // nextMilli waits until the wall clock's millisecond changes, so that the
@@ -518,7 +518,7 @@ func TestRoutingInvariantsUnderConcurrency(t *testing.T) {
 					return
 				}
 				mu.Lock()
-				created = append(created, c.ID)
+				created = append(created, c.Chat.ID)
 				mu.Unlock()
 				time.Sleep(2 * time.Millisecond)
 			}

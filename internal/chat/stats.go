@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/store"
@@ -34,43 +33,34 @@ func (s *Service) LiveStats(ctx context.Context) (*LiveStats, error) {
 	}
 	out := &LiveStats{Menus: []MenuLoad{}}
 	err = s.DB.Read(ctx, func(q store.Querier) error {
-		rows, err := q.Query(ctx, `SELECT id, name FROM menus WHERE company_id = ? ORDER BY id LIMIT ?`, cid, MaxPage)
+		menus, err := store.Collect(ctx, q, func(r store.Scanner) (m MenuLoad, err error) {
+			err = r.Scan(&m.ID, &m.Name)
+			return m, err
+		}, `SELECT id, name FROM menus WHERE company_id = ? ORDER BY id LIMIT ?`, cid, MaxPage)
 		if err != nil {
 			return err
 		}
 		index := map[int64]int{}
-		for rows.Next() {
-			var m MenuLoad
-			if err := rows.Scan(&m.ID, &m.Name); err != nil {
-				rows.Close()
-				return err
-			}
-			index[m.ID] = len(out.Menus)
-			out.Menus = append(out.Menus, m)
+		for i, m := range menus {
+			index[m.ID] = i
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows, err = q.Query(ctx, `SELECT menu_id, status, COUNT(*) FROM chats WHERE company_id = ? AND status IN (?, ?, ?)
-			GROUP BY menu_id, status`, cid, StatusQueued, StatusVA, StatusAssigned)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var menu sql.NullInt64
+		out.Menus = append(out.Menus, menus...)
+		return eachRow(ctx, q, `SELECT menu_id, status, COUNT(*) FROM chats WHERE company_id = ? AND status IN (?, ?, ?)
+			GROUP BY menu_id, status`, []any{cid, StatusQueued, StatusVA, StatusAssigned}, func(r store.Scanner) error {
+			var menu *int64
 			var status string
 			var n int
-			if err := rows.Scan(&menu, &status, &n); err != nil {
+			if err := r.Scan(&menu, &status, &n); err != nil {
 				return err
 			}
 			addLoad(&out.Totals, status, n)
-			if i, ok := index[menu.Int64]; ok && menu.Valid {
-				addLoad(&out.Menus[i], status, n)
+			if menu != nil {
+				if i, ok := index[*menu]; ok {
+					addLoad(&out.Menus[i], status, n)
+				}
 			}
-		}
-		return rows.Err()
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err

@@ -5,9 +5,7 @@ package company
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
-	"errors"
 	"strings"
 	"time"
 	"unicode"
@@ -33,6 +31,15 @@ type Company struct {
 // Parley installation (the admin CLI), so they are not tenant-scoped.
 type Service struct {
 	DB *store.DB
+	// Now is the service's clock; nil is time.Now.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
 }
 
 // Create makes a company with a fresh signing secret.
@@ -51,7 +58,7 @@ func (s *Service) Create(ctx context.Context, name, timezone string) (*Company, 
 	if _, err := rand.Read(secret); err != nil {
 		return nil, err
 	}
-	c := &Company{UUID: uuid.NewString(), Name: name, Secret: hex.EncodeToString(secret), Timezone: timezone, CreatedAt: time.Now().UTC()}
+	c := &Company{UUID: uuid.NewString(), Name: name, Secret: hex.EncodeToString(secret), Timezone: timezone, CreatedAt: s.now().Truncate(time.Millisecond)}
 	err := s.DB.Write(ctx, func(q store.Querier) error {
 		return q.QueryRow(ctx, `INSERT INTO companies (uuid, name, secret, timezone, created_at)
 			VALUES (?, ?, ?, ?, ?) RETURNING id`, c.UUID, c.Name, c.Secret, c.Timezone, c.CreatedAt.UnixMilli()).Scan(&c.ID)
@@ -70,10 +77,8 @@ func (s *Service) ByUUID(ctx context.Context, id string) (*Company, error) {
 	c := &Company{}
 	var created int64
 	err := s.DB.Reader().QueryRow(ctx, `SELECT id, uuid, name, secret, timezone, created_at FROM companies WHERE uuid = ?`, id).
-		Scan(&c.ID, &c.UUID, &c.Name, &c.Secret, &c.Timezone, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, parley.Errorf(parley.ENOTFOUND, "Company %s not found.", id)
-	} else if err != nil {
+		ScanFound("Company "+id, &c.ID, &c.UUID, &c.Name, &c.Secret, &c.Timezone, &created)
+	if err != nil {
 		return nil, err
 	}
 	c.CreatedAt = time.UnixMilli(created).UTC()

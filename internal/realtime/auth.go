@@ -8,11 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/chat"
+	"github.com/parley-cc/parley/internal/jwt"
 	"github.com/parley-cc/parley/internal/store"
 )
 
@@ -29,7 +28,7 @@ const (
 )
 
 type endUserClaims struct {
-	jwt.RegisteredClaims
+	jwt.Claims
 	Type      string `json:"typ"`
 	CompanyID int64  `json:"cid"`
 	ChatID    int64  `json:"chat"`
@@ -92,19 +91,18 @@ func loadKey(ctx context.Context, db *store.DB) ([]byte, error) {
 // IssueEndUserToken signs a token that lets its holder watch one chat of
 // the company for EndUserTokenTTL.
 func (h *Hub) IssueEndUserToken(companyID, chatID int64) (token string, expires time.Time, err error) {
-	now := h.now()
+	now := h.Now()
 	expires = now.Add(EndUserTokenTTL)
 	c := endUserClaims{Type: endUserType, CompanyID: companyID, ChatID: chatID,
-		RegisteredClaims: jwt.RegisteredClaims{Issuer: issuer, Audience: jwt.ClaimStrings{endUserAudience},
-			Subject: fmt.Sprintf("chat:%d", chatID), IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(expires)}}
-	token, err = jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(h.key)
+		Claims: jwt.Claims{Issuer: issuer, Audience: jwt.Audience{endUserAudience},
+			Subject: fmt.Sprintf("chat:%d", chatID), IssuedAt: jwt.Date(now), ExpiresAt: jwt.Date(expires)}}
+	token, err = jwt.Sign(h.key, c)
 	return token, expires, err
 }
 
 func (h *Hub) parseEndUser(token string) (*endUserClaims, error) {
 	c := &endUserClaims{}
-	_, err := h.parser.ParseWithClaims(token, c, func(*jwt.Token) (any, error) { return h.key, nil })
-	if err != nil {
+	if err := h.verifier.Verify(token, h.key, c); err != nil {
 		return nil, err
 	}
 	if c.Type != endUserType || c.CompanyID <= 0 || c.ChatID <= 0 {
@@ -163,31 +161,19 @@ func (h *Hub) authenticate(r *http.Request) (*principal, error) {
 		return nil, parley.Errorf(parley.EUNAUTHORIZED, "Invalid or expired token.")
 	}
 	return &principal{kind: kindEndUser, company: c.CompanyID, chat: c.ChatID,
-		caller: parley.Caller{CompanyID: c.CompanyID, Role: "end_user"}}, nil
+		caller: parley.Caller{CompanyID: c.CompanyID, Role: parley.RoleEndUser}}, nil
 }
 
 // ---- HTTP answers outside the WebSocket: the v1 error shape ----
 
-type errorBody struct {
-	Error     errorDetail `json:"error"`
-	RequestID string      `json:"request_id,omitempty"`
-}
-
-type errorDetail struct {
-	Code    string            `json:"code"`
-	Message string            `json:"message"`
-	Fields  map[string]string `json:"fields,omitempty"`
-}
+var errorFormat = api.ErrorFormat{Body: api.NestedErrorBody, Header: func(h http.Header, p api.Problem) {
+	if p.Code == parley.EUNAUTHORIZED && h.Get("WWW-Authenticate") == "" {
+		h.Set("WWW-Authenticate", `Bearer realm="parley"`)
+	}
+}}
 
 func (h *Hub) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code, requestID := api.NoteError(h.Log, r, err)
-	if code == parley.EUNAUTHORIZED && w.Header().Get("WWW-Authenticate") == "" {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
-	}
-	api.WriteJSON(w, api.HTTPStatus(code), errorBody{
-		Error:     errorDetail{Code: code, Message: parley.ErrorMessage(err), Fields: parley.ErrorFields(err)},
-		RequestID: requestID,
-	})
+	errorFormat.Write(h.Log, w, r, err)
 }
 
 // issueToken serves POST /v1/stream/tokens: {"chat_id": N} ->
@@ -213,6 +199,6 @@ func (h *Hub) issueToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"token": token, "expires_at": exp.UTC().Format(timeFormat), "chat_id": in.ChatID})
+	api.WriteJSON(w, http.StatusOK, map[string]any{"token": token, "expires_at": api.Time(exp), "chat_id": in.ChatID})
 	return nil
 }

@@ -76,7 +76,7 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 	if p.kind == kindEndUser {
 		if !h.reserveEndUser(p.chat) {
 			w.Header().Set("Retry-After", "10")
-			api.WriteJSON(w, http.StatusTooManyRequests, errorBody{Error: errorDetail{Code: "too_many_connections",
+			api.WriteJSON(w, http.StatusTooManyRequests, api.NestedError{Error: api.NestedErrorDetail{Code: "too_many_connections",
 				Message: fmt.Sprintf("At most %d connections per chat for its end user; close one first.", MaxEndUserConns)}})
 			return
 		}

@@ -19,13 +19,13 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/auth"
 	"github.com/parley-cc/parley/internal/chat"
 	"github.com/parley-cc/parley/internal/events"
+	"github.com/parley-cc/parley/internal/jwt"
 	"github.com/parley-cc/parley/internal/store"
 )
 
@@ -52,15 +52,17 @@ type Config struct {
 	WriteTimeout time.Duration
 	// BusBuffer is the hub's event buffer on the bus (default 65536).
 	BusBuffer int
+	// Now is the clock of end-user tokens (issue and expiry); nil is
+	// time.Now.
+	Now func() time.Time
 }
 
 // Hub is a node's realtime stream.
 type Hub struct {
 	Config
 
-	key    []byte
-	parser *jwt.Parser
-	now    func() time.Time
+	key      []byte
+	verifier *jwt.Verifier
 
 	startOnce sync.Once
 	ctx       context.Context
@@ -119,18 +121,13 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Hub{Config: cfg, key: key, now: time.Now,
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	h := &Hub{Config: cfg, key: key,
 		conns: map[*conn]struct{}{}, chats: map[int64]map[*conn]struct{}{}, companies: map[int64]map[*conn]struct{}{},
 		endUsers: map[int64]int{}, states: map[int64]chatState{}}
-	h.parser = jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithIssuer(issuer),
-		jwt.WithAudience(endUserAudience),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(func() time.Time { return h.now() }),
-		jwt.WithLeeway(leeway),
-	)
+	h.verifier = jwt.NewVerifier(jwt.Rules{Issuer: issuer, Audience: endUserAudience, Leeway: leeway, Now: cfg.Now})
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.loopDone = make(chan struct{})
 	return h, nil

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/chat"
 )
 
@@ -101,9 +102,10 @@ func encode(v any) []byte {
 	return b
 }
 
-// timeFormat is RFC 3339 in UTC with milliseconds, the precision the event
-// log stores: a live event and its replay from the log are the same bytes.
-const timeFormat = "2006-01-02T15:04:05.000Z07:00"
+// timeFormat is the families' (RFC 3339 in UTC with milliseconds), the
+// precision the event log stores: a live event and its replay from the log
+// are the same bytes.
+const timeFormat = api.TimeFormat
 
 // eventFrame encodes one chat event; data is its JSON object.
 func eventFrame(chatID, seq int64, typ string, data []byte, at time.Time) []byte {

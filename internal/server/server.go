@@ -176,15 +176,16 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	node := uuid.NewString()
 	bus := events.NewBus()
+	chats := &chat.Service{DB: db, Bus: bus, Timeout: cfg.ChatTimeout}
 	s := &Server{
 		Config:    cfg,
 		DB:        db,
 		Companies: &company.Service{DB: db},
-		Users:     &auth.UserService{DB: db},
+		Users:     &auth.UserService{DB: db, Operators: chats},
 		Tokens:    tokens,
 		Agents:    &agent.Service{DB: db},
 		Dialogs:   &dialog.Service{DB: db},
-		Chats:     &chat.Service{DB: db, Bus: bus, Timeout: cfg.ChatTimeout},
+		Chats:     chats,
 		Bus:       bus,
 		Metrics:   api.NewMetrics(),
 		done:      make(chan error, 1),

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -126,6 +125,10 @@ type Dispatcher struct {
 	SweepEvery, SweepLag time.Duration
 	// Client sends the requests; nil builds one with the address guard.
 	Client *http.Client
+	// Now is the dispatcher's clock (due times, leases, signature
+	// timestamps); nil is time.Now. Durations of attempts are measured on
+	// the monotonic clock whatever it says.
+	Now func() time.Time
 
 	initOnce  sync.Once
 	readyOnce sync.Once
@@ -277,26 +280,24 @@ func (d *Dispatcher) Enqueue(ctx context.Context, ev events.Event) (int, error) 
 	}
 	// Most events concern companies without a matching webhook: find out
 	// on the read pool before taking the write lock.
-	rows, err := d.DB.Reader().Query(ctx, `SELECT id, events FROM webhooks WHERE company_id = ? AND active = TRUE`, ev.CompanyID)
+	hooks, err := store.Collect(ctx, d.DB.Reader(), func(r store.Scanner) (h companyHooks, err error) {
+		var raw string
+		if err = r.Scan(&h.id, &raw); err == nil && json.Unmarshal([]byte(raw), &h.patterns) != nil {
+			h.patterns = nil // unreadable: matches nothing
+		}
+		return h, err
+	}, `SELECT id, events FROM webhooks WHERE company_id = ? AND active = TRUE`, ev.CompanyID)
 	if err != nil {
 		return 0, err
 	}
 	var targets []int64
-	for rows.Next() {
-		var id int64
-		var raw string
-		var pats []string
-		if err := rows.Scan(&id, &raw); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		if json.Unmarshal([]byte(raw), &pats) == nil && Matches(pats, ev.Type) {
-			targets = append(targets, id)
+	for _, h := range hooks {
+		if Matches(h.patterns, ev.Type) {
+			targets = append(targets, h.id)
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(targets) == 0 {
-		return 0, err
+	if len(targets) == 0 {
+		return 0, nil
 	}
 	return d.insert(ctx, ev, targets)
 }
@@ -305,7 +306,7 @@ func (d *Dispatcher) Enqueue(ctx context.Context, ev events.Event) (int, error) 
 // active in the transaction); an event already queued for one adds nothing.
 func (d *Dispatcher) insert(ctx context.Context, ev events.Event, targets []int64) (int, error) {
 	if ev.At.IsZero() {
-		ev.At = time.Now().UTC()
+		ev.At = clock(d.Now)
 	}
 	id, err := EventID(ev)
 	if err != nil {
@@ -324,7 +325,7 @@ func (d *Dispatcher) insert(ctx context.Context, ev events.Event, targets []int6
 	for try := 0; ; try++ {
 		added = 0
 		err = d.DB.Write(ctx, func(q store.Querier) error {
-			now := time.Now().UnixMilli()
+			now := clock(d.Now).UnixMilli()
 			for _, wid := range targets {
 				// The webhook is read again: it may have been switched off
 				// or deleted since the read above.
@@ -390,7 +391,7 @@ func (d *Dispatcher) deliverLoop(ctx context.Context) {
 		}
 		if d.Retention > 0 && time.Since(lastPurge) > time.Hour {
 			lastPurge = time.Now()
-			if n, err := d.Purge(ctx, lastPurge.Add(-d.Retention)); err != nil && ctx.Err() == nil {
+			if n, err := d.Purge(ctx, clock(d.Now).Add(-d.Retention)); err != nil && ctx.Err() == nil {
 				d.Log.Error("webhook purge", "error", err)
 			} else if n > 0 {
 				d.Log.Info("webhook deliveries purged", "deliveries", n)
@@ -411,23 +412,10 @@ func (d *Dispatcher) deliverLoop(ctx context.Context) {
 // (cheap when idle, no write lock); each is then taken by a conditional
 // UPDATE whose affected-row count decides which process won it.
 func (d *Dispatcher) claim(ctx context.Context, n int) ([]*job, error) {
-	now := time.Now().UnixMilli()
-	rows, err := d.DB.Reader().Query(ctx, `SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until < ?
+	now := clock(d.Now).UnixMilli()
+	ids, err := store.Int64s(ctx, d.DB.Reader(), `SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until < ?
 		ORDER BY next_attempt_at, id LIMIT ?`, now, now, n)
-	if err != nil {
-		return nil, err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(ids) == 0 {
+	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
 	var jobs []*job
@@ -494,7 +482,7 @@ func (d *Dispatcher) send(ctx context.Context, j *job) (*int, string) {
 	if err != nil {
 		return nil, "bad request: " + err.Error()
 	}
-	ts := time.Now().Unix()
+	ts := clock(d.Now).Unix()
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Parley-Webhooks/1")
 	req.Header.Set(HeaderEvent, j.eventType)
@@ -562,23 +550,21 @@ func (d *Dispatcher) backoff(n int) time.Duration {
 // delivery: a process that stalled past its lease lost it to another, and
 // its result is dropped (the receiver may then see the event twice).
 func (d *Dispatcher) record(ctx context.Context, j *job, code *int, errText string, took time.Duration, final bool) {
-	now := time.Now()
+	now := clock(d.Now)
 	n := j.attempts + 1
 	status, next := StatusPending, now.UnixMilli()
-	var deliveredAt sql.NullInt64
+	var deliveredAt *int64
 	switch {
 	case errText == "":
 		status = StatusDelivered
-		deliveredAt = sql.NullInt64{Int64: now.UnixMilli(), Valid: true}
+		at := now.UnixMilli()
+		deliveredAt = &at
 	case final || n >= d.MaxAttempts:
 		status = StatusFailed
 	default:
 		next = now.Add(d.backoff(n)).UnixMilli()
 	}
-	var last sql.NullInt64
-	if code != nil {
-		last = sql.NullInt64{Int64: int64(*code), Valid: true}
-	}
+	last := code
 	errText = cleanText([]byte(errText), 1000)
 	// The attempt was made: record it even if shutdown began meanwhile.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

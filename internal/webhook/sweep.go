@@ -38,7 +38,7 @@ func (d *Dispatcher) sweepLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := d.Sweep(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			if err := d.Sweep(ctx, clock(d.Now)); err != nil && ctx.Err() == nil {
 				d.Log.Error("webhook sweep of the chat event log failed", "error", err)
 			}
 		}
@@ -94,34 +94,27 @@ func (d *Dispatcher) sweepBatch(ctx context.Context, hooks map[int64][]companyHo
 	}
 	ids = append(ids, sweepBatch)
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(hooks)), ", ")
-	rows, err := d.DB.Reader().Query(ctx, `SELECT chat_id, seq, company_id, type, data, created_at FROM chat_events
-		WHERE created_at >= ? AND created_at < ? AND company_id IN (`+marks+`)
-		ORDER BY created_at, chat_id, seq LIMIT ?`, ids...)
-	if err != nil {
-		return 0, err
-	}
 	type row struct {
-		ev      events.Event
-		created int64
+		ev       events.Event
+		created  int64
+		readable bool
 	}
-	var batch []row
-	for rows.Next() {
-		var r row
+	batch, err := store.Collect(ctx, d.DB.Reader(), func(s store.Scanner) (r row, err error) {
 		var data string
-		if err := rows.Scan(&r.ev.ChatID, &r.ev.Seq, &r.ev.CompanyID, &r.ev.Type, &data, &r.created); err != nil {
-			rows.Close()
-			return 0, err
+		if err := s.Scan(&r.ev.ChatID, &r.ev.Seq, &r.ev.CompanyID, &r.ev.Type, &data, &r.created); err != nil {
+			return r, err
 		}
 		if err := json.Unmarshal([]byte(data), &r.ev.Data); err != nil {
 			d.Log.Warn("webhook sweep: unreadable chat event", "chat_id", r.ev.ChatID, "seq", r.ev.Seq, "error", err)
-			continue
+			return r, nil
 		}
 		r.ev.Subject, _ = r.ev.Data["chat_uuid"].(string)
-		r.ev.At = time.UnixMilli(r.created).UTC()
-		batch = append(batch, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		r.ev.At, r.readable = time.UnixMilli(r.created).UTC(), true
+		return r, nil
+	}, `SELECT chat_id, seq, company_id, type, data, created_at FROM chat_events
+		WHERE created_at >= ? AND created_at < ? AND company_id IN (`+marks+`)
+		ORDER BY created_at, chat_id, seq LIMIT ?`, ids...)
+	if err != nil {
 		return 0, err
 	}
 	next := upper
@@ -135,6 +128,9 @@ func (d *Dispatcher) sweepBatch(ctx context.Context, hooks map[int64][]companyHo
 		}
 	}
 	for _, r := range batch {
+		if !r.readable {
+			continue
+		}
 		var targets []int64
 		for _, h := range hooks[r.ev.CompanyID] {
 			if r.created >= h.created && Matches(h.patterns, r.ev.Type) {
@@ -152,25 +148,27 @@ func (d *Dispatcher) sweepBatch(ctx context.Context, hooks map[int64][]companyHo
 }
 
 func (d *Dispatcher) activeHooks(ctx context.Context) (map[int64][]companyHooks, error) {
-	rows, err := d.DB.Reader().Query(ctx, `SELECT id, company_id, events, created_at FROM webhooks WHERE active = TRUE`)
+	type companyHook struct {
+		companyHooks
+		company int64
+	}
+	hooks, err := store.Collect(ctx, d.DB.Reader(), func(r store.Scanner) (h companyHook, err error) {
+		var raw string
+		if err = r.Scan(&h.id, &h.company, &raw, &h.created); err == nil && json.Unmarshal([]byte(raw), &h.patterns) != nil {
+			h.patterns = nil // unreadable: matches nothing
+		}
+		return h, err
+	}, `SELECT id, company_id, events, created_at FROM webhooks WHERE active = TRUE`)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	out := map[int64][]companyHooks{}
-	for rows.Next() {
-		var h companyHooks
-		var cid int64
-		var raw string
-		if err := rows.Scan(&h.id, &cid, &raw, &h.created); err != nil {
-			return nil, err
+	for _, h := range hooks {
+		if h.patterns != nil {
+			out[h.company] = append(out[h.company], h.companyHooks)
 		}
-		if json.Unmarshal([]byte(raw), &h.patterns) != nil {
-			continue
-		}
-		out[cid] = append(out[cid], h)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // moveCursor moves the shared cursor forward, never back: nodes sweep

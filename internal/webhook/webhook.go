@@ -19,7 +19,6 @@ package webhook
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -113,6 +112,19 @@ type Service struct {
 	Resolver Resolver
 	// Wake, if set, tells the dispatcher that a delivery became due.
 	Wake func()
+	// Now is the service's clock; nil is time.Now.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time { return clock(s.Now) }
+
+// clock reads now, or time.Now when it is nil, to the millisecond (the
+// precision stored).
+func clock(now func() time.Time) time.Time {
+	if now == nil {
+		return time.Now().UTC().Truncate(time.Millisecond)
+	}
+	return now().UTC().Truncate(time.Millisecond)
 }
 
 // tenant returns the caller's company, refusing callers that may not
@@ -183,9 +195,7 @@ func MaskSecret(s string) string {
 
 const webhookColumns = `id, company_id, url, secret, events, active, created_at, updated_at`
 
-type scanner interface{ Scan(...any) error }
-
-func scanWebhook(s scanner) (*Webhook, error) {
+func scanWebhook(s store.Scanner) (*Webhook, error) {
 	w := &Webhook{}
 	var events string
 	var created, updated int64
@@ -222,7 +232,7 @@ func (s *Service) Create(ctx context.Context, in NewWebhook) (*Webhook, error) {
 	active := in.Active == nil || *in.Active
 	evJSON, _ := json.Marshal(evs)
 	secret := newSecret()
-	now := time.Now().UnixMilli()
+	now := s.now().UnixMilli()
 	var id int64
 	err = s.DB.Write(ctx, func(q store.Querier) error {
 		// Concurrent creates on PostgreSQL may overshoot the limit by a
@@ -255,7 +265,7 @@ func (s *Service) Get(ctx context.Context, id int64) (*Webhook, error) {
 
 func (s *Service) get(ctx context.Context, q store.Querier, cid, id int64) (*Webhook, error) {
 	w, err := scanWebhook(q.QueryRow(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE id = ? AND company_id = ?`, id, cid))
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, store.ErrNoRows) {
 		return nil, notFound(id)
 	} else if err != nil {
 		return nil, err
@@ -277,20 +287,12 @@ func (s *Service) List(ctx context.Context, limit, offset int) ([]*Webhook, int,
 		if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM webhooks WHERE company_id = ?`, cid).Scan(&total); err != nil {
 			return err
 		}
-		rows, err := q.Query(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE company_id = ? ORDER BY id LIMIT ? OFFSET ?`, cid, limit, offset)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			w, err := scanWebhook(rows)
-			if err != nil {
-				return err
-			}
+		out, err = store.Collect(ctx, q, scanWebhook, `SELECT `+webhookColumns+` FROM webhooks WHERE company_id = ? ORDER BY id LIMIT ? OFFSET ?`,
+			cid, limit, offset)
+		for _, w := range out {
 			w.Secret = MaskSecret(w.Secret)
-			out = append(out, w)
 		}
-		return rows.Err()
+		return err
 	})
 	return out, total, err
 }
@@ -326,7 +328,7 @@ func (s *Service) Update(ctx context.Context, id int64, up Update) (*Webhook, er
 	err = s.DB.Write(ctx, func(q store.Querier) error {
 		if len(sets) > 0 {
 			sets = append(sets, "updated_at = ?")
-			args = append(args, time.Now().UnixMilli(), id, cid)
+			args = append(args, s.now().UnixMilli(), id, cid)
 			res, err := q.Exec(ctx, `UPDATE webhooks SET `+strings.Join(sets, ", ")+` WHERE id = ? AND company_id = ?`, args...)
 			if err != nil {
 				return err
@@ -352,7 +354,7 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 	return s.DB.Write(ctx, func(q store.Querier) error {
 		var one int
 		err := q.QueryRow(ctx, `SELECT 1 FROM webhooks WHERE id = ? AND company_id = ?`, id, cid).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
+		if errors.Is(err, store.ErrNoRows) {
 			return notFound(id)
 		} else if err != nil {
 			return err
@@ -370,13 +372,13 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 
 const deliveryColumns = `id, webhook_id, event_id, event_type, payload, status, attempts, next_attempt_at, last_status, last_error, created_at, delivered_at`
 
-func scanDelivery(s scanner) (*Delivery, error) {
+func scanDelivery(s store.Scanner) (*Delivery, error) {
 	d := &Delivery{}
 	var payload string
 	var next, created int64
-	var lastStatus, delivered sql.NullInt64
+	var delivered *int64
 	if err := s.Scan(&d.ID, &d.WebhookID, &d.EventID, &d.EventType, &payload, &d.Status, &d.Attempts, &next,
-		&lastStatus, &d.LastError, &created, &delivered); err != nil {
+		&d.LastStatus, &d.LastError, &created, &delivered); err != nil {
 		return nil, err
 	}
 	d.Payload = json.RawMessage(payload)
@@ -384,13 +386,9 @@ func scanDelivery(s scanner) (*Delivery, error) {
 		t := ms(next)
 		d.NextAttemptAt = &t
 	}
-	if lastStatus.Valid {
-		v := int(lastStatus.Int64)
-		d.LastStatus = &v
-	}
 	d.CreatedAt = ms(created)
-	if delivered.Valid {
-		t := ms(delivered.Int64)
+	if delivered != nil {
+		t := ms(*delivered)
 		d.DeliveredAt = &t
 	}
 	return d, nil
@@ -414,7 +412,7 @@ func (s *Service) ListDeliveries(ctx context.Context, webhookID int64, status st
 	err = s.DB.Read(ctx, func(q store.Querier) error {
 		var one int
 		err := q.QueryRow(ctx, `SELECT 1 FROM webhooks WHERE id = ? AND company_id = ?`, webhookID, cid).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
+		if errors.Is(err, store.ErrNoRows) {
 			return notFound(webhookID)
 		} else if err != nil {
 			return err
@@ -426,24 +424,14 @@ func (s *Service) ListDeliveries(ctx context.Context, webhookID int64, status st
 		if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE `+filter, args...).Scan(&total); err != nil {
 			return err
 		}
-		rows, err := q.Query(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries WHERE `+filter+` ORDER BY id DESC LIMIT ? OFFSET ?`,
+		out, err = store.Collect(ctx, q, scanDelivery, `SELECT `+deliveryColumns+` FROM webhook_deliveries WHERE `+filter+` ORDER BY id DESC LIMIT ? OFFSET ?`,
 			append(args, limit, offset)...)
-		if err != nil {
+		if err != nil || len(out) == 0 {
 			return err
 		}
 		byID := map[int64]*Delivery{}
-		for rows.Next() {
-			d, err := scanDelivery(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, d)
+		for _, d := range out {
 			byID[d.ID] = d
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(out) == 0 {
-			return err
 		}
 		// The page's ids are a descending run: one range query fetches
 		// all their attempts.
@@ -453,29 +441,23 @@ func (s *Service) ListDeliveries(ctx context.Context, webhookID int64, status st
 }
 
 func (s *Service) loadAttempts(ctx context.Context, q store.Querier, webhookID, from, to int64, byID map[int64]*Delivery) error {
-	rows, err := q.Query(ctx, `SELECT delivery_id, attempt, status_code, error, duration_ms, at FROM webhook_attempts
-		WHERE delivery_id >= ? AND delivery_id <= ? AND webhook_id = ? ORDER BY delivery_id, id`, from, to, webhookID)
-	if err != nil {
-		return err
+	type attempt struct {
+		delivery int64
+		Attempt
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var did, dur, at int64
-		var code sql.NullInt64
-		var a Attempt
-		if err := rows.Scan(&did, &a.Attempt, &code, &a.Error, &dur, &at); err != nil {
-			return err
-		}
-		if code.Valid {
-			v := int(code.Int64)
-			a.StatusCode = &v
-		}
+	as, err := store.Collect(ctx, q, func(r store.Scanner) (a attempt, err error) {
+		var dur, at int64
+		err = r.Scan(&a.delivery, &a.Attempt.Attempt, &a.StatusCode, &a.Error, &dur, &at)
 		a.Duration, a.At = time.Duration(dur)*time.Millisecond, ms(at)
-		if d := byID[did]; d != nil {
-			d.Log = append(d.Log, a)
+		return a, err
+	}, `SELECT delivery_id, attempt, status_code, error, duration_ms, at FROM webhook_attempts
+		WHERE delivery_id >= ? AND delivery_id <= ? AND webhook_id = ? ORDER BY delivery_id, id`, from, to, webhookID)
+	for _, a := range as {
+		if d := byID[a.delivery]; d != nil {
+			d.Log = append(d.Log, a.Attempt)
 		}
 	}
-	return rows.Err()
+	return err
 }
 
 // Redeliver queues a delivered or failed delivery again, due now, with a
@@ -489,14 +471,14 @@ func (s *Service) Redeliver(ctx context.Context, webhookID, deliveryID int64) (*
 	err = s.DB.Write(ctx, func(q store.Querier) error {
 		var active bool
 		err := q.QueryRow(ctx, `SELECT active FROM webhooks WHERE id = ? AND company_id = ?`, webhookID, cid).Scan(&active)
-		if errors.Is(err, sql.ErrNoRows) {
+		if errors.Is(err, store.ErrNoRows) {
 			return notFound(webhookID)
 		} else if err != nil {
 			return err
 		}
 		d, err = scanDelivery(q.QueryRow(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries WHERE id = ? AND webhook_id = ? AND company_id = ?`,
 			deliveryID, webhookID, cid))
-		if errors.Is(err, sql.ErrNoRows) {
+		if errors.Is(err, store.ErrNoRows) {
 			return parley.Errorf(parley.ENOTFOUND, "Delivery %d not found.", deliveryID)
 		} else if err != nil {
 			return err
@@ -507,7 +489,7 @@ func (s *Service) Redeliver(ctx context.Context, webhookID, deliveryID int64) (*
 		if d.Status == StatusPending {
 			return parley.Errorf(parley.ECONFLICT, "Delivery %d is still pending.", deliveryID)
 		}
-		now := time.Now().UnixMilli()
+		now := s.now().UnixMilli()
 		if _, err := q.Exec(ctx, `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = 0, node = '',
 			delivered_at = NULL WHERE id = ? AND status <> 'pending'`, now, deliveryID); err != nil {
 			return err

@@ -3,9 +3,7 @@ package apps
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/api"
@@ -14,41 +12,30 @@ import (
 
 func chatRoutes() []Route {
 	return []Route{
-		{Method: "POST", Path: "/chats", handle: (*Handler).createChat},
-		{Method: "GET", Path: "/chats", handle: (*Handler).listChats},
-		{Method: "GET", Path: "/chats/{id}", handle: (*Handler).getChat},
-		{Method: "PATCH", Path: "/chats/{id}", handle: (*Handler).updateChat},
-		{Method: "POST", Path: "/chats/{id}/message", handle: (*Handler).postMessage},
-		{Method: "POST", Path: "/chats/{id}/typing", handle: (*Handler).typing},
-		{Method: "POST", Path: "/chats/{id}/escalations", handle: (*Handler).createEscalation},
-		{Method: "PATCH", Path: "/chats/{id}/escalations/{escalationId}", handle: (*Handler).updateEscalation},
-		{Method: "POST", Path: "/chats/{id}/photos", handle: (*Handler).attachPhotos},
-		{Method: "GET", Path: "/chats/{id}/photos", handle: (*Handler).listPhotos},
-		{Method: "POST", Path: "/chats/{id}/photos/upload", handle: (*Handler).uploadPhoto},
-		{Method: "POST", Path: "/chats/{id}/videos", handle: (*Handler).attachVideo},
-		{Method: "GET", Path: "/chats/{id}/videos", handle: (*Handler).listVideos},
-		{Method: "POST", Path: "/chats/{id}/videos/upload", handle: (*Handler).uploadVideo},
-		{Method: "GET", Path: "/chats/{id}/customer_flag", handle: (*Handler).getFlags},
-		{Method: "POST", Path: "/chats/{id}/customer_flag", handle: (*Handler).setFlags},
-		{Method: "POST", Path: "/chats/{id}/custom_data", handle: (*Handler).customData},
-		{Method: "POST", Path: "/chats/{id}/end-user", handle: (*Handler).updateEndUser},
-		{Method: "GET", Path: "/menus", handle: (*Handler).listMenus},
-		{Method: "POST", Path: "/menus", handle: (*Handler).createMenu},
-		{Method: "GET", Path: "/menus/{id}", handle: (*Handler).getMenu},
-		{Method: "PATCH", Path: "/menus/{id}", handle: (*Handler).updateMenu},
-		{Method: "POST", Path: "/projects", handle: (*Handler).createProject},
+		{Method: "POST", Path: "/chats", Handle: (*Handler).createChat},
+		{Method: "GET", Path: "/chats", Handle: (*Handler).listChats},
+		{Method: "GET", Path: "/chats/{id}", Handle: (*Handler).getChat},
+		{Method: "PATCH", Path: "/chats/{id}", Handle: (*Handler).updateChat},
+		{Method: "POST", Path: "/chats/{id}/message", Handle: (*Handler).postMessage},
+		{Method: "POST", Path: "/chats/{id}/typing", Handle: (*Handler).typing},
+		{Method: "POST", Path: "/chats/{id}/escalations", Handle: (*Handler).createEscalation},
+		{Method: "PATCH", Path: "/chats/{id}/escalations/{escalationId}", Handle: (*Handler).updateEscalation},
+		{Method: "POST", Path: "/chats/{id}/photos", Handle: (*Handler).attachPhotos},
+		{Method: "GET", Path: "/chats/{id}/photos", Handle: (*Handler).listPhotos},
+		{Method: "POST", Path: "/chats/{id}/photos/upload", Handle: (*Handler).uploadPhoto},
+		{Method: "POST", Path: "/chats/{id}/videos", Handle: (*Handler).attachVideo},
+		{Method: "GET", Path: "/chats/{id}/videos", Handle: (*Handler).listVideos},
+		{Method: "POST", Path: "/chats/{id}/videos/upload", Handle: (*Handler).uploadVideo},
+		{Method: "GET", Path: "/chats/{id}/customer_flag", Handle: (*Handler).getFlags},
+		{Method: "POST", Path: "/chats/{id}/customer_flag", Handle: (*Handler).setFlags},
+		{Method: "POST", Path: "/chats/{id}/custom_data", Handle: (*Handler).customData},
+		{Method: "POST", Path: "/chats/{id}/end-user", Handle: (*Handler).updateEndUser},
+		{Method: "GET", Path: "/menus", Handle: (*Handler).listMenus},
+		{Method: "POST", Path: "/menus", Handle: (*Handler).createMenu},
+		{Method: "GET", Path: "/menus/{id}", Handle: (*Handler).getMenu},
+		{Method: "PATCH", Path: "/menus/{id}", Handle: (*Handler).updateMenu},
+		{Method: "POST", Path: "/projects", Handle: (*Handler).createProject},
 	}
-}
-
-// pathID reads a positive integer id from the path; anything else is 422
-// like every other bad input of the family.
-func pathID(r *http.Request, name string) (int64, error) {
-	s := r.PathValue(name)
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, parley.FieldError(name, "must be a positive integer, got %q", parley.Clip(s))
-	}
-	return id, nil
 }
 
 // staffOnly refuses operator-role callers: menus and projects are the
@@ -58,16 +45,6 @@ func staffOnly(r *http.Request) error {
 		return parley.Errorf(parley.EFORBIDDEN, "Only admin and API users may change the company's configuration.")
 	}
 	return nil
-}
-
-const timeFormat = "2006-01-02T15:04:05.000Z07:00"
-
-func timeOut(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := t.UTC().Format(timeFormat)
-	return &s
 }
 
 // statusText explains each status to people.
@@ -149,7 +126,7 @@ func toVirtualAgent(p chat.Person) virtualAgentDTO {
 
 func toChat(v *chat.ChatView) chatDTO {
 	d := chatDTO{ID: v.ID, UUID: v.UUID, Status: v.Status, StatusText: statusText[v.Status], Features: features,
-		CreatedAt: v.CreatedAt.UTC().Format(timeFormat), EndsAt: timeOut(v.EndedAt), TimeoutAt: timeOut(v.TimeoutAt),
+		CreatedAt: api.Time(v.CreatedAt), EndsAt: api.TimePtr(v.EndedAt), TimeoutAt: api.TimePtr(v.TimeoutAt),
 		AllAgents: []agentDTO{}, AllVirtualAgents: []virtualAgentDTO{}, Lang: v.Lang, Menus: []menuRefDTO{},
 		EndUser:           endUserRefDTO{ID: v.EndUserID, Identifier: v.EndUserIdentifier},
 		DeflectionChannel: v.DeflectionChannel, EscalationID: v.EscalationID, FinishedByUserID: v.FinishedByUserID}
@@ -187,7 +164,7 @@ func jsonObject(raw json.RawMessage) json.RawMessage {
 // An operator types as itself; other callers type as the end user unless
 // they say {"sender_type": "operator"}.
 func (h *Handler) typing(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
+	id, err := api.PathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -283,48 +260,38 @@ func (h *Handler) createChat(w http.ResponseWriter, r *http.Request) error {
 	if in.Chat.MenuID < 0 {
 		return parley.FieldError("chat.menu_id", "must be a positive integer")
 	}
-	endUser := int64(in.Chat.EndUserID)
-	if endUser == 0 {
+	nc := chat.NewChat{EndUserID: int64(in.Chat.EndUserID), MenuID: int64(in.Chat.MenuID), Lang: in.Chat.Lang,
+		Email: in.Chat.Email, Context: in.Chat.Context, Transcript: toTurns(turns)}
+	if nc.EndUserID < 0 {
+		return parley.FieldError("chat.end_user_id", "must be a positive integer")
+	} else if nc.EndUserID == 0 {
 		// No end user yet: the one with this identifier (phone, else email),
 		// created when the company has none.
-		var nu chat.NewEndUser
 		if in.EndUser != nil {
-			nu = chat.NewEndUser{Identifier: in.EndUser.Identifier, Name: in.EndUser.Name, Email: in.EndUser.Email, Phone: in.EndUser.Phone}
+			nc.EndUser = chat.NewEndUser{Identifier: in.EndUser.Identifier, Name: in.EndUser.Name, Email: in.EndUser.Email, Phone: in.EndUser.Phone}
 		}
-		if nu.Identifier == "" {
-			nu.Identifier = nu.Phone
+		if nc.EndUser.Identifier == "" {
+			nc.EndUser.Identifier = nc.EndUser.Phone
 		}
-		if nu.Identifier == "" {
-			nu.Identifier = in.Chat.Email
+		if nc.EndUser.Identifier == "" {
+			nc.EndUser.Identifier = in.Chat.Email
 		}
-		if nu.Email == "" {
-			nu.Email = in.Chat.Email
+		if nc.EndUser.Email == "" {
+			nc.EndUser.Email = in.Chat.Email
 		}
-		u, err := h.Chats.FindOrCreateEndUser(ctx, nu)
-		if err != nil {
-			return err
-		}
-		endUser = u.ID
-	} else if endUser < 0 {
-		return parley.FieldError("chat.end_user_id", "must be a positive integer")
 	}
-	nc := chat.NewChat{EndUserID: endUser, MenuID: int64(in.Chat.MenuID), Lang: in.Chat.Lang,
-		Email: in.Chat.Email, Context: in.Chat.Context, Transcript: toTurns(turns)}
 	if in.Chat.ProjectUUID != "" {
 		p, err := h.Chats.ProjectByUUID(ctx, in.Chat.ProjectUUID)
 		if err != nil {
 			return err
 		}
 		nc.ProjectID = p.ID
-		if nc.MenuID == 0 && p.MenuID != nil {
-			nc.MenuID = *p.MenuID
-		}
 	}
-	c, err := h.Chats.OpenChat(ctx, nc)
+	o, err := h.Chats.OpenChat(ctx, nc)
 	if err != nil {
 		return err
 	}
-	return h.writeChat(w, r, http.StatusCreated, c.ID)
+	return h.writeChat(w, r, http.StatusCreated, o.Chat.ID)
 }
 
 func toTurns(ts []transcriptTurn) []chat.Turn {
@@ -340,11 +307,11 @@ func (h *Handler) listChats(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	after, err := queryID(r, "after_id")
+	after, err := api.QueryID(r, "after_id")
 	if err != nil {
 		return err
 	}
-	menu, err := queryID(r, "menu_id")
+	menu, err := api.QueryID(r, "menu_id")
 	if err != nil {
 		return err
 	}
@@ -371,20 +338,8 @@ func (h *Handler) listChats(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func queryID(r *http.Request, name string) (int64, error) {
-	s := r.URL.Query().Get(name)
-	if s == "" {
-		return 0, nil
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || v < 0 {
-		return 0, parley.FieldError(name, "must be a non-negative integer")
-	}
-	return v, nil
-}
-
 func (h *Handler) getChat(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
+	id, err := api.PathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -392,7 +347,7 @@ func (h *Handler) getChat(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) updateChat(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
+	id, err := api.PathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -426,7 +381,7 @@ func (h *Handler) updateChat(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
+	id, err := api.PathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -481,7 +436,7 @@ func toEscalation(e *chat.Escalation) escalationDTO {
 }
 
 func (h *Handler) createEscalation(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
+	id, err := api.PathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -502,11 +457,11 @@ func (h *Handler) createEscalation(w http.ResponseWriter, r *http.Request) error
 }
 
 func (h *Handler) updateEscalation(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
+	id, err := api.PathID(r, "id")
 	if err != nil {
 		return err
 	}
-	eid, err := pathID(r, "escalationId")
+	eid, err := api.PathID(r, "escalationId")
 	if err != nil {
 		return err
 	}
@@ -534,7 +489,7 @@ type flagsDTO struct {
 }
 
 func (h *Handler) getFlags(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
+	id, err := api.PathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -547,7 +502,7 @@ func (h *Handler) getFlags(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) setFlags(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
+	id, err := api.PathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -580,7 +535,7 @@ func (h *Handler) setFlags(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) customData(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
+	id, err := api.PathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -619,7 +574,7 @@ func (h *Handler) customData(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) updateEndUser(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
+	id, err := api.PathID(r, "id")
 	if err != nil {
 		return err
 	}

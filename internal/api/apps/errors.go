@@ -28,12 +28,14 @@ func statusOf(code string) int {
 	return api.HTTPStatus(code)
 }
 
+var errorFormat = api.ErrorFormat{Status: statusOf, Body: func(p api.Problem) any {
+	return errorBody{Message: p.Message, Code: p.Code, Errors: p.Fields, RequestID: p.RequestID}
+}}
+
 // writeError answers with err in this family's format. Internal errors are
 // logged with the request id and shown only as "Internal error.".
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code, requestID := api.NoteError(h.Log, r, err)
-	writeJSON(w, statusOf(code), errorBody{Message: parley.ErrorMessage(err), Code: code,
-		Errors: parley.ErrorFields(err), RequestID: requestID})
+	errorFormat.Write(h.Log, w, r, err)
 }
 
 var writeJSON = api.WriteJSON

@@ -31,7 +31,7 @@ func toMedia(as []chat.Attached) []mediaDTO {
 // upload hands out a presigned form for one new object under the chat's
 // prefix; the client POSTs the file there, then attaches the key.
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request, kind string) error {
-	id, err := pathID(r, "id")
+	id, err := api.PathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func (h *Handler) uploadVideo(w http.ResponseWriter, r *http.Request) error {
 // attach attaches uploaded keys as the caller's messages: an operator's,
 // else the end user's.
 func (h *Handler) attach(w http.ResponseWriter, r *http.Request, kind string, keys, types []string) error {
-	id, err := pathID(r, "id")
+	id, err := api.PathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func (h *Handler) attachVideo(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request, kind string) error {
-	id, err := pathID(r, "id")
+	id, err := api.PathID(r, "id")
 	if err != nil {
 		return err
 	}

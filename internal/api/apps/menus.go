@@ -53,7 +53,7 @@ func (h *Handler) listMenus(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) getMenu(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
+	id, err := api.PathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func (h *Handler) updateMenu(w http.ResponseWriter, r *http.Request) error {
 	if err := staffOnly(r); err != nil {
 		return err
 	}
-	id, err := pathID(r, "id")
+	id, err := api.PathID(r, "id")
 	if err != nil {
 		return err
 	}

@@ -32,14 +32,13 @@ type Handler struct {
 }
 
 // Route is one method of the family.
-type Route struct {
-	Method string
-	Path   string // below Prefix
-	handle func(h *Handler, w http.ResponseWriter, r *http.Request) error
-}
+type Route = api.RouteSpec[Handler]
 
-// Pattern is the ServeMux pattern of the route.
-func (rt Route) Pattern() string { return rt.Method + " " + Prefix + rt.Path }
+// family is how the chat platform API is mounted: every role may call it
+// with a Bearer token (configuration methods check for staff themselves).
+var family = &api.Family[Handler]{Name: "chat platform API", Prefix: Prefix, BodyLimit: BodyLimit,
+	Auth: func(h *Handler, next http.Handler) http.Handler { return api.Bearer(h.Tokens, h.writeError, next) },
+	Fail: (*Handler).writeError}
 
 // Routes lists every method of the family. Tests iterate it, so a route
 // added here is covered by the isolation and bad-input matrices at once.
@@ -48,16 +47,8 @@ func Routes() []Route {
 	rs = append(rs, chatRoutes()...)
 	rs = append(rs, webhookRoutes()...)
 	rs = append(rs, statsRoutes()...)
-	return rs
+	return family.Routes(rs)
 }
 
 // Register mounts every route on mux.
-func (h *Handler) Register(mux *http.ServeMux) {
-	var endpoints []api.Endpoint
-	for _, rt := range Routes() {
-		next := api.WriteErrors(h.writeError, func(w http.ResponseWriter, r *http.Request) error { return rt.handle(h, w, r) })
-		api.Route(mux, rt.Pattern(), api.LimitBody(BodyLimit, api.Bearer(h.Tokens, h.writeError, next)))
-		endpoints = append(endpoints, api.Endpoint{Method: rt.Method, Path: Prefix + rt.Path})
-	}
-	api.Fallback(mux, Prefix+"/", "chat platform API", endpoints, h.writeError)
-}
+func (h *Handler) Register(mux *http.ServeMux) { family.Register(mux, h, Routes()) }

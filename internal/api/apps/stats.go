@@ -6,7 +6,7 @@ import (
 
 func statsRoutes() []Route {
 	return []Route{
-		{Method: "GET", Path: "/stats/live", handle: (*Handler).liveStats},
+		{Method: "GET", Path: "/stats/live", Handle: (*Handler).liveStats},
 	}
 }
 

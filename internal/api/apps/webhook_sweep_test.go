@@ -16,11 +16,15 @@ import (
 // bus and sweep both see an event delivers it once.
 func TestWebhookSweepDeliversLostChatEvents(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, dsn string) {
+		// A chat event is stamped with its transaction's time, before the
+		// commit: the sweep trails the clock by a lag longer than the
+		// test's transactions (30 s in production).
+		const lag = time.Second
 		sweeping := func(c *server.Config) {
 			c.WebhookAllowPrivate = true
 			c.WebhookBackoff = 5 * time.Millisecond
 			c.WebhookSweepEvery = 20 * time.Millisecond
-			c.WebhookSweepLag = -1 // no lag: the test's transactions are over when it looks
+			c.WebhookSweepLag = lag
 		}
 		// The sweeping node starts first so that its cursor predates the
 		// messages below.
@@ -44,7 +48,7 @@ func TestWebhookSweepDeliversLostChatEvents(t *testing.T) {
 		must(t, sweeper.Do(t, "POST", fmt.Sprintf("/apps/api/v1/chats/%d/message", c.ID), tn.Token,
 			map[string]any{"message": map[string]any{"content": "seen twice"}}), 200)
 		whEventually(t, "the second delivery", func() bool { return len(rc.requests()) >= 2 })
-		time.Sleep(200 * time.Millisecond) // more sweeps pass over both events
+		time.Sleep(lag + 200*time.Millisecond) // more sweeps pass over both events
 		got := rc.requests()
 		if len(got) != 2 {
 			t.Fatalf("%d deliveries, want 2 (each message once)", len(got))

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/api"
@@ -17,23 +16,19 @@ import (
 // package). Only admin and API users may call them; operators get 403.
 func webhookRoutes() []Route {
 	return []Route{
-		{Method: "GET", Path: "/webhooks", handle: (*Handler).listWebhooks},
-		{Method: "POST", Path: "/webhooks", handle: (*Handler).createWebhook},
-		{Method: "GET", Path: "/webhooks/{webhookId}", handle: (*Handler).getWebhook},
-		{Method: "PATCH", Path: "/webhooks/{webhookId}", handle: (*Handler).updateWebhook},
-		{Method: "DELETE", Path: "/webhooks/{webhookId}", handle: (*Handler).deleteWebhook},
-		{Method: "GET", Path: "/webhooks/{webhookId}/deliveries", handle: (*Handler).listWebhookDeliveries},
-		{Method: "POST", Path: "/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver", handle: (*Handler).redeliverWebhookDelivery},
+		{Method: "GET", Path: "/webhooks", Handle: (*Handler).listWebhooks},
+		{Method: "POST", Path: "/webhooks", Handle: (*Handler).createWebhook},
+		{Method: "GET", Path: "/webhooks/{webhookId}", Handle: (*Handler).getWebhook},
+		{Method: "PATCH", Path: "/webhooks/{webhookId}", Handle: (*Handler).updateWebhook},
+		{Method: "DELETE", Path: "/webhooks/{webhookId}", Handle: (*Handler).deleteWebhook},
+		{Method: "GET", Path: "/webhooks/{webhookId}/deliveries", Handle: (*Handler).listWebhookDeliveries},
+		{Method: "POST", Path: "/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver", Handle: (*Handler).redeliverWebhookDelivery},
 	}
 }
 
 // webhookService is webhook.Service, named here so that the Handler's
 // field needs no import in routes.go.
 type webhookService = webhook.Service
-
-// webhookTimeFormat is RFC 3339 in UTC with milliseconds, the precision
-// stored.
-const webhookTimeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 // Page sizes of the webhook lists.
 const (
@@ -55,7 +50,7 @@ type webhookDTO struct {
 
 func toWebhookDTO(w *webhook.Webhook) webhookDTO {
 	return webhookDTO{ID: w.ID, URL: w.URL, Events: w.Events, Active: w.Active, Secret: w.Secret,
-		CreatedAt: w.CreatedAt.Format(webhookTimeFormat), UpdatedAt: w.UpdatedAt.Format(webhookTimeFormat)}
+		CreatedAt: api.Time(w.CreatedAt), UpdatedAt: api.Time(w.UpdatedAt)}
 }
 
 type webhookAttemptDTO struct {
@@ -82,34 +77,16 @@ type webhookDeliveryDTO struct {
 	AttemptLog    []webhookAttemptDTO `json:"attempt_log"`
 }
 
-func webhookTimePtr(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := t.Format(webhookTimeFormat)
-	return &s
-}
-
 func toWebhookDeliveryDTO(d *webhook.Delivery) webhookDeliveryDTO {
 	out := webhookDeliveryDTO{ID: d.ID, WebhookID: d.WebhookID, EventID: d.EventID, EventType: d.EventType,
-		Status: d.Status, Attempts: d.Attempts, NextAttemptAt: webhookTimePtr(d.NextAttemptAt),
-		LastStatus: d.LastStatus, LastError: d.LastError, CreatedAt: d.CreatedAt.Format(webhookTimeFormat),
-		DeliveredAt: webhookTimePtr(d.DeliveredAt), Payload: d.Payload, AttemptLog: []webhookAttemptDTO{}}
+		Status: d.Status, Attempts: d.Attempts, NextAttemptAt: api.TimePtr(d.NextAttemptAt),
+		LastStatus: d.LastStatus, LastError: d.LastError, CreatedAt: api.Time(d.CreatedAt),
+		DeliveredAt: api.TimePtr(d.DeliveredAt), Payload: d.Payload, AttemptLog: []webhookAttemptDTO{}}
 	for _, a := range d.Log {
-		out.AttemptLog = append(out.AttemptLog, webhookAttemptDTO{Attempt: a.Attempt, At: a.At.Format(webhookTimeFormat),
+		out.AttemptLog = append(out.AttemptLog, webhookAttemptDTO{Attempt: a.Attempt, At: api.Time(a.At),
 			StatusCode: a.StatusCode, Error: a.Error, DurationMS: a.Duration.Milliseconds()})
 	}
 	return out
-}
-
-// webhookPathID reads a positive integer id from the path.
-func webhookPathID(r *http.Request, name string) (int64, error) {
-	s := r.PathValue(name)
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, parley.FieldError(name, "must be a positive integer, got %q", parley.Clip(s))
-	}
-	return id, nil
 }
 
 // webhookPage reads the paging of a list: page (from 1) and per_page, or
@@ -208,7 +185,7 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) getWebhook(w http.ResponseWriter, r *http.Request) error {
-	id, err := webhookPathID(r, "webhookId")
+	id, err := api.PathID(r, "webhookId")
 	if err != nil {
 		return err
 	}
@@ -221,7 +198,7 @@ func (h *Handler) getWebhook(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) updateWebhook(w http.ResponseWriter, r *http.Request) error {
-	id, err := webhookPathID(r, "webhookId")
+	id, err := api.PathID(r, "webhookId")
 	if err != nil {
 		return err
 	}
@@ -242,7 +219,7 @@ func (h *Handler) updateWebhook(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
-	id, err := webhookPathID(r, "webhookId")
+	id, err := api.PathID(r, "webhookId")
 	if err != nil {
 		return err
 	}
@@ -254,7 +231,7 @@ func (h *Handler) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) listWebhookDeliveries(w http.ResponseWriter, r *http.Request) error {
-	id, err := webhookPathID(r, "webhookId")
+	id, err := api.PathID(r, "webhookId")
 	if err != nil {
 		return err
 	}
@@ -276,11 +253,11 @@ func (h *Handler) listWebhookDeliveries(w http.ResponseWriter, r *http.Request) 
 }
 
 func (h *Handler) redeliverWebhookDelivery(w http.ResponseWriter, r *http.Request) error {
-	id, err := webhookPathID(r, "webhookId")
+	id, err := api.PathID(r, "webhookId")
 	if err != nil {
 		return err
 	}
-	did, err := webhookPathID(r, "deliveryId")
+	did, err := api.PathID(r, "deliveryId")
 	if err != nil {
 		return err
 	}

@@ -42,10 +42,11 @@ func statusOf(code string) int {
 // writeError answers with err in the External API's format. Internal errors
 // are logged with the request id and shown only as "Internal error.".
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code, requestID := api.NoteError(h.Log, r, err)
-	writeJSON(w, statusOf(code), errorBody{
-		Message: parley.ErrorMessage(err), Code: code, Fields: parley.ErrorFields(err), RequestID: requestID,
-	})
+	errorFormat.Write(h.Log, w, r, err)
 }
+
+var errorFormat = api.ErrorFormat{Status: statusOf, Body: func(p api.Problem) any {
+	return errorBody{Message: p.Message, Code: p.Code, Fields: p.Fields, RequestID: p.RequestID}
+}}
 
 var writeJSON = api.WriteJSON

@@ -39,26 +39,28 @@ type fieldError struct {
 	Code    string `json:"code"`
 }
 
-// statusOf is the one place where domain error codes become this family's
-// HTTP statuses and wire codes.
+// wire maps domain error codes to this family's HTTP statuses and wire
+// codes, in one place.
+var wire = map[string]struct {
+	status int
+	code   string
+}{
+	parley.EINVALID:      {http.StatusBadRequest, "VALIDATION_ERROR"},
+	parley.EMALFORMED:    {http.StatusBadRequest, "VALIDATION_ERROR"},
+	parley.EUNAUTHORIZED: {http.StatusUnauthorized, "UNAUTHORIZED"},
+	parley.ECREDENTIALS:  {http.StatusUnauthorized, "UNAUTHORIZED"},
+	parley.EFORBIDDEN:    {http.StatusForbidden, "FORBIDDEN"},
+	parley.ENOTFOUND:     {http.StatusNotFound, "NOT_FOUND"},
+	parley.EMETHOD:       {http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED"},
+	parley.ECONFLICT:     {http.StatusConflict, "CONFLICT"},
+	eKeyReused:           {http.StatusConflict, "IDEMPOTENCY_KEY_REUSED"},
+	parley.ETOOLARGE:     {http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE"},
+}
+
+// statusOf is the HTTP status and wire code of a domain error code.
 func statusOf(code string) (int, string) {
-	switch code {
-	case parley.EINVALID, parley.EMALFORMED:
-		return http.StatusBadRequest, "VALIDATION_ERROR"
-	case parley.EUNAUTHORIZED, parley.ECREDENTIALS:
-		return http.StatusUnauthorized, "UNAUTHORIZED"
-	case parley.EFORBIDDEN:
-		return http.StatusForbidden, "FORBIDDEN"
-	case parley.ENOTFOUND:
-		return http.StatusNotFound, "NOT_FOUND"
-	case parley.EMETHOD:
-		return http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED"
-	case parley.ECONFLICT:
-		return http.StatusConflict, "CONFLICT"
-	case eKeyReused:
-		return http.StatusConflict, "IDEMPOTENCY_KEY_REUSED"
-	case parley.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE"
+	if w, ok := wire[code]; ok {
+		return w.status, w.code
 	}
 	return http.StatusInternalServerError, "INTERNAL_ERROR"
 }
@@ -67,25 +69,29 @@ func statusOf(code string) (int, string) {
 var wireField = map[string]string{
 	"content": "text", "uuid": "itemUuid", "identifier": "endUser.identifier", "name": "endUser.name",
 	"email": "endUser.email", "phone": "endUser.phone", "contact_info": "endUser.contactInfo",
-	"after_seq": "afterSeq",
+	"after_seq": "afterSeq", "idempotency_key": "idempotencyKey",
 }
 
 // writeError answers with err in a ResponseWrapper. Every error gets a
 // fresh errorId, logged with the request id; internal errors show only
 // "Internal error.".
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code, requestID := api.NoteError(h.Log, r, err)
-	status, wire := statusOf(code)
-	body := &errorBody{ErrorID: uuid.NewString(), Code: wire, Message: parley.ErrorMessage(err), Timestamp: time.Now().UnixMilli()}
-	for f, m := range parley.ErrorFields(err) {
-		if n, ok := wireField[f]; ok {
-			f = n
-		}
-		body.FieldErrors = append(body.FieldErrors, fieldError{Field: f, Message: m, Code: wire})
-	}
-	sort.Slice(body.FieldErrors, func(i, j int) bool { return body.FieldErrors[i].Field < body.FieldErrors[j].Field })
-	h.Log.Info("livechat error", "error_id", body.ErrorID, "request_id", requestID, "code", wire, "status", status)
-	api.WriteJSON(w, status, wrapper{Error: body})
+	api.ErrorFormat{
+		Status: func(code string) int { status, _ := statusOf(code); return status },
+		Body: func(p api.Problem) any {
+			_, code := statusOf(p.Code)
+			body := &errorBody{ErrorID: uuid.NewString(), Code: code, Message: p.Message, Timestamp: time.Now().UnixMilli()}
+			for f, m := range p.Fields {
+				if n, ok := wireField[f]; ok {
+					f = n
+				}
+				body.FieldErrors = append(body.FieldErrors, fieldError{Field: f, Message: m, Code: code})
+			}
+			sort.Slice(body.FieldErrors, func(i, j int) bool { return body.FieldErrors[i].Field < body.FieldErrors[j].Field })
+			h.Log.Info("livechat error", "error_id", body.ErrorID, "request_id", p.RequestID, "code", code, "status", p.Status)
+			return wrapper{Error: body}
+		},
+	}.Write(h.Log, w, r, err)
 }
 
 func writeData(w http.ResponseWriter, status int, data any) {

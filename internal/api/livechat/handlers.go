@@ -3,23 +3,18 @@ package livechat
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"time"
+	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/chat"
-	"github.com/parley-cc/parley/internal/store"
 )
-
-// MaxKey is the longest idempotencyKey accepted.
-const MaxKey = 200
 
 func senderOut(s string) string {
 	if s == chat.SenderEndUser {
@@ -139,12 +134,12 @@ func (h *Handler) createConversation(w http.ResponseWriter, r *http.Request) err
 	if in.EndUser == nil {
 		return parley.FieldError("endUser", "is required")
 	}
-	c, u, err := h.Chats.OpenProjectChat(r.Context(), p, chat.NewEndUser{Identifier: in.EndUser.Identifier,
-		Name: in.EndUser.Name, Email: in.EndUser.Email, Phone: in.EndUser.Phone})
+	o, err := h.Chats.OpenChat(r.Context(), chat.NewChat{ProjectID: p.ID, EndUser: chat.NewEndUser{Identifier: in.EndUser.Identifier,
+		Name: in.EndUser.Name, Email: in.EndUser.Email, Phone: in.EndUser.Phone}})
 	if err != nil {
 		return err
 	}
-	d := toConversation(c, p.UUID)
+	d, u := toConversation(o.Chat, p.UUID), o.EndUser
 	d.EndUser = &endUserDTO{EndUserUUID: u.UUID, Identifier: u.Identifier, Name: u.Name, Email: u.Email, Phone: u.Phone}
 	writeData(w, http.StatusCreated, d)
 	return nil
@@ -250,10 +245,6 @@ type messageRequest struct {
 	IdempotencyKey *string `json:"idempotencyKey"`
 }
 
-// errKeyTaken is returned from inside the post's transaction when the
-// idempotency key's row exists already.
-var errKeyTaken = errors.New("livechat: idempotency key taken")
-
 func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request, sender string) error {
 	ctx := r.Context()
 	var in messageRequest
@@ -274,81 +265,32 @@ func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request, sender str
 	if in.Text != nil {
 		text = *in.Text
 	}
-	key := ""
-	if in.IdempotencyKey != nil {
-		if key, err = parley.ValidName("idempotencyKey", *in.IdempotencyKey, MaxKey); err != nil {
-			return err
-		}
-	}
 	p, c, err := h.conversation(r)
 	if err != nil {
 		return err
 	}
-	cid, err := parley.CompanyID(ctx)
-	if err != nil {
-		return err
-	}
-	// The request's identity: route, path objects and the body without
-	// the key, in a fixed JSON form.
-	canon, _ := json.Marshal([]string{sender, p.UUID, c.UUID, item.String(), text})
-	sum := sha256.Sum256(canon)
-	hash := hex.EncodeToString(sum[:])
-
 	opt := chat.PostOptions{UUID: item.String()}
-	var status int
-	var body []byte
-	opt.After = func(q store.Querier, m *chat.Message, replayed bool) error {
-		status = http.StatusCreated
-		if replayed {
-			status = http.StatusOK
+	if in.IdempotencyKey != nil {
+		if strings.TrimSpace(*in.IdempotencyKey) == "" {
+			return parley.FieldError("idempotencyKey", "is required when given")
 		}
-		var err error
-		if body, err = json.Marshal(toMessage(m, c.UUID)); err != nil || key == "" {
-			return err
-		}
-		_, err = q.Exec(ctx, `UPDATE idempotency_keys SET status = ?, body = ? WHERE company_id = ? AND key = ?`, status, string(body), cid, key)
+		// The request's identity: route, path objects and the body without
+		// the key, in a fixed JSON form.
+		canon, _ := json.Marshal([]string{sender, p.UUID, c.UUID, item.String(), text})
+		sum := sha256.Sum256(canon)
+		opt.IdempotencyKey, opt.RequestHash = *in.IdempotencyKey, hex.EncodeToString(sum[:])
+	}
+	m, replayed, err := h.Chats.PostMessageWith(ctx, c.ID, sender, text, opt)
+	if errors.Is(err, chat.ErrIdempotencyKeyReused) {
+		return &parley.Error{Code: eKeyReused, Message: "This idempotencyKey was used with another request.",
+			Fields: map[string]string{"idempotencyKey": "was used with another request"}}
+	} else if err != nil {
 		return err
 	}
-	if key != "" {
-		opt.Before = func(q store.Querier) error {
-			_, err := q.Exec(ctx, `INSERT INTO idempotency_keys (company_id, key, request_hash, status, body, created_at)
-				VALUES (?, ?, ?, 0, '', ?)`, cid, key, hash, time.Now().UnixMilli())
-			if errors.Is(err, store.ErrUnique) {
-				return errKeyTaken
-			}
-			return err
-		}
+	status := http.StatusCreated
+	if replayed {
+		status = http.StatusOK
 	}
-	// A retry that meets the key of a request still in flight waits for it
-	// (PostgreSQL blocks the INSERT; SQLite serialises writers) and then
-	// answers what the first request answered.
-	for attempt := 0; ; attempt++ {
-		_, _, err = h.Chats.PostMessageWith(ctx, c.ID, sender, text, opt)
-		if !errors.Is(err, errKeyTaken) {
-			break
-		}
-		var storedHash, storedBody string
-		var storedStatus int
-		err = h.Chats.DB.Reader().QueryRow(ctx, `SELECT request_hash, status, body FROM idempotency_keys WHERE company_id = ? AND key = ?`,
-			cid, key).Scan(&storedHash, &storedStatus, &storedBody)
-		switch {
-		case err == nil && storedHash != hash:
-			return &parley.Error{Code: eKeyReused, Message: "This idempotencyKey was used with another request.",
-				Fields: map[string]string{"idempotencyKey": "was used with another request"}}
-		case err == nil && storedStatus != 0:
-			api.WriteJSON(w, storedStatus, wrapper{Success: true, Data: json.RawMessage(storedBody)})
-			return nil
-		case err != nil && !errors.Is(err, sql.ErrNoRows):
-			return err
-		}
-		if attempt >= 50 {
-			return parley.Errorf(parley.ECONFLICT, "A request with this idempotencyKey is still in progress; retry later.")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		return err
-	}
-	writeData(w, status, json.RawMessage(body))
+	writeData(w, status, toMessage(m, c.UUID))
 	return nil
 }

@@ -29,38 +29,29 @@ type Handler struct {
 }
 
 // Route is one method of the family.
-type Route struct {
-	Method string
-	Path   string // below Prefix
-	handle func(h *Handler, w http.ResponseWriter, r *http.Request) error
-}
+type Route = api.RouteSpec[Handler]
 
-// Pattern is the ServeMux pattern of the route.
-func (rt Route) Pattern() string { return rt.Method + " " + Prefix + rt.Path }
+// family is how the gateway is mounted: roles admin, api and operator may
+// call it with a Bearer token; every answer, a panic's included, is a
+// ResponseWrapper.
+var family = &api.Family[Handler]{Name: "live-chat gateway", Prefix: Prefix, Mount: "/v1/projects/", BodyLimit: BodyLimit,
+	Auth: func(h *Handler, next http.Handler) http.Handler { return api.Bearer(h.Tokens, h.writeError, next) },
+	Fail: (*Handler).writeError, Wrap: (*Handler).recover}
 
 // Routes lists every method of the family; the tests iterate it.
 func Routes() []Route {
-	return []Route{
-		{Method: "POST", Path: "/conversations", handle: (*Handler).createConversation},
-		{Method: "GET", Path: "/conversations", handle: (*Handler).listConversations},
-		{Method: "GET", Path: "/conversations/{conversationUuid}/messages", handle: (*Handler).listMessages},
-		{Method: "POST", Path: "/conversations/{conversationUuid}/messages/operator", handle: (*Handler).postOperatorMessage},
-		{Method: "POST", Path: "/conversations/{conversationUuid}/messages/client", handle: (*Handler).postClientMessage},
-		{Method: "POST", Path: "/conversations/{conversationUuid}/close", handle: (*Handler).closeConversation},
-	}
+	return family.Routes([]Route{
+		{Method: "POST", Path: "/conversations", Handle: (*Handler).createConversation},
+		{Method: "GET", Path: "/conversations", Handle: (*Handler).listConversations},
+		{Method: "GET", Path: "/conversations/{conversationUuid}/messages", Handle: (*Handler).listMessages},
+		{Method: "POST", Path: "/conversations/{conversationUuid}/messages/operator", Handle: (*Handler).postOperatorMessage},
+		{Method: "POST", Path: "/conversations/{conversationUuid}/messages/client", Handle: (*Handler).postClientMessage},
+		{Method: "POST", Path: "/conversations/{conversationUuid}/close", Handle: (*Handler).closeConversation},
+	})
 }
 
-// Register mounts every route on mux. Roles admin, api and operator may
-// call the family.
-func (h *Handler) Register(mux *http.ServeMux) {
-	var endpoints []api.Endpoint
-	for _, rt := range Routes() {
-		next := api.WriteErrors(h.writeError, func(w http.ResponseWriter, r *http.Request) error { return rt.handle(h, w, r) })
-		api.Route(mux, rt.Pattern(), h.recover(api.LimitBody(BodyLimit, api.Bearer(h.Tokens, h.writeError, next))))
-		endpoints = append(endpoints, api.Endpoint{Method: rt.Method, Path: Prefix + rt.Path})
-	}
-	api.Fallback(mux, "/v1/projects/", "live-chat gateway", endpoints, h.writeError)
-}
+// Register mounts every route on mux.
+func (h *Handler) Register(mux *http.ServeMux) { family.Register(mux, h, Routes()) }
 
 // recover answers a panic with an INTERNAL_ERROR wrapper instead of the
 // generic body of api.Observe.

@@ -2,26 +2,12 @@ package v1
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/chat"
 )
-
-// timeFormat is RFC 3339 in UTC with milliseconds, the precision stored.
-const timeFormat = "2006-01-02T15:04:05.000Z07:00"
-
-// pathID reads a positive integer id from the path; anything else is 400.
-func pathID(r *http.Request, name string) (int64, error) {
-	s := r.PathValue(name)
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, parley.FieldError(name, "must be a positive integer, got %q", parley.Clip(s))
-	}
-	return id, nil
-}
 
 // Statuses on the wire. The seed's example is "closed"; "open" is its
 // natural opposite. The domain's names are accepted too.
@@ -41,7 +27,7 @@ var statusOut = map[string]string{
 
 // Sender types on the wire: the seed calls end users "client".
 var senderIn = map[string]string{
-	"client": chat.SenderEndUser, "end_user": chat.SenderEndUser,
+	"client": chat.SenderEndUser, chat.SenderEndUser: chat.SenderEndUser,
 	"operator": chat.SenderOperator, "virtual_agent": chat.SenderVirtualAgent, "system": chat.SenderSystem,
 }
 
@@ -85,7 +71,7 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) getClient(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "clientId")
+	id, err := api.PathID(r, "clientId")
 	if err != nil {
 		return err
 	}
@@ -161,7 +147,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) updateOperator(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "operatorId")
+	id, err := api.PathID(r, "operatorId")
 	if err != nil {
 		return err
 	}
@@ -193,13 +179,8 @@ type chatDTO struct {
 }
 
 func toChat(c *chat.Chat) chatDTO {
-	d := chatDTO{ChatID: c.ID, ClientID: c.EndUserID, Status: statusOut[c.Status], OperatorID: c.OperatorID,
-		StartTime: c.CreatedAt.Format(timeFormat)}
-	if c.EndedAt != nil {
-		s := c.EndedAt.Format(timeFormat)
-		d.EndTime = &s
-	}
-	return d
+	return chatDTO{ChatID: c.ID, ClientID: c.EndUserID, Status: statusOut[c.Status], OperatorID: c.OperatorID,
+		StartTime: api.Time(c.CreatedAt), EndTime: api.TimePtr(c.EndedAt)}
 }
 
 func (h *Handler) createChat(w http.ResponseWriter, r *http.Request) error {
@@ -259,7 +240,7 @@ func (h *Handler) listChats(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) getChat(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "chatId")
+	id, err := api.PathID(r, "chatId")
 	if err != nil {
 		return err
 	}
@@ -272,7 +253,7 @@ func (h *Handler) getChat(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) updateChat(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "chatId")
+	id, err := api.PathID(r, "chatId")
 	if err != nil {
 		return err
 	}
@@ -317,11 +298,11 @@ type messageDTO struct {
 
 func toMessage(m *chat.Message) messageDTO {
 	return messageDTO{MessageID: m.ID, Seq: m.Seq, SenderType: senderOut(m.SenderType), SenderID: m.SenderID,
-		Type: m.Type, Content: m.Content, SentTime: m.CreatedAt.Format(timeFormat)}
+		Type: m.Type, Content: m.Content, SentTime: api.Time(m.CreatedAt)}
 }
 
 func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "chatId")
+	id, err := api.PathID(r, "chatId")
 	if err != nil {
 		return err
 	}
@@ -349,7 +330,7 @@ func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "chatId")
+	id, err := api.PathID(r, "chatId")
 	if err != nil {
 		return err
 	}

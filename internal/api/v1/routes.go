@@ -27,42 +27,32 @@ type Handler struct {
 }
 
 // Route is one method of the family.
-type Route struct {
-	Method string
-	Path   string // below Prefix
-	handle func(h *Handler, w http.ResponseWriter, r *http.Request) error
-}
+type Route = api.RouteSpec[Handler]
 
-// Pattern is the ServeMux pattern of the route.
-func (rt Route) Pattern() string { return rt.Method + " " + Prefix + rt.Path }
+// family is how the operator API is mounted: every role may call it
+// (operators are its users), with a Bearer token.
+var family = &api.Family[Handler]{Name: "operator API", Prefix: Prefix, BodyLimit: BodyLimit,
+	Auth: func(h *Handler, next http.Handler) http.Handler { return api.Bearer(h.Tokens, h.writeError, next) },
+	Fail: (*Handler).writeError}
 
 // Routes lists every method of the family. Tests iterate it, so a route
 // added here is covered by the isolation and bad-input matrices at once.
 func Routes() []Route {
-	return []Route{
-		{Method: "POST", Path: "/clients", handle: (*Handler).createClient},
-		{Method: "GET", Path: "/clients/{clientId}", handle: (*Handler).getClient},
-		{Method: "POST", Path: "/operators", handle: (*Handler).createOperator},
-		{Method: "GET", Path: "/operators", handle: (*Handler).listOperators},
-		{Method: "GET", Path: "/operators/me", handle: (*Handler).me},
-		{Method: "PATCH", Path: "/operators/{operatorId}", handle: (*Handler).updateOperator},
-		{Method: "POST", Path: "/chats", handle: (*Handler).createChat},
-		{Method: "GET", Path: "/chats", handle: (*Handler).listChats},
-		{Method: "GET", Path: "/chats/{chatId}", handle: (*Handler).getChat},
-		{Method: "PATCH", Path: "/chats/{chatId}", handle: (*Handler).updateChat},
-		{Method: "GET", Path: "/chats/{chatId}/messages", handle: (*Handler).listMessages},
-		{Method: "POST", Path: "/chats/{chatId}/messages", handle: (*Handler).postMessage},
-	}
+	return family.Routes([]Route{
+		{Method: "POST", Path: "/clients", Handle: (*Handler).createClient},
+		{Method: "GET", Path: "/clients/{clientId}", Handle: (*Handler).getClient},
+		{Method: "POST", Path: "/operators", Handle: (*Handler).createOperator},
+		{Method: "GET", Path: "/operators", Handle: (*Handler).listOperators},
+		{Method: "GET", Path: "/operators/me", Handle: (*Handler).me},
+		{Method: "PATCH", Path: "/operators/{operatorId}", Handle: (*Handler).updateOperator},
+		{Method: "POST", Path: "/chats", Handle: (*Handler).createChat},
+		{Method: "GET", Path: "/chats", Handle: (*Handler).listChats},
+		{Method: "GET", Path: "/chats/{chatId}", Handle: (*Handler).getChat},
+		{Method: "PATCH", Path: "/chats/{chatId}", Handle: (*Handler).updateChat},
+		{Method: "GET", Path: "/chats/{chatId}/messages", Handle: (*Handler).listMessages},
+		{Method: "POST", Path: "/chats/{chatId}/messages", Handle: (*Handler).postMessage},
+	})
 }
 
-// Register mounts every route on mux. Every role may call the family:
-// operators are its users.
-func (h *Handler) Register(mux *http.ServeMux) {
-	var endpoints []api.Endpoint
-	for _, rt := range Routes() {
-		next := api.WriteErrors(h.writeError, func(w http.ResponseWriter, r *http.Request) error { return rt.handle(h, w, r) })
-		api.Route(mux, rt.Pattern(), api.LimitBody(BodyLimit, api.Bearer(h.Tokens, h.writeError, next)))
-		endpoints = append(endpoints, api.Endpoint{Method: rt.Method, Path: Prefix + rt.Path})
-	}
-	api.Fallback(mux, Prefix+"/", "operator API", endpoints, h.writeError)
-}
+// Register mounts every route on mux.
+func (h *Handler) Register(mux *http.ServeMux) { family.Register(mux, h, Routes()) }

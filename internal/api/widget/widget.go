@@ -61,29 +61,32 @@ type Handler struct {
 }
 
 // Route is one method of the family.
-type Route struct {
-	Method string
-	Path   string // below Prefix
-	handle func(h *Handler, w http.ResponseWriter, r *http.Request) error
-	token  bool // needs the chat's widget token
-}
+type Route = api.RouteSpec[Handler]
 
-// Pattern is the ServeMux pattern of the route.
-func (rt Route) Pattern() string { return rt.Method + " " + Prefix + rt.Path }
+// family is how the widget API is mounted: no staff login; every route but
+// the chat start needs the chat's widget token, and no answer is cached.
+var family = &api.Family[Handler]{Name: "widget API", Prefix: Prefix, BodyLimit: BodyLimit,
+	Auth: (*Handler).requireToken, Fail: (*Handler).writeError,
+	Wrap: func(_ *Handler, next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-store")
+			next.ServeHTTP(w, r)
+		})
+	}}
 
 const chatPath = "/projects/{projectUuid}/chats/{chatId}"
 
 // Routes lists every method of the family.
 func Routes() []Route {
-	return []Route{
-		{Method: "POST", Path: "/projects/{projectUuid}/chats", handle: (*Handler).start},
-		{Method: "GET", Path: chatPath, handle: (*Handler).getChat, token: true},
-		{Method: "GET", Path: chatPath + "/messages", handle: (*Handler).listMessages, token: true},
-		{Method: "POST", Path: chatPath + "/messages", handle: (*Handler).postMessage, token: true},
-		{Method: "POST", Path: chatPath + "/typing", handle: (*Handler).typing, token: true},
-		{Method: "POST", Path: chatPath + "/photos/upload", handle: (*Handler).uploadPhoto, token: true},
-		{Method: "POST", Path: chatPath + "/photos", handle: (*Handler).attachPhoto, token: true},
-	}
+	return family.Routes([]Route{
+		{Method: "POST", Path: "/projects/{projectUuid}/chats", Public: true, Handle: (*Handler).start},
+		{Method: "GET", Path: chatPath, Handle: (*Handler).getChat},
+		{Method: "GET", Path: chatPath + "/messages", Handle: (*Handler).listMessages},
+		{Method: "POST", Path: chatPath + "/messages", Handle: (*Handler).postMessage},
+		{Method: "POST", Path: chatPath + "/typing", Handle: (*Handler).typing},
+		{Method: "POST", Path: chatPath + "/photos/upload", Handle: (*Handler).uploadPhoto},
+		{Method: "POST", Path: chatPath + "/photos", Handle: (*Handler).attachPhoto},
+	})
 }
 
 // Register mounts every route on mux.
@@ -93,56 +96,49 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	}
 	h.starts = newLimiter(h.StartRate.or(Rate{PerMinute: 10, Burst: 10}))
 	h.posts = newLimiter(h.PostRate.or(Rate{PerMinute: 60, Burst: 30}))
-	var endpoints []api.Endpoint
-	for _, rt := range Routes() {
-		rt := rt
-		next := api.WriteErrors(h.writeError, func(w http.ResponseWriter, r *http.Request) error {
-			w.Header().Set("Cache-Control", "no-store")
-			if rt.token {
-				ctx, err := h.authorize(r)
-				if err != nil {
-					return err
-				}
-				r = r.WithContext(ctx)
-			}
-			return rt.handle(h, w, r)
-		})
-		api.Route(mux, rt.Pattern(), api.LimitBody(BodyLimit, next))
-		endpoints = append(endpoints, api.Endpoint{Method: rt.Method, Path: Prefix + rt.Path})
-	}
-	api.Fallback(mux, Prefix+"/", "widget API", endpoints, h.writeError)
+	family.Register(mux, h, Routes())
 }
 
-// ---- errors: the v1 shape ----
+// ---- errors: the v1 shape, plus 429 ----
 
-type errorBody struct {
-	Error     errorDetail `json:"error"`
-	RequestID string      `json:"request_id,omitempty"`
-}
-
-type errorDetail struct {
-	Code    string            `json:"code"`
-	Message string            `json:"message"`
-	Fields  map[string]string `json:"fields,omitempty"`
+var errorFormat = api.ErrorFormat{
+	Status: func(code string) int {
+		if code == ErrRateLimited {
+			return http.StatusTooManyRequests
+		}
+		return api.HTTPStatus(code)
+	},
+	Body: api.NestedErrorBody,
+	Header: func(h http.Header, p api.Problem) {
+		switch p.Code {
+		case ErrRateLimited:
+			h.Set("Retry-After", "10")
+		case parley.EUNAUTHORIZED:
+			h.Set("WWW-Authenticate", `Bearer realm="parley-widget"`)
+		}
+	},
 }
 
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code, requestID := api.NoteError(h.Log, r, err)
-	status := api.HTTPStatus(code)
-	switch code {
-	case ErrRateLimited:
-		status = http.StatusTooManyRequests
-		w.Header().Set("Retry-After", "10")
-	case parley.EUNAUTHORIZED:
-		w.Header().Set("WWW-Authenticate", `Bearer realm="parley-widget"`)
-	}
-	api.WriteJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: parley.ErrorMessage(err),
-		Fields: parley.ErrorFields(err)}, RequestID: requestID})
+	errorFormat.Write(h.Log, w, r, err)
 }
 
 // ---- who is calling ----
 
 type chatKey struct{}
+
+// requireToken admits a request only with the widget token of the chat it
+// names (authorize).
+func (h *Handler) requireToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, err := h.authorize(r)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
 
 // authorize checks the widget token against the path: the token's chat
 // must be the chat named, of the project named. Another chat's token is
@@ -156,14 +152,14 @@ func (h *Handler) authorize(r *http.Request) (context.Context, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := strconv.ParseInt(r.PathValue("chatId"), 10, 64)
-	if err != nil || id <= 0 {
-		return nil, parley.FieldError("chatId", "must be a positive integer")
+	id, err := api.PathID(r, "chatId")
+	if err != nil {
+		return nil, err
 	}
 	if id != chatID {
 		return nil, parley.Errorf(parley.EFORBIDDEN, "This token is for another chat.")
 	}
-	ctx := parley.WithCaller(r.Context(), parley.Caller{CompanyID: cid, Role: "end_user"})
+	ctx := visitor(r.Context(), cid)
 	p, err := h.project(r)
 	if err != nil {
 		return nil, err
@@ -175,8 +171,14 @@ func (h *Handler) authorize(r *http.Request) (context.Context, error) {
 	if p.CompanyID != cid || c.ProjectID == nil || *c.ProjectID != p.ID {
 		return nil, parley.Errorf(parley.EFORBIDDEN, "This token is for another chat.")
 	}
-	api.Info(ctx).CompanyID = cid
 	return context.WithValue(ctx, chatKey{}, c), nil
+}
+
+// visitor is the context of a site visitor's request to a company: the
+// company is the tenant, the caller an end user.
+func visitor(ctx context.Context, companyID int64) context.Context {
+	api.Info(ctx).CompanyID = companyID
+	return parley.WithCaller(ctx, parley.Caller{CompanyID: companyID, Role: parley.RoleEndUser})
 }
 
 func chatOf(ctx context.Context) *chat.Chat { c, _ := ctx.Value(chatKey{}).(*chat.Chat); return c }
@@ -253,41 +255,28 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) error {
 	if !visitorID.MatchString(in.VisitorID) {
 		return parley.FieldError("visitor_id", "must be 16 to 64 letters, digits, - or _")
 	}
-	ctx := parley.WithCaller(r.Context(), parley.Caller{CompanyID: p.CompanyID, Role: "end_user"})
-	api.Info(ctx).CompanyID = p.CompanyID
+	ctx := visitor(r.Context(), p.CompanyID)
 	name := strings.TrimSpace(in.Name)
 	if name == "" {
 		name = "Website visitor"
 	}
-	u, err := h.Chats.FindOrCreateEndUser(ctx, chat.NewEndUser{Identifier: "widget:" + in.VisitorID, Name: name})
+	o, err := h.Chats.OpenChat(ctx, chat.NewChat{EndUser: chat.NewEndUser{Identifier: "widget:" + in.VisitorID, Name: name},
+		ProjectID: p.ID, Context: []byte(`{"channel":"widget"}`), Resume: true})
 	if err != nil {
 		return err
 	}
-	c, err := h.Chats.LiveChatOf(ctx, p.ID, u.ID)
-	if err != nil {
-		return err
-	}
-	status := http.StatusOK
-	if c == nil {
-		nc := chat.NewChat{EndUserID: u.ID, ProjectID: p.ID, Context: []byte(`{"channel":"widget"}`)}
-		if p.MenuID != nil {
-			nc.MenuID = *p.MenuID
-		}
-		if c, err = h.Chats.OpenChat(ctx, nc); err != nil {
-			return err
-		}
-		status = http.StatusCreated
+	c, status := o.Chat, http.StatusCreated
+	if o.Resumed {
+		status = http.StatusOK
 	}
 	token, exp, err := h.Tokens.IssueEndUserToken(p.CompanyID, c.ID)
 	if err != nil {
 		return err
 	}
 	api.WriteJSON(w, status, sessionDTO{ChatID: c.ID, ChatUUID: c.UUID, Status: c.Status, Token: token,
-		ExpiresAt: exp.UTC().Format(timeFormat), Resumed: status == http.StatusOK})
+		ExpiresAt: api.Time(exp), Resumed: status == http.StatusOK})
 	return nil
 }
-
-const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 type operatorDTO struct {
 	Name string `json:"name"`
@@ -357,7 +346,7 @@ func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) error {
 			continue
 		}
 		d := messageDTO{MessageID: m.ID, Seq: m.Seq, SenderType: m.SenderType, Type: m.Type,
-			CreatedAt: m.CreatedAt.UTC().Format(timeFormat)}
+			CreatedAt: api.Time(m.CreatedAt)}
 		if m.Type == chat.MediaPhoto || m.Type == chat.MediaVideo {
 			if h.Uploads.Store != nil {
 				if d.URL, err = h.Uploads.URL(r.Context(), m.Content); err != nil {

@@ -2,13 +2,23 @@ package chat
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/store"
 )
+
+// Menu is a queue chats are routed through: the virtual agent answers
+// first, then the menu's operators (every operator when it names none).
+type Menu struct {
+	ID          int64
+	CompanyID   int64
+	Name        string
+	AgentID     *int64 // the virtual agent, if any
+	OperatorIDs []int64
+	CreatedAt   time.Time
+}
 
 // MaxMenuOperators bounds the operators named by one menu.
 const MaxMenuOperators = 1000
@@ -33,16 +43,16 @@ func (s *Service) CreateMenu(ctx context.Context, in NewMenu) (*Menu, error) {
 		return nil, err
 	}
 	var id int64
-	err = s.DB.Write(ctx, func(q store.Querier) error {
-		agentID, err := agentByUUID(ctx, q, cid, in.AgentUUID)
+	err = s.write(ctx, cid, func(t *tx) error {
+		agentID, err := agentByUUID(ctx, t.Querier, cid, in.AgentUUID)
 		if err != nil {
 			return err
 		}
-		if err := q.QueryRow(ctx, `INSERT INTO menus (company_id, name, agent_id, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
-			cid, name, agentID, time.Now().UnixMilli()).Scan(&id); err != nil {
+		if err := t.QueryRow(ctx, `INSERT INTO menus (company_id, name, agent_id, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
+			cid, name, agentID, t.nowMS()).Scan(&id); err != nil {
 			return err
 		}
-		return setMenuOperators(ctx, q, cid, id, in.OperatorIDs)
+		return setMenuOperators(ctx, t.Querier, cid, id, in.OperatorIDs)
 	})
 	if err != nil {
 		return nil, err
@@ -64,7 +74,8 @@ func (s *Service) UpdateMenu(ctx context.Context, id int64, u MenuUpdate) (*Menu
 	if err != nil {
 		return nil, err
 	}
-	err = s.DB.Write(ctx, func(q store.Querier) error {
+	err = s.write(ctx, cid, func(t *tx) error {
+		q := t.Querier
 		m, err := getMenu(ctx, q, cid, id)
 		if err != nil {
 			return err
@@ -102,7 +113,7 @@ func agentByUUID(ctx context.Context, q store.Querier, cid int64, u string) (*in
 	}
 	var id int64
 	err := q.QueryRow(ctx, `SELECT id FROM agents WHERE uuid = ? AND company_id = ?`, u, cid).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, store.ErrNoRows) {
 		return nil, &parley.Error{Code: parley.ENOTFOUND, Message: "Agent not found.", Fields: map[string]string{"agent": "no such agent"}}
 	}
 	return &id, err
@@ -120,7 +131,7 @@ func setMenuOperators(ctx context.Context, q store.Querier, cid, menu int64, ops
 		seen[op] = true
 		var one int
 		err := q.QueryRow(ctx, `SELECT 1 FROM operators WHERE id = ? AND company_id = ?`, op, cid).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
+		if errors.Is(err, store.ErrNoRows) {
 			return parley.FieldError("operator_ids", "operator %d not found", op)
 		} else if err != nil {
 			return err
@@ -134,30 +145,22 @@ func setMenuOperators(ctx context.Context, q store.Querier, cid, menu int64, ops
 
 func getMenu(ctx context.Context, q store.Querier, cid, id int64) (*Menu, error) {
 	m := &Menu{}
-	var agent sql.NullInt64
 	var created int64
 	err := q.QueryRow(ctx, `SELECT id, company_id, name, agent_id, created_at FROM menus WHERE id = ? AND company_id = ?`, id, cid).
-		Scan(&m.ID, &m.CompanyID, &m.Name, &agent, &created)
-	if errors.Is(err, sql.ErrNoRows) {
+		Scan(&m.ID, &m.CompanyID, &m.Name, &m.AgentID, &created)
+	if errors.Is(err, store.ErrNoRows) {
 		return nil, &parley.Error{Code: parley.ENOTFOUND, Message: "Menu not found.", Fields: map[string]string{"menu_id": "no such menu"}}
 	} else if err != nil {
 		return nil, err
 	}
-	m.AgentID, m.CreatedAt = ptr(agent), ms(created)
-	rows, err := q.Query(ctx, `SELECT operator_id FROM menu_operators WHERE menu_id = ? ORDER BY operator_id`, id)
-	if err != nil {
+	m.CreatedAt = ms(created)
+	if m.OperatorIDs, err = store.Int64s(ctx, q, `SELECT operator_id FROM menu_operators WHERE menu_id = ? ORDER BY operator_id`, id); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	m.OperatorIDs = []int64{}
-	for rows.Next() {
-		var op int64
-		if err := rows.Scan(&op); err != nil {
-			return nil, err
-		}
-		m.OperatorIDs = append(m.OperatorIDs, op)
+	if m.OperatorIDs == nil {
+		m.OperatorIDs = []int64{}
 	}
-	return m, rows.Err()
+	return m, nil
 }
 
 // GetMenu returns a menu of the caller's company.
@@ -182,21 +185,8 @@ func (s *Service) ListMenus(ctx context.Context) ([]*Menu, error) {
 	}
 	var out []*Menu
 	err = s.DB.Read(ctx, func(q store.Querier) error {
-		rows, err := q.Query(ctx, `SELECT id FROM menus WHERE company_id = ? ORDER BY id LIMIT ?`, cid, MaxPage)
+		ids, err := store.Int64s(ctx, q, `SELECT id FROM menus WHERE company_id = ? ORDER BY id LIMIT ?`, cid, MaxPage)
 		if err != nil {
-			return err
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		out = make([]*Menu, 0, len(ids))

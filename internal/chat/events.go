@@ -2,9 +2,7 @@ package chat
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/parley-cc/parley"
@@ -34,53 +32,21 @@ type LogEvent struct {
 	CreatedAt time.Time
 }
 
-// changes collects the events of one transaction; they are published only
-// once it has committed, so no watcher ever sees a change that rolled back.
-type changes struct {
-	cid    int64
-	events []events.Event
-}
-
-// write runs fn in a write transaction and publishes the events it logged
-// after the commit.
-func (s *Service) write(ctx context.Context, cid int64, fn func(q store.Querier, ch *changes) error) error {
-	ch := &changes{cid: cid}
-	err := s.DB.Write(ctx, func(q store.Querier) error {
-		ch.events = ch.events[:0] // a retried transaction starts over
-		return fn(q, ch)
-	})
-	if err != nil {
-		return err
-	}
-	if s.Bus != nil {
-		for _, ev := range ch.events {
-			s.Bus.Publish(ev)
-		}
-	}
-	if s.OnChange != nil {
-		for _, ev := range ch.events {
-			s.OnChange(ev)
-		}
-	}
-	return nil
-}
-
-// log appends an event to a chat's log in the caller's transaction.
-func (ch *changes) log(ctx context.Context, q store.Querier, chatID int64, chatUUID, typ string, data map[string]any) error {
+// log appends an event to a chat's log in the transaction.
+func (t *tx) log(ctx context.Context, chatID int64, chatUUID, typ string, data map[string]any) error {
 	var seq int64
-	if err := q.QueryRow(ctx, `UPDATE chats SET event_seq = event_seq + 1 WHERE id = ? AND company_id = ? RETURNING event_seq`,
-		chatID, ch.cid).Scan(&seq); err != nil {
+	if err := t.QueryRow(ctx, `UPDATE chats SET event_seq = event_seq + 1 WHERE id = ? AND company_id = ? RETURNING event_seq`,
+		chatID, t.cid).Scan(&seq); err != nil {
 		return err
 	}
-	return ch.logAt(ctx, q, chatID, chatUUID, seq, typ, data)
+	return t.logAt(ctx, chatID, chatUUID, seq, typ, data)
 }
 
 // logAt appends an event at seq, which the caller has just taken from the
 // chat's event_seq in this transaction (a message post bumps it in the
 // UPDATE that takes the message's seq). Nothing may log an event of the
 // chat in between, or the log's order would differ from the seqs'.
-func (ch *changes) logAt(ctx context.Context, q store.Querier, chatID int64, chatUUID string, seq int64, typ string, data map[string]any) error {
-	now := time.Now().UTC()
+func (t *tx) logAt(ctx context.Context, chatID int64, chatUUID string, seq int64, typ string, data map[string]any) error {
 	if data == nil {
 		data = map[string]any{}
 	}
@@ -90,11 +56,11 @@ func (ch *changes) logAt(ctx context.Context, q store.Querier, chatID int64, cha
 	if err != nil {
 		return err
 	}
-	if _, err := q.Exec(ctx, `INSERT INTO chat_events (chat_id, seq, company_id, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		chatID, seq, ch.cid, typ, string(raw), now.UnixMilli()); err != nil {
+	if _, err := t.Exec(ctx, `INSERT INTO chat_events (chat_id, seq, company_id, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		chatID, seq, t.cid, typ, string(raw), t.nowMS()); err != nil {
 		return err
 	}
-	ch.events = append(ch.events, events.Event{Type: typ, CompanyID: ch.cid, Subject: chatUUID, Data: data, At: now,
+	t.events = append(t.events, events.Event{Type: typ, CompanyID: t.cid, Subject: chatUUID, Data: data, At: t.now,
 		ChatID: chatID, Seq: seq})
 	return nil
 }
@@ -117,33 +83,27 @@ func (s *Service) EventsAfter(ctx context.Context, chatID, after int64, limit in
 	}
 	err = s.DB.Read(ctx, func(q store.Querier) error {
 		err := q.QueryRow(ctx, `SELECT event_seq FROM chats WHERE id = ? AND company_id = ?`, chatID, cid).Scan(&last)
-		if errors.Is(err, sql.ErrNoRows) {
+		if err == store.ErrNoRows {
 			return chatNotFound(chatID)
 		} else if err != nil {
 			return err
 		}
-		var min sql.NullInt64
+		var min *int64
 		if err := q.QueryRow(ctx, `SELECT MIN(seq) FROM chat_events WHERE chat_id = ?`, chatID).Scan(&min); err != nil {
 			return err
 		}
-		first = min.Int64
-		rows, err := q.Query(ctx, `SELECT seq, type, data, created_at FROM chat_events WHERE chat_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
-			chatID, after, limit)
-		if err != nil {
-			return err
+		if min != nil {
+			first = *min
 		}
-		defer rows.Close()
-		for rows.Next() {
+		evs, err = store.Collect(ctx, q, func(r store.Scanner) (LogEvent, error) {
 			e := LogEvent{ChatID: chatID}
 			var data string
 			var created int64
-			if err := rows.Scan(&e.Seq, &e.Type, &data, &created); err != nil {
-				return err
-			}
+			err := r.Scan(&e.Seq, &e.Type, &data, &created)
 			e.Data, e.CreatedAt = json.RawMessage(data), ms(created)
-			evs = append(evs, e)
-		}
-		return rows.Err()
+			return e, err
+		}, `SELECT seq, type, data, created_at FROM chat_events WHERE chat_id = ? AND seq > ? ORDER BY seq LIMIT ?`, chatID, after, limit)
+		return err
 	})
 	return evs, first, last, err
 }
@@ -154,12 +114,22 @@ func Resync(after, first, last int64) bool {
 	return after < last && (first == 0 || first > after+1)
 }
 
+// EventRetention is how long chat events stay in the log: realtime clients
+// resume from it for this long, and resync from the chat after that.
+const EventRetention = 7 * 24 * time.Hour
+
 // PurgeEvents deletes chat events older than before, across companies (the
 // janitor's job). Realtime clients that come back after that resync.
 func (s *Service) PurgeEvents(ctx context.Context, before time.Time) (int64, error) {
+	return s.purge(ctx, `DELETE FROM chat_events WHERE created_at < ?`, before)
+}
+
+// purge runs a DELETE of rows older than before (its one parameter), across
+// companies, and reports how many went.
+func (s *Service) purge(ctx context.Context, query string, before time.Time) (int64, error) {
 	var n int64
 	err := s.DB.Write(ctx, func(q store.Querier) error {
-		res, err := q.Exec(ctx, `DELETE FROM chat_events WHERE created_at < ?`, before.UnixMilli())
+		res, err := q.Exec(ctx, query, before.UnixMilli())
 		if err != nil {
 			return err
 		}
@@ -167,17 +137,4 @@ func (s *Service) PurgeEvents(ctx context.Context, before time.Time) (int64, err
 		return err
 	})
 	return n, err
-}
-
-// messageData is a message as chat events carry it.
-func messageData(m *Message) map[string]any {
-	d := map[string]any{"message_id": m.ID, "seq": m.Seq, "sender_type": m.SenderType, "type": m.Type,
-		"content": m.Content, "created_at": m.CreatedAt.Format(time.RFC3339Nano)}
-	if m.SenderID != nil {
-		d["sender_id"] = *m.SenderID
-	}
-	if m.UUID != "" {
-		d["uuid"] = m.UUID
-	}
-	return d
 }

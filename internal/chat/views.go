@@ -2,8 +2,6 @@ package chat
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"strings"
 
 	"github.com/parley-cc/parley"
@@ -94,7 +92,7 @@ func viewChats(ctx context.Context, q store.Querier, cid int64, cs []*Chat) ([]*
 	}
 	idents := map[int64]string{}
 	if err := eachRow(ctx, q, `SELECT id, identifier FROM end_users WHERE company_id = ? AND id IN (`+marks(len(userIDs))+`)`,
-		append([]any{cid}, userIDs...), func(r scanner) error {
+		append([]any{cid}, userIDs...), func(r store.Scanner) error {
 			var id int64
 			var ident string
 			if err := r.Scan(&id, &ident); err != nil {
@@ -108,7 +106,7 @@ func viewChats(ctx context.Context, q store.Querier, cid int64, cs []*Chat) ([]*
 	menus := map[int64]*Menu{}
 	if len(menuIDs) > 0 {
 		if err := eachRow(ctx, q, `SELECT id, name FROM menus WHERE company_id = ? AND id IN (`+marks(len(menuIDs))+`)`,
-			append([]any{cid}, menuIDs...), func(r scanner) error {
+			append([]any{cid}, menuIDs...), func(r store.Scanner) error {
 				m := &Menu{CompanyID: cid}
 				if err := r.Scan(&m.ID, &m.Name); err != nil {
 					return err
@@ -130,7 +128,7 @@ func viewChats(ctx context.Context, q store.Querier, cid int64, cs []*Chat) ([]*
 		FROM chat_participants p
 		LEFT JOIN operators o ON p.kind = 'operator' AND o.id = p.ref_id
 		LEFT JOIN agents a ON p.kind = 'virtual_agent' AND a.id = p.ref_id
-		WHERE p.chat_id IN (`+marks(len(chatIDs))+`) ORDER BY p.chat_id, p.joined_at, p.ref_id`, chatIDs, func(r scanner) error {
+		WHERE p.chat_id IN (`+marks(len(chatIDs))+`) ORDER BY p.chat_id, p.joined_at, p.ref_id`, chatIDs, func(r store.Scanner) error {
 		var chatID int64
 		var kind string
 		var p Person
@@ -162,30 +160,7 @@ func viewChats(ctx context.Context, q store.Querier, cid int64, cs []*Chat) ([]*
 func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
 // eachRow runs a query and hands every row to fn.
-func eachRow(ctx context.Context, q store.Querier, query string, args []any, fn func(scanner) error) error {
-	rows, err := q.Query(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// OperatorExists checks that id is an operator of the caller's company.
-func (s *Service) OperatorExists(ctx context.Context, id int64) error {
-	cid, err := parley.CompanyID(ctx)
-	if err != nil {
-		return err
-	}
-	var one int
-	err = s.DB.Reader().QueryRow(ctx, `SELECT 1 FROM operators WHERE id = ? AND company_id = ?`, id, cid).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return parley.Errorf(parley.ENOTFOUND, "Operator %d not found.", id)
-	}
+func eachRow(ctx context.Context, q store.Querier, query string, args []any, fn func(store.Scanner) error) error {
+	_, err := store.Collect(ctx, q, func(r store.Scanner) (struct{}, error) { return struct{}{}, fn(r) }, query, args...)
 	return err
 }

@@ -125,23 +125,21 @@ func (v *VirtualAgents) Run(ctx context.Context) {
 
 // sweep queues every chat whose virtual agent has an unanswered message.
 func (v *VirtualAgents) sweep(ctx context.Context) error {
-	rows, err := v.Chats.DB.Reader().Query(ctx, `SELECT c.id, c.company_id FROM chats c
+	due, err := store.Collect(ctx, v.Chats.DB.Reader(), func(r store.Scanner) (job [2]int64, err error) {
+		err = r.Scan(&job[1], &job[0])
+		return job, err
+	}, `SELECT c.id, c.company_id FROM chats c
 		WHERE c.status = ? AND (c.va_seen_seq < 0 OR EXISTS (SELECT 1 FROM chat_messages m
 			WHERE m.chat_id = c.id AND m.seq > c.va_seen_seq AND m.sender_type = ?)) LIMIT 1000`, StatusVA, SenderEndUser)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	for rows.Next() {
-		var id, cid int64
-		if err := rows.Scan(&id, &cid); err != nil {
-			return err
-		}
-		v.pending[[2]int64{cid, id}] = true
+	for _, job := range due {
+		v.pending[job] = true // (company, chat)
 	}
-	return rows.Err()
+	return nil
 }
 
 // errSuspend ends a replay at an s.listen() the transcript cannot answer.
@@ -204,23 +202,16 @@ func (v *VirtualAgents) runOnce(ctx context.Context, c *Chat) (done bool, err er
 	var seen int
 	// Only text turns are replayed: the starting transcript, photos and
 	// videos are not things a script said or heard. seen still covers them.
-	rows, err := s.DB.Reader().Query(ctx, `SELECT seq, sender_type, type, content FROM chat_messages
-		WHERE chat_id = ? AND company_id = ? ORDER BY seq LIMIT ?`, c.ID, c.CompanyID, MaxVATranscript+1)
-	if err != nil {
-		return false, err
-	}
 	n := 0
-	for rows.Next() {
-		var seq int
+	err = eachRow(ctx, s.DB.Reader(), `SELECT seq, sender_type, type, content FROM chat_messages
+		WHERE chat_id = ? AND company_id = ? ORDER BY seq LIMIT ?`, []any{c.ID, c.CompanyID, MaxVATranscript + 1}, func(r store.Scanner) error {
 		var sender, typ, content string
-		if err := rows.Scan(&seq, &sender, &typ, &content); err != nil {
-			rows.Close()
-			return false, err
+		if err := r.Scan(&seen, &sender, &typ, &content); err != nil {
+			return err
 		}
 		n++
-		seen = seq
 		if typ != "text" {
-			continue
+			return nil
 		}
 		switch sender {
 		case SenderVirtualAgent:
@@ -228,9 +219,9 @@ func (v *VirtualAgents) runOnce(ctx context.Context, c *Chat) (done bool, err er
 		case SenderEndUser:
 			host.heard = append(host.heard, content)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return false, err
 	}
 	outcome := &script.Outcome{Kind: script.Transfer, Reason: "transcript_too_long", Outputs: map[string]string{}}
@@ -248,8 +239,8 @@ func (v *VirtualAgents) runOnce(ctx context.Context, c *Chat) (done bool, err er
 		outcome.Kind, outcome.Reason = script.Transfer, "virtual_agent_error"
 	}
 	outJSON, _ := json.Marshal(outcome.Outputs)
-	err = s.write(ctx, c.CompanyID, func(q store.Querier, ch *changes) error {
-		cur, err := getChat(ctx, q, c.CompanyID, c.ID)
+	err = s.write(ctx, c.CompanyID, func(t *tx) error {
+		cur, err := getChat(ctx, t.Querier, c.CompanyID, c.ID)
 		if err != nil {
 			return err
 		}
@@ -260,15 +251,15 @@ func (v *VirtualAgents) runOnce(ctx context.Context, c *Chat) (done bool, err er
 			if err := validContent(text); err != nil {
 				text = parley.Clip(text) // an over-long say is cut, not lost
 			}
-			m, err := appendMessage(ctx, q, cur, nil, SenderVirtualAgent, "text", text, "")
+			m, err := t.appendMessage(ctx, cur, nil, SenderVirtualAgent, "text", text, "")
 			if err != nil {
 				return err
 			}
-			if err := ch.logMessage(ctx, q, cur, m); err != nil {
+			if err := t.logMessage(ctx, cur, m); err != nil {
 				return err
 			}
 		}
-		res, err := q.Exec(ctx, `UPDATE chats SET va_seen_seq = ?, va_outputs = ? WHERE id = ? AND company_id = ? AND va_seen_seq = ?`,
+		res, err := t.Exec(ctx, `UPDATE chats SET va_seen_seq = ?, va_outputs = ? WHERE id = ? AND company_id = ? AND va_seen_seq = ?`,
 			seen, string(outJSON), c.ID, c.CompanyID, c.VASeenSeq)
 		if err != nil {
 			return err
@@ -284,10 +275,10 @@ func (v *VirtualAgents) runOnce(ctx context.Context, c *Chat) (done bool, err er
 		}
 		switch outcome.Kind {
 		case script.Transfer:
-			_, err := escalate(ctx, q, ch, cur, EscalationInput{Reason: fallback(outcome.Reason, "virtual_agent_transfer")})
+			_, err := t.escalate(ctx, cur, EscalationInput{Reason: fallback(outcome.Reason, "virtual_agent_transfer")})
 			return err
 		default: // completed or hangup: the virtual agent closed the conversation
-			return end(ctx, q, ch, cur, StatusChange{Status: StatusFinished})
+			return t.end(ctx, cur, StatusChange{Status: StatusFinished})
 		}
 	})
 	if errors.Is(err, errRaced) {

@@ -1,0 +1,256 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/store"
+)
+
+// Operator statuses.
+const (
+	OperatorOnline  = "online"
+	OperatorOffline = "offline"
+	OperatorBusy    = "busy"
+)
+
+// ValidOperatorStatus reports whether s names an operator status.
+func ValidOperatorStatus(s string) bool {
+	return s == OperatorOnline || s == OperatorOffline || s == OperatorBusy
+}
+
+// Operator is a human agent who answers chats.
+type Operator struct {
+	ID        int64
+	UserID    *int64
+	Name      string
+	FirstName string
+	Avatar    string
+	Status    string
+	Capacity  int // most chats assigned at once
+	Load      int // chats assigned now
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// MaxCapacity bounds the chats one operator may hold at once.
+const MaxCapacity = 100
+
+const operatorColumns = `id, user_id, name, first_name, avatar, status, capacity, load, created_at, updated_at`
+
+func scanOperator(s store.Scanner) (*Operator, error) {
+	o := &Operator{}
+	var created, updated int64
+	if err := s.Scan(&o.ID, &o.UserID, &o.Name, &o.FirstName, &o.Avatar, &o.Status, &o.Capacity, &o.Load, &created, &updated); err != nil {
+		return nil, err
+	}
+	o.CreatedAt, o.UpdatedAt = ms(created), ms(updated)
+	return o, nil
+}
+
+func operatorNotFound(id int64) error { return store.ErrNotFound(fmt.Sprintf("Operator %d", id)) }
+
+func validOperatorStatus(s string) error {
+	if !ValidOperatorStatus(s) {
+		return parley.FieldError("status", "must be online, offline or busy, got %q", parley.Clip(s))
+	}
+	return nil
+}
+
+// CreateOperator adds an operator without a login to the caller's company;
+// status defaults to offline.
+func (s *Service) CreateOperator(ctx context.Context, name, status string) (*Operator, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if name, err = parley.ValidName("name", name, MaxName); err != nil {
+		return nil, err
+	}
+	if status == "" {
+		status = OperatorOffline
+	}
+	if err := validOperatorStatus(status); err != nil {
+		return nil, err
+	}
+	var id int64
+	err = s.write(ctx, cid, func(t *tx) error {
+		return t.QueryRow(ctx, `INSERT INTO operators (company_id, name, status, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?) RETURNING id`, cid, name, status, t.nowMS(), t.nowMS()).Scan(&id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if status == OperatorOnline && s.OperatorFree != nil {
+		s.OperatorFree()
+	}
+	return getOperator(ctx, s.DB.Reader(), cid, id)
+}
+
+// CreateUserOperator gives an operator user of a company its operator row,
+// offline, named after the login, in the transaction q that creates the
+// user (internal/auth calls it; the user and the operator exist together
+// or not at all). now is that transaction's time.
+func (s *Service) CreateUserOperator(ctx context.Context, q store.Querier, companyID, userID int64, name string, now time.Time) (int64, error) {
+	var id int64
+	err := q.QueryRow(ctx, `INSERT INTO operators (company_id, user_id, name, status, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, companyID, userID, name, OperatorOffline, now.UnixMilli(), now.UnixMilli()).Scan(&id)
+	return id, err
+}
+
+func getOperator(ctx context.Context, q store.Querier, cid, id int64) (*Operator, error) {
+	o, err := scanOperator(q.QueryRow(ctx, `SELECT `+operatorColumns+` FROM operators WHERE id = ? AND company_id = ?`, id, cid))
+	if errors.Is(err, store.ErrNoRows) {
+		return nil, operatorNotFound(id)
+	}
+	return o, err
+}
+
+// GetOperator returns one operator of the caller's company.
+func (s *Service) GetOperator(ctx context.Context, id int64) (*Operator, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return getOperator(ctx, s.DB.Reader(), cid, id)
+}
+
+// OperatorExists checks that id is an operator of the caller's company.
+func (s *Service) OperatorExists(ctx context.Context, id int64) error {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return err
+	}
+	var one int
+	return s.DB.Reader().QueryRow(ctx, `SELECT 1 FROM operators WHERE id = ? AND company_id = ?`, id, cid).
+		ScanFound(fmt.Sprintf("Operator %d", id), &one)
+}
+
+// ListOperators returns the company's operators in creation order.
+func (s *Service) ListOperators(ctx context.Context) ([]*Operator, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out, err := store.Collect(ctx, s.DB.Reader(), scanOperator, `SELECT `+operatorColumns+` FROM operators WHERE company_id = ? ORDER BY id`, cid)
+	if out == nil && err == nil {
+		out = []*Operator{}
+	}
+	return out, err
+}
+
+// OperatorUpdate is a partial change of an operator; nil fields stay.
+type OperatorUpdate struct {
+	Name     *string
+	Status   *string
+	Capacity *int
+}
+
+// UpdateOperator changes an operator's name or status. An operator-role
+// caller may change only its own operator.
+func (s *Service) UpdateOperator(ctx context.Context, id int64, u OperatorUpdate) (*Operator, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if u.Name == nil && u.Status == nil && u.Capacity == nil {
+		return nil, parley.Errorf(parley.EINVALID, "Nothing to change: give name, status or capacity.")
+	}
+	if u.Capacity != nil && (*u.Capacity < 0 || *u.Capacity > MaxCapacity) {
+		return nil, parley.FieldError("capacity", "must be from 0 to %d", MaxCapacity)
+	}
+	if u.Name != nil {
+		n, err := parley.ValidName("name", *u.Name, MaxName)
+		if err != nil {
+			return nil, err
+		}
+		u.Name = &n
+	}
+	if u.Status != nil {
+		if err := validOperatorStatus(*u.Status); err != nil {
+			return nil, err
+		}
+	}
+	wentOnline := false
+	err = s.write(ctx, cid, func(t *tx) error {
+		wentOnline = false
+		// Lock the row before reading it: the status read decides whether
+		// the operator's chats go back to the queue, and a concurrent change
+		// must not make it stale.
+		if err := lockOperator(ctx, t.Querier, cid, id); err != nil {
+			return err
+		}
+		o, err := getOperator(ctx, t.Querier, cid, id)
+		if err != nil {
+			return err
+		}
+		me, err := callerOperator(ctx, t.Querier, cid)
+		if err != nil {
+			return err
+		}
+		if me != nil && *me != o.ID {
+			return parley.Errorf(parley.EFORBIDDEN, "An operator may change only itself.")
+		}
+		if u.Name != nil {
+			o.Name = *u.Name
+		}
+		was := o.Status
+		if u.Status != nil {
+			o.Status = *u.Status
+		}
+		if u.Capacity != nil {
+			o.Capacity = *u.Capacity
+		}
+		if _, err = t.Exec(ctx, `UPDATE operators SET name = ?, status = ?, capacity = ?, updated_at = ? WHERE id = ? AND company_id = ?`,
+			o.Name, o.Status, o.Capacity, t.nowMS(), id, cid); err != nil {
+			return err
+		}
+		wentOnline = o.Status == OperatorOnline && (was != OperatorOnline || u.Capacity != nil)
+		if o.Status == OperatorOffline && was != OperatorOffline {
+			// Nobody answers an offline operator's chats: back to the queue.
+			return t.requeueOperator(ctx, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if wentOnline && s.OperatorFree != nil {
+		s.OperatorFree()
+	}
+	return getOperator(ctx, s.DB.Reader(), cid, id)
+}
+
+// callerOperator returns the operator row of an operator-role caller, or
+// nil for other roles.
+func callerOperator(ctx context.Context, q store.Querier, cid int64) (*int64, error) {
+	c, _ := parley.CallerFrom(ctx)
+	if c.Role != parley.RoleOperator {
+		return nil, nil
+	}
+	var id int64
+	err := q.QueryRow(ctx, `SELECT id FROM operators WHERE user_id = ? AND company_id = ?`, c.UserID, cid).Scan(&id)
+	if errors.Is(err, store.ErrNoRows) {
+		return nil, parley.Errorf(parley.EFORBIDDEN, "The user is not an operator of the company.")
+	} else if err != nil {
+		return nil, err
+	}
+	return &id, nil
+}
+
+// CallerOperatorID returns the operator id of an operator-role caller; ok
+// is false for other roles.
+func (s *Service) CallerOperatorID(ctx context.Context) (id int64, ok bool, err error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	me, err := callerOperator(ctx, s.DB.Reader(), cid)
+	if err != nil || me == nil {
+		return 0, false, err
+	}
+	return *me, true, nil
+}
