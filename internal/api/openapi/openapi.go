@@ -12,6 +12,7 @@ import (
 
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/api/ext"
+	"github.com/parley-cc/parley/internal/api/livechat"
 	v1 "github.com/parley-cc/parley/internal/api/v1"
 )
 
@@ -34,6 +35,7 @@ func Documents() []Document {
 var documents = func() []Document {
 	out := []Document{
 		{Name: "v1", Prefix: v1.Prefix, JSON: v1.OpenAPI},
+		{Name: "livechat", Prefix: livechat.Prefix, JSON: livechat.OpenAPI},
 		{Name: "ext", Prefix: ext.Prefix, JSON: ext.OpenAPI},
 	}
 	for i := range out {
