@@ -189,7 +189,9 @@ func (r *Recorder) Check(req *http.Request, reqBody []byte, res *http.Response, 
 	}
 	if res.StatusCode >= 200 && res.StatusCode < 300 {
 		accepted := req.Clone(context.Background())
+		reqBody = withoutNulls(reqBody)
 		accepted.Body = io.NopCloser(bytes.NewReader(reqBody))
+		accepted.GetBody = nil // it would give the body as sent
 		if len(reqBody) == 0 {
 			accepted.Body = http.NoBody
 		} else if accepted.Header.Get("Content-Type") == "" {
@@ -212,6 +214,42 @@ func (r *Recorder) Check(req *http.Request, reqBody []byte, res *http.Response, 
 		return true, errors.New(name + ": " + strings.Join(problems, "\n"))
 	}
 	return true, nil
+}
+
+// withoutNulls drops the null members of a JSON body's objects: the
+// families decode JSON with encoding/json, for which a null field is the
+// same as an absent one, and the documents say so once rather than on
+// every field. A body that is not JSON is returned as it is.
+func withoutNulls(body []byte) []byte {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return body
+	}
+	var strip func(any) any
+	strip = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, m := range x {
+				if m == nil {
+					delete(x, k)
+				} else {
+					x[k] = strip(m)
+				}
+			}
+		case []any:
+			for i := range x {
+				x[i] = strip(x[i])
+			}
+		}
+		return v
+	}
+	out, err := json.Marshal(strip(v))
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 // Seen reports whether an operation gave a status.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 
 	"github.com/parley-cc/parley/internal/api"
+	"github.com/parley-cc/parley/internal/api/apps"
 	"github.com/parley-cc/parley/internal/api/ext"
 	"github.com/parley-cc/parley/internal/api/livechat"
 	v1 "github.com/parley-cc/parley/internal/api/v1"
@@ -36,6 +37,7 @@ var documents = func() []Document {
 	out := []Document{
 		{Name: "v1", Prefix: v1.Prefix, JSON: v1.OpenAPI},
 		{Name: "livechat", Prefix: livechat.Prefix, JSON: livechat.OpenAPI},
+		{Name: "apps", Prefix: apps.Prefix, JSON: apps.OpenAPI},
 		{Name: "ext", Prefix: ext.Prefix, JSON: ext.OpenAPI},
 	}
 	for i := range out {
