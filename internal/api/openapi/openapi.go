@@ -15,6 +15,7 @@ import (
 	"github.com/parley-cc/parley/internal/api/ext"
 	"github.com/parley-cc/parley/internal/api/livechat"
 	v1 "github.com/parley-cc/parley/internal/api/v1"
+	"github.com/parley-cc/parley/internal/api/widget"
 )
 
 // Document is one family's OpenAPI document.
@@ -38,6 +39,7 @@ var documents = func() []Document {
 		{Name: "v1", Prefix: v1.Prefix, JSON: v1.OpenAPI},
 		{Name: "livechat", Prefix: livechat.Prefix, JSON: livechat.OpenAPI},
 		{Name: "apps", Prefix: apps.Prefix, JSON: apps.OpenAPI},
+		{Name: "widget", Prefix: widget.Prefix, JSON: widget.OpenAPI},
 		{Name: "ext", Prefix: ext.Prefix, JSON: ext.OpenAPI},
 	}
 	for i := range out {
