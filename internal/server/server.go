@@ -23,6 +23,7 @@ import (
 	"github.com/parley-cc/parley/internal/api/apps"
 	"github.com/parley-cc/parley/internal/api/ext"
 	"github.com/parley-cc/parley/internal/api/livechat"
+	"github.com/parley-cc/parley/internal/api/openapi"
 	v1 "github.com/parley-cc/parley/internal/api/v1"
 	"github.com/parley-cc/parley/internal/api/widget"
 	"github.com/parley-cc/parley/internal/audio"
@@ -255,10 +256,7 @@ func (s *Server) Handler() http.Handler {
 	}))
 	web.Register(mux)
 	api.Route(mux, "GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
-	api.Route(mux, "GET /openapi/ext.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(ext.OpenAPI)
-	}))
+	openapi.Register(mux)
 	(&ext.Handler{Log: s.Config.Log, Users: s.Users, Tokens: s.Tokens, Agents: s.Agents, Dialogs: s.Dialogs, Trunks: s.Trunks}).Register(mux)
 	(&v1.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats}).Register(mux)
 	s.Realtime.Register(mux)

@@ -33,6 +33,12 @@ type Options struct {
 	Configure func(*server.Config)
 }
 
+// Transport, when a test package's TestMain sets it, carries the requests
+// of every Env's Client: the API families' contract tests set it to
+// validate each response their package's tests get against the family's
+// OpenAPI document (apitest.Recorder.Transport). Nil is the default one.
+var Transport http.RoundTripper
+
 // Start opens a server on dsn, listening on a free loopback port, and
 // closes it when the test ends.
 func Start(tb testing.TB, dsn string) *Env { return StartWith(tb, dsn, Options{}) }
@@ -63,7 +69,7 @@ func StartWith(tb testing.TB, dsn string, opts Options) *Env {
 		defer cancel()
 		_ = srv.Close(ctx)
 	})
-	return &Env{Server: srv, Client: &http.Client{Timeout: 30 * time.Second}}
+	return &Env{Server: srv, Client: &http.Client{Timeout: 30 * time.Second, Transport: Transport}}
 }
 
 // Tenant is a company with an API user, an operator user and one agent.

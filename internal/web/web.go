@@ -1,7 +1,8 @@
 // Package web serves Parley's pages from the binary itself: the operator
 // console (/console/), the supervisor views (/supervisor/), the end-user
-// chat widget (/widget/ and the loader /widget.js) and their shared assets
-// (/static/). The pages are plain HTML, CSS and JavaScript modules with no
+// chat widget (/widget/ and the loader /widget.js), the API reference
+// (/docs/api/, which renders the OpenAPI documents of /openapi/) and their
+// shared assets (/static/). The pages are plain HTML, CSS and JavaScript modules with no
 // build step and no CDN, so they work offline and the build is the Go
 // build. They talk to Parley only through its public APIs.
 package web
@@ -28,6 +29,7 @@ var pages = map[string]string{
 	"/supervisor/":  "supervisor.html",
 	"/widget/":      "widget.html",
 	"/widget/demo/": "widget-demo.html",
+	"/docs/api/":    "api-docs.html",
 }
 
 // Register mounts the pages and assets on mux.

@@ -1,155 +1,65 @@
 package ext_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"slices"
-	"strconv"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/google/uuid"
 
 	"github.com/parley-cc/parley/internal/agent"
 	"github.com/parley-cc/parley/internal/api"
+	"github.com/parley-cc/parley/internal/api/apitest"
 	"github.com/parley-cc/parley/internal/api/ext"
 	"github.com/parley-cc/parley/internal/testenv"
 )
 
-// The tests below keep openapi.json honest: it documents exactly the
-// routes of ext.Routes(), its response schemas are strict, and every
-// response a real server gives, on SQLite and PostgreSQL, matches it.
+// The tests below keep openapi.json honest (see package apitest): it
+// documents exactly the routes of ext.Routes(), its response schemas are
+// strict, every response the package's tests get validates against it,
+// and one flow produces every documented status on SQLite and PostgreSQL.
 
-func loadOpenAPI(t *testing.T) *openapi3.T {
-	t.Helper()
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(ext.OpenAPI)
-	if err != nil {
-		t.Fatalf("parse openapi.json: %v", err)
-	}
-	if err := doc.Validate(loader.Context); err != nil {
-		t.Fatalf("openapi.json is not a valid OpenAPI document: %v", err)
-	}
-	return doc
+var family = &apitest.Family{
+	Name:           "ext",
+	Doc:            ext.OpenAPI,
+	Routes:         routes(),
+	Always:         []string{"401", "500"},
+	Authenticated:  []string{"403"},
+	WithBody:       []string{"409", "413"},
+	OptionalFields: []string{"fields", "request_id"}, // an error's fields, and request_id of a recovered panic
 }
 
-// oaOperation returns the documented operation of a route, or nil.
-func oaOperation(doc *openapi3.T, rt ext.Route) *openapi3.Operation {
-	item := doc.Paths.Value(ext.Prefix + rt.Path)
-	if item == nil {
-		return nil
-	}
-	return item.GetOperation(rt.Method)
-}
-
-func TestOpenAPIRoutes(t *testing.T) {
-	doc := loadOpenAPI(t)
-	documented := map[string]bool{}
-	for path, item := range doc.Paths.Map() {
-		for method := range item.Operations() {
-			documented[method+" "+path] = true
-		}
-	}
+func routes() []apitest.Route {
+	var out []apitest.Route
 	for _, rt := range ext.Routes() {
-		key := rt.Method + " " + ext.Prefix + rt.Path
-		op := oaOperation(doc, rt)
-		if op == nil {
-			t.Errorf("route %s has no operation in openapi.json", key)
-			continue
-		}
-		delete(documented, key)
-		// A public route overrides the document's bearerAuth; others inherit it.
-		if overrides := op.Security != nil; overrides != rt.Public {
-			t.Errorf("%s: public=%v but the operation overrides security: %v", key, rt.Public, overrides)
-		}
-		want := []string{"401", "500"}
-		if !rt.Public {
-			want = append(want, "403")
-		}
-		for _, status := range want {
-			if op.Responses.Value(status) == nil {
-				t.Errorf("%s: no %s response documented", key, status)
-			}
-		}
+		out = append(out, apitest.Route{Method: rt.Method, Path: ext.Prefix + rt.Path, Public: rt.Public})
 	}
-	for key := range documented {
-		t.Errorf("openapi.json documents %s, which is not in ext.Routes()", key)
-	}
+	return out
 }
 
-// oaOptionalResponseFields are the only response properties the server may
-// leave out: an error's fields, and request_id of a recovered panic.
-var oaOptionalResponseFields = map[string]bool{"fields": true, "request_id": true}
-
-// TestOpenAPIStrictSchemas checks the rules that make response validation
-// catch drift: response objects list every property as required and allow
-// no others, while request objects stay open (the server ignores unknown
-// fields).
-func TestOpenAPIStrictSchemas(t *testing.T) {
-	doc := loadOpenAPI(t)
-	for path, item := range doc.Paths.Map() {
-		for method, op := range item.Operations() {
-			for status, rr := range op.Responses.Map() {
-				for _, mt := range rr.Value.Content {
-					oaWalk(mt.Schema, func(s *openapi3.Schema) {
-						where := fmt.Sprintf("%s %s response %s", method, path, status)
-						if !s.Type.Is("object") || s.AdditionalProperties.Schema != nil {
-							return // not an object, or a map
-						}
-						if has := s.AdditionalProperties.Has; has == nil || *has {
-							t.Errorf("%s: object schema without additionalProperties: false", where)
-						}
-						for name := range s.Properties {
-							if !slices.Contains(s.Required, name) && !oaOptionalResponseFields[name] {
-								t.Errorf("%s: property %s is not required", where, name)
-							}
-						}
-					})
-				}
-			}
-			if op.RequestBody == nil {
-				continue
-			}
-			for _, mt := range op.RequestBody.Value.Content {
-				oaWalk(mt.Schema, func(s *openapi3.Schema) {
-					if has := s.AdditionalProperties.Has; has != nil && !*has {
-						t.Errorf("%s %s request body: additionalProperties: false, but the server ignores unknown fields", method, path)
-					}
-				})
-			}
-		}
+// TestMain validates every exchange of the package's tests with the family.
+func TestMain(m *testing.M) {
+	rec, err := family.NewRecorder()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
+	testenv.Transport = rec.Transport(http.DefaultTransport)
+	os.Exit(m.Run())
 }
 
-// oaWalk calls fn on s and every schema nested in it.
-func oaWalk(ref *openapi3.SchemaRef, fn func(*openapi3.Schema)) {
-	if ref == nil || ref.Value == nil {
-		return
-	}
-	s := ref.Value
-	fn(s)
-	for _, p := range s.Properties {
-		oaWalk(p, fn)
-	}
-	oaWalk(s.Items, fn)
-	oaWalk(s.AdditionalProperties.Schema, fn)
-	for _, list := range []openapi3.SchemaRefs{s.OneOf, s.AnyOf, s.AllOf} {
-		for _, sub := range list {
-			oaWalk(sub, fn)
-		}
-	}
-}
+func TestOpenAPIRoutes(t *testing.T) { family.CheckRoutes(t) }
+
+// TestOpenAPIStrictSchemas: response objects list every property as
+// required and allow no others, while request objects stay open (the
+// server ignores unknown fields).
+func TestOpenAPIStrictSchemas(t *testing.T) { family.CheckStrictSchemas(t, true) }
 
 // oaCall is one request of the response-validation test.
 type oaCall struct {
@@ -160,84 +70,17 @@ type oaCall struct {
 	want   int
 }
 
-// oaChecker sends requests to a running server and validates every response
-// against the document, recording which statuses each operation gave.
+// oaChecker sends requests below ext.Prefix to a running server; its
+// recorder validates every response against the document and records
+// which statuses each operation gave.
 type oaChecker struct {
-	doc    *openapi3.T
-	router routers.Router
-	env    *testenv.Env
-	seen   map[string]map[int]bool // "METHOD /api/v2/ext/..." -> statuses
+	rec *apitest.Recorder
+	env *testenv.Env
 }
 
 func (c *oaChecker) do(t *testing.T, call oaCall) []byte {
 	t.Helper()
-	name := call.method + " " + call.path
-	var rd io.Reader
-	switch b := call.body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			t.Fatalf("%s: marshal body: %v", name, err)
-		}
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequest(call.method, c.env.URL()+ext.Prefix+call.path, rd)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if call.auth != "" {
-		req.Header.Set("Authorization", call.auth)
-	}
-	res, err := c.env.Client.Do(req)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	body, err := io.ReadAll(res.Body)
-	res.Body.Close()
-	if err != nil {
-		t.Fatalf("%s: read body: %v", name, err)
-	}
-	if res.StatusCode != call.want {
-		t.Errorf("%s: status %d, want %d: %s", name, res.StatusCode, call.want, body)
-	}
-
-	route, params, err := c.router.FindRoute(req)
-	if err != nil {
-		t.Errorf("%s: no operation in openapi.json: %v", name, err)
-		return body
-	}
-	opts := &openapi3filter.Options{
-		AuthenticationFunc:    openapi3filter.NoopAuthenticationFunc,
-		IncludeResponseStatus: true, // an undocumented status fails
-		MultiError:            true,
-	}
-	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts},
-		Status:                 res.StatusCode,
-		Header:                 res.Header,
-		Options:                opts,
-	}
-	in.SetBodyBytes(body)
-	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
-		t.Errorf("%s: response %d does not match openapi.json: %v\n%s", name, res.StatusCode, err, body)
-	}
-	// ValidateResponse does not look at the body of a response documented
-	// without content (204).
-	if r := route.Operation.Responses.Status(res.StatusCode); r != nil && len(r.Value.Content) == 0 && len(body) != 0 {
-		t.Errorf("%s: response %d is documented without a body, got %q", name, res.StatusCode, body)
-	}
-	key := route.Method + " " + route.Path
-	if c.seen[key] == nil {
-		c.seen[key] = map[int]bool{}
-	}
-	c.seen[key][res.StatusCode] = true
-	return body
+	return c.rec.Do(t, apitest.Request{Method: call.method, Path: ext.Prefix + call.path, Auth: call.auth, Body: call.body, Want: call.want})
 }
 
 // json is do that decodes the response body into v.
@@ -257,34 +100,6 @@ func (c *oaChecker) run(t *testing.T, calls []oaCall) {
 	}
 }
 
-// checkCoverage fails for every documented response of a route, but 500,
-// that no request produced: each route must have had its successes and each
-// of its errors validated, and the document must not promise statuses the
-// server never gives.
-func (c *oaChecker) checkCoverage(t *testing.T) {
-	t.Helper()
-	total := 0
-	for _, rt := range ext.Routes() {
-		key := rt.Method + " " + ext.Prefix + rt.Path
-		op := oaOperation(c.doc, rt)
-		if op == nil {
-			t.Errorf("%s: not documented", key)
-			continue
-		}
-		for status := range op.Responses.Map() {
-			code, _ := strconv.Atoi(status)
-			if status == "500" {
-				continue
-			}
-			if !c.seen[key][code] {
-				t.Errorf("%s: documented response %s was never produced and validated", key, status)
-			}
-			total++
-		}
-	}
-	t.Logf("validated %d documented responses of %d routes", total, len(ext.Routes()))
-}
-
 func oaBearer(token string) string { return "Bearer " + token }
 
 func oaBasic(login, password string) string {
@@ -297,20 +112,11 @@ func oaPath(rt ext.Route, id string) string {
 }
 
 func TestOpenAPIResponses(t *testing.T) {
-	doc := loadOpenAPI(t)
-	router, err := gorillamux.NewRouter(doc)
-	if err != nil {
-		t.Fatalf("router: %v", err)
-	}
 	testenv.ForEachDB(t, func(t *testing.T, dsn string) {
 		env := testenv.Start(t, dsn)
 		ten := env.NewTenant(t, "Acme")
-		c := &oaChecker{doc: doc, router: router, env: env, seen: map[string]map[int]bool{}}
-
-		res := env.Do(t, "GET", "/openapi/ext.json", "", nil)
-		if res.Status != 200 || !bytes.Equal(res.Body, ext.OpenAPI) {
-			t.Errorf("GET /openapi/ext.json: status %d, and the body differs from the embedded document", res.Status)
-		}
+		c := &oaChecker{rec: family.Recorder(t, env.URL()), env: env}
+		c.rec.CheckServed(t)
 
 		oaEveryRoute(t, c, ten)
 		oaAuth(t, c, ten)
@@ -321,7 +127,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		oaEntities(t, c, ten, "output")
 		oaDialogs(t, c, env.NewTenant(t, "Calls"))
 		oaTrunks(t, c, ten)
-		c.checkCoverage(t)
+		c.rec.CheckCoverage(t)
 	})
 }
 
