@@ -24,7 +24,7 @@ import (
 	"github.com/parley-cc/parley/internal/chat"
 	"github.com/parley-cc/parley/internal/media"
 	"github.com/parley-cc/parley/internal/server"
-	voicesip "github.com/parley-cc/parley/internal/voice/sip"
+	"github.com/parley-cc/parley/internal/trunk"
 )
 
 const usage = `parley — open contact-center platform
@@ -260,7 +260,7 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	commonFlags(fs, &cfg)
 	var name, tz, companyUUID, login, password, role, agentUUID, file, menu string
-	var trunk voicesip.NewTrunk
+	var newTrunk trunk.NewTrunk
 	switch cmd {
 	case "create-company":
 		fs.StringVar(&name, "name", "", "company name")
@@ -289,14 +289,14 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "create-trunk":
 		fs.StringVar(&companyUUID, "company", "", "company UUID")
 		fs.StringVar(&name, "name", "", "trunk name (what an agent's trunk_name names)")
-		fs.StringVar(&trunk.Host, "host", "", "SIP host or IP address of the trunk")
-		fs.IntVar(&trunk.Port, "port", 5060, "SIP port")
-		fs.StringVar(&trunk.Transport, "transport", "udp", "udp or tcp")
-		fs.StringVar(&trunk.Username, "username", "", "digest user name")
+		fs.StringVar(&newTrunk.Host, "host", "", "SIP host or IP address of the trunk")
+		fs.IntVar(&newTrunk.Port, "port", 5060, "SIP port")
+		fs.StringVar(&newTrunk.Transport, "transport", "udp", "udp or tcp")
+		fs.StringVar(&newTrunk.Username, "username", "", "digest user name")
 		fs.StringVar(&password, "password", "", "digest password")
-		fs.StringVar(&trunk.CallerID, "caller-id", "", "caller id (the From user)")
-		fs.StringVar(&trunk.Codecs, "codecs", "PCMU,PCMA", "codecs in order of preference")
-		fs.IntVar(&trunk.RingTimeout, "ring-timeout", 30, "seconds to ring before giving up")
+		fs.StringVar(&newTrunk.CallerID, "caller-id", "", "caller id (the From user)")
+		fs.StringVar(&newTrunk.Codecs, "codecs", "PCMU,PCMA", "codecs in order of preference")
+		fs.IntVar(&newTrunk.RingTimeout, "ring-timeout", 30, "seconds to ring before giving up")
 	default:
 		return fmt.Errorf("unknown admin command %q", cmd)
 	}
@@ -388,8 +388,8 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		trunk.Name, trunk.Password = name, password
-		t, err := srv.Trunks.Create(actx, trunk)
+		newTrunk.Name, newTrunk.Password = name, password
+		t, err := srv.Trunks.Create(actx, newTrunk)
 		if err != nil {
 			return describe(err)
 		}
