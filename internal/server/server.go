@@ -23,6 +23,7 @@ import (
 	"github.com/parley-cc/parley/internal/api/apps"
 	"github.com/parley-cc/parley/internal/api/ext"
 	"github.com/parley-cc/parley/internal/api/livechat"
+	"github.com/parley-cc/parley/internal/api/localmedia"
 	v1 "github.com/parley-cc/parley/internal/api/v1"
 	"github.com/parley-cc/parley/internal/api/widget"
 	"github.com/parley-cc/parley/internal/audio"
@@ -264,9 +265,7 @@ func (s *Server) Handler() http.Handler {
 	(&apps.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats, Uploads: uploads, Webhooks: s.Webhooks}).Register(mux)
 	(&widget.Handler{Log: s.Config.Log, Chats: s.Chats, Tokens: s.Realtime, Uploads: uploads}).Register(mux)
 	if l, ok := s.Media.(*media.Local); ok {
-		// No family body limit here: the upload's signed policy bounds it.
-		api.Route(mux, media.UploadRoute, http.HandlerFunc(l.ServeUpload))
-		api.Route(mux, media.FilesRoute, http.HandlerFunc(l.ServeFile))
+		(&localmedia.Handler{Store: l, Log: s.Config.Log}).Register(mux)
 	}
 	return api.Observe(s.Config.Log, s.Metrics, mux)
 }
