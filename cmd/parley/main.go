@@ -40,9 +40,9 @@ Usage:
   parley admin create-project --company UUID --name NAME [--menu ID]
   parley admin create-trunk --company UUID --name NAME --host H [--port 5060] [--transport udp|tcp]
                             [--username U --password P] [--caller-id C] [--codecs PCMU,PCMA] [--ring-timeout 30]
-  parley bench ext [--db DSN] [--duration 10s] [--connections 32] [--rate 1000]
-  parley bench chat [--chats 200] [--posters 32] [--duration 10s] [--rate 0]
-  parley bench ws-idle [--conns 10000] [--bin PATH]
+
+Load generators and benchmarks are a separate binary, parley-bench (cmd/parley-bench;
+see docs/benchmarks.md).
 
 Environment (a flag of the same name overrides): PARLEY_DB, PARLEY_ADDR,
 PARLEY_DATA_DIR, PARLEY_LOG_LEVEL (debug|info|warn|error), PARLEY_LOG_FORMAT (text|json),
@@ -80,8 +80,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, args[1:], stdout, stderr)
 	case "admin":
 		return admin(ctx, args[1:], stdout, stderr)
-	case "bench":
-		return bench(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -39,59 +39,107 @@ var ErrLeaseLost = errors.New("outbound: lease lost")
 // dialog's transition commit together, and only while at.Owner still
 // holds the dialog's lease (else ErrLeaseLost).
 func (s *Service) Finish(ctx context.Context, at *Attempt, out *Outcome) error {
-	next := afterCall(out, at.Number, at.Agent.RecallCount)
-	outputs, err := json.Marshal(out.Outputs)
-	if err != nil {
-		return err
+	lost, err := s.FinishAll(ctx, []Finished{{Attempt: at, Outcome: out}})
+	if err == nil && len(lost) > 0 {
+		return ErrLeaseLost
 	}
-	if out.Outputs == nil {
-		outputs = []byte("{}")
+	return err
+}
+
+// Finished is one attempt's outcome, for FinishAll.
+type Finished struct {
+	Attempt *Attempt
+	Outcome *Outcome
+}
+
+// FinishAll is Finish for several attempts in one transaction, on one
+// reading of the clock. An attempt whose lease was lost is skipped and
+// returned in lost; the others are stored.
+func (s *Service) FinishAll(ctx context.Context, batch []Finished) (lost []*Attempt, err error) {
+	type prepared struct {
+		Finished
+		next         after
+		outputs      string
+		recordingKey string
+		dbWAV        []byte
 	}
-	recordingKey, dbWAV := s.storeRecording(ctx, at.Agent.CompanyID, at.CallUUID, out.WAV)
+	preps := make([]prepared, len(batch))
+	for i, f := range batch {
+		p := prepared{Finished: f, next: afterCall(f.Outcome, f.Attempt.Number, f.Attempt.Agent.RecallCount), outputs: "{}"}
+		if f.Outcome.Outputs != nil {
+			b, err := json.Marshal(f.Outcome.Outputs)
+			if err != nil {
+				return nil, err
+			}
+			p.outputs = string(b)
+		}
+		p.recordingKey, p.dbWAV = s.storeRecording(ctx, f.Attempt.Agent.CompanyID, f.Attempt.CallUUID, f.Outcome.WAV)
+		preps[i] = p
+	}
+	stored := make([]bool, len(preps))
 	err = s.DB.Write(ctx, func(q store.Querier) error {
-		// The dialog finishes when its outcome is stored, on the service's
+		// A dialog finishes when its outcome is stored, on the service's
 		// clock: a simulated call's own timeline may run ahead of it.
 		now := s.now()
-		var finishedAt, nextAt any = now.UnixMilli(), nil // nil keeps the column as it is
-		if next.retry {
-			finishedAt, nextAt = nil, now.Add(at.Agent.Delay).UnixMilli()
-		}
-		res, err := q.Exec(ctx, `UPDATE dialogs SET status = ?, result = ?, message = ?, outputs = ?, finished_at = ?, last_call_uuid = ?,
-			next_attempt_at = COALESCE(?, next_attempt_at), lease_owner = '', lease_until = 0, updated_at = ?
-			WHERE id = ? AND lease_owner = ? AND status = 'calling'`,
-			next.state, next.result, next.message, string(outputs), finishedAt, at.CallUUID, nextAt, now.UnixMilli(), at.DialogID, at.Owner)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return ErrLeaseLost
-		}
-		var callID int64
-		if err := q.QueryRow(ctx, `SELECT id FROM calls WHERE uuid = ?`, at.CallUUID).Scan(&callID); err != nil {
-			return err
-		}
-		var answered any
-		if !out.Answered.IsZero() {
-			answered = out.Answered.UnixMilli()
-		}
-		if _, err := q.Exec(ctx, `UPDATE calls SET status = 'ended', result = ?, answered_at = ?, ended_at = ?, recording_key = ? WHERE id = ?`,
-			callResult(out), answered, out.Ended.UnixMilli(), recordingKey, callID); err != nil {
-			return err
-		}
-		if err := insertTurns(ctx, q, callID, at.Agent.CompanyID, out.Turns); err != nil {
-			return err
-		}
-		if len(dbWAV) > 0 {
-			return insertRecording(ctx, q, callID, at.Agent.CompanyID, at.CallUUID, dbWAV)
+		for i, p := range preps {
+			ok, err := finish(ctx, q, now, p.Attempt, p.Outcome, p.next, p.outputs, p.recordingKey, p.dbWAV)
+			if err != nil {
+				return err
+			}
+			stored[i] = ok
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.publishAttempt("call.ended", at, map[string]any{"call_uuid": at.CallUUID, "result": callResult(out)})
-	s.publishAttempt("dialog."+string(next.state), at, map[string]any{"status": string(next.state), "result": next.result})
-	return nil
+	for i, p := range preps {
+		if !stored[i] {
+			lost = append(lost, p.Attempt)
+			continue
+		}
+		at, out := p.Attempt, p.Outcome
+		s.publishAttempt("call.ended", at, map[string]any{"call_uuid": at.CallUUID, "result": callResult(out)})
+		s.publishAttempt("dialog."+string(p.next.state), at, map[string]any{"status": string(p.next.state), "result": p.next.result})
+	}
+	return lost, nil
+}
+
+// finish stores one outcome inside FinishAll's transaction; false means
+// the lease was lost and nothing was written.
+func finish(ctx context.Context, q store.Querier, now time.Time, at *Attempt, out *Outcome, next after, outputs, recordingKey string, dbWAV []byte) (bool, error) {
+	var finishedAt, nextAt any = now.UnixMilli(), nil // nil keeps the column as it is
+	if next.retry {
+		finishedAt, nextAt = nil, now.Add(at.Agent.Delay).UnixMilli()
+	}
+	res, err := q.Exec(ctx, `UPDATE dialogs SET status = ?, result = ?, message = ?, outputs = ?, finished_at = ?, last_call_uuid = ?,
+		next_attempt_at = COALESCE(?, next_attempt_at), lease_owner = '', lease_until = 0, updated_at = ?
+		WHERE id = ? AND lease_owner = ? AND status = 'calling'`,
+		next.state, next.result, next.message, outputs, finishedAt, at.CallUUID, nextAt, now.UnixMilli(), at.DialogID, at.Owner)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return false, nil
+	}
+	var answered any
+	if !out.Answered.IsZero() {
+		answered = out.Answered.UnixMilli()
+	}
+	var callID int64
+	if err := q.QueryRow(ctx, `UPDATE calls SET status = 'ended', result = ?, answered_at = ?, ended_at = ?, recording_key = ? WHERE uuid = ?
+		RETURNING id`, callResult(out), answered, out.Ended.UnixMilli(), recordingKey, at.CallUUID).Scan(&callID); err != nil {
+		return false, err
+	}
+	if err := insertTurns(ctx, q, callID, at.Agent.CompanyID, out.Turns); err != nil {
+		return false, err
+	}
+	if len(dbWAV) > 0 {
+		if err := insertRecording(ctx, q, callID, at.Agent.CompanyID, at.CallUUID, dbWAV); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // insertTurns stores a call's transcript in one multi-row INSERT.

@@ -129,3 +129,31 @@ func insertDialogs(ctx context.Context, q store.Querier, t *target, rows []*Row,
 	}
 	return ids, nil
 }
+
+// CreateRows stores rows already parsed by ParseRow as queued dialogs of
+// the caller's agent, in the importer's batching (2,000 rows a transaction,
+// 500 a statement) and without what an import adds to it (JSON, checks,
+// per-row results, progress): the floor of storing dialogs, which
+// parley-bench import measures the importer against. It returns the
+// dialogs' UUIDs.
+func (s *Service) CreateRows(ctx context.Context, agentUUID string, rows []*Row) ([]string, error) {
+	const perTx = 2000
+	ids := make([]string, 0, len(rows))
+	for start := 0; start < len(rows); start += perTx {
+		batch := rows[start:min(start+perTx, len(rows))]
+		err := s.DB.Write(ctx, func(q store.Querier) error {
+			now := s.now()
+			t, err := s.resolve(ctx, q, now, agentUUID, UploadOptions{}, false)
+			if err != nil {
+				return err
+			}
+			got, err := insertDialogs(ctx, q, t, batch, nil, now)
+			ids = append(ids, got...)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
