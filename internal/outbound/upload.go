@@ -101,6 +101,9 @@ func insertDialogs(ctx context.Context, q store.Querier, t *target, rows []*Row,
 	ids := make([]string, len(rows))
 	const perStatement = 500 // 15 columns: well under SQLite's 32766 variables
 	ms := now.UnixMilli()
+	// Plain values (nil is NULL), so the drivers convert no pointers row
+	// after row.
+	bulkID, selectionID, taskID := nullable(t.bulkID), nullable(t.selectionID), nullable(t.taskID)
 	for start := 0; start < len(rows); start += perStatement {
 		end := min(start+perStatement, len(rows))
 		var b strings.Builder
@@ -116,12 +119,12 @@ func insertDialogs(ctx context.Context, q store.Querier, t *target, rows []*Row,
 				return nil, err
 			}
 			ids[i] = uuid.NewString()
-			var rowNo *int
+			var rowNo any
 			if rowNos != nil {
-				rowNo = &rowNos[i]
+				rowNo = rowNos[i]
 			}
-			args = append(args, ids[i], t.companyID, t.agentID, t.bulkID, t.selectionID, rows[i].MSISDN, rows[i].ScriptName,
-				rows[i].EntryPoint, string(ents), ms, ms, ms, t.taskID, rowNo)
+			args = append(args, ids[i], t.companyID, t.agentID, bulkID, selectionID, rows[i].MSISDN, rows[i].ScriptName,
+				rows[i].EntryPoint, string(ents), ms, ms, ms, taskID, rowNo)
 		}
 		if _, err := q.Exec(ctx, b.String(), args...); err != nil {
 			return nil, err
@@ -156,4 +159,12 @@ func (s *Service) CreateRows(ctx context.Context, agentUUID string, rows []*Row)
 		}
 	}
 	return ids, nil
+}
+
+// nullable is an optional id as a statement argument: nil (NULL) or the id.
+func nullable(id *int64) any {
+	if id == nil {
+		return nil
+	}
+	return *id
 }
