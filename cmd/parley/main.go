@@ -24,7 +24,7 @@ import (
 	"github.com/parley-cc/parley/internal/chat"
 	"github.com/parley-cc/parley/internal/media"
 	"github.com/parley-cc/parley/internal/server"
-	voicesip "github.com/parley-cc/parley/internal/voice/sip"
+	"github.com/parley-cc/parley/internal/trunk"
 )
 
 const usage = `parley — open contact-center platform
@@ -40,9 +40,9 @@ Usage:
   parley admin create-project --company UUID --name NAME [--menu ID]
   parley admin create-trunk --company UUID --name NAME --host H [--port 5060] [--transport udp|tcp]
                             [--username U --password P] [--caller-id C] [--codecs PCMU,PCMA] [--ring-timeout 30]
-  parley bench ext [--db DSN] [--duration 10s] [--connections 32] [--rate 1000]
-  parley bench chat [--chats 200] [--posters 32] [--duration 10s] [--rate 0]
-  parley bench ws-idle [--conns 10000] [--bin PATH]
+
+Load generators and benchmarks are a separate binary, parley-bench (cmd/parley-bench;
+see docs/benchmarks.md).
 
 Environment (a flag of the same name overrides): PARLEY_DB, PARLEY_ADDR,
 PARLEY_DATA_DIR, PARLEY_LOG_LEVEL (debug|info|warn|error), PARLEY_LOG_FORMAT (text|json),
@@ -80,8 +80,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, args[1:], stdout, stderr)
 	case "admin":
 		return admin(ctx, args[1:], stdout, stderr)
-	case "bench":
-		return bench(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -260,7 +258,7 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	commonFlags(fs, &cfg)
 	var name, tz, companyUUID, login, password, role, agentUUID, file, menu string
-	var trunk voicesip.NewTrunk
+	var newTrunk trunk.NewTrunk
 	switch cmd {
 	case "create-company":
 		fs.StringVar(&name, "name", "", "company name")
@@ -289,14 +287,14 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "create-trunk":
 		fs.StringVar(&companyUUID, "company", "", "company UUID")
 		fs.StringVar(&name, "name", "", "trunk name (what an agent's trunk_name names)")
-		fs.StringVar(&trunk.Host, "host", "", "SIP host or IP address of the trunk")
-		fs.IntVar(&trunk.Port, "port", 5060, "SIP port")
-		fs.StringVar(&trunk.Transport, "transport", "udp", "udp or tcp")
-		fs.StringVar(&trunk.Username, "username", "", "digest user name")
+		fs.StringVar(&newTrunk.Host, "host", "", "SIP host or IP address of the trunk")
+		fs.IntVar(&newTrunk.Port, "port", 5060, "SIP port")
+		fs.StringVar(&newTrunk.Transport, "transport", "udp", "udp or tcp")
+		fs.StringVar(&newTrunk.Username, "username", "", "digest user name")
 		fs.StringVar(&password, "password", "", "digest password")
-		fs.StringVar(&trunk.CallerID, "caller-id", "", "caller id (the From user)")
-		fs.StringVar(&trunk.Codecs, "codecs", "PCMU,PCMA", "codecs in order of preference")
-		fs.IntVar(&trunk.RingTimeout, "ring-timeout", 30, "seconds to ring before giving up")
+		fs.StringVar(&newTrunk.CallerID, "caller-id", "", "caller id (the From user)")
+		fs.StringVar(&newTrunk.Codecs, "codecs", "PCMU,PCMA", "codecs in order of preference")
+		fs.IntVar(&newTrunk.RingTimeout, "ring-timeout", 30, "seconds to ring before giving up")
 	default:
 		return fmt.Errorf("unknown admin command %q", cmd)
 	}
@@ -388,8 +386,8 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		trunk.Name, trunk.Password = name, password
-		t, err := srv.Trunks.Create(actx, trunk)
+		newTrunk.Name, newTrunk.Password = name, password
+		t, err := srv.Trunks.Create(actx, newTrunk)
 		if err != nil {
 			return describe(err)
 		}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/parley-cc/parley/internal/audio"
-	"github.com/parley-cc/parley/internal/dialog"
+	"github.com/parley-cc/parley/internal/outbound"
 )
 
 // SimTrunk is the built-in simulated trunk: deterministic callees for demos,
@@ -30,7 +30,7 @@ type SimTrunk struct {
 
 // Dial answers according to sim_answer.
 func (t *SimTrunk) Dial(ctx context.Context, req CallRequest) (Conn, string, error) {
-	switch req.Entities[dialog.KeySimAnswer] {
+	switch req.Entities[outbound.KeySimAnswer] {
 	case "no_answer":
 		return nil, ResultNoAnswer, nil
 	case "busy":
@@ -39,7 +39,7 @@ func (t *SimTrunk) Dial(ctx context.Context, req CallRequest) (Conn, string, err
 		return nil, ResultFail, nil
 	}
 	var says []string
-	if s := req.Entities[dialog.KeySimSay]; s != "" {
+	if s := req.Entities[outbound.KeySimSay]; s != "" {
 		_ = json.Unmarshal([]byte(s), &says) // validated at upload
 	}
 	synth := t.Synth

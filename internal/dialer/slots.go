@@ -1,7 +1,10 @@
-// Package dialer calls queued dialogs: it picks the dialogs that are due,
-// within each agent's time slots and channel limit, places the calls
-// through a trunk, runs the agent's script on them, and stores the result.
-// Several processes may dial from one PostgreSQL database.
+// Package dialer calls queued dialogs: a loop that claims the dialogs that
+// are due, within each agent's time slots and channel limit, places the
+// calls through a trunk, runs the agent's script on them, and hands the
+// outcome back to the outbound service, which stores it. It holds no SQL:
+// dialogs, calls and their leases belong to internal/outbound, agents'
+// settings to internal/agent. Several processes may dial from one
+// PostgreSQL database.
 package dialer
 
 import (

@@ -3,15 +3,18 @@ package dialer
 import (
 	"context"
 	"time"
+
+	"github.com/parley-cc/parley/internal/outbound"
 )
 
-// Call results. An unanswered, busy or failed attempt is retried after the
+// Call results a trunk reports (outbound's, where they decide a dialog's
+// next state). An unanswered, busy or failed attempt is retried after the
 // agent's delay while attempts remain.
 const (
-	ResultAnswered = "answered"
-	ResultNoAnswer = "no_answer"
-	ResultBusy     = "busy"
-	ResultFail     = "fail"
+	ResultAnswered = outbound.ResultAnswered
+	ResultNoAnswer = outbound.ResultNoAnswer
+	ResultBusy     = outbound.ResultBusy
+	ResultFail     = outbound.ResultFail
 )
 
 // CallRequest is what a trunk needs to place a call.
@@ -23,7 +26,7 @@ type CallRequest struct {
 	Language string
 	// AgentID and CompanyID are the row ids of the calling agent and its
 	// company, for a trunk that needs more of the agent's settings (its
-	// ASR and keys: see internal/voice/sip's Service).
+	// ASR and keys: see internal/voice/sip's Pool).
 	AgentID   int64
 	CompanyID int64
 }

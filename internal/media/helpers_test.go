@@ -2,7 +2,6 @@ package media_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"io/fs"
 	"mime/multipart"
@@ -24,8 +23,6 @@ type upload struct {
 	contentType string
 	file        []byte
 }
-
-func str(s string) *string { return &s }
 
 // post sends the upload as multipart/form-data to url, the file last, as a
 // browser would, and returns the status and body.
@@ -103,16 +100,6 @@ func get(t *testing.T, url string, header http.Header) (*http.Response, []byte) 
 		t.Fatal(err)
 	}
 	return res, b
-}
-
-// errorBody decodes the local store's JSON error.
-func errorBody(t *testing.T, b []byte) (message, code string) {
-	t.Helper()
-	var e struct{ Message, Code string }
-	if err := json.Unmarshal(b, &e); err != nil || e.Message == "" || e.Code == "" {
-		t.Fatalf("error body is not {message, code}: %s", b)
-	}
-	return e.Message, e.Code
 }
 
 // files lists the regular files under dir, to show that a rejected upload

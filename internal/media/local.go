@@ -23,9 +23,11 @@ import (
 	"github.com/parley-cc/parley"
 )
 
-// Local keeps objects in a directory and serves the upload and download
-// routes itself (ServeUpload, ServeFile), with the S3 browser-upload form
-// so that clients cannot tell it from S3.
+// Local keeps objects in a directory. Clients upload with the S3
+// browser-upload form, so that they cannot tell it from S3, and download
+// through signed URLs, both on routes of this server (UploadRoute,
+// FilesRoute), whose HTTP side is internal/api/localmedia's; this type
+// signs and checks the forms and URLs and keeps the files.
 //
 // Objects live under objects/<h[:2]>/<h>, h the SHA-256 of the key, with
 // their metadata beside them in <h>.json: hashing makes traversal
@@ -52,8 +54,8 @@ type LocalConfig struct {
 	Log     *slog.Logger
 }
 
-// Routes the local store serves; the server mounts ServeUpload and
-// ServeFile on them.
+// Routes the local store's forms and URLs point at; the server mounts
+// internal/api/localmedia on them.
 const (
 	UploadRoute = "POST " + uploadPath
 	FilesRoute  = "GET " + filesPath + "{key...}"
@@ -138,7 +140,7 @@ type metadata struct {
 	ContentType string `json:"content_type"`
 }
 
-// PresignedPost signs a policy for one upload to ServeUpload.
+// PresignedPost signs a policy for one upload to UploadRoute.
 func (l *Local) PresignedPost(ctx context.Context, key string, p Policy) (*PostForm, error) {
 	if err := ValidKey(key); err != nil {
 		return nil, err
@@ -191,7 +193,7 @@ func (l *Local) signURL(key string, expires int64) []byte {
 	return m.Sum(nil)
 }
 
-// URL signs a download URL for ServeFile.
+// URL signs a download URL of FilesRoute.
 func (l *Local) URL(ctx context.Context, key string, ttl time.Duration) (string, error) {
 	if err := ValidKey(key); err != nil {
 		return "", err

@@ -23,6 +23,7 @@ import (
 	"github.com/parley-cc/parley/internal/api/apps"
 	"github.com/parley-cc/parley/internal/api/ext"
 	"github.com/parley-cc/parley/internal/api/livechat"
+	"github.com/parley-cc/parley/internal/api/localmedia"
 	"github.com/parley-cc/parley/internal/api/openapi"
 	v1 "github.com/parley-cc/parley/internal/api/v1"
 	"github.com/parley-cc/parley/internal/api/widget"
@@ -31,12 +32,13 @@ import (
 	"github.com/parley-cc/parley/internal/chat"
 	"github.com/parley-cc/parley/internal/company"
 	"github.com/parley-cc/parley/internal/dialer"
-	"github.com/parley-cc/parley/internal/dialog"
 	"github.com/parley-cc/parley/internal/events"
 	"github.com/parley-cc/parley/internal/media"
+	"github.com/parley-cc/parley/internal/outbound"
 	"github.com/parley-cc/parley/internal/realtime"
 	"github.com/parley-cc/parley/internal/speech"
 	"github.com/parley-cc/parley/internal/store"
+	"github.com/parley-cc/parley/internal/trunk"
 	voicesip "github.com/parley-cc/parley/internal/voice/sip"
 	"github.com/parley-cc/parley/internal/web"
 	"github.com/parley-cc/parley/internal/webhook"
@@ -114,11 +116,11 @@ type Server struct {
 	Users     *auth.UserService
 	Tokens    *auth.TokenService
 	Agents    *agent.Service
-	Dialogs   *dialog.Service
+	Dialogs   *outbound.Service
 	Chats     *chat.Service
 	Router    *chat.Router
 	Agentic   *chat.VirtualAgents
-	Importer  *dialog.Importer
+	Importer  *outbound.Importer
 	Dialer    *dialer.Dialer
 	Bus       *events.Bus
 	Metrics   *api.Metrics
@@ -134,9 +136,10 @@ type Server struct {
 	Webhooks          *webhook.Service
 	WebhookDispatcher *webhook.Dispatcher
 
-	// Trunks stores the companies' SIP trunks and resolves them for the
-	// dialer by an agent's trunk_name.
-	Trunks *voicesip.Service
+	// Trunks stores the companies' SIP trunk configurations; SIPTrunks
+	// builds their SIP stacks for the dialer by an agent's trunk_name.
+	Trunks    *trunk.Service
+	SIPTrunks *voicesip.Pool
 
 	http     *http.Server
 	listener net.Listener
@@ -185,17 +188,13 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Users:     &auth.UserService{DB: db, Operators: chats},
 		Tokens:    tokens,
 		Agents:    &agent.Service{DB: db},
-		Dialogs:   &dialog.Service{DB: db},
+		Dialogs:   &outbound.Service{DB: db, Bus: bus, Log: cfg.Log},
 		Chats:     chats,
 		Bus:       bus,
 		Metrics:   api.NewMetrics(),
 		done:      make(chan error, 1),
 	}
-	s.Importer = &dialog.Importer{DB: db, Node: node, Log: cfg.Log, Lease: cfg.Lease,
-		OnChange: func(ctx context.Context, companyID int64, task string, st dialog.TaskStatus) {
-			bus.Publish(events.Event{Type: "import." + st.State, CompanyID: companyID, Subject: task,
-				Data: map[string]any{"total_rows": st.Total, "processed_rows": st.Processed, "failed_rows": st.Failed}})
-		}}
+	s.Importer = &outbound.Importer{Dialogs: s.Dialogs, Node: node, Log: cfg.Log, Lease: cfg.Lease}
 	trunks := map[string]dialer.Trunk{"sim": &dialer.SimTrunk{Synth: cfg.Synth, Log: cfg.Log, Pace: cfg.SimPace}}
 	for name, t := range cfg.Trunks {
 		trunks[name] = t
@@ -205,7 +204,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.Dialogs.Imported = s.Importer.Wake
-	s.Dialogs.Media = s.Media // recordings (download/call)
+	s.Dialogs.Media = s.Media // recordings
 	s.Router = &chat.Router{Chats: s.Chats, Log: cfg.Log}
 	s.Agentic = &chat.VirtualAgents{Chats: s.Chats, Log: cfg.Log}
 	s.Chats.OperatorFree = s.Router.Wake
@@ -213,13 +212,14 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		s.Router.Notice(ev)
 		s.Agentic.Notice(ev)
 	}
-	s.Dialer = &dialer.Dialer{DB: db, Node: node, Log: cfg.Log, Bus: bus, Lease: cfg.Lease, Trunks: trunks, Media: s.Media}
+	s.Dialer = &dialer.Dialer{Dialogs: s.Dialogs, Agents: s.Agents, Node: node, Log: cfg.Log, Lease: cfg.Lease, Trunks: trunks}
 	reg := cfg.Speech
 	if reg == nil {
 		reg = &speech.Registry{Espeak: cfg.Synth}
 	}
-	s.Trunks = &voicesip.Service{DB: db, Synth: cfg.Synth, Log: cfg.Log, Speech: reg}
-	s.Dialer.TrunkResolver = s.Trunks.Resolve
+	s.Trunks = &trunk.Service{DB: db}
+	s.SIPTrunks = &voicesip.Pool{Configs: s.Trunks, Agents: s.Agents, Synth: cfg.Synth, Log: cfg.Log, Speech: reg}
+	s.Dialer.TrunkResolver = s.SIPTrunks.Resolve
 	s.WebhookDispatcher = &webhook.Dispatcher{DB: db, Bus: bus, Log: cfg.Log, Node: node, AllowPrivate: cfg.WebhookAllowPrivate,
 		Backoff: cfg.WebhookBackoff, MaxAttempts: cfg.WebhookMaxAttempts, SweepEvery: cfg.WebhookSweepEvery, SweepLag: cfg.WebhookSweepLag}
 	s.Webhooks = &webhook.Service{DB: db, AllowPrivate: cfg.WebhookAllowPrivate, Wake: s.WebhookDispatcher.Wake}
@@ -264,9 +264,7 @@ func (s *Server) Handler() http.Handler {
 	(&apps.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats, Uploads: uploads, Webhooks: s.Webhooks}).Register(mux)
 	(&widget.Handler{Log: s.Config.Log, Chats: s.Chats, Tokens: s.Realtime, Uploads: uploads}).Register(mux)
 	if l, ok := s.Media.(*media.Local); ok {
-		// No family body limit here: the upload's signed policy bounds it.
-		api.Route(mux, media.UploadRoute, http.HandlerFunc(l.ServeUpload))
-		api.Route(mux, media.FilesRoute, http.HandlerFunc(l.ServeFile))
+		(&localmedia.Handler{Store: l, Log: s.Config.Log}).Register(mux)
 	}
 	return api.Observe(s.Config.Log, s.Metrics, mux)
 }
@@ -346,7 +344,7 @@ func (s *Server) Close(ctx context.Context) error {
 		s.workers.Wait()
 	}
 	s.closeRealtime() // hijacked connections outlive Shutdown; they read the database
-	s.Trunks.Close()
+	s.SIPTrunks.Close()
 	err = errors.Join(err, s.DB.Close())
 	if s.mediaTemp != "" {
 		err = errors.Join(err, os.RemoveAll(s.mediaTemp))

@@ -37,6 +37,23 @@ func Collect[T any](ctx context.Context, q Querier, scan func(Scanner) (T, error
 	return out, q.db.mapError(rows.Err())
 }
 
+// Each runs query and hands every row to fn as it is read, for answers too
+// large to hold in memory (streamed to a client); it stops at fn's first
+// error and returns it.
+func Each(ctx context.Context, q Querier, fn func(Scanner) error, query string, args ...any) error {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return q.db.mapError(err)
+		}
+	}
+	return q.db.mapError(rows.Err())
+}
+
 // Int64s runs a query of one integer column and returns its values.
 func Int64s(ctx context.Context, q Querier, query string, args ...any) ([]int64, error) {
 	return Collect(ctx, q, func(s Scanner) (v int64, err error) {

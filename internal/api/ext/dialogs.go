@@ -7,16 +7,16 @@ import (
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/api"
-	"github.com/parley-cc/parley/internal/dialog"
+	"github.com/parley-cc/parley/internal/outbound"
 )
 
 // GroupUploadLimit is the body limit of dialogs-group-initial: room for a
 // few hundred thousand rows.
 const GroupUploadLimit = 64 << 20
 
-func uploadOptions(r *http.Request) (dialog.UploadOptions, error) {
+func uploadOptions(r *http.Request) (outbound.UploadOptions, error) {
 	q := r.URL.Query()
-	opts := dialog.UploadOptions{BulkUUID: q.Get("bulk_uuid"), SelectionName: q.Get("selection_name")}
+	opts := outbound.UploadOptions{BulkUUID: q.Get("bulk_uuid"), SelectionName: q.Get("selection_name")}
 	if v := q.Get("with_selection"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -72,7 +72,7 @@ func (h *Handler) groupStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"state": st.State, "info": st.Info,
+	writeJSON(w, http.StatusOK, map[string]any{"state": string(st.State), "info": st.Info,
 		"total_rows": st.Total, "processed_rows": st.Processed, "failed_rows": st.Failed})
 	return nil
 }
@@ -87,16 +87,16 @@ type resultRow struct {
 // groupResult streams one result per input row, so that the answer for a
 // 100,000-row upload is never built in memory.
 func (h *Handler) groupResult(w http.ResponseWriter, r *http.Request) error {
-	limit, err := api.QueryInt(r, "limit", dialog.MaxImportRows, dialog.MaxImportRows)
+	limit, err := api.QueryInt(r, "limit", outbound.MaxImportRows, outbound.MaxImportRows)
 	if err != nil {
 		return err
 	}
-	offset, err := api.QueryInt(r, "offset", 0, dialog.MaxImportRows)
+	offset, err := api.QueryInt(r, "offset", 0, outbound.MaxImportRows)
 	if err != nil {
 		return err
 	}
 	sw := &streamWriter{w: w}
-	err = h.Dialogs.Results(r.Context(), r.URL.Query().Get("task_uuid"), limit, offset, func(row dialog.ResultRow) error {
+	err = h.Dialogs.Results(r.Context(), r.URL.Query().Get("task_uuid"), limit, offset, func(row outbound.ResultRow) error {
 		return sw.item(resultRow{Status: row.OK, MSISDN: row.MSISDN, Message: row.Message, DialogUUID: row.DialogUUID})
 	})
 	return sw.end(err)

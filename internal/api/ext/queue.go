@@ -7,7 +7,7 @@ import (
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/api"
-	"github.com/parley-cc/parley/internal/dialog"
+	"github.com/parley-cc/parley/internal/outbound"
 )
 
 // dateLayout is how the family writes times: "2020-05-19 16:45:30" (UTC).
@@ -20,7 +20,7 @@ func pageParams(r *http.Request) (limit, offset int, err error) {
 	if offset, err = api.QueryInt(r, "offset", 0, 1<<30); err != nil {
 		return 0, 0, err
 	}
-	return limit, offset, dialog.Page(limit, offset)
+	return limit, offset, outbound.Page(limit, offset)
 }
 
 type queueDialog struct {
@@ -42,7 +42,7 @@ func (h *Handler) queueDialogs(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]queueDialog, len(items))
 	for i, it := range items {
-		out[i] = queueDialog{MSISDN: it.MSISDN, UUID: it.UUID, Result: it.Result, Status: it.Status, Attempts: it.Attempts}
+		out[i] = queueDialog{MSISDN: it.MSISDN, UUID: it.UUID, Result: it.Result, Status: string(it.Status), Attempts: it.Attempts}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -68,7 +68,7 @@ func (h *Handler) queueCalls(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]queueCall, len(items))
 	for i, it := range items {
-		out[i] = queueCall{MSISDN: it.MSISDN, UUID: it.UUID, Result: it.Result, Status: it.Status, DialogUUID: it.DialogUUID,
+		out[i] = queueCall{MSISDN: it.MSISDN, UUID: it.UUID, Result: it.Result, Status: string(it.Status), DialogUUID: it.DialogUUID,
 			DateAdded: time.UnixMilli(it.StartedAt).UTC().Format(dateLayout)}
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -11,8 +11,8 @@ import (
 	"github.com/parley-cc/parley/internal/agent"
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/auth"
-	"github.com/parley-cc/parley/internal/dialog"
-	"github.com/parley-cc/parley/internal/voice/sip"
+	"github.com/parley-cc/parley/internal/outbound"
+	"github.com/parley-cc/parley/internal/trunk"
 )
 
 // Prefix is where the family is mounted.
@@ -24,8 +24,8 @@ type Handler struct {
 	Users   *auth.UserService
 	Tokens  *auth.TokenService
 	Agents  *agent.Service
-	Dialogs *dialog.Service
-	Trunks  *sip.Service
+	Dialogs *outbound.Service
+	Trunks  *trunk.Service
 }
 
 // Route is one method of the family. Public routes take no Bearer token.

@@ -9,13 +9,13 @@ import (
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/api"
-	"github.com/parley-cc/parley/internal/dialog"
+	"github.com/parley-cc/parley/internal/outbound"
 )
 
 // statRow is a dialog's statistics row: fixed keys and one key per output
 // entity. The seed spells the number "msisnd" in its examples; both
 // spellings are sent. A fixed key wins over an output entity of that name.
-func statRow(r dialog.StatRow) map[string]any {
+func statRow(r outbound.StatRow) map[string]any {
 	row := map[string]any{}
 	for k, v := range r.Outputs {
 		row[k] = v
@@ -25,7 +25,7 @@ func statRow(r dialog.StatRow) map[string]any {
 	row["dialog_uuid"] = r.DialogUUID
 	row["call_uuid"] = r.CallUUID
 	row["date"] = r.FinishedAt.Format(dateLayout)
-	row["status"] = r.Status
+	row["status"] = string(r.Status)
 	row["result"] = r.Result
 	if r.Message != "" {
 		row["message"] = r.Message
@@ -44,7 +44,7 @@ func (h *Handler) statDialog(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) statGroup(w http.ResponseWriter, r *http.Request) error {
 	sw := &streamWriter{w: w}
-	err := h.Dialogs.GroupStats(r.Context(), r.URL.Query().Get("bulk_uuid"), func(row dialog.StatRow) error {
+	err := h.Dialogs.GroupStats(r.Context(), r.URL.Query().Get("bulk_uuid"), func(row outbound.StatRow) error {
 		return sw.item(statRow(row))
 	})
 	return sw.end(err)
@@ -65,11 +65,11 @@ func (h *Handler) statReport(w http.ResponseWriter, r *http.Request) error {
 	if err := api.Decode(r, &in); err != nil {
 		return err
 	}
-	start, err := dialog.ParseReportTime("start", in.Start)
+	start, err := outbound.ParseReportTime("start", in.Start)
 	if err != nil {
 		return err
 	}
-	end, err := dialog.ParseReportTime("end", in.End)
+	end, err := outbound.ParseReportTime("end", in.End)
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func (h *Handler) transcription(w http.ResponseWriter, r *http.Request) error {
 }
 
 // textLine renders a turn for the text transcript: who said what, when.
-func textLine(t dialog.Turn) string {
+func textLine(t outbound.Turn) string {
 	var d struct {
 		Text, Name, Value, Reason, Message string
 	}

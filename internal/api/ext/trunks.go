@@ -3,16 +3,15 @@ package ext
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/api"
-	"github.com/parley-cc/parley/internal/voice/sip"
+	"github.com/parley-cc/parley/internal/trunk"
 )
 
-// trunk is a company's SIP trunk as this family shows it: the password
+// trunkDTO is a company's SIP trunk as this family shows it: the password
 // masked ("********" when set, "" when not).
-type trunk struct {
+type trunkDTO struct {
 	TrunkUUID   string `json:"trunk_uuid"`
 	Name        string `json:"name"`
 	Host        string `json:"host"`
@@ -29,12 +28,12 @@ type trunk struct {
 
 const trunkTimeLayout = "2006-01-02 15:04:05"
 
-func toTrunk(t *sip.TrunkInfo) trunk {
-	return trunk{
+func toTrunk(t *trunk.Trunk) trunkDTO {
+	return trunkDTO{
 		TrunkUUID: t.UUID, Name: t.Name, Host: t.Host, Port: t.Port, Transport: t.Transport, Username: t.Username,
 		Password: t.Password, CallerID: t.CallerID, Codecs: t.Codecs, RingTimeout: t.RingTimeout,
-		CreatedAt: time.UnixMilli(t.CreatedAt).UTC().Format(trunkTimeLayout),
-		UpdatedAt: time.UnixMilli(t.UpdatedAt).UTC().Format(trunkTimeLayout),
+		CreatedAt: t.CreatedAt.UTC().Format(trunkTimeLayout),
+		UpdatedAt: t.UpdatedAt.UTC().Format(trunkTimeLayout),
 	}
 }
 
@@ -54,8 +53,8 @@ type trunkBody struct {
 	RingTimeoutS *api.Int `json:"ring_timeout_s"`
 }
 
-func (b trunkBody) domain() (sip.NewTrunk, error) {
-	in := sip.NewTrunk{Name: b.Name, Host: b.Host, Transport: b.Transport, Username: b.Username, Password: b.Password,
+func (b trunkBody) domain() (trunk.NewTrunk, error) {
+	in := trunk.NewTrunk{Name: b.Name, Host: b.Host, Transport: b.Transport, Username: b.Username, Password: b.Password,
 		CallerID: b.CallerID, Codecs: b.Codecs}
 	if p := api.IntPtr(b.Port); p != nil {
 		if *p == 0 { // 0 would mean "the default" to the service
@@ -89,7 +88,7 @@ func (h *Handler) listTrunks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := dataList[trunk]{Data: make([]trunk, len(ts))}
+	out := dataList[trunkDTO]{Data: make([]trunkDTO, len(ts))}
 	for i, t := range ts {
 		out.Data[i] = toTrunk(t)
 	}
@@ -153,8 +152,8 @@ type trunkUpdateBody struct {
 	RingTimeoutS *api.Int `json:"ring_timeout_s"`
 }
 
-func (b trunkUpdateBody) domain(pathName string) (sip.TrunkUpdate, error) {
-	u := sip.TrunkUpdate{Host: b.Host, Port: api.IntPtr(b.Port), Transport: b.Transport, Username: b.Username,
+func (b trunkUpdateBody) domain(pathName string) (trunk.Update, error) {
+	u := trunk.Update{Host: b.Host, Port: api.IntPtr(b.Port), Transport: b.Transport, Username: b.Username,
 		Password: b.Password, CallerID: b.CallerID, Codecs: b.Codecs}
 	if b.Name != nil && strings.TrimSpace(*b.Name) != strings.TrimSpace(pathName) {
 		return u, parley.FieldError("name", "cannot be changed (delete the trunk and create it under the new name)")

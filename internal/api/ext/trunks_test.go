@@ -73,7 +73,7 @@ func TestTrunkUpdate(t *testing.T) {
 		}
 		mustStatus(t, env.Do(t, "POST", p, a.Token, map[string]any{"name": "main", "host": "a.example", "username": "u", "password": "PASS1",
 			"caller_id": "100", "codecs": "PCMU"}), 201).JSON(t, &made)
-		before, err := env.Trunks.Resolve(context.Background(), a.CompanyID, "main")
+		before, err := env.SIPTrunks.Resolve(context.Background(), a.CompanyID, "main")
 		if err != nil || before == nil {
 			t.Fatalf("resolve: %v %v", before, err)
 		}
@@ -98,7 +98,7 @@ func TestTrunkUpdate(t *testing.T) {
 		if stamps.UpdatedAt <= stamps.CreatedAt {
 			t.Errorf("updated_at did not move: %+v", stamps)
 		}
-		resolved, err := env.Trunks.Resolve(context.Background(), a.CompanyID, "main")
+		resolved, err := env.SIPTrunks.Resolve(context.Background(), a.CompanyID, "main")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,7 +111,7 @@ func TestTrunkUpdate(t *testing.T) {
 		// A new password replaces the old; "" clears it, after which the
 		// username may be cleared too.
 		mustStatus(t, env.Do(t, "PUT", p+"/main", a.Token, map[string]any{"password": "PASS2"}), 200)
-		if tr, _ := env.Trunks.Resolve(context.Background(), a.CompanyID, "main"); tr.(*sip.Trunk).Password != "PASS2" {
+		if tr, _ := env.SIPTrunks.Resolve(context.Background(), a.CompanyID, "main"); tr.(*sip.Trunk).Password != "PASS2" {
 			t.Errorf("new password not used: %+v", tr.(*sip.Trunk).Config)
 		}
 		mustStatus(t, env.Do(t, "PUT", p+"/main", a.Token, map[string]any{"username": ""}), 409) // the password needs it
@@ -119,7 +119,7 @@ func TestTrunkUpdate(t *testing.T) {
 		if got.Password != "" || got.Username != "u" {
 			t.Errorf("after clearing the password: %+v", got)
 		}
-		if tr, _ := env.Trunks.Resolve(context.Background(), a.CompanyID, "main"); tr.(*sip.Trunk).Password != "" {
+		if tr, _ := env.SIPTrunks.Resolve(context.Background(), a.CompanyID, "main"); tr.(*sip.Trunk).Password != "" {
 			t.Errorf("cleared password still used: %+v", tr.(*sip.Trunk).Config)
 		}
 		mustStatus(t, env.Do(t, "PUT", p+"/main", a.Token, map[string]any{"username": "", "caller_id": ""}), 200).JSON(t, &got)

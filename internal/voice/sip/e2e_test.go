@@ -12,6 +12,7 @@ import (
 	"github.com/parley-cc/parley/internal/agent"
 	"github.com/parley-cc/parley/internal/server"
 	"github.com/parley-cc/parley/internal/testenv"
+	"github.com/parley-cc/parley/internal/trunk"
 	"github.com/parley-cc/parley/internal/voice/sip"
 )
 
@@ -46,7 +47,7 @@ func TestEndToEndBaresip(t *testing.T) {
 	}})
 	ten := env.NewTenant(t, "Acme")
 	ctx := parley.WithCaller(context.Background(), parley.Caller{CompanyID: ten.CompanyID, CompanyUUID: ten.CompanyUUID, Role: parley.RoleAdmin})
-	if _, err := env.Trunks.Create(ctx, sip.NewTrunk{Name: "loopback", Host: "127.0.0.1", Port: port, RingTimeout: 10}); err != nil {
+	if _, err := env.Trunks.Create(ctx, trunk.NewTrunk{Name: "loopback", Host: "127.0.0.1", Port: port, RingTimeout: 10}); err != nil {
 		t.Fatal(err)
 	}
 	a, err := env.Agents.Create(ctx, agent.NewAgent{Name: "voice", TrunkName: "loopback", Language: "en-US"})

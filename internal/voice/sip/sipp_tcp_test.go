@@ -1,7 +1,10 @@
 package sip
 
 import (
+	"fmt"
 	"net"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,7 +35,33 @@ func freeTCPPort(t testing.TB) int {
 // startSippTCP runs sipp as a TCP UAS (-t t1: one socket for every call).
 func startSippTCP(t testing.TB, scenario string, calls int) *sippUAS {
 	t.Helper()
-	return startSippOn(t, freeTCPPort(t), scenario, calls, "-t", "t1")
+	s := startSippOn(t, freeTCPPort(t), scenario, calls, "-t", "t1")
+	// Over TCP nothing retransmits a refused connection: wait until sipp
+	// listens (a loaded machine may take longer than startSippOn waits).
+	waitListening(t, s.port, 20*time.Second)
+	return s
+}
+
+// waitListening waits until a socket listens on 127.0.0.1:port, read from
+// /proc/net/tcp so that no probe connection reaches the listener.
+func waitListening(t testing.TB, port int, limit time.Duration) {
+	t.Helper()
+	local := fmt.Sprintf("0100007F:%04X", port) // 127.0.0.1, as the kernel writes it
+	for deadline := time.Now().Add(limit); ; {
+		b, err := os.ReadFile("/proc/net/tcp")
+		if err != nil {
+			return // not Linux: startSippOn's pause is all there is
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) > 3 && f[1] == local && f[3] == "0A" { // 0A: LISTEN
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sipp does not listen on TCP port %d", port)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func tcpTrunk(c *Config) { c.Transport = "tcp" }

@@ -27,22 +27,22 @@ func (r SpeechRecognizer) Recognize(ctx context.Context, pcm audio.PCM, expect [
 }
 
 // callSpeech builds the voice and recognizer of the calling agent from its
-// settings (tts "voice@platform", asr, keys) through the Service's speech
+// settings (tts "voice@platform", asr, keys) through the Pool's speech
 // Registry.
-func (s *Service) callSpeech(ctx context.Context, req dialer.CallRequest) (*CallSpeech, error) {
+func (p *Pool) callSpeech(ctx context.Context, req dialer.CallRequest) (*CallSpeech, error) {
 	if req.AgentID == 0 {
 		return nil, nil // not a dialer call: the trunk's defaults
 	}
-	a, err := agent.LoadSpeech(ctx, s.DB.Reader(), req.AgentID)
+	a, err := p.Agents.Speech(ctx, req.AgentID)
 	if err != nil {
 		return nil, err
 	}
 	set := SpeechSettings(a)
-	voice, err := s.Speech.Voice(set)
+	voice, err := p.Speech.Voice(set)
 	if err != nil {
 		return nil, fmt.Errorf("tts %q: %w", a.TTS, err)
 	}
-	rec, err := s.Speech.Recognizer(set)
+	rec, err := p.Speech.Recognizer(set)
 	if err != nil {
 		return nil, fmt.Errorf("asr %q: %w", a.ASR, err)
 	}

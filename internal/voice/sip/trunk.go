@@ -84,7 +84,7 @@ type Trunk struct {
 	NoBargeIn  bool // keep playing prompts while the callee talks
 	Log        *slog.Logger
 	// Speech, if set, picks each call's voice and recognizer (the calling
-	// agent's: see Service). Without it, or when it fails (logged), a call
+	// agent's: see Pool). Without it, or when it fails (logged), a call
 	// uses Synth with the espeak voice of req.Voice and Recognizer.
 	Speech func(ctx context.Context, req dialer.CallRequest) (*CallSpeech, error)
 

@@ -1,7 +1,4 @@
-// Package dialog holds outbound dialogs: their upload (one by one and in
-// bulk through import tasks), the queue operations, and the statistics,
-// recordings and transcripts the dialer leaves behind.
-package dialog
+package outbound
 
 import (
 	"encoding/json"

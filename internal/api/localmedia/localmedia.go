@@ -1,11 +1,14 @@
-package media
+// Package localmedia is the HTTP side of the local media store
+// (internal/media's Local): the S3-style browser upload its presigned
+// forms point at, and the downloads of its signed URLs. The store signs
+// and checks; this package reads and writes HTTP.
+package localmedia
 
 import (
-	"crypto/hmac"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"strconv"
@@ -14,7 +17,24 @@ import (
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/api"
+	"github.com/parley-cc/parley/internal/media"
 )
+
+// Handler serves a local store's upload and download routes.
+type Handler struct {
+	Store *media.Local
+	Log   *slog.Logger
+}
+
+// Register mounts the routes on mux. There is no family body limit here:
+// an upload's signed policy bounds its body.
+func (h *Handler) Register(mux *http.ServeMux) {
+	if h.Log == nil {
+		h.Log = slog.Default()
+	}
+	api.Route(mux, media.UploadRoute, http.HandlerFunc(h.ServeUpload))
+	api.Route(mux, media.FilesRoute, http.HandlerFunc(h.ServeFile))
+}
 
 // Bounds of the form fields before the file; the file itself is bounded by
 // its policy.
@@ -38,15 +58,15 @@ const (
 // before reading the file, streams the file to disk within the policy's
 // size range, and answers like S3: 201 with an XML PostResponse when the
 // form asks for success_action_status 201, 200 for 200, else 204.
-func (l *Local) ServeUpload(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) ServeUpload(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	// An early answer (a bad signature, a file over its limit) is sent
 	// while the client still sends; see linger.
 	_ = rc.EnableFullDuplex()
 	raw := r.Body
-	if err := l.upload(w, r, rc); err != nil {
+	if err := h.upload(w, r, rc); err != nil {
 		w.Header().Set("Connection", "close")
-		l.writeError(w, r, err)
+		h.writeError(w, r, err)
 		linger(rc, raw)
 	}
 }
@@ -62,7 +82,7 @@ func linger(rc *http.ResponseController, body io.Reader) {
 	_, _ = io.CopyN(io.Discard, body, lingerBytes)
 }
 
-func (l *Local) upload(w http.ResponseWriter, r *http.Request, rc *http.ResponseController) error {
+func (h *Handler) upload(w http.ResponseWriter, r *http.Request, rc *http.ResponseController) error {
 	body := &budgetReader{r: r.Body, left: formBudget, rc: rc}
 	body.extend()
 	r.Body = body
@@ -80,7 +100,7 @@ func (l *Local) upload(w http.ResponseWriter, r *http.Request, rc *http.Response
 		}
 		name := strings.ToLower(part.FormName())
 		if name == "file" {
-			return l.receive(w, r, fields, part, body)
+			return h.receive(w, fields, part, body)
 		}
 		if name == "" {
 			return parley.Errorf(parley.EMALFORMED, "Every part must be a named form field.")
@@ -103,42 +123,29 @@ func (l *Local) upload(w http.ResponseWriter, r *http.Request, rc *http.Response
 }
 
 // receive checks the form and stores the file.
-func (l *Local) receive(w http.ResponseWriter, r *http.Request, fields map[string]string, file *multipart.Part, body *budgetReader) error {
-	p, err := l.verify(fields)
-	if err != nil {
-		return err
-	}
-	key := fields["key"]
-	if err := ValidKey(key); err != nil {
-		return err
-	}
-	ct, err := checkContentType(fields["content-type"])
+func (h *Handler) receive(w http.ResponseWriter, fields map[string]string, file *multipart.Part, body *budgetReader) error {
+	up, err := h.Store.CheckPost(fields)
 	if err != nil {
 		return err
 	}
 	// Room for the file plus the multipart framing after it.
-	body.left += p.maxSize + 64<<10
+	body.left += up.MaxSize + 64<<10
 	src := &readTracker{r: file}
-	n, etag, err := l.write(key, ct, src, p.maxSize, func(n int64) error {
-		if n < p.minSize {
-			return parley.Errorf(parley.EINVALID, "The file is smaller than the policy's %d bytes.", p.minSize)
-		}
-		return nil
-	})
+	n, etag, err := h.Store.Receive(up, src)
 	if err != nil {
 		if src.err != nil && src.err != io.EOF {
 			return body.failure(src.err)
 		}
 		return err
 	}
-	l.log.Debug("media uploaded", "key", key, "bytes", n, "content_type", ct)
+	h.Log.Debug("media uploaded", "key", up.Key, "bytes", n, "content_type", up.ContentType)
 	w.Header().Set("ETag", `"`+etag+`"`)
 	switch fields["success_action_status"] {
 	case "201":
-		base, _ := l.base()
+		location, _ := h.Store.FileURL(up.Key)
 		w.Header().Set("Content-Type", "application/xml")
 		w.WriteHeader(http.StatusCreated)
-		out, _ := xml.Marshal(postResponse{Location: base + filesPath + key, Bucket: "media", Key: key, ETag: `"` + etag + `"`})
+		out, _ := xml.Marshal(postResponse{Location: location, Bucket: "media", Key: up.Key, ETag: `"` + etag + `"`})
 		_, _ = w.Write(append([]byte(xml.Header), out...))
 	case "200":
 		w.WriteHeader(http.StatusOK)
@@ -157,76 +164,42 @@ type postResponse struct {
 	ETag     string   `xml:"ETag"`
 }
 
-// verify checks the signature before anything else, so that nothing of an
-// unsigned policy is even parsed, then its expiry and conditions.
-func (l *Local) verify(fields map[string]string) (*postPolicy, error) {
-	policy, sig := fields["policy"], fields["x-amz-signature"]
-	if policy == "" || sig == "" {
-		return nil, parley.Errorf(parley.EFORBIDDEN, "The form needs the policy and x-amz-signature fields.")
-	}
-	got, err := hex.DecodeString(sig)
-	want, _ := hex.DecodeString(l.signPolicy(policy))
-	if err != nil || !hmac.Equal(got, want) {
-		return nil, parley.Errorf(parley.EFORBIDDEN, "The policy's signature does not match.")
-	}
-	p, err := parsePolicy(policy)
-	if err != nil {
-		return nil, err
-	}
-	if !l.Now().Before(p.expiration) {
-		return nil, parley.Errorf(parley.EFORBIDDEN, "Invalid according to policy: policy expired.")
-	}
-	if !p.hasRange {
-		return nil, parley.Errorf(parley.EFORBIDDEN, "The policy has no content-length-range.")
-	}
-	if err := p.check(fields); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
 // ServeFile answers GET /media/files/{key...}?expires=UNIX&signature=HEX
 // with the object, only while the URL's signature holds: 403 for a bad or
 // expired signature, 404 for a missing object. Ranges and conditional
 // requests work as for any static file.
-func (l *Local) ServeFile(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) ServeFile(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	q := r.URL.Query()
-	expires, err := strconv.ParseInt(q.Get("expires"), 10, 64)
-	sig, serr := hex.DecodeString(q.Get("signature"))
-	if err != nil || serr != nil || !hmac.Equal(sig, l.signURL(key, expires)) {
-		l.writeError(w, r, parley.Errorf(parley.EFORBIDDEN, "The URL's signature does not match."))
-		return
-	}
-	left := time.Unix(expires, 0).Sub(l.Now())
-	if left <= 0 {
-		l.writeError(w, r, parley.Errorf(parley.EFORBIDDEN, "The URL has expired."))
-		return
-	}
-	f, info, err := l.open(key)
+	left, err := h.Store.CheckURL(key, q.Get("expires"), q.Get("signature"))
 	if err != nil {
-		l.writeError(w, r, err)
+		h.writeError(w, r, err)
+		return
+	}
+	f, info, err := h.Store.OpenFile(key)
+	if err != nil {
+		h.writeError(w, r, err)
 		return
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		l.writeError(w, r, err)
+		h.writeError(w, r, err)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", info.ContentType)
-	h.Set("Cache-Control", "private, max-age="+strconv.FormatInt(int64(left/time.Second), 10))
+	header := w.Header()
+	header.Set("Content-Type", info.ContentType)
+	header.Set("Cache-Control", "private, max-age="+strconv.FormatInt(int64(left/time.Second), 10))
 	// Uploaded files come from strangers and are served from the API's own
 	// origin: never let a browser run them as a page.
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	header.Set("X-Content-Type-Options", "nosniff")
+	header.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	http.ServeContent(&progressWriter{ResponseWriter: w, rc: http.NewResponseController(w)}, r, "", st.ModTime(), f)
 }
 
 // writeError answers {"message", "code"} with the code's status.
-func (l *Local) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code, _ := api.NoteError(l.log, r, err)
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code, _ := api.NoteError(h.Log, r, err)
 	api.WriteJSON(w, api.HTTPStatus(code), map[string]string{"message": parley.ErrorMessage(err), "code": code})
 }
 

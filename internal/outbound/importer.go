@@ -1,9 +1,8 @@
-package dialog
+package outbound
 
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,146 +11,23 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/agent"
 	"github.com/parley-cc/parley/internal/store"
 )
 
-// Task states of an import.
-const (
-	TaskQueued  = "queued"
-	TaskRunning = "running"
-	TaskDone    = "done"
-	TaskFailed  = "failed"
-)
-
-// MaxImportRows bounds one group upload.
-const MaxImportRows = 1_000_000
-
-// StartImport validates the body's JSON and stores it as a task that the
-// importer works through in the background. Once this returns, the upload
-// is acknowledged: a crash after it loses nothing.
-func (s *Service) StartImport(ctx context.Context, agentUUID string, opts UploadOptions, payload []byte) (bulkUUID, taskUUID string, err error) {
-	trimmed := bytes.TrimSpace(payload)
-	if len(trimmed) == 0 || trimmed[0] != '[' || !json.Valid(trimmed) {
-		return "", "", parley.Errorf(parley.EMALFORMED, "The body must be a JSON array of dialog objects.")
-	}
-	taskUUID = uuid.NewString()
-	err = s.DB.Write(ctx, func(q store.Querier) error {
-		t, err := s.resolve(ctx, q, agentUUID, opts, true)
-		if err != nil {
-			return err
-		}
-		bulkUUID = t.bulkUUID
-		now := s.now().UnixMilli()
-		_, err = q.Exec(ctx, `INSERT INTO import_tasks (uuid, company_id, agent_id, bulk_id, selection_id, state, payload, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`, taskUUID, t.companyID, t.agentID, t.bulkID, t.selectionID, trimmed, now, now)
-		return err
-	})
-	if err == nil && s.Imported != nil {
-		s.Imported()
-	}
-	return bulkUUID, taskUUID, err
-}
-
-// TaskStatus is the answer of dialogs-group-initial-status.
-type TaskStatus struct {
-	State     string
-	Info      string
-	Total     int
-	Processed int
-	Failed    int
-}
-
-// Status reports a task's progress.
-func (s *Service) Status(ctx context.Context, taskUUID string) (*TaskStatus, error) {
-	cid, err := parley.CompanyID(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := agent.ValidUUID("task_uuid", taskUUID); err != nil {
-		return nil, err
-	}
-	st := &TaskStatus{}
-	var msg string
-	err = s.DB.Reader().QueryRow(ctx, `SELECT state, total_rows, processed_rows, failed_rows, message FROM import_tasks WHERE uuid = ? AND company_id = ?`,
-		taskUUID, cid).Scan(&st.State, &st.Total, &st.Processed, &st.Failed, &msg)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, parley.Errorf(parley.ENOTFOUND, "Task %s not found.", taskUUID)
-	} else if err != nil {
-		return nil, err
-	}
-	switch st.State {
-	case TaskQueued:
-		st.Info = "waiting to start"
-	case TaskFailed:
-		st.Info = msg
-	default:
-		st.Info = fmt.Sprintf("%d of %d rows processed, %d failed", st.Processed, st.Total, st.Failed)
-	}
-	return st, nil
-}
-
-// ResultRow is one input row's outcome.
-type ResultRow struct {
-	RowNo      int
-	OK         bool
-	MSISDN     string
-	Message    string
-	DialogUUID string
-}
-
-// Results streams a task's per-row results in input order to fn, so that
-// a 100,000-row answer is never held in memory whole.
-func (s *Service) Results(ctx context.Context, taskUUID string, limit, offset int, fn func(ResultRow) error) error {
-	cid, err := parley.CompanyID(ctx)
-	if err != nil {
-		return err
-	}
-	if err := agent.ValidUUID("task_uuid", taskUUID); err != nil {
-		return err
-	}
-	var taskID int64
-	err = s.DB.Reader().QueryRow(ctx, `SELECT id FROM import_tasks WHERE uuid = ? AND company_id = ?`, taskUUID, cid).Scan(&taskID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return parley.Errorf(parley.ENOTFOUND, "Task %s not found.", taskUUID)
-	} else if err != nil {
-		return err
-	}
-	rows, err := s.DB.Reader().Query(ctx, `SELECT row_no, ok, msisdn, message, dialog_uuid FROM (
-			SELECT import_row AS row_no, TRUE AS ok, msisdn, 'ok' AS message, uuid AS dialog_uuid FROM dialogs WHERE import_task_id = ?
-			UNION ALL
-			SELECT row_no, ok, msisdn, message, dialog_uuid FROM import_rows WHERE task_id = ?
-		) r ORDER BY row_no LIMIT ? OFFSET ?`, taskID, taskID, limit, offset)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var r ResultRow
-		if err := rows.Scan(&r.RowNo, &r.OK, &r.MSISDN, &r.Message, &r.DialogUUID); err != nil {
-			return err
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
 // Importer works through import tasks. Several processes may run one on a
 // shared database: a task is claimed with a conditional UPDATE and held by
 // a lease that a dead process stops renewing.
 type Importer struct {
-	DB        *store.DB
+	// Dialogs is the service whose tasks it runs: its database, its clock
+	// and its bus (import.running, import.done, import.failed).
+	Dialogs   *Service
 	Node      string // unique per process
 	Log       *slog.Logger
 	BatchSize int           // rows per transaction
 	Lease     time.Duration // how long a claim lasts without renewal
 	Poll      time.Duration // how often to look for work when idle
-	OnChange  func(ctx context.Context, companyID int64, taskUUID string, st TaskStatus)
 
 	wakeMu sync.Mutex
 	wake   chan struct{}
@@ -218,17 +94,17 @@ func (im *Importer) RunOnce(ctx context.Context) (bool, error) {
 type importTask struct {
 	id, companyID, agentID  int64
 	uuid                    string
-	bulkID, selectionID     sql.NullInt64
+	bulkID, selectionID     *int64
 	total, processed, fails int
 }
 
 func (im *Importer) claim(ctx context.Context) (*importTask, error) {
-	now := time.Now().UnixMilli()
 	var t *importTask
-	err := im.DB.Write(ctx, func(q store.Querier) error {
+	err := im.Dialogs.DB.Write(ctx, func(q store.Querier) error {
+		now := im.Dialogs.now().UnixMilli()
 		var id int64
 		err := q.QueryRow(ctx, `SELECT id FROM import_tasks WHERE state IN ('queued', 'running') AND lease_until < ? ORDER BY id LIMIT 1`, now).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
+		if errors.Is(err, store.ErrNoRows) {
 			return nil
 		} else if err != nil {
 			return err
@@ -252,12 +128,16 @@ var errLeaseLost = errors.New("import: lease lost to another process")
 
 func (im *Importer) process(ctx context.Context, t *importTask) error {
 	var payload []byte
-	if err := im.DB.Reader().QueryRow(ctx, `SELECT payload FROM import_tasks WHERE id = ?`, t.id).Scan(&payload); err != nil {
+	tgt := &target{companyID: t.companyID, agentID: t.agentID, bulkID: t.bulkID, selectionID: t.selectionID, taskID: &t.id}
+	err := im.Dialogs.DB.Read(ctx, func(q store.Querier) error {
+		if err := q.QueryRow(ctx, `SELECT payload FROM import_tasks WHERE id = ?`, t.id).Scan(&payload); err != nil {
+			return err
+		}
+		var err error
+		tgt.initial, err = agent.InitialEntityNames(ctx, q, t.agentID)
 		return err
-	}
-	tgt := &target{companyID: t.companyID, agentID: t.agentID, bulkID: t.bulkID, selectionID: t.selectionID, initial: map[string]bool{},
-		taskID: sql.NullInt64{Int64: t.id, Valid: true}}
-	if err := im.loadInitial(ctx, tgt); err != nil {
+	})
+	if err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(payload))
@@ -297,11 +177,11 @@ func (im *Importer) process(ctx context.Context, t *importTask) error {
 		if err := im.storeBatch(ctx, t, tgt, batch); err != nil {
 			return err
 		}
-		im.changed(ctx, t, TaskRunning)
+		im.changed(t, TaskRunning)
 	}
-	err := im.DB.Write(ctx, func(q store.Querier) error {
+	err = im.Dialogs.DB.Write(ctx, func(q store.Querier) error {
 		res, err := q.Exec(ctx, `UPDATE import_tasks SET state = 'done', payload = NULL, total_rows = ?, lease_until = 0, updated_at = ?
-			WHERE id = ? AND lease_owner = ?`, t.total, time.Now().UnixMilli(), t.id, im.Node)
+			WHERE id = ? AND lease_owner = ?`, t.total, im.Dialogs.now().UnixMilli(), t.id, im.Node)
 		if err != nil {
 			return err
 		}
@@ -311,7 +191,7 @@ func (im *Importer) process(ctx context.Context, t *importTask) error {
 		return nil
 	})
 	if err == nil {
-		im.changed(ctx, t, TaskDone)
+		im.changed(t, TaskDone)
 	}
 	return err
 }
@@ -339,9 +219,9 @@ func (im *Importer) storeBatch(ctx context.Context, t *importTask, tgt *target, 
 		rows = append(rows, row)
 		rowNos = append(rowNos, res.RowNo)
 	}
-	now := time.Now()
 	fails := len(failed)
-	return im.DB.Write(ctx, func(q store.Querier) error {
+	return im.Dialogs.DB.Write(ctx, func(q store.Querier) error {
+		now := im.Dialogs.now()
 		res, err := q.Exec(ctx, `UPDATE import_tasks SET processed_rows = ?, failed_rows = ?, total_rows = ?, lease_until = ?, updated_at = ?
 			WHERE id = ? AND lease_owner = ? AND processed_rows = ?`,
 			t.processed+len(batch), t.fails+fails, t.total, now.Add(im.Lease).UnixMilli(), now.UnixMilli(), t.id, im.Node, t.processed)
@@ -395,38 +275,23 @@ func rawMSISDN(obj map[string]json.RawMessage, _ *Row) string {
 	return ""
 }
 
-func (im *Importer) loadInitial(ctx context.Context, tgt *target) error {
-	rows, err := im.DB.Reader().Query(ctx, `SELECT name FROM agent_entities WHERE agent_id = ? AND kind = 'initial'`, tgt.agentID)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return err
-		}
-		tgt.initial[n] = true
-	}
-	return rows.Err()
-}
-
 func (im *Importer) fail(ctx context.Context, t *importTask, msg string) error {
-	err := im.DB.Write(ctx, func(q store.Querier) error {
+	err := im.Dialogs.DB.Write(ctx, func(q store.Querier) error {
 		_, err := q.Exec(ctx, `UPDATE import_tasks SET state = 'failed', message = ?, payload = NULL, lease_until = 0, updated_at = ?
-			WHERE id = ? AND lease_owner = ?`, msg, time.Now().UnixMilli(), t.id, im.Node)
+			WHERE id = ? AND lease_owner = ?`, msg, im.Dialogs.now().UnixMilli(), t.id, im.Node)
 		return err
 	})
 	if err == nil {
-		im.changed(ctx, t, TaskFailed)
+		im.changed(t, TaskFailed)
 	}
 	return err
 }
 
-func (im *Importer) changed(ctx context.Context, t *importTask, state string) {
-	if im.OnChange != nil {
-		im.OnChange(ctx, t.companyID, t.uuid, TaskStatus{State: state, Total: t.total, Processed: t.processed, Failed: t.fails})
-	}
+// changed announces a task's progress: import.running after each batch,
+// then import.done or import.failed.
+func (im *Importer) changed(t *importTask, state TaskState) {
+	im.Dialogs.publish("import."+string(state), t.companyID, t.uuid,
+		map[string]any{"total_rows": t.total, "processed_rows": t.processed, "failed_rows": t.fails})
 }
 
 // countElements counts the top-level elements of a JSON array that is

@@ -17,14 +17,14 @@ func TestBenchExtRuns(t *testing.T) {
 	defer cancel()
 	var out, errOut bytes.Buffer
 	args := []string{"ext", "--duration", "200ms", "--warmup", "50ms", "--connections", "2", "--rate", "50", "--rounds", "2", "--json"}
-	if err := bench(ctx, args, &out, &errOut); err != nil {
+	if err := run(ctx, args, &out, &errOut); err != nil {
 		t.Fatalf("bench: %v\nstdout:\n%s\nstderr:\n%s", err, &out, &errOut)
 	}
 	var rep benchReport
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("output is not one JSON report: %v\n%s", err, &out)
 	}
-	if rep.Dialect != "sqlite" || !strings.HasPrefix(rep.Command, "parley bench ext ") {
+	if rep.Dialect != "sqlite" || !strings.HasPrefix(rep.Command, "parley-bench ext ") {
 		t.Errorf("dialect %q, command %q", rep.Dialect, rep.Command)
 	}
 	if len(rep.Baseline) != 2 || len(rep.Target) != 2 {
@@ -50,7 +50,7 @@ func TestBenchExtTable(t *testing.T) {
 	defer cancel()
 	var out, errOut bytes.Buffer
 	args := []string{"ext", "--duration", "100ms", "--warmup", "0s", "--connections", "1", "--rate", "20", "--rounds", "1"}
-	if err := bench(ctx, args, &out, &errOut); err != nil {
+	if err := run(ctx, args, &out, &errOut); err != nil {
 		t.Fatalf("bench: %v\n%s", err, &errOut)
 	}
 	for _, want := range []string{"Max throughput", "median", "Fixed rate", "p99", "machine:"} {
@@ -68,7 +68,7 @@ func TestBenchFlags(t *testing.T) {
 		{"ext", "--duration", "0s"},
 		{"ext", "extra"},
 	} {
-		if err := bench(context.Background(), args, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+		if err := run(context.Background(), args, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
 			t.Errorf("bench %q: no error", args)
 		}
 	}

@@ -1,4 +1,4 @@
-package media_test
+package localmedia_test
 
 import (
 	"bytes"

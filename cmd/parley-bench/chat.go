@@ -1,8 +1,8 @@
 package main
 
-// parley bench chat and parley bench ws-idle measure live chat: messages
+// parley-bench chat and parley-bench ws-idle measure live chat: messages
 // posted over the v1 API and delivered to WebSocket subscribers (with the
-// raw insert rate of the same database beside them), and the memory of a
+// chat service's own rate without HTTP beside them), and the memory of a
 // server holding many idle WebSocket connections.
 
 import (
@@ -34,7 +34,6 @@ import (
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/chat"
 	"github.com/parley-cc/parley/internal/server"
-	"github.com/parley-cc/parley/internal/store"
 )
 
 // Goals of the live-chat requirement; reported, never asserted in tests.
@@ -45,7 +44,7 @@ const (
 	goalIdleConns  = 10000
 )
 
-// ---- parley bench chat ----
+// ---- parley-bench chat ----
 
 type chatBenchConfig struct {
 	DB          string
@@ -70,12 +69,10 @@ type chatBenchReport struct {
 		Warmup   string `json:"warmup"`
 		Rate     int    `json:"rate"` // 0: flat out
 	} `json:"config"`
-	// Baselines: single-row transactional INSERTs into chat_messages, one
-	// writer; and the chat service's PostMessage (the handler's whole
+	// Baseline: the chat service's PostMessage (the handler's whole
 	// transaction: message, event log, bus) from Posters goroutines,
 	// without HTTP.
-	RawInsertRate float64 `json:"raw_insert_per_s"`
-	ServiceRate   float64 `json:"service_post_per_s"`
+	ServiceRate float64 `json:"service_post_per_s"`
 	// The measured phase: POST /v1/chats/{id}/messages over HTTP, each chat
 	// watched by one WebSocket subscriber.
 	Acked        int64   `json:"acked"`
@@ -103,13 +100,13 @@ func benchChat(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cfg := chatBenchConfig{}
 	fs := flag.NewFlagSet("bench chat", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.DB, "db", "", "postgres://... (a fresh schema, dropped at the end) or sqlite:///path; default: a fresh SQLite file in a temp dir")
+	fs.StringVar(&cfg.DB, "db", "", "postgres://... (a fresh database on that server, dropped at the end) or sqlite:///path; default: a fresh SQLite file in a temp dir")
 	fs.IntVar(&cfg.Chats, "chats", 200, "chats, each with one WebSocket subscriber")
 	fs.IntVar(&cfg.Posters, "posters", 32, "concurrent HTTP posters, one keep-alive connection each")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time")
 	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured load before it")
 	fs.IntVar(&cfg.Rate, "rate", 0, "offered messages/s (open loop); 0 posts flat out (closed loop)")
-	fs.DurationVar(&cfg.RawDuration, "raw-duration", 3*time.Second, "length of each baseline")
+	fs.DurationVar(&cfg.RawDuration, "raw-duration", 3*time.Second, "length of the baseline")
 	fs.BoolVar(&cfg.JSON, "json", false, "print one JSON object")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the measured phase to this file")
 	if err := fs.Parse(args); err != nil {
@@ -127,7 +124,7 @@ func benchChat(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	rep.Command = strings.Join(append([]string{"parley", "bench", "chat"}, args...), " ")
+	rep.Command = strings.Join(append([]string{"parley-bench", "chat"}, args...), " ")
 	if cfg.JSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -191,7 +188,7 @@ func setupChatTenant(ctx context.Context, srv *server.Server, chats int, token f
 }
 
 func runChatBench(ctx context.Context, cfg chatBenchConfig) (*chatBenchReport, error) {
-	dsn, where, drop, err := benchDSN(ctx, cfg.DB)
+	dsn, where, drop, err := freshDB(ctx, cfg.DB)
 	if err != nil {
 		return nil, err
 	}
@@ -214,9 +211,6 @@ func runChatBench(ctx context.Context, cfg chatBenchConfig) (*chatBenchReport, e
 	rep.Config.Chats, rep.Config.Posters, rep.Config.Rate = cfg.Chats, cfg.Posters, cfg.Rate
 	rep.Config.Duration, rep.Config.Warmup = cfg.Duration.String(), cfg.Warmup.String()
 
-	if rep.RawInsertRate, err = rawMessageRate(ctx, setup, cfg.RawDuration); err != nil {
-		return nil, fmt.Errorf("bench chat: raw inserts: %w", err)
-	}
 	if rep.ServiceRate, err = servicePostRate(ctx, setup, cfg.Posters, cfg.RawDuration); err != nil {
 		return nil, fmt.Errorf("bench chat: service posts: %w", err)
 	}
@@ -280,36 +274,6 @@ func runChatBench(ctx context.Context, cfg chatBenchConfig) (*chatBenchReport, e
 	rep.MeetsGoal = rep.AckedPerSec >= goalChatRate && rep.DeliverP99 < ms(goalDeliverP99) && rep.Missing == 0
 	rep.GoalDescribe = fmt.Sprintf(">= %d messages/s with p99 create-to-deliver < %s", goalChatRate, goalDeliverP99)
 	return rep, nil
-}
-
-// rawMessageRate inserts chat_messages rows one per transaction from one
-// goroutine for d, as the handler's transaction does minus everything
-// else (no chat row update, no event log, no HTTP): the floor of storing a
-// message on this database. The rows are deleted afterwards.
-func rawMessageRate(ctx context.Context, s *chatBenchSetup, d time.Duration) (float64, error) {
-	ch, err := s.srv.Chats.CreateChat(s.ctx, s.user)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	start := time.Now()
-	for time.Since(start) < d && ctx.Err() == nil {
-		n++
-		seq, now := n, time.Now().UnixMilli()
-		if err := s.srv.DB.Write(ctx, func(q store.Querier) error {
-			_, err := q.Exec(ctx, `INSERT INTO chat_messages (company_id, chat_id, seq, sender_type, sender_id, type, content, created_at, uuid)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.cid, ch.ID, seq, chat.SenderEndUser, s.user, "text", "raw insert "+strconv.Itoa(seq), now, nil)
-			return err
-		}); err != nil {
-			return 0, err
-		}
-	}
-	rate := float64(n) / time.Since(start).Seconds()
-	err = s.srv.DB.Write(ctx, func(q store.Querier) error {
-		_, err := q.Exec(ctx, `DELETE FROM chat_messages WHERE chat_id = ?`, ch.ID)
-		return err
-	})
-	return rate, err
 }
 
 // servicePostRate posts through the chat service from posters goroutines
@@ -576,7 +540,6 @@ func (r *chatBenchReport) print(w io.Writer) {
 	fmt.Fprintf(w, "machine:  %d CPUs (GOMAXPROCS %d), %s, %s RAM, %s %s\n", m.NumCPU, m.GOMAXPROCS, m.CPUModel, m.Memory, m.GoVersion, m.OSArch)
 	fmt.Fprintf(w, "database: %s (%s)\n", m.Dialect, r.Database)
 	fmt.Fprintf(w, "load:     in-process server, HTTP posters and WebSocket subscribers on loopback, sharing the CPUs\n\n")
-	fmt.Fprintf(w, "baseline: single-row transactional INSERT into chat_messages, 1 writer: %.0f rows/s\n", r.RawInsertRate)
 	fmt.Fprintf(w, "baseline: chat service PostMessage (message + event log + bus), %d goroutines, no HTTP: %.0f messages/s\n\n",
 		r.Config.Posters, r.ServiceRate)
 	mode := "flat out (closed loop)"
@@ -585,8 +548,8 @@ func (r *chatBenchReport) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "POST /v1/chats/{id}/messages, %s, %d posters over %d chats each watched by a WebSocket, %s after %s warm-up\n",
 		mode, r.Config.Posters, r.Config.Chats, r.Config.Duration, r.Config.Warmup)
-	fmt.Fprintf(w, "acknowledged: %d in %.1fs = %.0f messages/s (%.0f%% of raw inserts, %.0f%% of service posts); errors %d; CPU %.0f µs/message\n",
-		r.Acked, r.Seconds, r.AckedPerSec, pct(r.AckedPerSec, r.RawInsertRate), pct(r.AckedPerSec, r.ServiceRate), r.Errors, r.CPUPerMsg)
+	fmt.Fprintf(w, "acknowledged: %d in %.1fs = %.0f messages/s (%.0f%% of service posts); errors %d; CPU %.0f µs/message\n",
+		r.Acked, r.Seconds, r.AckedPerSec, pct(r.AckedPerSec, r.ServiceRate), r.Errors, r.CPUPerMsg)
 	fmt.Fprintf(w, "ack latency: p50 %.2f ms, p99 %.2f ms\n", r.AckP50, r.AckP99)
 	fmt.Fprintf(w, "delivered: %d, missing %d, duplicates %d; create-to-WebSocket p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 		r.Delivered, r.Missing, r.Duplicates, r.DeliverP50, r.DeliverP90, r.DeliverP99, r.DeliverMax)
@@ -604,7 +567,7 @@ func pct(a, b float64) float64 {
 	return 100 * a / b
 }
 
-// ---- parley bench ws-idle ----
+// ---- parley-bench ws-idle ----
 
 type wsIdleReport struct {
 	Command       string      `json:"command"`
@@ -631,7 +594,7 @@ func benchWSIdle(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.SetOutput(stderr)
 	conns := fs.Int("conns", goalIdleConns, "idle WebSocket connections")
 	chats := fs.Int("chats", 1000, "chats they subscribe to (connection i watches chat i mod chats)")
-	bin := fs.String("bin", "", "the parley binary run as the server (default: this one)")
+	bin := fs.String("bin", "", "the parley binary run as the server (default: the parley beside this binary, else on PATH)")
 	db := fs.String("db", "", "sqlite:///path (default: a fresh SQLite file in a temp dir)")
 	parallel := fs.Int("dial-parallel", 32, "connections opened at once")
 	hold := fs.Duration("hold", 5*time.Second, "how long the connections sit idle before the RSS is read")
@@ -643,17 +606,16 @@ func benchWSIdle(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errors.New("bench ws-idle: --conns, --chats and --dial-parallel must be at least 1, --hold not negative")
 	}
 	if *bin == "" {
-		exe, err := os.Executable()
-		if err != nil {
+		var err error
+		if *bin, err = parleyBinary(); err != nil {
 			return err
 		}
-		*bin = exe
 	}
 	rep, err := runWSIdle(ctx, *bin, *db, *conns, min(*chats, *conns), *parallel, *hold)
 	if err != nil {
 		return err
 	}
-	rep.Command = strings.Join(append([]string{"parley", "bench", "ws-idle"}, args...), " ")
+	rep.Command = strings.Join(append([]string{"parley-bench", "ws-idle"}, args...), " ")
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -676,6 +638,23 @@ func benchWSIdle(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// parleyBinary finds the parley binary: beside this one (both built into
+// one directory), else on PATH.
+func parleyBinary() (string, error) {
+	if exe, err := os.Executable(); err == nil {
+		if p := filepath.Join(filepath.Dir(exe), "parley"); p != exe {
+			if st, err := os.Stat(p); err == nil && !st.IsDir() {
+				return p, nil
+			}
+		}
+	}
+	p, err := exec.LookPath("parley")
+	if err != nil {
+		return "", errors.New("bench ws-idle: no parley binary beside this one or on PATH; name it with --bin")
+	}
+	return p, nil
+}
 
 // raiseNoFile lifts the soft open-files limit to the hard one (and the
 // hard one too where allowed) so that want descriptors fit; the server
@@ -703,7 +682,7 @@ func raiseNoFile(want uint64) uint64 {
 func runWSIdle(ctx context.Context, bin, db string, conns, chats, parallel int, hold time.Duration) (*wsIdleReport, error) {
 	rep := &wsIdleReport{Machine: machineFacts(), Conns: conns, Chats: chats}
 	rep.NoFile = raiseNoFile(uint64(conns) + 1024)
-	dsn, _, drop, err := benchDSN(ctx, db)
+	dsn, _, drop, err := freshDB(ctx, db)
 	if err != nil {
 		return nil, err
 	}

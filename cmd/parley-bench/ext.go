@@ -1,6 +1,6 @@
 package main
 
-// parley bench ext measures the cost of one authenticated External API read
+// parley-bench ext measures the cost of one authenticated External API read
 // against a hello-world handler served by the same process, through the same
 // middleware stack, so that the ratio isolates what authentication, the
 // database and JSON encoding add. Everything runs in one process: the server
@@ -9,9 +9,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -22,7 +19,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -32,8 +28,6 @@ import (
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
-
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for the bench schema
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/agent"
@@ -66,20 +60,9 @@ type benchConfig struct {
 	CPUProfile  string
 }
 
-func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && (args[0] == "import" || args[0] == "dialer" || args[0] == "report") {
-		return benchDialogs(ctx, args[0], args[1:], stdout, stderr)
-	}
-	if len(args) > 0 && args[0] == "chat" {
-		return benchChat(ctx, args[1:], stdout, stderr)
-	}
-	if len(args) > 0 && args[0] == "ws-idle" {
-		return benchWSIdle(ctx, args[1:], stdout, stderr)
-	}
-	if len(args) == 0 || args[0] != "ext" {
-		return errors.New("bench needs a target: parley bench ext|import|dialer|report|chat|ws-idle [flags]")
-	}
-	cfg, err := parseBenchFlags(args[1:], stderr)
+// benchExt runs parley-bench ext.
+func benchExt(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseBenchFlags(args, stderr)
 	if err != nil {
 		return err
 	}
@@ -87,7 +70,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rep.Command = strings.Join(append([]string{"parley", "bench"}, args...), " ")
+	rep.Command = strings.Join(append([]string{"parley-bench", "ext"}, args...), " ")
 	if cfg.JSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -106,7 +89,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.SetOutput(stderr)
 	// PARLEY_DB is deliberately not read: a benchmark must never write its
 	// tenant into the database a real server uses.
-	fs.StringVar(&cfg.DB, "db", "", "postgres://... (a fresh schema, dropped at the end) or sqlite:///path (used as is); default: a fresh SQLite file in a temp dir")
+	fs.StringVar(&cfg.DB, "db", "", "postgres://... (a fresh database on that server, dropped at the end) or sqlite:///path (used as is); default: a fresh SQLite file in a temp dir")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of each measured phase")
 	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured load on each endpoint before the rounds")
 	fs.IntVar(&cfg.Connections, "connections", 32, "keep-alive connections")
@@ -131,7 +114,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
 // runBench sets up the server and the tenant, runs every phase and returns
 // the report. Request errors are in the report; only setup fails the call.
 func runBench(ctx context.Context, cfg benchConfig) (*benchReport, error) {
-	dsn, where, drop, err := benchDSN(ctx, cfg.DB)
+	dsn, where, drop, err := freshDB(ctx, cfg.DB)
 	if err != nil {
 		return nil, err
 	}
@@ -179,58 +162,6 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchReport, error) {
 		return nil, fmt.Errorf("bench ext: interrupted: %w", err)
 	}
 	return rep, nil
-}
-
-// benchDSN returns the DSN to benchmark, a description of it that holds no
-// password, and a function that removes what was created for the run.
-func benchDSN(ctx context.Context, given string) (dsn, where string, drop func(), err error) {
-	switch {
-	case given == "":
-		dir, err := os.MkdirTemp("", "parley-bench-")
-		if err != nil {
-			return "", "", nil, err
-		}
-		path := filepath.Join(dir, "parley.db")
-		return "sqlite://" + path, "fresh SQLite file " + path, func() { _ = os.RemoveAll(dir) }, nil
-	case strings.HasPrefix(given, "postgres://"), strings.HasPrefix(given, "postgresql://"):
-		return freshPostgresSchema(ctx, given)
-	default:
-		// A user-named SQLite file is the user's: used as is, never removed.
-		return given, given, func() {}, nil
-	}
-}
-
-// freshPostgresSchema creates an empty schema and points the DSN's
-// search_path at it, so that repeated runs never see each other's rows; the
-// schema is dropped at the end.
-func freshPostgresSchema(ctx context.Context, admin string) (dsn, where string, drop func(), err error) {
-	u, err := url.Parse(admin)
-	if err != nil {
-		return "", "", nil, fmt.Errorf("bench ext: parse --db: %w", err)
-	}
-	pool, err := sql.Open("pgx", admin)
-	if err != nil {
-		return "", "", nil, err
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "bench_" + hex.EncodeToString(b)
-	if _, err := pool.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		pool.Close()
-		return "", "", nil, fmt.Errorf("bench ext: create schema in %s: %w", u.Redacted(), err)
-	}
-	drop = func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := pool.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			fmt.Fprintf(os.Stderr, "parley bench: drop schema %s: %v\n", schema, err)
-		}
-		pool.Close()
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), "fresh schema " + schema + " in " + u.Redacted(), drop, nil
 }
 
 // startBenchServer starts Parley on a free loopback port. Its logger formats

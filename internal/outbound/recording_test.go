@@ -1,4 +1,4 @@
-package dialer_test
+package outbound_test
 
 import (
 	"bytes"
@@ -13,8 +13,8 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/parley-cc/parley"
-	"github.com/parley-cc/parley/internal/dialer"
 	"github.com/parley-cc/parley/internal/media"
+	"github.com/parley-cc/parley/internal/outbound"
 	"github.com/parley-cc/parley/internal/server"
 	"github.com/parley-cc/parley/internal/testenv"
 )
@@ -57,7 +57,7 @@ func download(t *testing.T, env *testenv.Env, ten *testenv.Tenant, callUUID stri
 func checkRecordingInStore(t *testing.T, env *testenv.Env, ten *testenv.Tenant, store media.Store, callUUID string, companyID int64) {
 	t.Helper()
 	ctx := context.Background()
-	key := dialer.RecordingKey(companyID, callUUID)
+	key := outbound.RecordingKey(companyID, callUUID)
 	rc, info, err := store.Open(ctx, key)
 	if err != nil {
 		t.Fatalf("recording %s not in the media store: %v", key, err)
@@ -88,8 +88,8 @@ func TestRecordingInMediaStore(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, dsn string) {
 		clk := newClock(time.Now())
 		env, ten := manualEnv(t, dsn, clk)
-		if env.Dialer.Media == nil || env.Dialogs.Media == nil {
-			t.Fatal("the server gave the dialer or the dialogs no media store")
+		if env.Dialogs.Media == nil {
+			t.Fatal("the server gave the dialogs no media store")
 		}
 		callUUID, companyID := answeredCall(t, env, ten, "79990000101")
 		checkRecordingInStore(t, env, ten, env.Media, callUUID, companyID)
@@ -106,10 +106,10 @@ func TestRecordingInDatabaseStillServed(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, dsn string) {
 		clk := newClock(time.Now())
 		env, ten := manualEnv(t, dsn, clk)
-		store := env.Dialer.Media
-		env.Dialer.Media = nil // records as before the media store
+		store := env.Dialogs.Media
+		env.Dialogs.Media = nil // records as before the media store
 		callUUID, companyID := answeredCall(t, env, ten, "79990000102")
-		env.Dialer.Media = store
+		env.Dialogs.Media = store
 
 		ctx := context.Background()
 		var key string
@@ -121,7 +121,7 @@ func TestRecordingInDatabaseStillServed(t *testing.T) {
 		if key != "" || string(legacy[:4]) != "RIFF" {
 			t.Fatalf("recording_key %q, recording %q...", key, legacy[:min(4, len(legacy))])
 		}
-		if _, err := store.Stat(ctx, dialer.RecordingKey(companyID, callUUID)); parley.ErrorCode(err) != parley.ENOTFOUND {
+		if _, err := store.Stat(ctx, outbound.RecordingKey(companyID, callUUID)); parley.ErrorCode(err) != parley.ENOTFOUND {
 			t.Errorf("a database recording is in the media store too: %v", err)
 		}
 		if got := download(t, env, ten, callUUID); !bytes.Equal(got, legacy) {
@@ -146,7 +146,7 @@ func (failingStore) Put(context.Context, string, io.Reader, int64, string) error
 func TestRecordingKeptWhenStoreFails(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, dsn string) {
 		env, ten := manualEnv(t, dsn, newClock(time.Now()))
-		env.Dialer.Media = failingStore{env.Dialer.Media}
+		env.Dialogs.Media = failingStore{env.Dialogs.Media}
 		callUUID, _ := answeredCall(t, env, ten, "79990000104")
 		if wav := download(t, env, ten, callUUID); len(wav) < 44 || string(wav[:4]) != "RIFF" {
 			t.Errorf("download/call after a failed Put: %d bytes", len(wav))
@@ -179,7 +179,7 @@ func TestRecordingInS3(t *testing.T) {
 		callUUID, companyID := answeredCall(t, env, ten, "79990000105")
 		checkRecordingInStore(t, env, ten, env.Media, callUUID, companyID)
 		// The object is in the bucket itself.
-		obj, err := backend.HeadObject("parley-media", dialer.RecordingKey(companyID, callUUID))
+		obj, err := backend.HeadObject("parley-media", outbound.RecordingKey(companyID, callUUID))
 		if err != nil || obj.Size <= 44 {
 			t.Fatalf("S3 object: %+v, %v", obj, err)
 		}

@@ -1,4 +1,4 @@
-package dialer_test
+package outbound_test
 
 import (
 	"testing"

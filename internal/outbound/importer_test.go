@@ -1,4 +1,4 @@
-package dialog
+package outbound
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package dialog_test
+package outbound_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/agent"
 	"github.com/parley-cc/parley/internal/company"
-	"github.com/parley-cc/parley/internal/dialog"
+	"github.com/parley-cc/parley/internal/outbound"
 	"github.com/parley-cc/parley/internal/store"
 	"github.com/parley-cc/parley/internal/testenv"
 )
@@ -41,11 +41,11 @@ func BenchmarkImport100k(b *testing.B) {
 		if _, err := agents.BulkCreateEntities(actx, agent.Initial, a.UUID, []agent.NewEntity{{Name: "name"}, {Name: "debt"}}); err != nil {
 			b.Fatal(err)
 		}
-		svc := &dialog.Service{DB: db}
-		if _, _, err := svc.StartImport(actx, a.UUID, dialog.UploadOptions{}, payload); err != nil {
+		svc := &outbound.Service{DB: db}
+		if _, _, err := svc.StartImport(actx, a.UUID, outbound.UploadOptions{}, payload); err != nil {
 			b.Fatal(err)
 		}
-		im := &dialog.Importer{DB: db, Node: "bench", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		im := &outbound.Importer{Dialogs: svc, Node: "bench", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 		b.StartTimer()
 		if worked, err := im.RunOnce(ctx); err != nil || !worked {
 			b.Fatal(worked, err)

@@ -1,0 +1,145 @@
+package outbound
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/agent"
+	"github.com/parley-cc/parley/internal/store"
+)
+
+// StatRow is the statistics of one finished dialog: its identity and the
+// output entities its script filled in.
+type StatRow struct {
+	DialogUUID string
+	CallUUID   string
+	MSISDN     string
+	Status     DialogState
+	Result     string
+	Message    string // why a failed dialog failed
+	FinishedAt time.Time
+	Outputs    map[string]string
+}
+
+// ErrNoDialogData is the seed's 404 for statistics not (yet) there.
+var ErrNoDialogData = &parley.Error{Code: parley.ENOTFOUND, Message: "No data for dialog report"}
+
+const statColumns = `d.uuid, d.last_call_uuid, d.msisdn, d.status, d.result, d.message, d.finished_at, d.outputs`
+
+func scanStat(s store.Scanner) (StatRow, error) {
+	var r StatRow
+	var finished int64
+	var outputs string
+	if err := s.Scan(&r.DialogUUID, &r.CallUUID, &r.MSISDN, &r.Status, &r.Result, &r.Message, &finished, &outputs); err != nil {
+		return r, err
+	}
+	r.FinishedAt = time.UnixMilli(finished).UTC()
+	r.Outputs = map[string]string{}
+	if err := json.Unmarshal([]byte(outputs), &r.Outputs); err != nil {
+		return r, fmt.Errorf("dialog %s: stored outputs: %w", r.DialogUUID, err)
+	}
+	return r, nil
+}
+
+// DialogStats returns the statistics of one dialog.
+func (s *Service) DialogStats(ctx context.Context, dialogUUID string) (*StatRow, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := agent.ValidUUID("dialog_uuid", dialogUUID); err != nil {
+		return nil, err
+	}
+	r, err := scanStat(s.DB.Reader().QueryRow(ctx, `SELECT `+statColumns+` FROM dialogs d
+		WHERE d.uuid = ? AND d.company_id = ? AND `+sqlFinished, dialogUUID, cid))
+	if errors.Is(err, store.ErrNoRows) {
+		return nil, ErrNoDialogData
+	}
+	return &r, err
+}
+
+// GroupStats streams the statistics of a bulk's finished dialogs to fn,
+// so that a large bulk is never held in memory whole.
+func (s *Service) GroupStats(ctx context.Context, bulkUUID string, fn func(StatRow) error) error {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return err
+	}
+	if err := agent.ValidUUID("bulk_uuid", bulkUUID); err != nil {
+		return err
+	}
+	n := 0
+	err = store.Each(ctx, s.DB.Reader(), func(sc store.Scanner) error {
+		r, err := scanStat(sc)
+		if err != nil {
+			return err
+		}
+		n++
+		return fn(r)
+	}, `SELECT `+statColumns+` FROM dialogs d JOIN dialog_bulks b ON b.id = d.bulk_id
+		WHERE b.uuid = ? AND b.company_id = ? AND d.company_id = ? AND `+sqlFinished+` ORDER BY d.id`, bulkUUID, cid, cid)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNoDialogData
+	}
+	return nil
+}
+
+// reportLayouts are the seed's four time formats (Python strftime
+// '%Y-%m-%d %H:%M:%S.%f' and friends), read as UTC.
+var reportLayouts = []string{"2006-01-02 15:04:05.999999999", "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02T15:04:05.999999999"}
+
+// ParseReportTime parses a dialog-report bound.
+func ParseReportTime(field, s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, l := range reportLayouts {
+		if t, err := time.ParseInLocation(l, s, time.UTC); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, parley.FieldError(field, "%q is not \"YYYY-MM-DD HH:MM:SS[.ffffff]\" or \"YYYY-MM-DDTHH:MM:SS[.ffffff]\"", parley.Clip(s))
+}
+
+// Report returns a page of an agent's finished dialogs with finished time
+// in [start, end], and how many there are in all.
+func (s *Service) Report(ctx context.Context, agentUUID string, start, end time.Time, limit, offset int) ([]StatRow, int, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if end.Before(start) {
+		return nil, 0, parley.FieldError("end", "is before start")
+	}
+	if limit < 1 || limit > 1000 {
+		return nil, 0, parley.FieldError("limit", "must be from 1 to 1000")
+	}
+	if offset < 0 {
+		return nil, 0, parley.FieldError("offset", "must not be negative")
+	}
+	var out []StatRow
+	total := 0
+	err = s.DB.Read(ctx, func(q store.Querier) error {
+		aid, err := agent.IDByUUID(ctx, q, cid, agentUUID)
+		if err != nil {
+			return err
+		}
+		where := ` FROM dialogs d WHERE d.agent_id = ? AND d.finished_at >= ? AND d.finished_at <= ? AND ` + sqlFinished
+		args := []any{aid, start.UnixMilli(), end.UnixMilli()}
+		if err := q.QueryRow(ctx, `SELECT COUNT(*)`+where, args...).Scan(&total); err != nil {
+			return err
+		}
+		out, err = store.Collect(ctx, q, scanStat, `SELECT `+statColumns+where+` ORDER BY d.finished_at, d.id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+		return err
+	})
+	if out == nil && err == nil {
+		out = []StatRow{}
+	}
+	return out, total, err
+}
