@@ -1,0 +1,383 @@
+package sip
+
+import (
+	"sync/atomic"
+	"time"
+
+	pion "github.com/pion/rtp"
+
+	"github.com/parley-cc/parley/internal/audio"
+	"github.com/parley-cc/parley/internal/voice/g711"
+	"github.com/parley-cc/parley/internal/voice/rtp"
+)
+
+// The bridge hook of a call's media: what makes a *Conn a bridge.Line.
+//
+// Callee to other leg: each audio packet the callee sends is given to the
+// OnAudio function as it arrives (readLoop), re-coded to PCMU if the call
+// is PCMA, in sequence order (a packet older than one already forwarded
+// is dropped, the other leg's receiver conceals it). It doesn't wait for
+// the jitter buffer: the other leg's receiver (a browser, a phone) has
+// its own, and two in a row would only add delay. The recording, barge-in
+// and Listen still take the jitter-buffered frames of the 20 ms tick.
+//
+// Other leg to callee: SendAudio queues a frame, and it goes out at once
+// if its slot has come. The outgoing stream has one packet per 20 ms slot
+// of the call's clock (slot n is due at start + n*20 ms, its timestamp is
+// n frames past the first), and the tick fills every slot nobody else did
+// with a prompt, a DTMF event, hold audio or silence. A relayed frame
+// takes the next free slot as soon as that slot is due or at most
+// relayLead slots ahead of its time, so a frame arriving on time leaves
+// at once (no added delay) and one arriving a little late still takes
+// its own slot (the lead absorbs the other leg's jitter without
+// inserting silence). A frame whose slot is further ahead waits in a
+// queue of relayQueue frames for the tick to send it; a queue that
+// stands for relayStanding ticks (the other leg's clock runs fast) loses
+// a frame to bring the delay back down. Relayed audio is recorded on the
+// agent leg at its slot: the recording holds what the callee heard.
+//
+// While a prompt or DTMF digits play, relayed frames are dropped: the
+// operator's voice is never mixed over them. Hold audio plays in slots
+// no relayed frame took (the bridge stops relaying while on hold).
+//
+// Tap: once a tick, every tap gets the PCMU mix of the slot's sent frame
+// and the callee's frame of the tick (a supervisor listening; mixing is
+// the one place the relay decodes).
+const (
+	relayLead     = 2  // slots a relayed frame may go out ahead of its time
+	relayQueue    = 4  // frames waiting for their slot; past that the oldest is dropped
+	relayStanding = 50 // ticks (1 s) a queue may stand before a frame is dropped
+)
+
+// RelayStats counts a call's bridged audio.
+type RelayStats struct {
+	Forwarded uint64 // callee frames given to the OnAudio function
+	Received  uint64 // frames handed to SendAudio
+	Sent      uint64 // of those, sent to the callee
+	Dropped   uint64 // of those, dropped (queue full or standing, prompt or DTMF playing, hang-up)
+	Early     uint64 // sent ahead of their slot's time
+}
+
+type relay struct {
+	out atomic.Pointer[func([]byte)]
+	fwd atomic.Uint64
+	// readLoop's own.
+	conv    []byte // a PCMA frame re-coded to PCMU
+	seqOK   bool
+	ssrc    uint32
+	lastSeq int64 // extended sequence number of the last forwarded packet
+
+	// Under media.mu.
+	next     int64 // the next free slot of the outgoing stream
+	queue    [relayQueue][rtp.FrameSamples]byte
+	qHead    int
+	qLen     int
+	partial  []byte // bytes of a frame still incomplete (a sender with other packet sizes)
+	standing int
+	hold     []byte // the hold loop in the call's law; nil: none
+	holdPos  int
+	holdBuf  [rtp.FrameSamples]byte // the tick's own: a hold frame being sent
+	taps     map[uint64]func([]byte)
+	tapSeq   uint64
+	sent     [4]sentFrame // ring of the last slots' sent audio (PCMU), for taps
+	enc      []byte       // scratch: a frame in the call's law
+	pcm      []int16      // scratch: a frame decoded for the recording and taps
+	wire     []byte       // scratch: a marshalled packet
+	st       RelayStats
+}
+
+type sentFrame struct {
+	slot  int64
+	pcmu  [rtp.FrameSamples]byte
+	audio bool
+}
+
+// forwardReceived gives an arriving audio packet to the OnAudio function.
+// Only readLoop calls it.
+func (m *media) forwardReceived(pkt *pion.Packet) {
+	out := m.relay.out.Load()
+	if out == nil || pkt.PayloadType != m.pt || len(pkt.Payload) == 0 {
+		return
+	}
+	r := &m.relay
+	if r.seqOK && pkt.SSRC == r.ssrc {
+		seq := r.lastSeq + int64(int16(pkt.SequenceNumber-uint16(r.lastSeq)))
+		if seq <= r.lastSeq {
+			return // reordered or duplicated: its turn has passed
+		}
+		r.lastSeq = seq
+	} else {
+		r.seqOK, r.ssrc, r.lastSeq = true, pkt.SSRC, int64(pkt.SequenceNumber)
+	}
+	frame := pkt.Payload
+	if m.law != g711.ULaw {
+		r.conv = g711.AppendConvert(r.conv[:0], frame, m.law, g711.ULaw)
+		frame = r.conv
+	}
+	(*out)(frame)
+	r.fwd.Add(1)
+}
+
+// sendRelayed queues a PCMU frame for the callee and sends what is due.
+func (m *media) sendRelayed(frame []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := &m.relay
+	r.st.Received++
+	if m.closed.Load() {
+		r.st.Dropped++
+		return
+	}
+	if len(r.partial) == 0 && len(frame) == rtp.FrameSamples {
+		m.enqueueRelayed(frame)
+	} else {
+		r.partial = append(r.partial, frame...)
+		k := 0
+		for ; len(r.partial)-k >= rtp.FrameSamples; k += rtp.FrameSamples {
+			m.enqueueRelayed(r.partial[k : k+rtp.FrameSamples])
+		}
+		r.partial = r.partial[:copy(r.partial, r.partial[k:])]
+	}
+	m.drainRelayed(time.Now())
+}
+
+func (m *media) enqueueRelayed(frame []byte) {
+	r := &m.relay
+	if r.qLen == relayQueue {
+		r.qHead = (r.qHead + 1) % relayQueue
+		r.qLen--
+		r.st.Dropped++
+	}
+	copy(r.queue[(r.qHead+r.qLen)%relayQueue][:], frame)
+	r.qLen++
+}
+
+// drainRelayed sends the queued frames whose slots are due by now (plus
+// the lead); m.mu is held.
+func (m *media) drainRelayed(now time.Time) {
+	r := &m.relay
+	if r.qLen == 0 {
+		return
+	}
+	if len(m.events) > 0 || len(m.play) > 0 {
+		r.st.Dropped += uint64(r.qLen)
+		r.qLen = 0
+		return
+	}
+	cur := int64(now.Sub(m.start) / rtp.FrameTime)
+	for r.qLen > 0 && r.next <= cur+relayLead {
+		frame := r.queue[r.qHead][:]
+		r.qHead = (r.qHead + 1) % relayQueue
+		r.qLen--
+		slot := r.next
+		r.next++
+		payload := frame
+		if m.law != g711.ULaw {
+			r.enc = g711.AppendConvert(r.enc[:0], frame, g711.ULaw, m.law)
+			payload = r.enc
+		}
+		pkt := m.pk.Audio(payload)
+		due := m.start.Add(time.Duration(slot) * rtp.FrameTime)
+		late := now.Sub(due)
+		m.st.Sent++
+		if late > LateAfter {
+			m.st.Late++
+		}
+		m.st.MaxLate = max(m.st.MaxLate, late)
+		r.st.Sent++
+		if late < 0 {
+			r.st.Early++
+		}
+		r.pcm = g711.ULaw.AppendDecode(r.pcm[:0], frame)
+		m.rec.Add(audio.Agent, time.Duration(slot)*rtp.FrameTime, audio.PCM{Rate: audio.Rate, Samples: r.pcm})
+		m.noteSent(slot, frame, true)
+		m.writeLocked(pkt)
+	}
+}
+
+// writeLocked sends pkt now; m.mu is held (it guards the scratch buffer).
+func (m *media) writeLocked(pkt *pion.Packet) {
+	r := &m.relay
+	if cap(r.wire) < 12+len(pkt.Payload) {
+		r.wire = make([]byte, 0, 12+rtp.FrameSamples*2)
+	}
+	n, err := pkt.Header.MarshalTo(r.wire[:cap(r.wire)])
+	if err != nil {
+		return
+	}
+	buf := append(r.wire[:n], pkt.Payload...)
+	_, _ = m.conn.WriteToUDP(buf, m.remote)
+}
+
+// takeSlot claims slot n for the tick's own packet: false if a relayed
+// frame took it already. Slots nobody sent (a stall) become a pause in
+// the stream. m.mu is held.
+func (m *media) takeSlot(n int64) bool {
+	r := &m.relay
+	if r.next > n {
+		return false
+	}
+	if r.next < n {
+		m.pk.Pause(uint32((n - r.next) * rtp.FrameSamples))
+	}
+	r.next = n + 1
+	return true
+}
+
+// relayTick drops a frame of a queue that has stood too long, so the
+// other leg's faster clock can't build up delay; m.mu is held.
+func (m *media) relayTick() {
+	r := &m.relay
+	if r.qLen == 0 {
+		r.standing = 0
+		return
+	}
+	if r.standing++; r.standing >= relayStanding {
+		r.qHead = (r.qHead + 1) % relayQueue
+		r.qLen--
+		r.st.Dropped++
+		r.standing = 0
+	}
+}
+
+// fillSlot is the tick's packet for a slot with nothing else to send:
+// the next frame of the hold loop, else silence. m.mu is held.
+func (m *media) fillSlot(at time.Duration, silence []byte) *pion.Packet {
+	r := &m.relay
+	if len(r.hold) == 0 {
+		return m.pk.Audio(silence)
+	}
+	frame := r.holdBuf[:]
+	for i := range frame {
+		frame[i] = r.hold[r.holdPos]
+		r.holdPos = (r.holdPos + 1) % len(r.hold)
+	}
+	r.pcm = m.law.AppendDecode(r.pcm[:0], frame)
+	m.rec.Add(audio.Agent, at, audio.PCM{Rate: audio.Rate, Samples: r.pcm})
+	return m.pk.Audio(frame)
+}
+
+// noteSent keeps a slot's sent audio (PCMU; nil: silence) for the taps.
+// m.mu is held.
+func (m *media) noteSent(slot int64, pcmu []byte, isAudio bool) {
+	r := &m.relay
+	if len(r.taps) == 0 {
+		return
+	}
+	s := &r.sent[slot%int64(len(r.sent))]
+	s.slot, s.audio = slot, isAudio && pcmu != nil
+	if s.audio {
+		copy(s.pcmu[:], pcmu)
+	}
+}
+
+// noteSentPacket is noteSent for a packet the tick built (a prompt frame,
+// a DTMF event, silence). m.mu is held.
+func (m *media) noteSentPacket(slot int64, pkt *pion.Packet) {
+	if len(m.relay.taps) == 0 || pkt == nil {
+		return
+	}
+	if pkt.PayloadType != m.pt {
+		m.noteSent(slot, nil, false)
+		return
+	}
+	m.noteSent(slot, g711.AppendConvert(nil, pkt.Payload, m.law, g711.ULaw), true)
+}
+
+// tapSlot gives the taps the mix of slot n: what was sent and heard
+// (the callee's decoded frame of the tick; nil: none).
+func (m *media) tapSlot(n int64, heard []int16) {
+	m.mu.Lock()
+	r := &m.relay
+	if len(r.taps) == 0 {
+		m.mu.Unlock()
+		return
+	}
+	mix := make([]int32, rtp.FrameSamples)
+	for i, v := range heard {
+		if i < len(mix) {
+			mix[i] = int32(v)
+		}
+	}
+	if s := &r.sent[n%int64(len(r.sent))]; s.slot == n && s.audio {
+		for i, c := range s.pcmu {
+			mix[i] += int32(g711.DecodeULaw(c))
+		}
+	}
+	taps := make([]func([]byte), 0, len(r.taps))
+	for _, f := range r.taps {
+		taps = append(taps, f)
+	}
+	m.mu.Unlock()
+	out := make([]byte, rtp.FrameSamples)
+	for i, v := range mix {
+		out[i] = g711.EncodeULaw(int16(max(-32768, min(32767, v))))
+	}
+	for _, f := range taps {
+		f(out)
+	}
+}
+
+// OnAudio makes the call a bridge leg: f gets each frame of the callee's
+// voice as PCMU, on arrival, on the call's receiving goroutine (it must
+// not block nor keep the slice). nil stops it.
+func (c *Conn) OnAudio(f func(frame []byte)) {
+	if f == nil {
+		c.media.relay.out.Store(nil)
+		return
+	}
+	c.media.relay.out.Store(&f)
+}
+
+// SendAudio sends a 20 ms PCMU frame of the other leg to the callee in
+// the call's next free slot (see relay.go); frames of other sizes are
+// re-framed. It never waits for the clock.
+func (c *Conn) SendAudio(frame []byte) { c.media.sendRelayed(frame) }
+
+// Hold plays loop to the callee, over and over, in every slot nothing
+// else fills (a bridge on hold relays nothing, so the callee hears the
+// loop); a zero loop stops it. The hold audio is recorded.
+func (c *Conn) Hold(loop audio.PCM) {
+	var enc []byte
+	if len(loop.Samples) > 0 {
+		if loop.Rate != audio.Rate {
+			loop = audio.Resample(loop, audio.Rate)
+		}
+		enc = c.media.law.AppendEncode(nil, loop.Samples)
+	}
+	m := c.media
+	m.mu.Lock()
+	m.relay.hold, m.relay.holdPos = enc, 0
+	m.mu.Unlock()
+}
+
+// Tap calls f every 20 ms, on the call's clock, with the PCMU mix of both
+// sides of the call: what is sent to the callee (virtual agent, hold
+// audio, operator) and what the callee says. f must not block. untap
+// stops it.
+func (c *Conn) Tap(f func(mix []byte)) (untap func()) {
+	m := c.media
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.relay.taps == nil {
+		m.relay.taps = map[uint64]func([]byte){}
+	}
+	m.relay.tapSeq++
+	id := m.relay.tapSeq
+	m.relay.taps[id] = f
+	return func() {
+		m.mu.Lock()
+		delete(m.relay.taps, id)
+		m.mu.Unlock()
+	}
+}
+
+// RelayStats returns the call's bridged-audio counters.
+func (c *Conn) RelayStats() RelayStats {
+	m := c.media
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.relay.st
+	s.Forwarded = m.relay.fwd.Load()
+	return s
+}
