@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -65,6 +66,8 @@ type Service struct {
 	// Speech, if set, gives each call the calling agent's voice and
 	// recognizer (its tts, asr and keys) instead of Synth and Recognizer.
 	Speech *speech.Registry
+	// PublicIP is every trunk's Config.PublicIP (PARLEY_PUBLIC_IP).
+	PublicIP netip.Addr
 
 	mu    sync.Mutex
 	cache map[cacheKey]*cached
@@ -389,7 +392,8 @@ func (s *Service) Resolve(ctx context.Context, companyID int64, name string) (di
 	}
 	laws, _ := sdp.ParseCodecs(t.Codecs)
 	tr, err := New(Config{Name: t.Name, Host: t.Host, Port: t.Port, Transport: t.Transport, Username: t.Username,
-		Password: t.password, CallerID: t.CallerID, Codecs: laws, Ring: time.Duration(t.RingTimeout) * time.Second})
+		Password: t.password, CallerID: t.CallerID, Codecs: laws, Ring: time.Duration(t.RingTimeout) * time.Second,
+		PublicIP: s.PublicIP})
 	if err != nil {
 		return nil, err
 	}

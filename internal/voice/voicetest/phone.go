@@ -115,7 +115,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		_ = dlg.Respond(sip.StatusInternalServerError, "No RTP port", nil)
 		return
 	}
-	c := &PhoneCall{User: req.Recipient.User, Law: p.Law, rtp: rtpConn, remote: net.UDPAddrFromAddrPort(offer.Remote),
+	c := &PhoneCall{User: req.Recipient.User, Law: p.Law, Invite: req, rtp: rtpConn, remote: net.UDPAddrFromAddrPort(offer.Remote),
 		pk: rtp.NewPacketizer(p.Law.PayloadType()), dlg: dlg, done: make(chan struct{}), phone: p, callID: req.CallID().Value()}
 	answer, err := sdp.Offer{Addr: netip.MustParseAddr("127.0.0.1"), Port: rtpConn.LocalAddr().(*net.UDPAddr).Port,
 		Codecs: []g711.Law{p.Law}}.Marshal()
@@ -150,8 +150,9 @@ func (p *Phone) onBye(req *sip.Request, tx sip.ServerTransaction) {
 // PhoneCall is one answered call: its RTP, sent and heard by the test.
 // The phone's answer has its Law and telephone-event.
 type PhoneCall struct {
-	User string   // the request-URI's user part: the number dialled
-	Law  g711.Law // the call's codec
+	User   string       // the request-URI's user part: the number dialled
+	Law    g711.Law     // the call's codec
+	Invite *sip.Request // the INVITE that made the call
 
 	phone  *Phone
 	callID string
