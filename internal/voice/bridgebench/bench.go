@@ -42,6 +42,7 @@ import (
 	"github.com/parley-cc/parley/internal/audio"
 	"github.com/parley-cc/parley/internal/dialer"
 	"github.com/parley-cc/parley/internal/voice/bridge"
+	"github.com/parley-cc/parley/internal/voice/g711"
 	"github.com/parley-cc/parley/internal/voice/rtp"
 	"github.com/parley-cc/parley/internal/voice/sip"
 	"github.com/parley-cc/parley/internal/voice/voicetest"
@@ -242,7 +243,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	ph, err := voicetest.StartPhone()
+	ph, err := voicetest.StartPhone(g711.ULaw)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/parley-cc/parley/internal/dialer"
+	"github.com/parley-cc/parley/internal/voice/g711"
 	"github.com/parley-cc/parley/internal/voice/sdp"
 	"github.com/parley-cc/parley/internal/voice/voicetest"
 )
@@ -18,7 +19,7 @@ import (
 func TestPublicIP(t *testing.T) {
 	for _, public := range []string{"", "203.0.113.7"} {
 		t.Run("public "+public, func(t *testing.T) {
-			ph, err := voicetest.StartPhone()
+			ph, err := voicetest.StartPhone(g711.ULaw)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -51,9 +51,9 @@ type referProgress struct {
 	terminated bool // Subscription-State: terminated
 }
 
-// Target parses an external transfer target: a telephone number (dialled
+// ParseTarget parses an external transfer target: a telephone number (dialled
 // at the trunk's host) or a sip:/sips: URI.
-func (t *Trunk) Target(target string) (sip.Uri, error) {
+func (t *Trunk) ParseTarget(target string) (sip.Uri, error) {
 	target = strings.TrimSpace(target)
 	low := strings.ToLower(target)
 	if !strings.HasPrefix(low, "sip:") && !strings.HasPrefix(low, "sips:") {
@@ -73,20 +73,20 @@ func (t *Trunk) Target(target string) (sip.Uri, error) {
 	return u, nil
 }
 
-// DialTarget calls target (see Target) through the trunk, for a bridged
+// DialTarget calls target (see ParseTarget) through the trunk, for a bridged
 // external transfer: a number as Dial does, a SIP URI with the INVITE
 // sent to the trunk whatever host the URI names. The call has the
 // trunk's defaults for speech; result is as for Dial and err is set for
 // failures.
 func (t *Trunk) DialTarget(ctx context.Context, target, callUUID string) (*Conn, string, error) {
-	u, err := t.Target(target)
+	u, err := t.ParseTarget(target)
 	if err != nil {
 		return nil, dialer.ResultFail, err
 	}
 	return t.dial(ctx, dialer.CallRequest{CallUUID: callUUID, MSISDN: u.User}, &u)
 }
 
-// Refer transfers the callee to target (see Target) by REFER on the
+// Refer transfers the callee to target (see ParseTarget) by REFER on the
 // call's dialog and returns once the callee's side reported the transfer
 // call answered (NOTIFY with a 2xx sipfrag): nil, and the caller hangs up
 // (Hangup's BYE, unless the callee's side already sent one). A refused
@@ -96,7 +96,7 @@ func (c *Conn) Refer(ctx context.Context, target string) error {
 	if c.hungUp() {
 		return ErrHungUp
 	}
-	u, err := c.trunk.Target(target)
+	u, err := c.trunk.ParseTarget(target)
 	if err != nil {
 		return err
 	}

@@ -154,13 +154,13 @@ func TestReferTarget(t *testing.T) {
 		"sip:desk@pbx.example.com": "sip:desk@pbx.example.com",
 		"SIP:desk@10.0.0.9:5080":   "sip:desk@10.0.0.9:5080",
 	} {
-		u, err := tr.Target(in)
+		u, err := tr.ParseTarget(in)
 		if err != nil || u.String() != want {
 			t.Errorf("%q: %v %v, want %s", in, u.String(), err, want)
 		}
 	}
 	for _, bad := range []string{"", "desk", "sip:", "sip:a@b\r\nX: y", "http://example.com", "sip:<a@b>"} {
-		if _, err := tr.Target(bad); err == nil {
+		if _, err := tr.ParseTarget(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}

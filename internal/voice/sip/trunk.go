@@ -99,6 +99,7 @@ type Trunk struct {
 	server  *sipgo.Server
 	dialogs *sipgo.DialogClientCache
 	local   netip.Addr
+	contact sip.ContactHeader
 	refers  sync.Map // dialog ID -> chan referProgress of a Refer in progress (refer.go)
 }
 
@@ -200,7 +201,7 @@ func (t *Trunk) stack() (*sipgo.Client, *sipgo.DialogClientCache, netip.Addr, er
 	server.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	})
-	t.ua, t.client, t.server, t.dialogs, t.local = ua, client, server, dialogs, local
+	t.ua, t.client, t.server, t.dialogs, t.local, t.contact = ua, client, server, dialogs, local, contact
 	return client, dialogs, local, nil
 }
 
@@ -307,6 +308,12 @@ func (t *Trunk) dial(ctx context.Context, req dialer.CallRequest, target *sip.Ur
 	}
 	invite := sip.NewRequest(sip.INVITE, recipient)
 	invite.SetBody(offer)
+	// Each INVITE gets its own Contact: sipgo would add the dialog
+	// cache's one, shared by all calls, and fill in its port while
+	// sending, a data race between concurrent dials.
+	t.mu.Lock()
+	invite.AppendHeader(t.contact.Clone())
+	t.mu.Unlock()
 	if tr, _ := recipient.UriParams.Get("transport"); tr != "" {
 		invite.SetTransport(tr)
 	}

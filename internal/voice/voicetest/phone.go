@@ -25,12 +25,11 @@ import (
 	"github.com/parley-cc/parley/internal/voice/sdp"
 )
 
-// Phone answers every INVITE it gets on 127.0.0.1:Port at once.
+// Phone answers every INVITE it gets on 127.0.0.1:Port at once, in its
+// Law.
 type Phone struct {
 	Port int
-	// Law is the codec the phone answers with (set it before the calls
-	// come): PCMU by default.
-	Law g711.Law
+	Law  g711.Law
 
 	ua      *sipgo.UserAgent
 	srv     *sipgo.Server
@@ -42,8 +41,8 @@ type Phone struct {
 	live map[string]*PhoneCall // by Call-ID
 }
 
-// StartPhone starts a phone on a free loopback port.
-func StartPhone() (*Phone, error) {
+// StartPhone starts a phone answering in law on a free loopback port.
+func StartPhone(law g711.Law) (*Phone, error) {
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -66,7 +65,7 @@ func StartPhone() (*Phone, error) {
 		conn.Close()
 		return nil, err
 	}
-	p := &Phone{Port: port, ua: ua, srv: srv, conn: conn, calls: make(chan *PhoneCall, 1024), live: map[string]*PhoneCall{},
+	p := &Phone{Port: port, Law: law, ua: ua, srv: srv, conn: conn, calls: make(chan *PhoneCall, 1024), live: map[string]*PhoneCall{},
 		dialogs: sipgo.NewDialogServerCache(client, sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "phone", Host: "127.0.0.1", Port: port}})}
 	srv.OnInvite(p.onInvite)
 	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { _ = p.dialogs.ReadAck(req, tx) })
