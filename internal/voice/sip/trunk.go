@@ -17,6 +17,12 @@
 // the DTMF digits pressed. Without a Recognizer an utterance is reported
 // as heard with empty text: the script knows the callee said something,
 // not what. Both legs are recorded; Hangup returns the stereo WAV.
+//
+// Humans: a *Conn is a bridge.Line (package internal/voice/bridge), so a
+// call can be bridged to an operator's browser or to a second call; the
+// hook in the media loop is relay.go. External transfers (a second call
+// through the trunk with DialTarget, or REFER) are in refer.go. Config's
+// PublicIP goes in the SDP and Contact for a node behind a 1:1 NAT.
 package sip
 
 import (
