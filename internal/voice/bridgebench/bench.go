@@ -102,6 +102,9 @@ type Result struct {
 	// frame after their slot) of all they sent, over the whole run.
 	SIPSent, SIPLate uint64
 	RelayDropped     uint64 // operator frames the SIP side dropped
+	// How far ahead of their slot's time the SIP side sent the operator's
+	// frames (sip.RelayStats.Lead): mean and max over all calls.
+	RelayLeadMean, RelayLeadMax time.Duration
 }
 
 // LateShare is the share of frames late or lost, both ways.
@@ -130,8 +133,10 @@ func (r *Result) Report(w io.Writer) {
 	fmt.Fprintf(w, "  accept to first audio: to the operator p50 %v p99 %v, to the callee p50 %v p99 %v (goal p99 < %v)\n",
 		r.FirstAudioToOperatorP50.Round(time.Millisecond), r.FirstAudioToOperatorP99.Round(time.Millisecond),
 		r.FirstAudioToCalleeP50.Round(time.Millisecond), r.FirstAudioToCalleeP99.Round(time.Millisecond), GoalFirstAudio)
-	fmt.Fprintf(w, "  Parley's SIP side: %d packets sent, %d late (%.3f%%), %d relayed frames dropped\n", r.SIPSent, r.SIPLate,
-		100*float64(r.SIPLate)/float64(max(r.SIPSent, 1)), r.RelayDropped)
+	fmt.Fprintf(w, "  Parley's SIP side: %d packets sent, %d late (%.3f%%), %d relayed frames dropped, "+
+		"relayed frames sent ahead of their slot by %v on average, %v at most\n", r.SIPSent, r.SIPLate,
+		100*float64(r.SIPLate)/float64(max(r.SIPSent, 1)), r.RelayDropped, r.RelayLeadMean.Round(10*time.Microsecond),
+		r.RelayLeadMax.Round(10*time.Microsecond))
 }
 
 // frame is a stamped 20 ms PCMU payload: a magic, the call, the send
@@ -390,13 +395,23 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	res := &Result{Calls: cfg.Calls, Window: cfg.Duration, ToOperator: toOperator.direction(), ToCallee: toCallee.direction()}
 	var toOp, toCal []time.Duration
+	var lead time.Duration
+	var relayed uint64
 	for _, l := range legs {
 		toOp = append(toOp, time.Unix(0, toOperator.first[l.i].Load()).Sub(l.accepted))
 		toCal = append(toCal, time.Unix(0, toCallee.first[l.i].Load()).Sub(l.accepted))
 		st := l.conn.Stats()
 		res.SIPSent += st.Sent
 		res.SIPLate += st.Late
-		res.RelayDropped += l.conn.RelayStats().Dropped
+		rs := l.conn.RelayStats()
+		log.Debug("bridged call", "call", l.i, "relay", fmt.Sprintf("%+v", rs), "media", fmt.Sprintf("%+v", st))
+		res.RelayDropped += rs.Dropped
+		lead += rs.Lead
+		relayed += rs.Sent
+		res.RelayLeadMax = max(res.RelayLeadMax, rs.MaxLead)
+	}
+	if relayed > 0 {
+		res.RelayLeadMean = lead / time.Duration(relayed)
 	}
 	slices.Sort(toOp)
 	slices.Sort(toCal)

@@ -176,7 +176,7 @@ func (m *media) tickLoop() {
 		m.relayTick()
 		var pkt *pion.Packet
 		switch {
-		case !m.takeSlot(n): // a bridged frame went out in this slot already
+		case !m.takeSlot(n, now): // the slot is the bridged leg's (relay.go)
 		case len(m.events) > 0:
 			pkt = m.events[0]
 			m.events = m.events[1:]

@@ -26,15 +26,27 @@ import (
 // of the call's clock (slot n is due at start + n*20 ms, its timestamp is
 // n frames past the first), and the tick fills every slot nobody else did
 // with a prompt, a DTMF event, hold audio or silence. A relayed frame
-// takes the next free slot as soon as that slot is due or at most
-// relayLead slots ahead of its time, so a frame arriving on time leaves
-// at once (no added delay) and one arriving a little late still takes
-// its own slot (the lead absorbs the other leg's jitter without
-// inserting silence). A frame whose slot is further ahead waits in a
-// queue of relayQueue frames for the tick to send it; a queue that
-// stands for relayStanding ticks (the other leg's clock runs fast) loses
-// a frame to bring the delay back down. Relayed audio is recorded on the
-// agent leg at its slot: the recording holds what the callee heard.
+// takes the next free slot, and leaves at once unless that slot is more
+// than relayLead slots ahead of its time (then it waits in a queue of
+// relayQueue frames for the tick; a queue that stands relayStanding
+// ticks loses a frame). So the bridge adds no wait of its own, as an SFU
+// wouldn't: the callee's phone's jitter buffer absorbs the other leg's
+// jitter and bursts, as it would without Parley.
+//
+// Keeping the slots in step with the other leg: while it talks (a frame
+// came in the last relayActive), the tick leaves its slot to the other
+// leg's next frame instead of filling it, so a frame that comes a little
+// late still takes its own slot rather than pushing the stream a slot
+// ahead behind a filler; a slot more than relayLag behind is given up (a
+// gap the callee's phone conceals). Still, the relayed frames can run
+// ahead of their slots' time: from the start of the bridge (the tick
+// filled the slot the first frame came in, which takes the next one), or
+// after a stall and its burst. A phone that plays by timestamp turns that
+// lead into delay, so when relayWindow frames in a row went out more
+// than half a frame ahead of their time on average, one frame is dropped:
+// the stream steps back a slot and the frames go out less than half a
+// frame after their time instead. Relayed audio is recorded on the agent leg
+// at its slot: the recording holds what the callee heard.
 //
 // While a prompt or DTMF digits play, relayed frames are dropped: the
 // operator's voice is never mixed over them. Hold audio plays in slots
@@ -44,9 +56,12 @@ import (
 // and the callee's frame of the tick (a supervisor listening; mixing is
 // the one place the relay decodes).
 const (
-	relayLead     = 2  // slots a relayed frame may go out ahead of its time
-	relayQueue    = 4  // frames waiting for their slot; past that the oldest is dropped
-	relayStanding = 50 // ticks (1 s) a queue may stand before a frame is dropped
+	relayActive   = 3 * rtp.FrameTime // the other leg talks if a frame came this recently
+	relayLag      = 2                 // slots a pending slot may fall behind the clock
+	relayLead     = 5                 // slots a relayed frame may go out ahead of its time
+	relayQueue    = 4                 // frames waiting for their slot; past that the oldest is dropped
+	relayStanding = 50                // ticks (1 s) a queue may stand before a frame is dropped
+	relayWindow   = 50                // relayed frames (1 s) over which the stream's lead is watched
 )
 
 // RelayStats counts a call's bridged audio.
@@ -54,8 +69,14 @@ type RelayStats struct {
 	Forwarded uint64 // callee frames given to the OnAudio function
 	Received  uint64 // frames handed to SendAudio
 	Sent      uint64 // of those, sent to the callee
-	Dropped   uint64 // of those, dropped (queue full or standing, prompt or DTMF playing, hang-up)
+	Dropped   uint64 // of those, dropped (queue full or standing, trimmed, prompt or DTMF playing, hang-up)
+	Trimmed   uint64 // of the dropped, to step back a lead of more than half a frame
 	Early     uint64 // sent ahead of their slot's time
+	Skipped   uint64 // slots given up waiting for a late frame
+	// Lead is the total, MaxLead the largest, of how far ahead of their
+	// slot's time frames were sent: what a receiver whose jitter buffer
+	// follows timestamps rather than arrivals holds them for.
+	Lead, MaxLead time.Duration
 }
 
 type relay struct {
@@ -72,9 +93,13 @@ type relay struct {
 	queue    [relayQueue][rtp.FrameSamples]byte
 	qHead    int
 	qLen     int
-	partial  []byte // bytes of a frame still incomplete (a sender with other packet sizes)
+	partial  []byte    // bytes of a frame still incomplete (a sender with other packet sizes)
+	lastIn   time.Time // when the last frame came to SendAudio
 	standing int
-	hold     []byte // the hold loop in the call's law; nil: none
+	leadSum  time.Duration // the window's frames' lead (negative: lag), summed
+	leadN    int           // frames into the window
+	trim     bool          // drop the next relayed frame
+	hold     []byte        // the hold loop in the call's law; nil: none
 	holdPos  int
 	holdBuf  [rtp.FrameSamples]byte // the tick's own: a hold frame being sent
 	taps     map[uint64]func([]byte)
@@ -128,6 +153,8 @@ func (m *media) sendRelayed(frame []byte) {
 		r.st.Dropped++
 		return
 	}
+	now := time.Now()
+	r.lastIn = now
 	if len(r.partial) == 0 && len(frame) == rtp.FrameSamples {
 		m.enqueueRelayed(frame)
 	} else {
@@ -138,7 +165,7 @@ func (m *media) sendRelayed(frame []byte) {
 		}
 		r.partial = r.partial[:copy(r.partial, r.partial[k:])]
 	}
-	m.drainRelayed(time.Now())
+	m.drainRelayed(now)
 }
 
 func (m *media) enqueueRelayed(frame []byte) {
@@ -169,6 +196,12 @@ func (m *media) drainRelayed(now time.Time) {
 		frame := r.queue[r.qHead][:]
 		r.qHead = (r.qHead + 1) % relayQueue
 		r.qLen--
+		if r.trim {
+			r.trim = false
+			r.st.Dropped++
+			r.st.Trimmed++
+			continue
+		}
 		slot := r.next
 		r.next++
 		payload := frame
@@ -187,6 +220,13 @@ func (m *media) drainRelayed(now time.Time) {
 		r.st.Sent++
 		if late < 0 {
 			r.st.Early++
+			r.st.Lead -= late
+			r.st.MaxLead = max(r.st.MaxLead, -late)
+		}
+		r.leadSum -= late
+		if r.leadN++; r.leadN == relayWindow {
+			r.trim = r.leadSum/relayWindow > rtp.FrameTime/2
+			r.leadN, r.leadSum = 0, 0
 		}
 		r.pcm = g711.ULaw.AppendDecode(r.pcm[:0], frame)
 		m.rec.Add(audio.Agent, time.Duration(slot)*rtp.FrameTime, audio.PCM{Rate: audio.Rate, Samples: r.pcm})
@@ -210,11 +250,19 @@ func (m *media) writeLocked(pkt *pion.Packet) {
 }
 
 // takeSlot claims slot n for the tick's own packet: false if a relayed
-// frame took it already. Slots nobody sent (a stall) become a pause in
-// the stream. m.mu is held.
-func (m *media) takeSlot(n int64) bool {
+// frame took it already, or if the other leg is talking and the slot
+// waits for its next frame. Slots nobody sent (a stall) become a pause
+// in the stream. m.mu is held.
+func (m *media) takeSlot(n int64, now time.Time) bool {
 	r := &m.relay
 	if r.next > n {
+		return false
+	}
+	if !r.lastIn.IsZero() && now.Sub(r.lastIn) < relayActive && len(m.events) == 0 && len(m.play) == 0 {
+		for ; r.next < n-relayLag; r.next++ {
+			m.pk.Pause(rtp.FrameSamples)
+			r.st.Skipped++
+		}
 		return false
 	}
 	if r.next < n {
@@ -224,15 +272,13 @@ func (m *media) takeSlot(n int64) bool {
 	return true
 }
 
-// relayTick drops a frame of a queue that has stood too long, so the
-// other leg's faster clock can't build up delay; m.mu is held.
+// relayTick drops a frame of a queue that has stood too long (the other
+// leg's clock runs fast); m.mu is held.
 func (m *media) relayTick() {
 	r := &m.relay
 	if r.qLen == 0 {
 		r.standing = 0
-		return
-	}
-	if r.standing++; r.standing >= relayStanding {
+	} else if r.standing++; r.standing >= relayStanding {
 		r.qHead = (r.qHead + 1) % relayQueue
 		r.qLen--
 		r.st.Dropped++
