@@ -1,7 +1,10 @@
 package sip
 
 import (
+	"fmt"
 	"net"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,7 +35,29 @@ func freeTCPPort(t testing.TB) int {
 // startSippTCP runs sipp as a TCP UAS (-t t1: one socket for every call).
 func startSippTCP(t testing.TB, scenario string, calls int) *sippUAS {
 	t.Helper()
-	return startSippOn(t, freeTCPPort(t), scenario, calls, "-t", "t1")
+	s := startSippOn(t, freeTCPPort(t), scenario, calls, "-t", "t1")
+	waitTCPListen(t, s.port)
+	return s
+}
+
+// waitTCPListen waits until something listens on the loopback TCP port:
+// over TCP there is no INVITE retransmission to cover a sipp that is
+// slow to start on a busy machine, and a refused connection fails the
+// call at once. It reads /proc/net/tcp (no probe connection, which sipp
+// would see); where that is missing it leaves the start's pause as is.
+func waitTCPListen(t testing.TB, port int) {
+	t.Helper()
+	want := fmt.Sprintf(":%04X 00000000:0000 0A", port) // local port, no remote, state LISTEN
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		b, err := os.ReadFile("/proc/net/tcp")
+		if err != nil {
+			return
+		}
+		if strings.Contains(string(b), want) {
+			return
+		}
+	}
+	t.Fatalf("sipp is not listening on TCP port %d", port)
 }
 
 func tcpTrunk(c *Config) { c.Transport = "tcp" }
