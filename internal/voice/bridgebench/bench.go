@@ -17,7 +17,13 @@
 //     what Parley adds;
 //   - accept to first audio, p99, each way: from the operator's accept
 //     (the browser starts making its offer) to the first frame of the
-//     other party heard, through signalling, ICE, DTLS and bridging.
+//     other party heard, through signalling, ICE, DTLS and bridging;
+//   - a baseline, to tell Parley's delay from the machine's: Baseline
+//     streams of the same frames, sent by the same talker in the same
+//     ticks, through a bare UDP relay in the same process (a goroutine
+//     reading a socket and writing another, as Parley's SIP side does,
+//     without SIP, SRTP or the bridge). On a machine shared with other
+//     work, the baseline's delay is what scheduling alone costs.
 //
 // Run is what cmd/parley-bench calls; TestRun runs it small.
 package bridgebench
@@ -59,7 +65,10 @@ type Config struct {
 	// Ports gives each WebRTC peer its own UDP port instead of one port
 	// for all (PARLEY_RTC_UDP_PORT, the default deployment here).
 	Ports bool
-	Log   *slog.Logger
+	// Baseline is the number of bare-relay streams measured beside the
+	// calls; 0 means 10, negative none.
+	Baseline int
+	Log      *slog.Logger
 }
 
 // Goals of issue 12.
@@ -95,6 +104,7 @@ type Result struct {
 	Window     time.Duration
 	ToOperator Direction // callee -> Parley (SIP) -> operator (WebRTC)
 	ToCallee   Direction // operator -> Parley (WebRTC) -> callee (SIP)
+	Baseline   Direction // the bare UDP relay, same talker, same moments
 	// Accept to the first frame of the other party, p50 and p99.
 	FirstAudioToOperatorP50, FirstAudioToOperatorP99 time.Duration
 	FirstAudioToCalleeP50, FirstAudioToCalleeP99     time.Duration
@@ -127,6 +137,11 @@ func (r *Result) Report(w io.Writer) {
 		fmt.Fprintf(w, "  %-19s frames %d, received %d, late or lost %.3f%%, delay p50 %v p99 %v max %v\n", d.name, d.d.Sent,
 			d.d.Received, 100*d.d.LateShare(), d.d.P50.Round(10*time.Microsecond), d.d.P99.Round(10*time.Microsecond),
 			d.d.Max.Round(10*time.Microsecond))
+	}
+	if r.Baseline.Sent > 0 {
+		fmt.Fprintf(w, "  %-19s frames %d, received %d, late or lost %.3f%%, delay p50 %v p99 %v max %v\n", "baseline (bare relay)",
+			r.Baseline.Sent, r.Baseline.Received, 100*r.Baseline.LateShare(), r.Baseline.P50.Round(10*time.Microsecond),
+			r.Baseline.P99.Round(10*time.Microsecond), r.Baseline.Max.Round(10*time.Microsecond))
 	}
 	fmt.Fprintf(w, "  late or lost, both ways: %.3f%% (goal < %.0f%%)\n", 100*r.LateShare(), 100*GoalLate)
 	fmt.Fprintf(w, "  delay p99: %v (goal < %v)\n", max(r.ToOperator.P99, r.ToCallee.P99).Round(10*time.Microsecond), GoalDelayP99)
@@ -273,6 +288,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer eng.Close()
 
 	toOperator, toCallee := newTally(cfg.Calls), newTally(cfg.Calls)
+	if cfg.Baseline == 0 {
+		cfg.Baseline = 10
+	}
+	base, err := startBaseline(max(cfg.Baseline, 0))
+	if err != nil {
+		return nil, err
+	}
+	defer base.close()
 	legs := make([]*leg, cfg.Calls)
 	defer func() {
 		for _, l := range legs {
@@ -359,6 +382,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 					}
 				}
 			}
+			base.send(buf)
 		}
 	}()
 
@@ -385,6 +409,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	to := from.Add(cfg.Duration)
 	toOperator.window(from, to)
 	toCallee.window(from, to)
+	base.tally.window(from, to)
 	select {
 	case <-time.After(cfg.Duration + drainAfterTalks):
 	case <-ctx.Done():
@@ -393,7 +418,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	stopTalk()
 	<-talkDone
 
-	res := &Result{Calls: cfg.Calls, Window: cfg.Duration, ToOperator: toOperator.direction(), ToCallee: toCallee.direction()}
+	res := &Result{Calls: cfg.Calls, Window: cfg.Duration, ToOperator: toOperator.direction(), ToCallee: toCallee.direction(),
+		Baseline: base.tally.direction()}
 	var toOp, toCal []time.Duration
 	var lead time.Duration
 	var relayed uint64
@@ -475,4 +501,81 @@ func (r *Result) Met() error {
 		errs = append(errs, fmt.Errorf("accept to first audio p99 %v, goal < %v", d, GoalFirstAudio))
 	}
 	return errors.Join(errs...)
+}
+
+// baseline is n streams through a bare UDP relay: the talker writes to
+// the relay's sockets, one goroutine per stream reads and writes on to a
+// receiving socket, whose goroutine tallies the delays.
+type baseline struct {
+	tally  *tally
+	to     []*net.UDPAddr // the relay's sockets
+	out    *net.UDPConn   // the talker's socket
+	closes []io.Closer
+}
+
+func startBaseline(n int) (*baseline, error) {
+	b := &baseline{tally: newTally(max(n, 1))}
+	lo := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}
+	listen := func() (*net.UDPConn, error) {
+		c, err := net.ListenUDP("udp", lo)
+		if err == nil {
+			b.closes = append(b.closes, c)
+		}
+		return c, err
+	}
+	var err error
+	if b.out, err = listen(); err != nil {
+		b.close()
+		return nil, err
+	}
+	sink, err := listen()
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			k, _, err := sink.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			b.tally.arrived(buf[:k], time.Now())
+		}
+	}()
+	for range n {
+		relay, err := listen()
+		if err != nil {
+			b.close()
+			return nil, err
+		}
+		b.to = append(b.to, relay.LocalAddr().(*net.UDPAddr))
+		go func() {
+			buf := make([]byte, 1500)
+			for {
+				k, _, err := relay.ReadFromUDP(buf)
+				if err != nil {
+					return
+				}
+				_, _ = relay.WriteToUDP(buf[:k], sink.LocalAddr().(*net.UDPAddr))
+			}
+		}()
+	}
+	return b, nil
+}
+
+// send sends each stream's frame of this tick.
+func (b *baseline) send(buf []byte) {
+	for i, to := range b.to {
+		now := time.Now()
+		if _, err := b.out.WriteToUDP(stamp(buf, i, now), to); err == nil && b.tally.inWindow(now) {
+			b.tally.sent.Add(1)
+		}
+	}
+}
+
+func (b *baseline) close() {
+	for _, c := range b.closes {
+		c.Close()
+	}
 }
