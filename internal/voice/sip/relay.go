@@ -35,18 +35,20 @@ import (
 //
 // Keeping the slots in step with the other leg: while it talks (a frame
 // came in the last relayActive), the tick leaves its slot to the other
-// leg's next frame instead of filling it, so a frame that comes a little
-// late still takes its own slot rather than pushing the stream a slot
-// ahead behind a filler; a slot more than relayLag behind is given up (a
-// gap the callee's phone conceals). Still, the relayed frames can run
-// ahead of their slots' time: from the start of the bridge (the tick
-// filled the slot the first frame came in, which takes the next one), or
-// after a stall and its burst. A phone that plays by timestamp turns that
-// lead into delay, so when relayWindow frames in a row went out more
-// than half a frame ahead of their time on average, one frame is dropped:
-// the stream steps back a slot and the frames go out less than half a
-// frame after their time instead. Relayed audio is recorded on the agent leg
-// at its slot: the recording holds what the callee heard.
+// leg's next frame instead of filling it, so frames that come late, even
+// a burst after a stall, still take their own slots (late, as they would
+// reach the phone without Parley) rather than pushing the stream ahead
+// behind fillers; a slot more than relayLag behind is given up (a gap the
+// phone conceals). Still, the relayed frames can run ahead of their
+// slots' time: from the start of the bridge (the tick filled the slot the
+// first frame came in, which takes the next one), or after a silence
+// longer than relayActive. A phone that plays by timestamp turns that
+// lead into delay, so when relayWindow frames in a row went out more than
+// half a frame ahead of their time on average, as many frames as the
+// average lead holds whole frames (at least one) are dropped: the stream
+// steps back and the frames go out less than half a frame after their
+// time instead. Relayed audio is recorded on the agent leg at its slot:
+// the recording holds what the callee heard.
 //
 // While a prompt or DTMF digits play, relayed frames are dropped: the
 // operator's voice is never mixed over them. Hold audio plays in slots
@@ -56,12 +58,12 @@ import (
 // and the callee's frame of the tick (a supervisor listening; mixing is
 // the one place the relay decodes).
 const (
-	relayActive   = 3 * rtp.FrameTime // the other leg talks if a frame came this recently
-	relayLag      = 2                 // slots a pending slot may fall behind the clock
-	relayLead     = 5                 // slots a relayed frame may go out ahead of its time
-	relayQueue    = 4                 // frames waiting for their slot; past that the oldest is dropped
-	relayStanding = 50                // ticks (1 s) a queue may stand before a frame is dropped
-	relayWindow   = 50                // relayed frames (1 s) over which the stream's lead is watched
+	relayActive   = 10 * rtp.FrameTime // the other leg talks if a frame came this recently
+	relayLag      = 10                 // slots a pending slot may fall behind the clock
+	relayLead     = 5                  // slots a relayed frame may go out ahead of its time
+	relayQueue    = 4                  // frames waiting for their slot; past that the oldest is dropped
+	relayStanding = 50                 // ticks (1 s) a queue may stand before a frame is dropped
+	relayWindow   = 25                 // relayed frames (0.5 s) over which the stream's lead is watched
 )
 
 // RelayStats counts a call's bridged audio.
@@ -98,7 +100,7 @@ type relay struct {
 	standing int
 	leadSum  time.Duration // the window's frames' lead (negative: lag), summed
 	leadN    int           // frames into the window
-	trim     bool          // drop the next relayed frame
+	trim     int           // relayed frames to drop
 	hold     []byte        // the hold loop in the call's law; nil: none
 	holdPos  int
 	holdBuf  [rtp.FrameSamples]byte // the tick's own: a hold frame being sent
@@ -196,8 +198,8 @@ func (m *media) drainRelayed(now time.Time) {
 		frame := r.queue[r.qHead][:]
 		r.qHead = (r.qHead + 1) % relayQueue
 		r.qLen--
-		if r.trim {
-			r.trim = false
+		if r.trim > 0 {
+			r.trim--
 			r.st.Dropped++
 			r.st.Trimmed++
 			continue
@@ -225,7 +227,9 @@ func (m *media) drainRelayed(now time.Time) {
 		}
 		r.leadSum -= late
 		if r.leadN++; r.leadN == relayWindow {
-			r.trim = r.leadSum/relayWindow > rtp.FrameTime/2
+			if lead := r.leadSum / relayWindow; lead > rtp.FrameTime/2 {
+				r.trim = max(1, int(lead/rtp.FrameTime))
+			}
 			r.leadN, r.leadSum = 0, 0
 		}
 		r.pcm = g711.ULaw.AppendDecode(r.pcm[:0], frame)
