@@ -135,8 +135,12 @@ func NewEngine(cfg Config) (*Engine, error) {
 	}
 	switch {
 	case cfg.UDPPort != 0:
+		// One socket carries every peer: 50 packets a second each, which
+		// a moment's descheduling of its reader must not overflow (Linux
+		// caps the size at net.core.rmem_max / wmem_max).
 		opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithNetworks(iceNetworks...),
-			ice.UDPMuxFromPortWithLogger(pionLogs{log}.NewLogger("udpmux"))}
+			ice.UDPMuxFromPortWithLogger(pionLogs{log}.NewLogger("udpmux")),
+			ice.UDPMuxFromPortWithReadBufferSize(muxBuffer), ice.UDPMuxFromPortWithWriteBufferSize(muxBuffer)}
 		if cfg.Loopback {
 			opts = append(opts, ice.UDPMuxFromPortWithLoopback())
 		}
@@ -170,6 +174,10 @@ func NewEngine(cfg Config) (*Engine, error) {
 	e.api = pion.NewAPI(pion.WithSettingEngine(se), pion.WithMediaEngine(&me), pion.WithInterceptorRegistry(&ir))
 	return e, nil
 }
+
+// muxBuffer is the UDP mux socket's buffer size each way: 4 MiB, about
+// 20,000 packets, a second of 400 peers.
+const muxBuffer = 4 << 20
 
 var pcmu = pion.RTPCodecCapability{MimeType: pion.MimeTypePCMU, ClockRate: 8000, Channels: 1}
 
