@@ -215,7 +215,9 @@ func testBridge(t *testing.T, law g711.Law) {
 	waitFor(t, ctx, "the callee hears the operator", func() bool { return c.heard.Tone(0, 1500) > heardShare })
 	waitFor(t, ctx, "the operator hears the callee", func() bool { return op.heard.Tone(0, 400) > heardShare })
 
-	// A supervisor listening hears both sides.
+	// A supervisor listening hears both sides, once the relay has settled
+	// (past its first lead trims).
+	waitFor(t, ctx, "the relay settles", func() bool { return c.conn.RelayStats().Sent >= 80 })
 	sup := connectOperator(t, ctx, e, true)
 	untap := c.conn.Tap(sup.peer.SendAudio)
 	waitFor(t, ctx, "the supervisor hears the callee and the operator", func() bool {

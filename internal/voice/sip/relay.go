@@ -54,9 +54,10 @@ import (
 // operator's voice is never mixed over them. Hold audio plays in slots
 // no relayed frame took (the bridge stops relaying while on hold).
 //
-// Tap: once a tick, every tap gets the PCMU mix of the slot's sent frame
-// and the callee's frame of the tick (a supervisor listening; mixing is
-// the one place the relay decodes).
+// Tap: once a tick, every tap gets the PCMU mix of the previous slot's
+// sent frame (a relayed frame may come up to a frame after its slot's
+// time) and the callee's frame of the tick (a supervisor listening;
+// mixing is the one place the relay decodes).
 const (
 	relayActive   = 10 * rtp.FrameTime // the other leg talks if a frame came this recently
 	relayLag      = 10                 // slots a pending slot may fall behind the clock
@@ -106,7 +107,7 @@ type relay struct {
 	holdBuf  [rtp.FrameSamples]byte // the tick's own: a hold frame being sent
 	taps     map[uint64]func([]byte)
 	tapSeq   uint64
-	sent     [4]sentFrame // ring of the last slots' sent audio (PCMU), for taps
+	sent     [8]sentFrame // ring of the slots' sent audio (PCMU) around now, for taps
 	enc      []byte       // scratch: a frame in the call's law
 	pcm      []int16      // scratch: a frame decoded for the recording and taps
 	wire     []byte       // scratch: a marshalled packet
@@ -334,8 +335,8 @@ func (m *media) noteSentPacket(slot int64, pkt *pion.Packet) {
 	m.noteSent(slot, g711.AppendConvert(nil, pkt.Payload, m.law, g711.ULaw), true)
 }
 
-// tapSlot gives the taps the mix of slot n: what was sent and heard
-// (the callee's decoded frame of the tick; nil: none).
+// tapSlot gives the taps the mix of tick n: what was sent in slot n-1
+// and heard (the callee's decoded frame of the tick; nil: none).
 func (m *media) tapSlot(n int64, heard []int16) {
 	m.mu.Lock()
 	r := &m.relay
@@ -349,7 +350,7 @@ func (m *media) tapSlot(n int64, heard []int16) {
 			mix[i] = int32(v)
 		}
 	}
-	if s := &r.sent[n%int64(len(r.sent))]; s.slot == n && s.audio {
+	if s := &r.sent[(n+int64(len(r.sent))-1)%int64(len(r.sent))]; s.slot == n-1 && s.audio {
 		for i, c := range s.pcmu {
 			mix[i] += int32(g711.DecodeULaw(c))
 		}
