@@ -197,7 +197,7 @@ func (m *media) tickLoop() {
 			pkt = m.fillSlot(at, silence)
 		}
 		if pkt != nil {
-			m.noteSentPacket(n, pkt)
+			m.noteSentPacket(pkt)
 			m.st.Sent++
 			if late > LateAfter {
 				m.st.Late++
@@ -240,7 +240,7 @@ func (m *media) tickLoop() {
 			}
 			m.mu.Unlock()
 		}
-		m.tapSlot(n, heard)
+		m.tapSlot(heard)
 
 		n++
 		// A stall longer than the jitter buffer's reach (the process was

@@ -54,9 +54,9 @@ import (
 // operator's voice is never mixed over them. Hold audio plays in slots
 // no relayed frame took (the bridge stops relaying while on hold).
 //
-// Tap: once a tick, every tap gets the PCMU mix of the previous slot's
-// sent frame (a relayed frame may come up to a frame after its slot's
-// time) and the callee's frame of the tick (a supervisor listening;
+// Tap: once a tick, every tap gets the PCMU mix of the next frame sent to
+// the callee, in the order they went out (relayed frames don't keep to
+// the tick), and the callee's frame of the tick (a supervisor listening;
 // mixing is the one place the relay decodes).
 const (
 	relayActive   = 10 * rtp.FrameTime // the other leg talks if a frame came this recently
@@ -107,18 +107,17 @@ type relay struct {
 	holdBuf  [rtp.FrameSamples]byte // the tick's own: a hold frame being sent
 	taps     map[uint64]func([]byte)
 	tapSeq   uint64
-	sent     [8]sentFrame // ring of the slots' sent audio (PCMU) around now, for taps
-	enc      []byte       // scratch: a frame in the call's law
-	pcm      []int16      // scratch: a frame decoded for the recording and taps
-	wire     []byte       // scratch: a marshalled packet
+	tapQ     [tapQueue][rtp.FrameSamples]byte // sent audio (PCMU) the taps have yet to hear
+	tapHead  int
+	tapLen   int
+	enc      []byte  // scratch: a frame in the call's law
+	pcm      []int16 // scratch: a frame decoded for the recording and taps
+	wire     []byte  // scratch: a marshalled packet
 	st       RelayStats
 }
 
-type sentFrame struct {
-	slot  int64
-	pcmu  [rtp.FrameSamples]byte
-	audio bool
-}
+// tapQueue bounds the sent frames waiting for the taps' next ticks.
+const tapQueue = 4
 
 // forwardReceived gives an arriving audio packet to the OnAudio function.
 // Only readLoop calls it.
@@ -235,7 +234,7 @@ func (m *media) drainRelayed(now time.Time) {
 		}
 		r.pcm = g711.ULaw.AppendDecode(r.pcm[:0], frame)
 		m.rec.Add(audio.Agent, time.Duration(slot)*rtp.FrameTime, audio.PCM{Rate: audio.Rate, Samples: r.pcm})
-		m.noteSent(slot, frame, true)
+		m.noteSent(frame)
 		m.writeLocked(pkt)
 	}
 }
@@ -308,36 +307,46 @@ func (m *media) fillSlot(at time.Duration, silence []byte) *pion.Packet {
 	return m.pk.Audio(frame)
 }
 
-// noteSent keeps a slot's sent audio (PCMU; nil: silence) for the taps.
-// m.mu is held.
-func (m *media) noteSent(slot int64, pcmu []byte, isAudio bool) {
+// noteSent queues a frame sent to the callee (PCMU; nil: no audio, a DTMF
+// event) for the taps: they hear the sent stream in the order it went
+// out, one frame a tick, whatever slots the frames took; past tapQueue
+// the oldest is skipped. m.mu is held.
+func (m *media) noteSent(pcmu []byte) {
 	r := &m.relay
 	if len(r.taps) == 0 {
 		return
 	}
-	s := &r.sent[slot%int64(len(r.sent))]
-	s.slot, s.audio = slot, isAudio && pcmu != nil
-	if s.audio {
-		copy(s.pcmu[:], pcmu)
+	if r.tapLen == tapQueue {
+		r.tapHead = (r.tapHead + 1) % tapQueue
+		r.tapLen--
 	}
+	f := &r.tapQ[(r.tapHead+r.tapLen)%tapQueue]
+	if pcmu == nil {
+		for i := range f {
+			f[i] = 0xFF
+		}
+	} else {
+		copy(f[:], pcmu)
+	}
+	r.tapLen++
 }
 
 // noteSentPacket is noteSent for a packet the tick built (a prompt frame,
 // a DTMF event, silence). m.mu is held.
-func (m *media) noteSentPacket(slot int64, pkt *pion.Packet) {
+func (m *media) noteSentPacket(pkt *pion.Packet) {
 	if len(m.relay.taps) == 0 || pkt == nil {
 		return
 	}
 	if pkt.PayloadType != m.pt {
-		m.noteSent(slot, nil, false)
+		m.noteSent(nil)
 		return
 	}
-	m.noteSent(slot, g711.AppendConvert(nil, pkt.Payload, m.law, g711.ULaw), true)
+	m.noteSent(g711.AppendConvert(nil, pkt.Payload, m.law, g711.ULaw))
 }
 
-// tapSlot gives the taps the mix of tick n: what was sent in slot n-1
-// and heard (the callee's decoded frame of the tick; nil: none).
-func (m *media) tapSlot(n int64, heard []int16) {
+// tapSlot gives the taps the mix of a tick: the next frame sent to the
+// callee and the callee's frame of the tick (heard; nil: none).
+func (m *media) tapSlot(heard []int16) {
 	m.mu.Lock()
 	r := &m.relay
 	if len(r.taps) == 0 {
@@ -350,10 +359,12 @@ func (m *media) tapSlot(n int64, heard []int16) {
 			mix[i] = int32(v)
 		}
 	}
-	if s := &r.sent[(n+int64(len(r.sent))-1)%int64(len(r.sent))]; s.slot == n-1 && s.audio {
-		for i, c := range s.pcmu {
+	if r.tapLen > 0 {
+		for i, c := range r.tapQ[r.tapHead] {
 			mix[i] += int32(g711.DecodeULaw(c))
 		}
+		r.tapHead = (r.tapHead + 1) % tapQueue
+		r.tapLen--
 	}
 	taps := make([]func([]byte), 0, len(r.taps))
 	for _, f := range r.taps {
@@ -410,8 +421,9 @@ func (c *Conn) Tap(f func(mix []byte)) (untap func()) {
 	m := c.media
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.relay.taps == nil {
+	if len(m.relay.taps) == 0 {
 		m.relay.taps = map[uint64]func([]byte){}
+		m.relay.tapLen = 0 // what was queued for earlier taps is stale
 	}
 	m.relay.tapSeq++
 	id := m.relay.tapSeq
