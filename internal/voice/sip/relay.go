@@ -52,7 +52,8 @@ import (
 //
 // While a prompt or DTMF digits play, relayed frames are dropped: the
 // operator's voice is never mixed over them. Hold audio plays in slots
-// no relayed frame took (the bridge stops relaying while on hold).
+// no relayed frame took (the bridge stops relaying while on hold, and
+// the tick fills the slots again relayActive later).
 //
 // Tap: once a tick, every tap gets the PCMU mix of the next frame sent to
 // the callee, in the order they went out (relayed frames don't keep to
