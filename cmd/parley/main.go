@@ -56,7 +56,10 @@ PARLEY_WEBHOOK_ALLOW_PRIVATE (1 lets webhook URLs point at loopback, private and
 link-local addresses; default 0: refused when saved and when connecting),
 PARLEY_NATS_URL (nats://host:4222: links the nodes of a cluster so that every node's
 WebSocket stream sees every node's events; default none: a single node),
-PARLEY_NATS_SUBJECT (subject prefix of the cluster's events; default parley.events).
+PARLEY_NATS_SUBJECT (subject prefix of the cluster's events; default parley.events),
+PARLEY_PUBLIC_IP (the address SIP trunks and browsers reach this node's media at, behind a 1:1 NAT),
+PARLEY_RTC_UDP_PORT (one UDP port for all WebRTC media) or PARLEY_RTC_UDP_PORTS (a range, 40000-40999),
+PARLEY_RTC_LOOPBACK (1 gathers loopback ICE candidates), PARLEY_RTC_MAX_PEERS (default 500).
 `
 
 func main() {
@@ -129,6 +132,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	cfg.NATSURL, cfg.NATSSubject = os.Getenv("PARLEY_NATS_URL"), os.Getenv("PARLEY_NATS_SUBJECT")
 	if err := mediaSettings(&cfg); err != nil {
+		return err
+	}
+	if err := voiceSettings(&cfg); err != nil {
 		return err
 	}
 	srv, err := server.Open(ctx, cfg)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -40,6 +41,7 @@ import (
 	"github.com/parley-cc/parley/internal/store"
 	"github.com/parley-cc/parley/internal/trunk"
 	voicesip "github.com/parley-cc/parley/internal/voice/sip"
+	"github.com/parley-cc/parley/internal/voice/webrtc"
 	"github.com/parley-cc/parley/internal/web"
 	"github.com/parley-cc/parley/internal/webhook"
 )
@@ -81,6 +83,13 @@ type Config struct {
 	NATSSubject string
 	// Media chooses the store of chat photos and videos.
 	Media MediaConfig
+	// PublicIP is the address this node's media is reached at behind a
+	// 1:1 NAT (PARLEY_PUBLIC_IP): the SIP trunks' SDP and Contact, and
+	// the WebRTC engine's ICE candidates. Unset: the local addresses.
+	PublicIP netip.Addr
+	// WebRTC is the node's WebRTC media settings (PARLEY_RTC_*); its
+	// PublicIP and Log are taken from this Config.
+	WebRTC webrtc.Config
 	// WebhookAllowPrivate lets webhook URLs point at loopback and private
 	// addresses (PARLEY_WEBHOOK_ALLOW_PRIVATE=1).
 	WebhookAllowPrivate bool
@@ -140,6 +149,9 @@ type Server struct {
 	// builds their SIP stacks for the dialer by an agent's trunk_name.
 	Trunks    *trunk.Service
 	SIPTrunks *voicesip.Pool
+	// RTC answers browsers' WebRTC offers: operators talking to callees,
+	// supervisors listening.
+	RTC *webrtc.Engine
 
 	http     *http.Server
 	listener net.Listener
@@ -218,13 +230,23 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		reg = &speech.Registry{Espeak: cfg.Synth}
 	}
 	s.Trunks = &trunk.Service{DB: db}
-	s.SIPTrunks = &voicesip.Pool{Configs: s.Trunks, Agents: s.Agents, Synth: cfg.Synth, Log: cfg.Log, Speech: reg}
+	s.SIPTrunks = &voicesip.Pool{Configs: s.Trunks, Agents: s.Agents, Synth: cfg.Synth, Log: cfg.Log, Speech: reg, PublicIP: cfg.PublicIP}
+	rtc := cfg.WebRTC
+	rtc.PublicIP, rtc.Log = cfg.PublicIP, cfg.Log
+	if s.RTC, err = webrtc.NewEngine(rtc); err != nil {
+		db.Close()
+		if s.mediaTemp != "" {
+			_ = os.RemoveAll(s.mediaTemp)
+		}
+		return nil, err
+	}
 	s.Dialer.TrunkResolver = s.SIPTrunks.Resolve
 	s.WebhookDispatcher = &webhook.Dispatcher{DB: db, Bus: bus, Log: cfg.Log, Node: node, AllowPrivate: cfg.WebhookAllowPrivate,
 		Backoff: cfg.WebhookBackoff, MaxAttempts: cfg.WebhookMaxAttempts, SweepEvery: cfg.WebhookSweepEvery, SweepLag: cfg.WebhookSweepLag}
 	s.Webhooks = &webhook.Service{DB: db, AllowPrivate: cfg.WebhookAllowPrivate, Wake: s.WebhookDispatcher.Wake}
 	if err := s.openRealtime(ctx, node); err != nil {
 		s.closeRealtime()
+		s.RTC.Close()
 		db.Close()
 		if s.mediaTemp != "" {
 			_ = os.RemoveAll(s.mediaTemp)
@@ -345,6 +367,9 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 	s.closeRealtime() // hijacked connections outlive Shutdown; they read the database
 	s.SIPTrunks.Close()
+	if s.RTC != nil {
+		err = errors.Join(err, s.RTC.Close())
+	}
 	err = errors.Join(err, s.DB.Close())
 	if s.mediaTemp != "" {
 		err = errors.Join(err, os.RemoveAll(s.mediaTemp))

@@ -240,3 +240,23 @@ func BenchmarkFrame(b *testing.B) {
 		})
 	}
 }
+
+// TestAppendConvert: converting a code from one law to the other gives
+// the other law's code of the same sample, and a round trip through the
+// finer law (μ-law near zero) returns the A-law code.
+func TestAppendConvert(t *testing.T) {
+	for c := range 256 {
+		u := byte(c)
+		if got, want := AppendConvert(nil, []byte{u}, ULaw, ALaw)[0], EncodeALaw(DecodeULaw(u)); got != want {
+			t.Fatalf("μ %#x -> A %#x, want %#x", u, got, want)
+		}
+		a := byte(c)
+		if got, want := AppendConvert(nil, []byte{a}, ALaw, ULaw)[0], EncodeULaw(DecodeALaw(a)); got != want {
+			t.Fatalf("A %#x -> μ %#x, want %#x", a, got, want)
+		}
+	}
+	src := []byte{1, 2, 3}
+	if got := AppendConvert([]byte{9}, src, ULaw, ULaw); string(got) != "\x09\x01\x02\x03" {
+		t.Errorf("same law: %v", got)
+	}
+}

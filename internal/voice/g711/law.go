@@ -110,3 +110,33 @@ func encodeTable(l Law) *[65536]byte {
 	}
 	return &encTables()[ULaw]
 }
+
+// AppendConvert appends codes of law from re-coded in law to (decoded and
+// encoded again, through a 256-entry table) and returns the extended
+// slice. It is how a PCMA call and a PCMU leg exchange frames without
+// decoding them to PCM; from == to copies.
+func AppendConvert(dst, codes []byte, from, to Law) []byte {
+	if from == to {
+		return append(dst, codes...)
+	}
+	t := &ulawToALaw
+	if from == ALaw {
+		t = &alawToULaw
+	}
+	n := len(dst)
+	dst = slices.Grow(dst, len(codes))[:n+len(codes)]
+	out := dst[n:]
+	for i, c := range codes {
+		out[i] = t[c]
+	}
+	return dst
+}
+
+var ulawToALaw, alawToULaw = convertTables()
+
+func convertTables() (u2a, a2u [256]byte) {
+	for c := range 256 {
+		u2a[c], a2u[c] = EncodeALaw(DecodeULaw(byte(c))), EncodeULaw(DecodeALaw(byte(c)))
+	}
+	return u2a, a2u
+}

@@ -64,6 +64,16 @@ func (l *lockedBuffer) String() string {
 // returns the SIP port.
 func startBaresip(t testing.TB, wav string) int {
 	t.Helper()
+	port, _ := startBaresipHeard(t, wav)
+	return port
+}
+
+// startBaresipHeard is startBaresip that also returns the directory
+// where baresip's sndfile module writes what it hears: one
+// dump-*-dec.wav a call, complete once the call has ended. (baresip 1.0's
+// aufile module plays files, it does not record them.)
+func startBaresipHeard(t testing.TB, wav string) (port int, heard string) {
+	t.Helper()
 	bin := requireTool(t, "baresip")
 	if _, err := os.Stat(filepath.Join(baresipModules, "aufile.so")); err != nil {
 		if os.Getenv("PARLEY_TEST_SIP") == "1" {
@@ -74,9 +84,9 @@ func startBaresip(t testing.TB, wav string) int {
 	// baresip 1.0 also binds TCP and TLS (port+1) beside UDP, which a free
 	// UDP port doesn't promise: a clash is retried on other ports.
 	for attempt := 1; ; attempt++ {
-		port, out, ok := tryBaresip(t, bin, wav)
+		port, heard, out, ok := tryBaresip(t, bin, wav)
 		if ok {
-			return port
+			return port, heard
 		}
 		if attempt == 5 || !strings.Contains(out, "Address already in use") {
 			t.Fatalf("baresip did not start:\n%s", out)
@@ -84,17 +94,24 @@ func startBaresip(t testing.TB, wav string) int {
 	}
 }
 
-func tryBaresip(t testing.TB, bin, wav string) (int, string, bool) {
+// tryBaresip returns the SIP port, the heard WAV's path, and on failure
+// baresip's output.
+func tryBaresip(t testing.TB, bin, wav string) (int, string, string, bool) {
 	port, rtpPort := freePort(t), freePort(t)
 	dir := t.TempDir()
+	heard := filepath.Join(dir, "heard")
+	if err := os.Mkdir(heard, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	config := strings.Join([]string{
 		"sip_listen 127.0.0.1:" + fmt.Sprint(port),
 		"module_path " + baresipModules,
 		"module g711.so",
 		"module aufile.so",
+		"module sndfile.so",
+		"snd_path " + heard,
 		"module_app account.so",
 		"audio_source aufile," + wav,
-		"audio_player aufile," + filepath.Join(dir, "heard.wav"),
 		"audio_alert aufile,/dev/null",
 		fmt.Sprintf("rtp_ports %d-%d", rtpPort, rtpPort+1),
 		"",
@@ -118,13 +135,13 @@ func tryBaresip(t testing.TB, bin, wav string) (int, string, bool) {
 	for !strings.Contains(out.String(), "baresip is ready") {
 		select {
 		case <-done:
-			return 0, out.String(), false
+			return 0, "", out.String(), false
 		default:
 		}
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			<-done
-			return 0, out.String(), false
+			return 0, "", out.String(), false
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -135,7 +152,7 @@ func tryBaresip(t testing.TB, bin, wav string) (int, string, bool) {
 			t.Logf("baresip output:\n%s", tail(out.String(), 4000))
 		}
 	})
-	return port, "", true
+	return port, heard, "", true
 }
 
 // needPocketsphinx returns the local recognizer or skips (fails under

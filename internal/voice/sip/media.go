@@ -56,7 +56,8 @@ type media struct {
 	listen   chan []int16   // frames for an active Listen
 	digits   chan rune      // received DTMF digits for an active Listen
 	st       MediaStats
-	speaking int // consecutive voiced frames during a prompt
+	speaking int   // consecutive voiced frames during a prompt
+	relay    relay // the bridge hook (relay.go)
 
 	closed atomic.Bool
 	done   chan struct{}
@@ -132,6 +133,7 @@ func (m *media) readLoop() {
 			}
 			continue
 		}
+		m.forwardReceived(&pkt)
 		m.jb.Push(&pkt, now)
 	}
 }
@@ -170,8 +172,11 @@ func (m *media) tickLoop() {
 
 		// Send.
 		m.mu.Lock()
+		m.drainRelayed(now)
+		m.relayTick()
 		var pkt *pion.Packet
 		switch {
+		case !m.takeSlot(n, now): // the slot is the bridged leg's (relay.go)
 		case len(m.events) > 0:
 			pkt = m.events[0]
 			m.events = m.events[1:]
@@ -189,22 +194,29 @@ func (m *media) tickLoop() {
 				m.cutPrompt(false)
 			}
 		default:
-			pkt = m.pk.Audio(silence)
+			pkt = m.fillSlot(at, silence)
 		}
-		m.st.Sent++
-		if late > LateAfter {
-			m.st.Late++
+		if pkt != nil {
+			m.noteSentPacket(pkt)
+			m.st.Sent++
+			if late > LateAfter {
+				m.st.Late++
+			}
+			m.st.MaxLate = max(m.st.MaxLate, late)
 		}
-		m.st.MaxLate = max(m.st.MaxLate, late)
 		m.mu.Unlock()
-		if b, err := pkt.Header.MarshalTo(out[:cap(out)]); err == nil {
-			buf := append(out[:b], pkt.Payload...)
-			_, _ = m.conn.WriteToUDP(buf, m.remote)
+		if pkt != nil {
+			if b, err := pkt.Header.MarshalTo(out[:cap(out)]); err == nil {
+				buf := append(out[:b], pkt.Payload...)
+				_, _ = m.conn.WriteToUDP(buf, m.remote)
+			}
 		}
 
 		// Receive.
+		var heard []int16
 		if f, ok := m.jb.Pop(now); ok {
 			samples := m.law.AppendDecode(nil, f.Payload)
+			heard = samples
 			if !f.Concealed {
 				m.rec.Add(audio.Callee, at, audio.PCM{Rate: audio.Rate, Samples: samples})
 			}
@@ -228,6 +240,7 @@ func (m *media) tickLoop() {
 			}
 			m.mu.Unlock()
 		}
+		m.tapSlot(heard)
 
 		n++
 		// A stall longer than the jitter buffer's reach (the process was
@@ -237,8 +250,7 @@ func (m *media) tickLoop() {
 			m.mu.Lock()
 			m.st.Late += uint64(skip) // those packets were never sent on time
 			m.mu.Unlock()
-			m.pk.Pause(uint32(skip * rtp.FrameSamples))
-			n += skip
+			n += skip // takeSlot pauses the stream over the skipped slots
 		}
 	}
 }

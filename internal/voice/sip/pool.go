@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -33,6 +34,8 @@ type Pool struct {
 	Agents interface {
 		Speech(ctx context.Context, agentID int64) (*agent.Speech, error)
 	}
+	// PublicIP is every trunk's Config.PublicIP (PARLEY_PUBLIC_IP).
+	PublicIP netip.Addr
 
 	mu    sync.Mutex
 	cache map[cacheKey]*cached
@@ -69,7 +72,8 @@ func (p *Pool) Resolve(ctx context.Context, companyID int64, name string) (diale
 	}
 	laws, _ := sdp.ParseCodecs(t.Codecs)
 	tr, err := New(Config{Name: t.Name, Host: t.Host, Port: t.Port, Transport: t.Transport, Username: t.Username,
-		Password: t.Secret(), CallerID: t.CallerID, Codecs: laws, Ring: time.Duration(t.RingTimeout) * time.Second})
+		Password: t.Secret(), CallerID: t.CallerID, Codecs: laws, Ring: time.Duration(t.RingTimeout) * time.Second,
+		PublicIP: p.PublicIP})
 	if err != nil {
 		return nil, err
 	}

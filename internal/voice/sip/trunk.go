@@ -17,6 +17,12 @@
 // the DTMF digits pressed. Without a Recognizer an utterance is reported
 // as heard with empty text: the script knows the callee said something,
 // not what. Both legs are recorded; Hangup returns the stereo WAV.
+//
+// Humans: a *Conn is a bridge.Line (package internal/voice/bridge), so a
+// call can be bridged to an operator's browser or to a second call; the
+// hook in the media loop is relay.go. External transfers (a second call
+// through the trunk with DialTarget, or REFER) are in refer.go. Config's
+// PublicIP goes in the SDP and Contact for a node behind a 1:1 NAT.
 package sip
 
 import (
@@ -69,6 +75,11 @@ type Config struct {
 	// LocalIP is the address for SIP and RTP; unset, the one the system
 	// routes to Host from.
 	LocalIP netip.Addr
+	// PublicIP, if set, is the address the trunk reaches this node at (a
+	// 1:1 NAT, PARLEY_PUBLIC_IP): it goes in the SDP (c= and o=) and in
+	// the Contact and Via of requests instead of the local address, which
+	// the sockets still bind.
+	PublicIP netip.Addr
 	// NoResponse is how long to wait for any response to the INVITE
 	// before calling the trunk unreachable; 0 means 5 s.
 	NoResponse time.Duration
@@ -94,6 +105,8 @@ type Trunk struct {
 	server  *sipgo.Server
 	dialogs *sipgo.DialogClientCache
 	local   netip.Addr
+	contact sip.ContactHeader
+	refers  sync.Map // dialog ID -> chan referProgress of a Refer in progress (refer.go)
 }
 
 // New returns a trunk for cfg after checking it.
@@ -163,11 +176,12 @@ func (t *Trunk) stack() (*sipgo.Client, *sipgo.DialogClientCache, netip.Addr, er
 	if err != nil {
 		return nil, nil, netip.Addr{}, fmt.Errorf("sip: no route to %s: %w", t.Host, err)
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(t.fromUser()), sipgo.WithUserAgentHostname(local.String()))
+	advertised := t.advertised(local)
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(t.fromUser()), sipgo.WithUserAgentHostname(advertised.String()))
 	if err != nil {
 		return nil, nil, netip.Addr{}, err
 	}
-	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(local.String()),
+	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(advertised.String()),
 		sipgo.WithClientConnectionAddr(net.JoinHostPort(local.String(), "0")))
 	if err != nil {
 		ua.Close()
@@ -178,7 +192,7 @@ func (t *Trunk) stack() (*sipgo.Client, *sipgo.DialogClientCache, netip.Addr, er
 		ua.Close()
 		return nil, nil, netip.Addr{}, err
 	}
-	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: t.fromUser(), Host: local.String()}}
+	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: t.fromUser(), Host: advertised.String()}}
 	if t.Transport == "tcp" {
 		contact.Address.UriParams = sip.NewParams()
 		contact.Address.UriParams.Add("transport", "tcp")
@@ -189,11 +203,20 @@ func (t *Trunk) stack() (*sipgo.Client, *sipgo.DialogClientCache, netip.Addr, er
 			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
 		}
 	})
+	server.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) { t.onNotify(dialogs, req, tx) })
 	server.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	})
-	t.ua, t.client, t.server, t.dialogs, t.local = ua, client, server, dialogs, local
+	t.ua, t.client, t.server, t.dialogs, t.local, t.contact = ua, client, server, dialogs, local, contact
 	return client, dialogs, local, nil
+}
+
+// advertised is the address the trunk is told to reach us at.
+func (t *Trunk) advertised(local netip.Addr) netip.Addr {
+	if t.PublicIP.IsValid() {
+		return t.PublicIP.Unmap()
+	}
+	return local
 }
 
 func (t *Trunk) fromUser() string {
@@ -211,7 +234,7 @@ var errNoResponse = errors.New("sip: no response to INVITE")
 
 // Dial calls req.MSISDN through the trunk.
 func (t *Trunk) Dial(ctx context.Context, req dialer.CallRequest) (dialer.Conn, string, error) {
-	c, result, err := t.dial(ctx, req)
+	c, result, err := t.dial(ctx, req, nil)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, "", ctx.Err()
@@ -230,7 +253,7 @@ func (t *Trunk) Dial(ctx context.Context, req dialer.CallRequest) (dialer.Conn, 
 // DialConn is Dial with the concrete connection, for tests and the
 // benchmark; err is set only for failures (result fail).
 func (t *Trunk) DialConn(ctx context.Context, req dialer.CallRequest) (*Conn, string, error) {
-	return t.dial(ctx, req)
+	return t.dial(ctx, req, nil)
 }
 
 func (t *Trunk) log() *slog.Logger {
@@ -240,9 +263,11 @@ func (t *Trunk) log() *slog.Logger {
 	return slog.Default()
 }
 
-func (t *Trunk) dial(ctx context.Context, req dialer.CallRequest) (*Conn, string, error) {
+// dial calls req.MSISDN at the trunk, or target (a SIP URI, see
+// DialTarget) through it when target is set.
+func (t *Trunk) dial(ctx context.Context, req dialer.CallRequest, target *sip.Uri) (*Conn, string, error) {
 	user := sanitizeUser(req.MSISDN)
-	if user == "" {
+	if user == "" && target == nil {
 		return nil, dialer.ResultFail, fmt.Errorf("sip: bad number %q", req.MSISDN)
 	}
 	sp := t.callSpeech(ctx, req)
@@ -262,17 +287,22 @@ func (t *Trunk) dial(ctx context.Context, req dialer.CallRequest) (*Conn, string
 		}
 	}()
 	rtpPort := rtpConn.LocalAddr().(*net.UDPAddr).Port
-	offer, err := sdp.Offer{Addr: local, Port: rtpPort, Codecs: t.Codecs}.Marshal()
+	offer, err := sdp.Offer{Addr: t.advertised(local), Port: rtpPort, Codecs: t.Codecs}.Marshal()
 	if err != nil {
 		return nil, dialer.ResultFail, err
 	}
 
 	recipient := sip.Uri{Scheme: "sip", User: user, Host: t.Host, Port: t.Port}
+	if target != nil {
+		recipient = *target.Clone()
+	}
 	if t.Transport == "tcp" {
 		// sipgo takes the request's transport, and so the Via's, from
 		// this parameter as written: "TCP" gives "Via: SIP/2.0/TCP", the
 		// spelling every SIP stack expects (some compare it verbatim).
-		recipient.UriParams = sip.NewParams()
+		if recipient.UriParams == nil {
+			recipient.UriParams = sip.NewParams()
+		}
 		recipient.UriParams.Add("transport", "TCP")
 	}
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: t.fromUser(), Host: t.Host}, Params: sip.NewParams()}
@@ -282,7 +312,26 @@ func (t *Trunk) dial(ctx context.Context, req dialer.CallRequest) (*Conn, string
 	if req.CallUUID != "" {
 		headers = append(headers, sip.NewHeader("X-Parley-Call", req.CallUUID))
 	}
-	sess, err := dialogs.Invite(ctx, recipient, offer, headers...)
+	invite := sip.NewRequest(sip.INVITE, recipient)
+	invite.SetBody(offer)
+	// Each INVITE gets its own Contact: sipgo would add the dialog
+	// cache's one, shared by all calls, and fill in its port while
+	// sending, a data race between concurrent dials.
+	t.mu.Lock()
+	invite.AppendHeader(t.contact.Clone())
+	t.mu.Unlock()
+	if tr, _ := recipient.UriParams.Get("transport"); tr != "" {
+		invite.SetTransport(tr)
+	}
+	for _, h := range headers {
+		invite.AppendHeader(h)
+	}
+	if target != nil {
+		// The trunk is the outbound proxy: it gets the INVITE whatever
+		// host the request line names.
+		invite.SetDestination(net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))
+	}
+	sess, err := dialogs.WriteInvite(ctx, invite)
 	if err != nil {
 		return nil, dialer.ResultFail, fmt.Errorf("sip: INVITE: %w", err)
 	}
