@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -56,7 +57,11 @@ PARLEY_WEBHOOK_ALLOW_PRIVATE (1 lets webhook URLs point at loopback, private and
 link-local addresses; default 0: refused when saved and when connecting),
 PARLEY_NATS_URL (nats://host:4222: links the nodes of a cluster so that every node's
 WebSocket stream sees every node's events; default none: a single node),
-PARLEY_NATS_SUBJECT (subject prefix of the cluster's events; default parley.events).
+PARLEY_NATS_SUBJECT (subject prefix of the cluster's events; default parley.events),
+PARLEY_METRICS_ADDR (host:port of a listener of its own for GET /metrics; default none),
+PARLEY_METRICS_TOKEN (Bearer token GET /metrics requires; without an address, /metrics is
+then served on the main listener; with neither, /metrics is not served).
+See docs/security.md for the limits and their settings.
 `
 
 func main() {
@@ -133,6 +138,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := mediaSettings(&cfg); err != nil {
 		return err
 	}
+	if err := metricsSettings(&cfg); err != nil {
+		return err
+	}
 	srv, err := server.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -180,6 +188,24 @@ func mediaSettings(cfg *server.Config) error {
 		}
 	default:
 		return fmt.Errorf("PARLEY_MEDIA_BACKEND: want local or s3, got %q", m.Backend)
+	}
+	return nil
+}
+
+// metricsSettings reads where /metrics is served. The token is only ever
+// passed on, never logged.
+func metricsSettings(cfg *server.Config) error {
+	cfg.MetricsAddr, cfg.MetricsToken = os.Getenv("PARLEY_METRICS_ADDR"), os.Getenv("PARLEY_METRICS_TOKEN")
+	if t := cfg.MetricsToken; t != "" && (len(t) < 16 || strings.ContainsAny(t, " \t\r\n")) {
+		return errors.New("PARLEY_METRICS_TOKEN: want at least 16 characters without spaces")
+	}
+	if a := cfg.MetricsAddr; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return fmt.Errorf("PARLEY_METRICS_ADDR: want host:port, got %q", a)
+		}
+		if a == cfg.Addr {
+			return errors.New("PARLEY_METRICS_ADDR: must differ from the listen address")
+		}
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -90,6 +93,13 @@ type Config struct {
 	// event log that catches chat events the bus lost (defaults 5s, 30s;
 	// a negative lag means none, for tests).
 	WebhookSweepEvery, WebhookSweepLag time.Duration
+	// MetricsAddr serves GET /metrics on a listener of its own
+	// (PARLEY_METRICS_ADDR, e.g. 127.0.0.1:9090), for scrapers on the
+	// installation's network; MetricsToken requires "Authorization:
+	// Bearer <token>" wherever /metrics is served (PARLEY_METRICS_TOKEN).
+	// With neither, /metrics is not served: the public listener never
+	// shows it without a token.
+	MetricsAddr, MetricsToken string
 }
 
 // DSN returns the database DSN the config names, defaulting to a SQLite
@@ -139,6 +149,9 @@ type Server struct {
 
 	http     *http.Server
 	listener net.Listener
+	// metricsHTTP serves /metrics on MetricsAddr, when configured.
+	metricsHTTP     *http.Server
+	metricsListener net.Listener
 	done     chan error
 	stop     context.CancelFunc
 	workers  sync.WaitGroup
@@ -253,7 +266,9 @@ func (s *Server) Handler() http.Handler {
 		_, _ = w.Write([]byte(`{"status":"ready"}`))
 	}))
 	web.Register(mux)
-	api.Route(mux, "GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+	if s.Config.MetricsAddr == "" && s.Config.MetricsToken != "" {
+		api.Route(mux, "GET /metrics", s.metricsHandler())
+	}
 	api.Route(mux, "GET /openapi/ext.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(ext.OpenAPI)
@@ -272,6 +287,27 @@ func (s *Server) Handler() http.Handler {
 	return api.Observe(s.Config.Log, s.Metrics, mux)
 }
 
+// metricsHandler serves the Prometheus metrics, behind MetricsToken when
+// one is set.
+func (s *Server) metricsHandler() http.Handler {
+	h := promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})
+	token := s.Config.MetricsToken
+	if token == "" {
+		return h
+	}
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="parley-metrics"`)
+			api.WriteJSON(w, http.StatusUnauthorized, map[string]string{"message": "The metrics token is required: Authorization: Bearer <token>.", "code": "unauthorized"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // Listen binds the configured address; after it returns, URL is known and
 // /healthz answers as soon as Serve runs.
 func (s *Server) Listen() error {
@@ -280,6 +316,25 @@ func (s *Server) Listen() error {
 		return fmt.Errorf("listen on %s: %w", s.Config.Addr, err)
 	}
 	s.listener = ln
+	if s.Config.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", s.Config.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (metrics): %w", s.Config.MetricsAddr, err)
+		}
+		s.metricsListener = mln
+		mux := http.NewServeMux()
+		api.Route(mux, "GET /metrics", s.metricsHandler())
+		s.metricsHTTP = &http.Server{
+			Handler:           api.Observe(s.Config.Log, s.Metrics, mux),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    16 << 10,
+			ErrorLog:          slog.NewLogLogger(s.Config.Log.Handler(), slog.LevelWarn),
+		}
+	}
 	if l, ok := s.Media.(*media.Local); ok && s.Config.Media.PublicURL == "" {
 		l.SetBaseURL(s.URL())
 	}
@@ -308,6 +363,14 @@ func (s *Server) Start() error {
 		s.done <- err
 	}()
 	s.Config.Log.Info("serving", "addr", s.listener.Addr().String(), "dialect", s.DB.Dialect)
+	if s.metricsHTTP != nil {
+		go func() {
+			if err := s.metricsHTTP.Serve(s.metricsListener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.Config.Log.Error("metrics listener stopped", "error", err)
+			}
+		}()
+		s.Config.Log.Info("serving metrics", "addr", s.metricsListener.Addr().String(), "token", s.Config.MetricsToken != "")
+	}
 	if !s.Config.NoWorkers {
 		s.startWorkers()
 	}
@@ -333,12 +396,24 @@ func (s *Server) Done() <-chan error { return s.done }
 // URL is the base URL of the running server.
 func (s *Server) URL() string { return "http://" + s.listener.Addr().String() }
 
+// MetricsURL is the base URL of the metrics listener, "" without one.
+func (s *Server) MetricsURL() string {
+	if s.metricsListener == nil {
+		return ""
+	}
+	return "http://" + s.metricsListener.Addr().String()
+}
+
 // Close stops accepting requests, waits for those in flight until ctx ends,
 // then closes the database.
 func (s *Server) Close(ctx context.Context) error {
 	var err error
 	if s.http != nil {
 		err = s.http.Shutdown(ctx)
+	}
+	if s.metricsHTTP != nil {
+		err = errors.Join(err, s.metricsHTTP.Shutdown(ctx))
+		_ = s.metricsListener.Close() // if Start never served it
 	}
 	if s.stop != nil {
 		// Calls in progress are abandoned, not finished: their leases run
