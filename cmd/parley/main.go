@@ -60,7 +60,11 @@ WebSocket stream sees every node's events; default none: a single node),
 PARLEY_NATS_SUBJECT (subject prefix of the cluster's events; default parley.events),
 PARLEY_METRICS_ADDR (host:port of a listener of its own for GET /metrics; default none),
 PARLEY_METRICS_TOKEN (Bearer token GET /metrics requires; without an address, /metrics is
-then served on the main listener; with neither, /metrics is not served).
+then served on the main listener; with neither, /metrics is not served),
+PARLEY_LOGIN_FAILURES_PER_LOGIN (default 5), PARLEY_LOGIN_FAILURES_PER_CLIENT (default 20;
+0: no per-client limit, e.g. behind a proxy), PARLEY_LOGIN_BACKOFF_MAX (default 15m),
+PARLEY_PASSWORD_HASHES (password hashes at once; default one per CPU),
+PARLEY_PASSWORD_HASH_QUEUE (hashes that may wait; default 4 per CPU).
 See docs/security.md for the limits and their settings.
 `
 
@@ -141,6 +145,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := metricsSettings(&cfg); err != nil {
 		return err
 	}
+	if err := loginSettings(&cfg); err != nil {
+		return err
+	}
 	srv, err := server.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -206,6 +213,46 @@ func metricsSettings(cfg *server.Config) error {
 		if a == cfg.Addr {
 			return errors.New("PARLEY_METRICS_ADDR: must differ from the listen address")
 		}
+	}
+	return nil
+}
+
+// loginSettings reads the login limits and the password hash gate.
+func loginSettings(cfg *server.Config) error {
+	intVar := func(name string, min int, dst *int) error {
+		v := os.Getenv(name)
+		if v == "" {
+			return nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min || n > 1_000_000 {
+			return fmt.Errorf("%s: want a whole number from %d, got %q", name, min, v)
+		}
+		*dst = n
+		return nil
+	}
+	l := &cfg.Logins
+	perClient := -1
+	if err := errors.Join(
+		intVar("PARLEY_LOGIN_FAILURES_PER_LOGIN", 1, &l.PerLogin.Free),
+		intVar("PARLEY_LOGIN_FAILURES_PER_CLIENT", 0, &perClient),
+		intVar("PARLEY_PASSWORD_HASHES", 1, &cfg.HashConcurrency),
+		intVar("PARLEY_PASSWORD_HASH_QUEUE", 1, &cfg.HashQueue),
+	); err != nil {
+		return err
+	}
+	switch {
+	case perClient == 0:
+		l.NoClientLimit = true
+	case perClient > 0:
+		l.PerClient.Free = perClient
+	}
+	if v := os.Getenv("PARLEY_LOGIN_BACKOFF_MAX"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > 24*time.Hour {
+			return fmt.Errorf("PARLEY_LOGIN_BACKOFF_MAX: want a duration from 1s to 24h, got %q", v)
+		}
+		l.PerLogin.Max, l.PerClient.Max = d, d
 	}
 	return nil
 }

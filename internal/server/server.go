@@ -100,6 +100,14 @@ type Config struct {
 	// With neither, /metrics is not served: the public listener never
 	// shows it without a token.
 	MetricsAddr, MetricsToken string
+	// Logins bounds failed logins per login and per client
+	// (PARLEY_LOGIN_*); zero fields take api.DefaultLoginLimits.
+	Logins api.LoginLimits
+	// HashConcurrency bounds the password hashes the server computes at
+	// once (PARLEY_PASSWORD_HASHES, default one per CPU), HashQueue those
+	// that may wait for a slot (PARLEY_PASSWORD_HASH_QUEUE, default 4 per
+	// slot); past the queue a login is refused with 429.
+	HashConcurrency, HashQueue int
 }
 
 // DSN returns the database DSN the config names, defaulting to a SQLite
@@ -132,6 +140,9 @@ type Server struct {
 	Bus       *events.Bus
 	Metrics   *api.Metrics
 	Media     media.Store
+	// Logins checks passwords for every family's login, behind the
+	// login limits.
+	Logins *api.Logins
 
 	// Realtime serves the WebSocket stream; NATS, when configured, links
 	// this node's bus to the cluster's.
@@ -193,7 +204,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Config:    cfg,
 		DB:        db,
 		Companies: &company.Service{DB: db},
-		Users:     &auth.UserService{DB: db},
+		Users:     &auth.UserService{DB: db, Hashes: auth.NewHashGate(cfg.HashConcurrency, cfg.HashQueue)},
 		Tokens:    tokens,
 		Agents:    &agent.Service{DB: db},
 		Dialogs:   &dialog.Service{DB: db},
@@ -202,6 +213,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Metrics:   api.NewMetrics(),
 		done:      make(chan error, 1),
 	}
+	s.Logins = api.NewLogins(s.Users, cfg.Log, cfg.Logins)
 	s.Importer = &dialog.Importer{DB: db, Node: node, Log: cfg.Log, Lease: cfg.Lease,
 		OnChange: func(ctx context.Context, companyID int64, task string, st dialog.TaskStatus) {
 			bus.Publish(events.Event{Type: "import." + st.State, CompanyID: companyID, Subject: task,
@@ -273,7 +285,7 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(ext.OpenAPI)
 	}))
-	(&ext.Handler{Log: s.Config.Log, Users: s.Users, Tokens: s.Tokens, Agents: s.Agents, Dialogs: s.Dialogs, Trunks: s.Trunks}).Register(mux)
+	(&ext.Handler{Log: s.Config.Log, Users: s.Users, Logins: s.Logins, Tokens: s.Tokens, Agents: s.Agents, Dialogs: s.Dialogs, Trunks: s.Trunks}).Register(mux)
 	(&v1.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats}).Register(mux)
 	s.Realtime.Register(mux)
 	(&livechat.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats}).Register(mux)

@@ -20,8 +20,11 @@ const Prefix = "/api/v2/ext"
 
 // Handler serves the External API.
 type Handler struct {
-	Log     *slog.Logger
-	Users   *auth.UserService
+	Log   *slog.Logger
+	Users *auth.UserService
+	// Logins checks passwords for /auth, behind the login limits; nil
+	// means one with the default limits over Users.
+	Logins  *api.Logins
 	Tokens  *auth.TokenService
 	Agents  *agent.Service
 	Dialogs *dialog.Service
@@ -109,6 +112,9 @@ func Routes() []Route {
 
 // Register mounts every route on mux.
 func (h *Handler) Register(mux *http.ServeMux) {
+	if h.Logins == nil {
+		h.Logins = api.NewLogins(h.Users, h.Log, api.LoginLimits{})
+	}
 	var endpoints []api.Endpoint
 	for _, rt := range Routes() {
 		next := api.WriteErrors(h.writeError, func(w http.ResponseWriter, r *http.Request) error { return rt.handle(h, w, r) })

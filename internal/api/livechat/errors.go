@@ -59,6 +59,8 @@ func statusOf(code string) (int, string) {
 		return http.StatusConflict, "IDEMPOTENCY_KEY_REUSED"
 	case parley.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE"
+	case parley.ERATELIMITED:
+		return http.StatusTooManyRequests, "RATE_LIMITED"
 	}
 	return http.StatusInternalServerError, "INTERNAL_ERROR"
 }

@@ -1,0 +1,142 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/auth"
+	"github.com/parley-cc/parley/internal/ratelimit"
+)
+
+// Authenticator checks a login and password; *auth.UserService is one.
+type Authenticator interface {
+	Authenticate(ctx context.Context, login, password string) (parley.Caller, error)
+}
+
+// LoginLimits bound the failed logins of one login and of one client (an
+// IPv4 address or an IPv6 /64). Zero fields take DefaultLoginLimits.
+type LoginLimits struct {
+	PerLogin, PerClient ratelimit.Backoff
+	// NoClientLimit turns the per-client limit off: behind a reverse
+	// proxy every client is the proxy's address.
+	NoClientLimit bool
+}
+
+// DefaultLoginLimits: after 5 failures of a login or 20 of a client, the
+// next attempt waits 1 s, and each further failure doubles the wait, up
+// to 15 min.
+// Failures are forgotten an hour after the last one.
+var DefaultLoginLimits = LoginLimits{
+	PerLogin:  ratelimit.Backoff{Free: 5, Base: time.Second, Max: 15 * time.Minute, Forget: time.Hour},
+	PerClient: ratelimit.Backoff{Free: 20, Base: time.Second, Max: 15 * time.Minute, Forget: time.Hour},
+}
+
+// Logins is the one way an API family checks a login and password (the
+// External API's /auth, which the web login page also uses). In front of
+// the password check it keeps the failures of each login and each client:
+// past a few, the next attempt has to wait, twice as long after each
+// further failure. Whatever it answers is the same for logins that exist
+// and logins that do not: the same codes, messages and waits, and a
+// password check of the same cost. Failures are logged at warn with the
+// login and the client, never the password.
+type Logins struct {
+	users     Authenticator
+	log       *slog.Logger
+	perLogin  *ratelimit.Failures
+	perClient *ratelimit.Failures // nil: not limited per client
+}
+
+// NewLogins returns the login checker of a server.
+func NewLogins(users Authenticator, log *slog.Logger, limits LoginLimits) *Logins {
+	if log == nil {
+		log = slog.Default()
+	}
+	l := &Logins{users: users, log: log,
+		perLogin: ratelimit.NewFailures(limits.PerLogin.Or(DefaultLoginLimits.PerLogin))}
+	if !limits.NoClientLimit {
+		l.perClient = ratelimit.NewFailures(limits.PerClient.Or(DefaultLoginLimits.PerClient))
+	}
+	return l
+}
+
+// Authenticate checks login and password for request r. Beyond the errors
+// of the Authenticator, it answers ERATELIMITED (with a RetryAfter) while
+// the login or the client has to wait.
+func (l *Logins) Authenticate(r *http.Request, login, password string) (parley.Caller, error) {
+	// Logins are keyed by a digest: every key has the same small size,
+	// whatever an attacker sends.
+	sum := sha256.Sum256([]byte(login))
+	loginKey := string(sum[:16])
+	client := ratelimit.ClientKey(r)
+	wait := l.perLogin.Wait(loginKey)
+	suspect := l.perLogin.Count(loginKey) > 0
+	if l.perClient != nil {
+		wait = max(wait, l.perClient.Wait(client))
+		suspect = suspect || l.perClient.Count(client) > 0
+	}
+	if wait > 0 {
+		l.log.Debug("login refused: waiting after failures", "login", parley.Clip(login), "client", client,
+			"request_id", Info(r.Context()).ID, "wait", wait.Round(time.Second))
+		return parley.Caller{}, tooManyFailures(wait)
+	}
+	// Counted as failed before the check, so that concurrent guesses see
+	// each other; taken back if the check succeeds or is not made.
+	l.perLogin.Fail(loginKey)
+	if l.perClient != nil {
+		l.perClient.Fail(client)
+	}
+	ctx := r.Context()
+	if suspect {
+		ctx = auth.Deprioritize(ctx) // its hash waits behind other people's
+	}
+	caller, err := l.users.Authenticate(ctx, login, password)
+	switch parley.ErrorCode(err) {
+	case "":
+		l.perLogin.Forgive(loginKey)
+		if l.perClient != nil {
+			l.perClient.Refund(client)
+		}
+		return caller, nil
+	case parley.ECREDENTIALS:
+		l.log.Warn("login failed", "login", parley.Clip(login), "client", client, "request_id", Info(r.Context()).ID)
+		if w := l.perLogin.Wait(loginKey); w > 0 {
+			l.log.Warn("login throttled", "login", parley.Clip(login), "wait", w.Round(time.Second))
+		}
+		if l.perClient != nil {
+			if w := l.perClient.Wait(client); w > 0 {
+				l.log.Warn("login client throttled", "client", client, "wait", w.Round(time.Second))
+			}
+		}
+		return caller, err
+	default:
+		// Not judged (the hash gate was full, the database failed): not
+		// a guess.
+		l.perLogin.Refund(loginKey)
+		if l.perClient != nil {
+			l.perClient.Refund(client)
+		}
+		return caller, err
+	}
+}
+
+// tooManyFailures is the refusal while a login or client waits. It does
+// not say which of the two, nor whether the login exists.
+func tooManyFailures(wait time.Duration) error {
+	secs := int(math.Ceil(wait.Seconds()))
+	return parley.RateLimited(time.Duration(secs)*time.Second,
+		"Too many failed logins; try again in %s.", plural(secs, "second"))
+}
+
+func plural(n int, unit string) string {
+	s := strconv.Itoa(n) + " " + unit
+	if n != 1 {
+		s += "s"
+	}
+	return s
+}
