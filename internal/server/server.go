@@ -160,12 +160,13 @@ type Server struct {
 
 	http     *http.Server
 	listener net.Listener
-	// metricsHTTP serves /metrics on MetricsAddr, when configured.
-	metricsHTTP     *http.Server
-	metricsListener net.Listener
 	done     chan error
 	stop     context.CancelFunc
 	workers  sync.WaitGroup
+
+	// metricsHTTP serves /metrics on MetricsAddr, when configured.
+	metricsHTTP     *http.Server
+	metricsListener net.Listener
 
 	// mediaTemp is the media directory Open made for want of a data
 	// directory; Close removes it.

@@ -46,4 +46,3 @@ func TestStartLimitIPv6Prefix(t *testing.T) {
 		}
 	}
 }
-
