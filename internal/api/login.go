@@ -50,7 +50,17 @@ type Logins struct {
 	log       *slog.Logger
 	perLogin  *ratelimit.Failures
 	perClient *ratelimit.Failures // nil: not limited per client
+	// misses tells people from floods: a client with a recent wrong
+	// password (or an attempt refused for its failures), or asking for a
+	// login with recent failures, is a suspect, and its password check
+	// waits behind everyone else's (auth.Deprioritize). A success clears
+	// it. A refusal because the hash gate was full is nobody's fault and
+	// does not count.
+	misses *ratelimit.Failures
 }
+
+// suspicion only counts; it imposes no wait.
+var suspicion = ratelimit.Backoff{Free: math.MaxInt32, Base: time.Second, Max: time.Second, Forget: 10 * time.Minute}
 
 // NewLogins returns the login checker of a server.
 func NewLogins(users Authenticator, log *slog.Logger, limits LoginLimits) *Logins {
@@ -58,7 +68,8 @@ func NewLogins(users Authenticator, log *slog.Logger, limits LoginLimits) *Login
 		log = slog.Default()
 	}
 	l := &Logins{users: users, log: log,
-		perLogin: ratelimit.NewFailures(limits.PerLogin.Or(DefaultLoginLimits.PerLogin))}
+		perLogin: ratelimit.NewFailures(limits.PerLogin.Or(DefaultLoginLimits.PerLogin)),
+		misses:   ratelimit.NewFailures(suspicion)}
 	if !limits.NoClientLimit {
 		l.perClient = ratelimit.NewFailures(limits.PerClient.Or(DefaultLoginLimits.PerClient))
 	}
@@ -75,16 +86,16 @@ func (l *Logins) Authenticate(r *http.Request, login, password string) (parley.C
 	loginKey := string(sum[:16])
 	client := ratelimit.ClientKey(r)
 	wait := l.perLogin.Wait(loginKey)
-	suspect := l.perLogin.Count(loginKey) > 0
 	if l.perClient != nil {
 		wait = max(wait, l.perClient.Wait(client))
-		suspect = suspect || l.perClient.Count(client) > 0
 	}
 	if wait > 0 {
+		l.misses.Fail(client)
 		l.log.Debug("login refused: waiting after failures", "login", parley.Clip(login), "client", client,
 			"request_id", Info(r.Context()).ID, "wait", wait.Round(time.Second))
 		return parley.Caller{}, tooManyFailures(wait)
 	}
+	suspect := l.misses.Count(client) > 0 || l.perLogin.Count(loginKey) > 0
 	// Counted as failed before the check, so that concurrent guesses see
 	// each other; taken back if the check succeeds or is not made.
 	l.perLogin.Fail(loginKey)
@@ -102,8 +113,10 @@ func (l *Logins) Authenticate(r *http.Request, login, password string) (parley.C
 		if l.perClient != nil {
 			l.perClient.Refund(client)
 		}
+		l.misses.Forgive(client)
 		return caller, nil
 	case parley.ECREDENTIALS:
+		l.misses.Fail(client)
 		l.log.Warn("login failed", "login", parley.Clip(login), "client", client, "request_id", Info(r.Context()).ID)
 		if w := l.perLogin.Wait(loginKey); w > 0 {
 			l.log.Warn("login throttled", "login", parley.Clip(login), "wait", w.Round(time.Second))
