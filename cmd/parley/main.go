@@ -64,7 +64,9 @@ then served on the main listener; with neither, /metrics is not served),
 PARLEY_LOGIN_FAILURES_PER_LOGIN (default 5), PARLEY_LOGIN_FAILURES_PER_CLIENT (default 20;
 0: no per-client limit, e.g. behind a proxy), PARLEY_LOGIN_BACKOFF_MAX (default 15m),
 PARLEY_PASSWORD_HASHES (password hashes at once; default one per CPU),
-PARLEY_PASSWORD_HASH_QUEUE (hashes that may wait; default 4 per CPU).
+PARLEY_PASSWORD_HASH_QUEUE (hashes that may wait; default 4 per CPU),
+PARLEY_SCRIPT_MAX_ALLOC (what one script run's bulk operations may allocate; default 64MiB),
+PARLEY_SCRIPT_MAX_RUN_STEPS (steps of one script run; default 4000000).
 See docs/security.md for the limits and their settings.
 `
 
@@ -148,6 +150,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := loginSettings(&cfg); err != nil {
 		return err
 	}
+	if err := scriptSettings(&cfg); err != nil {
+		return err
+	}
 	srv, err := server.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -215,6 +220,46 @@ func metricsSettings(cfg *server.Config) error {
 		}
 	}
 	return nil
+}
+
+// scriptSettings reads what one script run may use.
+func scriptSettings(cfg *server.Config) error {
+	if v := os.Getenv("PARLEY_SCRIPT_MAX_ALLOC"); v != "" {
+		n, err := parseBytes(v)
+		if err != nil || n < 1<<20 || n > 1<<40 {
+			return fmt.Errorf("PARLEY_SCRIPT_MAX_ALLOC: want a size from 1MiB, such as 64MiB, got %q", v)
+		}
+		cfg.ScriptMaxAlloc = n
+	}
+	if v := os.Getenv("PARLEY_SCRIPT_MAX_RUN_STEPS"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n < 10_000 {
+			return fmt.Errorf("PARLEY_SCRIPT_MAX_RUN_STEPS: want a whole number from 10000, got %q", v)
+		}
+		cfg.ScriptMaxRunSteps = n
+	}
+	return nil
+}
+
+// parseBytes reads a size: a number of bytes, or a number with KiB, MiB,
+// GiB (or KB, MB, GB, read as the same powers of two).
+func parseBytes(v string) (int64, error) {
+	mult := int64(1)
+	num := strings.TrimSpace(v)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}} {
+		if strings.HasSuffix(num, u.suffix) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("bad size %q", v)
+	}
+	return n * mult, nil
 }
 
 // loginSettings reads the login limits and the password hash gate.

@@ -37,6 +37,7 @@ import (
 	"github.com/parley-cc/parley/internal/events"
 	"github.com/parley-cc/parley/internal/media"
 	"github.com/parley-cc/parley/internal/realtime"
+	"github.com/parley-cc/parley/internal/script"
 	"github.com/parley-cc/parley/internal/speech"
 	"github.com/parley-cc/parley/internal/store"
 	voicesip "github.com/parley-cc/parley/internal/voice/sip"
@@ -108,6 +109,12 @@ type Config struct {
 	// that may wait for a slot (PARLEY_PASSWORD_HASH_QUEUE, default 4 per
 	// slot); past the queue a login is refused with 429.
 	HashConcurrency, HashQueue int
+	// ScriptMaxAlloc bounds the bytes one script run's bulk operations
+	// allocate (PARLEY_SCRIPT_MAX_ALLOC, default 64 MiB), ScriptMaxRunSteps
+	// the steps of one run (PARLEY_SCRIPT_MAX_RUN_STEPS, default
+	// 4,000,000); 0 takes the defaults. They are the process's.
+	ScriptMaxAlloc    int64
+	ScriptMaxRunSteps uint64
 }
 
 // DSN returns the database DSN the config names, defaulting to a SQLite
@@ -199,6 +206,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
+	script.SetRunLimits(cfg.ScriptMaxAlloc, cfg.ScriptMaxRunSteps)
 	node := uuid.NewString()
 	bus := events.NewBus()
 	s := &Server{
