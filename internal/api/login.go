@@ -85,22 +85,27 @@ func (l *Logins) Authenticate(r *http.Request, login, password string) (parley.C
 	sum := sha256.Sum256([]byte(login))
 	loginKey := string(sum[:16])
 	client := ratelimit.ClientKey(r)
-	wait := l.perLogin.Wait(loginKey)
+	suspect := l.misses.Count(client) > 0 || l.perLogin.Count(loginKey) > 0
+	// Counted as failed as it passes, so that concurrent guesses see each
+	// other (a burst of them cannot all pass before the first has
+	// failed); taken back if the check succeeds or is not made.
+	// The client first: an attempt refused for its client must not count
+	// against the login (it would let a blocked client keep a victim's
+	// login waiting).
+	var wait time.Duration
 	if l.perClient != nil {
-		wait = max(wait, l.perClient.Wait(client))
+		wait = l.perClient.Try(client)
+	}
+	if wait == 0 {
+		if wait = l.perLogin.Try(loginKey); wait > 0 && l.perClient != nil {
+			l.perClient.Refund(client)
+		}
 	}
 	if wait > 0 {
 		l.misses.Fail(client)
 		l.log.Debug("login refused: waiting after failures", "login", parley.Clip(login), "client", client,
 			"request_id", Info(r.Context()).ID, "wait", wait.Round(time.Second))
 		return parley.Caller{}, tooManyFailures(wait)
-	}
-	suspect := l.misses.Count(client) > 0 || l.perLogin.Count(loginKey) > 0
-	// Counted as failed before the check, so that concurrent guesses see
-	// each other; taken back if the check succeeds or is not made.
-	l.perLogin.Fail(loginKey)
-	if l.perClient != nil {
-		l.perClient.Fail(client)
 	}
 	ctx := r.Context()
 	if suspect {
@@ -127,9 +132,15 @@ func (l *Logins) Authenticate(r *http.Request, login, password string) (parley.C
 			}
 		}
 		return caller, err
+	case parley.ERATELIMITED:
+		// The hash gate was full: not a guess, so the login is not
+		// charged. The client is: one that keeps asking while Parley is
+		// busy ends up waiting like one that keeps failing, instead of
+		// keeping the gate full at no cost.
+		l.perLogin.Refund(loginKey)
+		return caller, err
 	default:
-		// Not judged (the hash gate was full, the database failed): not
-		// a guess.
+		// Not judged (the database failed): not a guess.
 		l.perLogin.Refund(loginKey)
 		if l.perClient != nil {
 			l.perClient.Refund(client)

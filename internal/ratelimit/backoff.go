@@ -99,6 +99,10 @@ func (l *Failures) Fail(key string) time.Duration {
 	now := time.Now()
 	l.t.mu.Lock()
 	defer l.t.mu.Unlock()
+	return l.failLocked(key, now)
+}
+
+func (l *Failures) failLocked(key string, now time.Time) time.Duration {
 	f := l.t.lookup(key, now, true)
 	if f == nil {
 		l.t.evictOne(func(f *failures) bool { return !now.Before(f.until) }) // keep the keys made to wait
@@ -114,6 +118,22 @@ func (l *Failures) Fail(key string) time.Duration {
 		f.until = until
 	}
 	return w
+}
+
+// Try is an attempt of key that may fail: if key must wait, it answers
+// the wait and records nothing; otherwise it records a failure at once
+// (take it back with Refund or Forgive when the attempt succeeds) and
+// answers 0. Checking and recording under one lock is what keeps
+// concurrent attempts from all passing before the first has counted.
+func (l *Failures) Try(key string) time.Duration {
+	now := time.Now()
+	l.t.mu.Lock()
+	defer l.t.mu.Unlock()
+	if f := l.t.lookup(key, now, false); f != nil && now.Before(f.until) {
+		return f.until.Sub(now)
+	}
+	l.failLocked(key, now)
+	return 0
 }
 
 // Refund takes back one failure of key, recorded before its outcome was

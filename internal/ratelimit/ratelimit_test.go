@@ -126,3 +126,21 @@ func TestClientKey(t *testing.T) {
 		}
 	}
 }
+
+// TestFailuresTry: concurrent attempts see each other: once the free
+// failures are taken, the next attempt waits even though none has failed
+// yet.
+func TestFailuresTry(t *testing.T) {
+	l := NewFailures(Backoff{Free: 3, Base: time.Hour, Max: time.Hour, Forget: time.Hour})
+	for i := range 3 {
+		if w := l.Try("k"); w != 0 {
+			t.Fatalf("attempt %d waits %v", i+1, w)
+		}
+	}
+	if w := l.Try("k"); w == 0 {
+		t.Fatal("a fourth concurrent attempt passed")
+	}
+	if l.Count("k") != 3 {
+		t.Fatalf("a refused attempt was counted: %d", l.Count("k"))
+	}
+}
