@@ -50,17 +50,21 @@ type Logins struct {
 	log       *slog.Logger
 	perLogin  *ratelimit.Failures
 	perClient *ratelimit.Failures // nil: not limited per client
-	// misses tells people from floods: a client with a recent wrong
-	// password (or an attempt refused for its failures), or asking for a
-	// login with recent failures, is a suspect, and its password check
-	// waits behind everyone else's (auth.Deprioritize). A success clears
-	// it. A refusal because the hash gate was full is nobody's fault and
-	// does not count.
-	misses *ratelimit.Failures
+	// misses and trusted tell people from floods. A client with a recent
+	// wrong password or refusal, or asking for a login with recent
+	// failures, is a suspect, and its password check waits behind
+	// everyone else's (auth.Deprioritize), unless it logged in correctly
+	// within the last hour (trusted): a client that keeps guessing, or
+	// keeps asking while the gate is full, delays itself, not the people
+	// who log in from where they usually do.
+	misses, trusted *ratelimit.Failures
 }
 
-// suspicion only counts; it imposes no wait.
-var suspicion = ratelimit.Backoff{Free: math.MaxInt32, Base: time.Second, Max: time.Second, Forget: 10 * time.Minute}
+// suspicion and trust only count; they impose no wait.
+var (
+	suspicion = ratelimit.Backoff{Free: math.MaxInt32, Base: time.Second, Max: time.Second, Forget: 10 * time.Minute}
+	trust     = ratelimit.Backoff{Free: math.MaxInt32, Base: time.Second, Max: time.Second, Forget: time.Hour}
+)
 
 // NewLogins returns the login checker of a server.
 func NewLogins(users Authenticator, log *slog.Logger, limits LoginLimits) *Logins {
@@ -69,7 +73,8 @@ func NewLogins(users Authenticator, log *slog.Logger, limits LoginLimits) *Login
 	}
 	l := &Logins{users: users, log: log,
 		perLogin: ratelimit.NewFailures(limits.PerLogin.Or(DefaultLoginLimits.PerLogin)),
-		misses:   ratelimit.NewFailures(suspicion)}
+		misses:   ratelimit.NewFailures(suspicion),
+		trusted:  ratelimit.NewFailures(trust)}
 	if !limits.NoClientLimit {
 		l.perClient = ratelimit.NewFailures(limits.PerClient.Or(DefaultLoginLimits.PerClient))
 	}
@@ -85,7 +90,7 @@ func (l *Logins) Authenticate(r *http.Request, login, password string) (parley.C
 	sum := sha256.Sum256([]byte(login))
 	loginKey := string(sum[:16])
 	client := ratelimit.ClientKey(r)
-	suspect := l.misses.Count(client) > 0 || l.perLogin.Count(loginKey) > 0
+	suspect := l.trusted.Count(client) == 0 && (l.misses.Count(client) > 0 || l.perLogin.Count(loginKey) > 0)
 	// Counted as failed as it passes, so that concurrent guesses see each
 	// other (a burst of them cannot all pass before the first has
 	// failed); taken back if the check succeeds or is not made.
@@ -119,6 +124,7 @@ func (l *Logins) Authenticate(r *http.Request, login, password string) (parley.C
 			l.perClient.Refund(client)
 		}
 		l.misses.Forgive(client)
+		l.trusted.Fail(client) // counts successes
 		return caller, nil
 	case parley.ECREDENTIALS:
 		l.misses.Fail(client)
@@ -138,6 +144,7 @@ func (l *Logins) Authenticate(r *http.Request, login, password string) (parley.C
 		// busy ends up waiting like one that keeps failing, instead of
 		// keeping the gate full at no cost.
 		l.perLogin.Refund(loginKey)
+		l.misses.Fail(client)
 		return caller, err
 	default:
 		// Not judged (the database failed): not a guess.

@@ -167,7 +167,8 @@ func Deprioritize(ctx context.Context) context.Context {
 	return context.WithValue(ctx, lowPriorityKey{}, true)
 }
 
-func deprioritized(ctx context.Context) bool { v, _ := ctx.Value(lowPriorityKey{}).(bool); return v }
+// Deprioritized reports whether ctx's hashes wait behind the others.
+func Deprioritized(ctx context.Context) bool { v, _ := ctx.Value(lowPriorityKey{}).(bool); return v }
 
 // errGateFull is the refusal of a full gate; it says nothing about the
 // login, so known and unknown logins are refused alike.
@@ -181,7 +182,7 @@ type hashWaiter struct {
 }
 
 func (g *HashGate) acquire(ctx context.Context) error {
-	low := deprioritized(ctx)
+	low := Deprioritized(ctx)
 	g.mu.Lock()
 	if g.running < g.size && len(g.high)+len(g.low) == 0 {
 		g.take()
