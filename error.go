@@ -6,6 +6,7 @@ package parley
 import (
 	"errors"
 	"fmt"
+	"time"
 	"unicode/utf8"
 )
 
@@ -21,6 +22,7 @@ const (
 	ECONFLICT     = "conflict"           // the change clashes with existing state
 	ETOOLARGE     = "too_large"          // request body over its limit
 	EMETHOD       = "method_not_allowed" // the path exists, but not with this HTTP method
+	ERATELIMITED  = "rate_limited"       // too many requests (or failed logins) for now; Error.RetryAfter says when to retry
 	EINTERNAL     = "internal"           // a bug or an outage; details are logged, not returned
 )
 
@@ -30,6 +32,9 @@ type Error struct {
 	Code    string
 	Message string
 	Fields  map[string]string
+	// RetryAfter is when a refused request may be tried again
+	// (ERATELIMITED); adapters send it as Retry-After.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("parley: code=%s message=%s", e.Code, e.Message) }
@@ -67,6 +72,22 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Internal error."
+}
+
+// RateLimited builds an ERATELIMITED error that may be retried after
+// retry (at least a second).
+func RateLimited(retry time.Duration, format string, args ...any) *Error {
+	return &Error{Code: ERATELIMITED, Message: fmt.Sprintf(format, args...), RetryAfter: max(retry, time.Second)}
+}
+
+// ErrorRetryAfter returns when a refused request may be tried again, 0 if
+// the error does not say.
+func ErrorRetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // ErrorFields returns the per-field messages of an application error, if any.

@@ -838,7 +838,7 @@ func startServeChild(ctx context.Context, bin, dsn string) (*serveChild, string,
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--db", dsn, "--data-dir", filepath.Join(dir, "data"))
-	cmd.Env = append(os.Environ(), "PARLEY_LOG_LEVEL=warn", "PARLEY_NATS_URL=")
+	cmd.Env = append(os.Environ(), "PARLEY_LOG_LEVEL=warn", "PARLEY_NATS_URL=", "PARLEY_METRICS_ADDR=", "PARLEY_METRICS_TOKEN="+benchMetricsToken)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		_ = os.RemoveAll(dir)
@@ -884,9 +884,17 @@ func processRSS(pid int) (int64, error) {
 	return kb << 10, nil
 }
 
+// benchMetricsToken is the metrics token of the servers a bench starts.
+const benchMetricsToken = "parley-bench-metrics-token"
+
 // metricValue reads one unlabelled metric from /metrics.
 func metricValue(client *http.Client, base, name string) (int64, error) {
-	res, err := client.Get(base + "/metrics")
+	req, err := http.NewRequest("GET", base+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+benchMetricsToken)
+	res, err := client.Do(req)
 	if err != nil {
 		return 0, err
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -59,7 +60,17 @@ WebSocket stream sees every node's events; default none: a single node),
 PARLEY_NATS_SUBJECT (subject prefix of the cluster's events; default parley.events),
 PARLEY_PUBLIC_IP (the address SIP trunks and browsers reach this node's media at, behind a 1:1 NAT),
 PARLEY_RTC_UDP_PORT (one UDP port for all WebRTC media) or PARLEY_RTC_UDP_PORTS (a range, 40000-40999),
-PARLEY_RTC_LOOPBACK (1 gathers loopback ICE candidates), PARLEY_RTC_MAX_PEERS (default 500).
+PARLEY_RTC_LOOPBACK (1 gathers loopback ICE candidates), PARLEY_RTC_MAX_PEERS (default 500),
+PARLEY_METRICS_ADDR (host:port of a listener of its own for GET /metrics; default none),
+PARLEY_METRICS_TOKEN (Bearer token GET /metrics requires; without an address, /metrics is
+then served on the main listener; with neither, /metrics is not served),
+PARLEY_LOGIN_FAILURES_PER_LOGIN (default 5), PARLEY_LOGIN_FAILURES_PER_CLIENT (default 20;
+0: no per-client limit, e.g. behind a proxy), PARLEY_LOGIN_BACKOFF_MAX (default 15m),
+PARLEY_PASSWORD_HASHES (password hashes at once; default one per CPU),
+PARLEY_PASSWORD_HASH_QUEUE (hashes that may wait; default 4 per CPU),
+PARLEY_SCRIPT_MAX_ALLOC (what one script run's bulk operations may allocate; default 64MiB),
+PARLEY_SCRIPT_MAX_RUN_STEPS (steps of one script run; default 4000000).
+See docs/security.md for the limits and their settings.
 `
 
 func main() {
@@ -137,6 +148,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := voiceSettings(&cfg); err != nil {
 		return err
 	}
+	if err := metricsSettings(&cfg); err != nil {
+		return err
+	}
+	if err := loginSettings(&cfg); err != nil {
+		return err
+	}
+	if err := scriptSettings(&cfg); err != nil {
+		return err
+	}
 	srv, err := server.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -184,6 +204,104 @@ func mediaSettings(cfg *server.Config) error {
 		}
 	default:
 		return fmt.Errorf("PARLEY_MEDIA_BACKEND: want local or s3, got %q", m.Backend)
+	}
+	return nil
+}
+
+// metricsSettings reads where /metrics is served. The token is only ever
+// passed on, never logged.
+func metricsSettings(cfg *server.Config) error {
+	cfg.MetricsAddr, cfg.MetricsToken = os.Getenv("PARLEY_METRICS_ADDR"), os.Getenv("PARLEY_METRICS_TOKEN")
+	if t := cfg.MetricsToken; t != "" && (len(t) < 16 || strings.ContainsAny(t, " \t\r\n")) {
+		return errors.New("PARLEY_METRICS_TOKEN: want at least 16 characters without spaces")
+	}
+	if a := cfg.MetricsAddr; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return fmt.Errorf("PARLEY_METRICS_ADDR: want host:port, got %q", a)
+		}
+		if a == cfg.Addr {
+			return errors.New("PARLEY_METRICS_ADDR: must differ from the listen address")
+		}
+	}
+	return nil
+}
+
+// scriptSettings reads what one script run may use.
+func scriptSettings(cfg *server.Config) error {
+	if v := os.Getenv("PARLEY_SCRIPT_MAX_ALLOC"); v != "" {
+		n, err := parseBytes(v)
+		if err != nil || n < 1<<20 || n > 1<<40 {
+			return fmt.Errorf("PARLEY_SCRIPT_MAX_ALLOC: want a size from 1MiB, such as 64MiB, got %q", v)
+		}
+		cfg.ScriptMaxAlloc = n
+	}
+	if v := os.Getenv("PARLEY_SCRIPT_MAX_RUN_STEPS"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n < 10_000 {
+			return fmt.Errorf("PARLEY_SCRIPT_MAX_RUN_STEPS: want a whole number from 10000, got %q", v)
+		}
+		cfg.ScriptMaxRunSteps = n
+	}
+	return nil
+}
+
+// parseBytes reads a size: a number of bytes, or a number with KiB, MiB,
+// GiB (or KB, MB, GB, read as the same powers of two).
+func parseBytes(v string) (int64, error) {
+	mult := int64(1)
+	num := strings.TrimSpace(v)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}} {
+		if strings.HasSuffix(num, u.suffix) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("bad size %q", v)
+	}
+	return n * mult, nil
+}
+
+// loginSettings reads the login limits and the password hash gate.
+func loginSettings(cfg *server.Config) error {
+	intVar := func(name string, min int, dst *int) error {
+		v := os.Getenv(name)
+		if v == "" {
+			return nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min || n > 1_000_000 {
+			return fmt.Errorf("%s: want a whole number from %d, got %q", name, min, v)
+		}
+		*dst = n
+		return nil
+	}
+	l := &cfg.Logins
+	perClient := -1
+	if err := errors.Join(
+		intVar("PARLEY_LOGIN_FAILURES_PER_LOGIN", 1, &l.PerLogin.Free),
+		intVar("PARLEY_LOGIN_FAILURES_PER_CLIENT", 0, &perClient),
+		intVar("PARLEY_PASSWORD_HASHES", 1, &cfg.HashConcurrency),
+		intVar("PARLEY_PASSWORD_HASH_QUEUE", 1, &cfg.HashQueue),
+	); err != nil {
+		return err
+	}
+	switch {
+	case perClient == 0:
+		l.NoClientLimit = true
+	case perClient > 0:
+		l.PerClient.Free = perClient
+	}
+	if v := os.Getenv("PARLEY_LOGIN_BACKOFF_MAX"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > 24*time.Hour {
+			return fmt.Errorf("PARLEY_LOGIN_BACKOFF_MAX: want a duration from 1s to 24h, got %q", v)
+		}
+		l.PerLogin.Max, l.PerClient.Max = d, d
 	}
 	return nil
 }

@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"runtime/debug"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/parley-cc/parley"
 )
 
 // Metrics are the HTTP metrics of one server. They live in their own
@@ -39,6 +42,7 @@ func NewMetrics() *Metrics {
 
 type statusWriter struct {
 	http.ResponseWriter
+	info   *RequestInfo
 	status int
 	bytes  int
 }
@@ -46,13 +50,21 @@ type statusWriter struct {
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		// Every family's refusal that says when to retry gets a
+		// Retry-After, whatever its body looks like (NoteError kept the
+		// error).
+		if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
+			if d := parley.ErrorRetryAfter(w.info.Err); d > 0 && w.Header().Get("Retry-After") == "" {
+				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+			}
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += n
@@ -69,7 +81,7 @@ func Observe(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 		start := time.Now()
 		ri := &RequestInfo{ID: newRequestID(r.Header.Get("X-Request-Id"))}
 		w.Header().Set("X-Request-Id", ri.ID)
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, info: ri}
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
 		defer func() {
 			if p := recover(); p != nil {

@@ -50,7 +50,7 @@ func NoteError(log *slog.Logger, r *http.Request, err error) (code, requestID st
 }
 
 // HTTPStatus is the usual HTTP status of a domain error code: 400 for bad
-// input, 401, 403, 404, 405, 409, 413, else 500. A family whose seed
+// input, 401, 403, 404, 405, 409, 413, 429, else 500. A family whose seed
 // prescribes other statuses maps codes itself, in its own errors.go.
 func HTTPStatus(code string) int {
 	switch code {
@@ -68,6 +68,8 @@ func HTTPStatus(code string) int {
 		return http.StatusConflict
 	case parley.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge
+	case parley.ERATELIMITED:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }

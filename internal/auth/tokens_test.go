@@ -63,21 +63,21 @@ func TestSigningKeySurvivesRestart(t *testing.T) {
 }
 
 func TestPasswordHashing(t *testing.T) {
-	h, err := auth.HashPassword("hunter22")
+	h, err := auth.HashPassword(context.Background(), "hunter22")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h2, _ := auth.HashPassword("hunter22")
+	h2, _ := auth.HashPassword(context.Background(), "hunter22")
 	if h == h2 {
 		t.Fatal("two hashes of one password are equal: no salt")
 	}
-	if ok, err := auth.VerifyPassword(h, "hunter22"); !ok || err != nil {
+	if ok, err := auth.VerifyPassword(context.Background(), h, "hunter22"); !ok || err != nil {
 		t.Fatalf("right password refused: %v", err)
 	}
-	if ok, _ := auth.VerifyPassword(h, "hunter23"); ok {
+	if ok, _ := auth.VerifyPassword(context.Background(), h, "hunter23"); ok {
 		t.Fatal("wrong password accepted")
 	}
-	if _, err := auth.VerifyPassword("$2a$10$bcrypt", "x"); err == nil {
+	if _, err := auth.VerifyPassword(context.Background(), "$2a$10$bcrypt", "x"); err == nil {
 		t.Fatal("foreign hash format accepted")
 	}
 }

@@ -36,6 +36,16 @@ type UserService struct {
 	Operators Operators
 	// Now is the service's clock; nil is time.Now.
 	Now func() time.Time
+	// Hashes bounds the password hashes computed at once; nil means
+	// DefaultHashGate.
+	Hashes *HashGate
+}
+
+func (s *UserService) hashes() *HashGate {
+	if s.Hashes == nil {
+		return DefaultHashGate
+	}
+	return s.Hashes
 }
 
 // Operators creates the operator row of an operator user in the
@@ -67,7 +77,7 @@ func (s *UserService) CreateUser(ctx context.Context, companyID int64, login, pa
 	if role == parley.RoleOperator && s.Operators == nil {
 		return nil, errors.New("auth: no operator service to create operator users with")
 	}
-	hash, err := HashPassword(password)
+	hash, err := s.hashes().HashPassword(ctx, password)
 	if err != nil {
 		return nil, err
 	}
@@ -98,38 +108,52 @@ func (s *UserService) CreateUser(ctx context.Context, companyID int64, login, pa
 }
 
 // dummyHash is verified when a login does not exist, so that a wrong login
-// and a wrong password take the same time.
+// and a wrong password take the same time. It is made once, past the hash
+// gate, so that a full gate cannot keep it from being made.
 var dummyHash = sync.OnceValue(func() string {
-	h, _ := HashPassword("not a real password")
+	h, err := hashPassword("not a real password")
+	if err != nil {
+		panic("auth: hashing the dummy password: " + err.Error())
+	}
 	return h
 })
 
 // Authenticate checks a login and password and returns the caller they
-// identify. Any mismatch is ECREDENTIALS, without saying which part.
+// identify. Any mismatch is ECREDENTIALS, without saying which part. A
+// full hash gate is ERATELIMITED, for unknown logins as for known ones:
+// nothing in the answer or its timing tells whether a login exists.
+// Callers that face the public go through a login limiter first
+// (internal/api.Logins).
 func (s *UserService) Authenticate(ctx context.Context, login, password string) (parley.Caller, error) {
 	var c parley.Caller
 	var hash string
+	refuse := func() (parley.Caller, error) {
+		// Verify anyway, against a hash no password matches, so that
+		// this answer costs what a wrong password does.
+		if _, err := s.hashes().VerifyPassword(ctx, dummyHash(), password); err != nil {
+			return parley.Caller{}, err
+		}
+		return parley.Caller{}, parley.Errorf(parley.ECREDENTIALS, "Invalid login or password.")
+	}
 	if !plausibleLogin(login) || len(password) > 1024 {
 		// Not a login any user can have: answer as for an unknown one,
 		// without sending bytes the database may refuse (NUL, bad UTF-8).
-		_, _ = VerifyPassword(dummyHash(), password)
-		return c, parley.Errorf(parley.ECREDENTIALS, "Invalid login or password.")
+		return refuse()
 	}
 	err := s.DB.Reader().QueryRow(ctx, `SELECT u.id, u.uuid, u.role, u.password_hash, c.id, c.uuid
 		FROM users u JOIN companies c ON c.id = u.company_id WHERE u.login = ?`, login).
 		Scan(&c.UserID, &c.UserUUID, &c.Role, &hash, &c.CompanyID, &c.CompanyUUID)
 	if errors.Is(err, store.ErrNoRows) {
-		_, _ = VerifyPassword(dummyHash(), password)
-		return c, parley.Errorf(parley.ECREDENTIALS, "Invalid login or password.")
+		return refuse()
 	} else if err != nil {
 		return c, err
 	}
-	ok, err := VerifyPassword(hash, password)
+	ok, err := s.hashes().VerifyPassword(ctx, hash, password)
 	if err != nil {
-		return c, err
+		return parley.Caller{}, err
 	}
 	if !ok {
-		return c, parley.Errorf(parley.ECREDENTIALS, "Invalid login or password.")
+		return parley.Caller{}, parley.Errorf(parley.ECREDENTIALS, "Invalid login or password.")
 	}
 	return c, nil
 }

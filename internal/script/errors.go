@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"go.starlark.net/starlark"
 
@@ -61,11 +62,24 @@ func (r *runner) scriptError(err error) error {
 	return parley.Errorf(parley.EINVALID, "%s", text)
 }
 
-// errorMsg is an error's message without a Starlark backtrace.
+// maxErrorMsg bounds the message of a failed run, which is stored with
+// the dialog or logged: fail() can be given megabytes of text.
+const maxErrorMsg = 1000
+
+// errorMsg is an error's message without a Starlark backtrace, at most
+// maxErrorMsg bytes.
 func errorMsg(err error) string {
+	msg := err.Error()
 	var ee *starlark.EvalError
 	if errors.As(err, &ee) {
-		return ee.Msg
+		msg = ee.Msg
 	}
-	return err.Error()
+	if len(msg) > maxErrorMsg {
+		cut := maxErrorMsg
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "..."
+	}
+	return msg
 }

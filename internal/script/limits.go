@@ -14,9 +14,10 @@ import (
 // stops; the step budget and the wall clock restart with every turn, so the
 // time a callee takes to answer never counts against the script.
 type watchdog struct {
-	thread   *starlark.Thread
-	maxSteps uint64
-	timeout  time.Duration
+	thread      *starlark.Thread
+	maxSteps    uint64
+	maxRunSteps uint64 // of the whole run; 0 means no such limit
+	timeout     time.Duration
 
 	mu      sync.Mutex
 	turn    uint64 // bumped at every start and pause, so a stale timer does nothing
@@ -25,9 +26,13 @@ type watchdog struct {
 	limit   string // why the watchdog cancelled the thread; "" if it did not
 }
 
-func newWatchdog(thread *starlark.Thread, maxSteps uint64, timeout time.Duration) *watchdog {
-	w := &watchdog{thread: thread, maxSteps: maxSteps, timeout: timeout}
+func newWatchdog(thread *starlark.Thread, maxSteps, maxRunSteps uint64, timeout time.Duration) *watchdog {
+	w := &watchdog{thread: thread, maxSteps: maxSteps, maxRunSteps: maxRunSteps, timeout: timeout}
 	thread.OnMaxSteps = func(t *starlark.Thread) {
+		if w.maxRunSteps > 0 && t.ExecutionSteps() >= w.maxRunSteps {
+			w.trip(fmt.Sprintf("step limit exceeded: more than %d steps in one run", w.maxRunSteps))
+			return
+		}
 		w.trip(fmt.Sprintf("step limit exceeded: more than %d steps without a say or listen", w.maxSteps))
 	}
 	return w
@@ -40,6 +45,9 @@ func (w *watchdog) start() {
 	mark := w.thread.ExecutionSteps() + w.maxSteps
 	if mark < w.maxSteps {
 		mark = math.MaxUint64 // "unlimited" budgets must not wrap around
+	}
+	if w.maxRunSteps > 0 {
+		mark = min(mark, w.maxRunSteps) // the run's own budget ends first
 	}
 	w.thread.SetMaxExecutionSteps(mark)
 	w.mu.Lock()

@@ -51,6 +51,12 @@ type Config struct {
 	// reset at every call, so without it a script saying in a loop to a
 	// host that answers at once would never end.
 	MaxTurns int
+	// MaxRunSteps bounds the steps of the whole run; 0 means the node's
+	// setting (SetRunLimits, default DefaultMaxRunSteps).
+	MaxRunSteps uint64
+	// MaxAlloc bounds the bytes the run's bulk operations allocate; 0
+	// means the node's setting (SetRunLimits, default DefaultMaxAlloc).
+	MaxAlloc int64
 }
 
 // Outcome kinds.
@@ -97,6 +103,12 @@ func (p *Program) Run(ctx context.Context, entry string, host Host, cfg Config) 
 	if cfg.MaxTurns <= 0 {
 		cfg.MaxTurns = DefaultMaxTurns
 	}
+	if cfg.MaxRunSteps == 0 {
+		cfg.MaxRunSteps = uint64(runLimits.maxRunSteps.Load())
+	}
+	if cfg.MaxAlloc <= 0 {
+		cfg.MaxAlloc = runLimits.maxAlloc.Load()
+	}
 	if err := ctx.Err(); err != nil {
 		return out, err
 	}
@@ -129,7 +141,7 @@ func (p *Program) Run(ctx context.Context, entry string, host Host, cfg Config) 
 // run executes the top level and calls the entry point.
 func (r *runner) run(prog *starlark.Program, entry string) error {
 	r.watch.start()
-	globals, err := prog.Init(r.thread, nil)
+	globals, err := prog.Init(r.thread, guards)
 	if err != nil {
 		return err
 	}

@@ -21,14 +21,17 @@
 // Returning from the entry point ends the run as "completed"; fail(msg) or
 // any runtime error ends it as failed.
 //
-// The sandbox: nothing is predeclared beyond Starlark's pure built-ins, and s
+// The sandbox: nothing is predeclared beyond Starlark's pure built-ins (some
+// replaced by guarded versions, and names starting with _parley_ reserved), and s
 // arrives as the entry point's argument, so a script has no I/O, no clock and
 // no randomness; load is refused at compile time; print is discarded;
 // recursion is off. Each turn (the script's run
 // between two say/listen calls) has a step limit and a wall-time limit, and a
 // run has a limit on say/listen calls, so a script can neither spin nor chat
-// forever. Starlark has no memory limit: a script can still allocate large
-// values (e.g. "x" * 100000000) within its step budget.
+// forever. A run also has a step limit of its own, and a memory budget that
+// every operation building in bulk ("x" * 100000000, ",".join(l),
+// list(range(n)), ...) is charged against before it runs (rewrite.go): a
+// script past it fails, and the node does not notice.
 //
 // Runs are deterministic: the same script, entities and sequence of listen
 // answers yield the same says and outputs, so a session can be rebuilt by
@@ -110,7 +113,12 @@ func Compile(name, source string) (*Program, error) {
 				Msg: "load statements are not allowed: a script cannot import modules", name: name}
 		}
 	}
-	prog, err := starlark.FileProgram(f, func(string) bool { return false })
+	// Every operation that can build in bulk goes through a guard that
+	// charges it to the run's memory budget (rewrite.go).
+	if err := guardFile(f); err != nil {
+		return nil, compileError(name, err)
+	}
+	prog, err := starlark.FileProgram(f, isGuard)
 	if err != nil {
 		return nil, compileError(name, err)
 	}

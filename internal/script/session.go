@@ -30,10 +30,14 @@ type runner struct {
 	allowed map[string]bool
 	outputs map[string]string
 	turns   int
+
+	// allocated is what the run's bulk operations have been charged,
+	// against maxAlloc (memory.go).
+	allocated, maxAlloc int64
 }
 
 func newRunner(ctx context.Context, name string, host Host, cfg Config, outputs map[string]string) *runner {
-	r := &runner{ctx: ctx, name: name, host: host, cfg: cfg, outputs: outputs, allowed: map[string]bool{}}
+	r := &runner{ctx: ctx, name: name, host: host, cfg: cfg, outputs: outputs, allowed: map[string]bool{}, maxAlloc: cfg.MaxAlloc}
 	for _, o := range cfg.Outputs {
 		r.allowed[o] = true
 	}
@@ -42,7 +46,8 @@ func newRunner(ctx context.Context, name string, host Host, cfg Config, outputs 
 		// print would write to stderr; a script has no business there.
 		Print: func(*starlark.Thread, string) {},
 	}
-	r.watch = newWatchdog(r.thread, cfg.MaxSteps, cfg.TurnTimeout)
+	r.thread.SetLocal(runnerKey, r)
+	r.watch = newWatchdog(r.thread, cfg.MaxSteps, cfg.MaxRunSteps, cfg.TurnTimeout)
 	return r
 }
 
@@ -199,6 +204,12 @@ func (r *runner) set(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	if s, ok := value.(starlark.String); ok {
 		r.outputs[name] = string(s)
 		return starlark.None, nil
+	}
+	// The JSON text can be far larger than the value (a list naming one
+	// long string many times): it is charged like any text.
+	room := r.maxAlloc - r.allocated
+	if n := textSize(value, true, room); r.charge(n, func() string { return "the JSON text of " + name }) != nil {
+		return nil, &memoryError{what: "the JSON text of '" + name + "' (" + textBytes(n, room) + ")", limit: byteSize(r.maxAlloc)}
 	}
 	// Starlark's own encoder: it writes dict keys sorted, so equal values
 	// always give equal text.

@@ -5,6 +5,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +15,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +40,7 @@ import (
 	"github.com/parley-cc/parley/internal/media"
 	"github.com/parley-cc/parley/internal/outbound"
 	"github.com/parley-cc/parley/internal/realtime"
+	"github.com/parley-cc/parley/internal/script"
 	"github.com/parley-cc/parley/internal/speech"
 	"github.com/parley-cc/parley/internal/store"
 	"github.com/parley-cc/parley/internal/trunk"
@@ -102,6 +106,27 @@ type Config struct {
 	// event log that catches chat events the bus lost (defaults 5s, 30s;
 	// a negative lag means none, for tests).
 	WebhookSweepEvery, WebhookSweepLag time.Duration
+	// MetricsAddr serves GET /metrics on a listener of its own
+	// (PARLEY_METRICS_ADDR, e.g. 127.0.0.1:9090), for scrapers on the
+	// installation's network; MetricsToken requires "Authorization:
+	// Bearer <token>" wherever /metrics is served (PARLEY_METRICS_TOKEN).
+	// With neither, /metrics is not served: the public listener never
+	// shows it without a token.
+	MetricsAddr, MetricsToken string
+	// Logins bounds failed logins per login and per client
+	// (PARLEY_LOGIN_*); zero fields take api.DefaultLoginLimits.
+	Logins api.LoginLimits
+	// HashConcurrency bounds the password hashes the server computes at
+	// once (PARLEY_PASSWORD_HASHES, default one per CPU), HashQueue those
+	// that may wait for a slot (PARLEY_PASSWORD_HASH_QUEUE, default 4 per
+	// slot); past the queue a login is refused with 429.
+	HashConcurrency, HashQueue int
+	// ScriptMaxAlloc bounds the bytes one script run's bulk operations
+	// allocate (PARLEY_SCRIPT_MAX_ALLOC, default 64 MiB), ScriptMaxRunSteps
+	// the steps of one run (PARLEY_SCRIPT_MAX_RUN_STEPS, default
+	// 4,000,000); 0 takes the defaults. They are the process's.
+	ScriptMaxAlloc    int64
+	ScriptMaxRunSteps uint64
 }
 
 // DSN returns the database DSN the config names, defaulting to a SQLite
@@ -134,6 +159,9 @@ type Server struct {
 	Bus       *events.Bus
 	Metrics   *api.Metrics
 	Media     media.Store
+	// Logins checks passwords for every family's login, behind the
+	// login limits.
+	Logins *api.Logins
 
 	// Realtime serves the WebSocket stream; NATS, when configured, links
 	// this node's bus to the cluster's.
@@ -158,6 +186,10 @@ type Server struct {
 	done     chan error
 	stop     context.CancelFunc
 	workers  sync.WaitGroup
+
+	// metricsHTTP serves /metrics on MetricsAddr, when configured.
+	metricsHTTP     *http.Server
+	metricsListener net.Listener
 
 	// mediaTemp is the media directory Open made for want of a data
 	// directory; Close removes it.
@@ -190,6 +222,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
+	script.SetRunLimits(cfg.ScriptMaxAlloc, cfg.ScriptMaxRunSteps)
 	node := uuid.NewString()
 	bus := events.NewBus()
 	chats := &chat.Service{DB: db, Bus: bus, Timeout: cfg.ChatTimeout}
@@ -197,7 +230,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Config:    cfg,
 		DB:        db,
 		Companies: &company.Service{DB: db},
-		Users:     &auth.UserService{DB: db, Operators: chats},
+		Users:     &auth.UserService{DB: db, Operators: chats, Hashes: auth.NewHashGate(cfg.HashConcurrency, cfg.HashQueue)},
 		Tokens:    tokens,
 		Agents:    &agent.Service{DB: db},
 		Dialogs:   &outbound.Service{DB: db, Bus: bus, Log: cfg.Log},
@@ -206,6 +239,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Metrics:   api.NewMetrics(),
 		done:      make(chan error, 1),
 	}
+	s.Logins = api.NewLogins(s.Users, cfg.Log, cfg.Logins)
 	s.Importer = &outbound.Importer{Dialogs: s.Dialogs, Node: node, Log: cfg.Log, Lease: cfg.Lease}
 	trunks := map[string]dialer.Trunk{"sim": &dialer.SimTrunk{Synth: cfg.Synth, Log: cfg.Log, Pace: cfg.SimPace}}
 	for name, t := range cfg.Trunks {
@@ -277,9 +311,11 @@ func (s *Server) Handler() http.Handler {
 		_, _ = w.Write([]byte(`{"status":"ready"}`))
 	}))
 	web.Register(mux)
-	api.Route(mux, "GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+	if s.Config.MetricsAddr == "" && s.Config.MetricsToken != "" {
+		api.Route(mux, "GET /metrics", s.metricsHandler())
+	}
 	openapi.Register(mux)
-	(&ext.Handler{Log: s.Config.Log, Users: s.Users, Tokens: s.Tokens, Agents: s.Agents, Dialogs: s.Dialogs, Trunks: s.Trunks}).Register(mux)
+	(&ext.Handler{Log: s.Config.Log, Users: s.Users, Logins: s.Logins, Tokens: s.Tokens, Agents: s.Agents, Dialogs: s.Dialogs, Trunks: s.Trunks}).Register(mux)
 	(&v1.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats}).Register(mux)
 	s.Realtime.Register(mux)
 	(&livechat.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats}).Register(mux)
@@ -291,6 +327,27 @@ func (s *Server) Handler() http.Handler {
 	return api.Observe(s.Config.Log, s.Metrics, mux)
 }
 
+// metricsHandler serves the Prometheus metrics, behind MetricsToken when
+// one is set.
+func (s *Server) metricsHandler() http.Handler {
+	h := promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})
+	token := s.Config.MetricsToken
+	if token == "" {
+		return h
+	}
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="parley-metrics"`)
+			api.WriteJSON(w, http.StatusUnauthorized, map[string]string{"message": "The metrics token is required: Authorization: Bearer <token>.", "code": "unauthorized"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // Listen binds the configured address; after it returns, URL is known and
 // /healthz answers as soon as Serve runs.
 func (s *Server) Listen() error {
@@ -299,6 +356,25 @@ func (s *Server) Listen() error {
 		return fmt.Errorf("listen on %s: %w", s.Config.Addr, err)
 	}
 	s.listener = ln
+	if s.Config.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", s.Config.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (metrics): %w", s.Config.MetricsAddr, err)
+		}
+		s.metricsListener = mln
+		mux := http.NewServeMux()
+		api.Route(mux, "GET /metrics", s.metricsHandler())
+		s.metricsHTTP = &http.Server{
+			Handler:           api.Observe(s.Config.Log, s.Metrics, mux),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    16 << 10,
+			ErrorLog:          slog.NewLogLogger(s.Config.Log.Handler(), slog.LevelWarn),
+		}
+	}
 	if l, ok := s.Media.(*media.Local); ok && s.Config.Media.PublicURL == "" {
 		l.SetBaseURL(s.URL())
 	}
@@ -327,6 +403,14 @@ func (s *Server) Start() error {
 		s.done <- err
 	}()
 	s.Config.Log.Info("serving", "addr", s.listener.Addr().String(), "dialect", s.DB.Dialect)
+	if s.metricsHTTP != nil {
+		go func() {
+			if err := s.metricsHTTP.Serve(s.metricsListener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.Config.Log.Error("metrics listener stopped", "error", err)
+			}
+		}()
+		s.Config.Log.Info("serving metrics", "addr", s.metricsListener.Addr().String(), "token", s.Config.MetricsToken != "")
+	}
 	if !s.Config.NoWorkers {
 		s.startWorkers()
 	}
@@ -352,12 +436,24 @@ func (s *Server) Done() <-chan error { return s.done }
 // URL is the base URL of the running server.
 func (s *Server) URL() string { return "http://" + s.listener.Addr().String() }
 
+// MetricsURL is the base URL of the metrics listener, "" without one.
+func (s *Server) MetricsURL() string {
+	if s.metricsListener == nil {
+		return ""
+	}
+	return "http://" + s.metricsListener.Addr().String()
+}
+
 // Close stops accepting requests, waits for those in flight until ctx ends,
 // then closes the database.
 func (s *Server) Close(ctx context.Context) error {
 	var err error
 	if s.http != nil {
 		err = s.http.Shutdown(ctx)
+	}
+	if s.metricsHTTP != nil {
+		err = errors.Join(err, s.metricsHTTP.Shutdown(ctx))
+		_ = s.metricsListener.Close() // if Start never served it
 	}
 	if s.stop != nil {
 		// Calls in progress are abandoned, not finished: their leases run

@@ -12,7 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/parley-cc/parley/internal/egress"
 	"github.com/parley-cc/parley/internal/events"
 	"github.com/parley-cc/parley/internal/store"
 )
@@ -193,10 +193,7 @@ func (d *Dispatcher) init() {
 // redirects followed (a 3xx is a failed attempt), timeout per request and,
 // unless allowPrivate, connections to internal addresses refused.
 func NewClient(allowPrivate bool, timeout time.Duration) *http.Client {
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	if !allowPrivate {
-		dialer.Control = dialControl
-	}
+	dialer := egress.Guard{AllowPrivate: allowPrivate}.Dialer(5 * time.Second)
 	tr := &http.Transport{
 		Proxy:                 nil, // a proxy would dial on our behalf, past the guard
 		DialContext:           dialer.DialContext,
@@ -491,14 +488,17 @@ func (d *Dispatcher) send(ctx context.Context, j *job) (*int, string) {
 	req.Header.Set(HeaderSignature, Sign(j.secret, ts, j.payload))
 	res, err := d.client.Do(req)
 	if err != nil {
-		// url.Error's text holds the whole URL, which may carry a
-		// tenant's token: the delivery log and the server log get the
+		// The delivery log is the tenant's: it gets what went wrong in
+		// words that show no address a name resolved to (the URL may
+		// name an internal host). url.Error's text holds the whole URL,
+		// which may carry a tenant's token: the server log gets the
 		// cause alone.
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, err.Error()
+		d.Log.Debug("webhook attempt failed", "delivery_id", j.id, "webhook_id", j.webhookID, "error", err)
+		return nil, egress.Describe(err)
 	}
 	defer res.Body.Close()
 	head, _ := io.ReadAll(io.LimitReader(res.Body, maxResponse))

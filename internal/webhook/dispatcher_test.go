@@ -126,7 +126,7 @@ func TestDispatcherRefusesInternalAddressAtDial(t *testing.T) {
 			return got.Status == webhook.StatusFailed
 		})
 		if got.Attempts != 2 || len(got.Log) != 2 || got.LastStatus != nil ||
-			!strings.Contains(got.LastError, "refused to connect to loopback address 127.0.0.1") {
+			!strings.Contains(got.LastError, "connection refused by Parley") || strings.Contains(got.LastError, "127.0.0.1") {
 			t.Fatalf("delivery: %+v", got)
 		}
 		if hits.Load() != 0 {

@@ -14,7 +14,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("WWW-Authenticate", `Basic realm="parley"`)
 		return parley.Errorf(parley.EUNAUTHORIZED, "Basic authorization with login and password is required.")
 	}
-	caller, err := h.Users.Authenticate(r.Context(), login, password)
+	caller, err := h.Logins.Authenticate(r, login, password)
 	if err != nil {
 		return err
 	}

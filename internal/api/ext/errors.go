@@ -35,6 +35,8 @@ func statusOf(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case parley.EMETHOD:
 		return http.StatusMethodNotAllowed
+	case parley.ERATELIMITED:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }

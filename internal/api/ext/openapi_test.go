@@ -188,6 +188,13 @@ func oaAuth(t *testing.T, c *oaChecker, ten *testenv.Tenant) {
 		{"POST", "/auth", oaBearer(ten.Token), nil, 401},
 		{"POST", "/auth", oaBasic(ten.Login, "wrong password"), nil, 422},
 		{"POST", "/auth", oaBasic("nobody", ten.Password), nil, 422},
+		// After 5 failures a login waits: 429 with Retry-After.
+		{"POST", "/auth", oaBasic("locked-out", "guess 1"), nil, 422},
+		{"POST", "/auth", oaBasic("locked-out", "guess 2"), nil, 422},
+		{"POST", "/auth", oaBasic("locked-out", "guess 3"), nil, 422},
+		{"POST", "/auth", oaBasic("locked-out", "guess 4"), nil, 422},
+		{"POST", "/auth", oaBasic("locked-out", "guess 5"), nil, 422},
+		{"POST", "/auth", oaBasic("locked-out", "guess 6"), nil, 429},
 
 		{"POST", "/auth/refresh", "", map[string]any{"refresh_token": pair.RefreshToken}, 200},
 		{"POST", "/auth/refresh", "", map[string]any{"refresh_token": pair.RefreshToken}, 401}, // used twice

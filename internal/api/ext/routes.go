@@ -20,8 +20,11 @@ const Prefix = "/api/v2/ext"
 
 // Handler serves the External API.
 type Handler struct {
-	Log     *slog.Logger
-	Users   *auth.UserService
+	Log   *slog.Logger
+	Users *auth.UserService
+	// Logins checks passwords for /auth, behind the login limits; nil
+	// means one with the default limits over Users.
+	Logins  *api.Logins
 	Tokens  *auth.TokenService
 	Agents  *agent.Service
 	Dialogs *outbound.Service
@@ -107,7 +110,12 @@ func Routes() []Route {
 }
 
 // Register mounts every route on mux.
-func (h *Handler) Register(mux *http.ServeMux) { family.Register(mux, h, Routes()) }
+func (h *Handler) Register(mux *http.ServeMux) {
+	if h.Logins == nil {
+		h.Logins = api.NewLogins(h.Users, h.Log, api.LoginLimits{})
+	}
+	family.Register(mux, h, Routes())
+}
 
 // requireAPIAccess enforces the seed's "role with API access rights".
 func requireAPIAccess(h *Handler, next http.Handler) http.Handler {

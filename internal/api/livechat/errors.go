@@ -55,6 +55,7 @@ var wire = map[string]struct {
 	parley.ECONFLICT:     {http.StatusConflict, "CONFLICT"},
 	eKeyReused:           {http.StatusConflict, "IDEMPOTENCY_KEY_REUSED"},
 	parley.ETOOLARGE:     {http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE"},
+	parley.ERATELIMITED:  {http.StatusTooManyRequests, "RATE_LIMITED"},
 }
 
 // statusOf is the HTTP status and wire code of a domain error code.

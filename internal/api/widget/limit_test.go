@@ -46,19 +46,3 @@ func TestStartLimitIPv6Prefix(t *testing.T) {
 		}
 	}
 }
-
-// TestLimiterBounded: however many distinct clients come within a minute,
-// the limiter keeps at most maxBuckets buckets; past that, new clients are
-// refused until idle buckets can be forgotten.
-func TestLimiterBounded(t *testing.T) {
-	l := newLimiter(Rate{PerMinute: 10, Burst: 10})
-	for i := range maxBuckets + 1000 {
-		l.allow(fmt.Sprintf("ip:%d", i))
-	}
-	if n := len(l.buckets); n > maxBuckets {
-		t.Fatalf("%d buckets, want at most %d", n, maxBuckets)
-	}
-	if !l.allow("ip:0") {
-		t.Fatal("a known client lost its budget when the map was full")
-	}
-}

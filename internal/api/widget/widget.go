@@ -10,9 +10,7 @@ package widget
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -23,6 +21,7 @@ import (
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/chat"
+	"github.com/parley-cc/parley/internal/ratelimit"
 )
 
 // Prefix is where the family is mounted.
@@ -32,7 +31,7 @@ const Prefix = "/v1/widget"
 const (
 	BodyLimit = 16 << 10 // a message's 10,000 characters fit
 	// ErrRateLimited is the error code of a request over its rate (429).
-	ErrRateLimited = "rate_limited"
+	ErrRateLimited = parley.ERATELIMITED
 )
 
 // Tokens issues and checks the chat-scoped end-user tokens (the realtime
@@ -55,9 +54,9 @@ type Handler struct {
 	// posts (messages, typing, photos) of one chat's token. Zero values
 	// take the defaults: 10 starts a minute (burst 10), 60 posts a minute
 	// (burst 30).
-	StartRate, PostRate Rate
+	StartRate, PostRate ratelimit.Rate
 
-	starts, posts *limiter
+	starts, posts *ratelimit.Buckets
 }
 
 // Route is one method of the family.
@@ -94,8 +93,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	if h.Log == nil {
 		h.Log = slog.Default()
 	}
-	h.starts = newLimiter(h.StartRate.or(Rate{PerMinute: 10, Burst: 10}))
-	h.posts = newLimiter(h.PostRate.or(Rate{PerMinute: 60, Burst: 30}))
+	h.starts = ratelimit.NewBuckets(h.StartRate.Or(ratelimit.Rate{PerMinute: 10, Burst: 10}))
+	h.posts = ratelimit.NewBuckets(h.PostRate.Or(ratelimit.Rate{PerMinute: 60, Burst: 30}))
 	family.Register(mux, h, Routes())
 }
 
@@ -191,29 +190,8 @@ func (h *Handler) project(r *http.Request) (*chat.Project, error) {
 	return h.Chats.ProjectByPublicUUID(r.Context(), id)
 }
 
-// clientIP is the client a chat start is counted against: the peer's IPv4
-// address, or the /64 of its IPv6 address (one host commonly holds a whole
-// /64, so each of its addresses is not a client of its own).
-// X-Forwarded-For is not trusted (a proxy in front should rate-limit
-// itself, or be the one address it limits).
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap().WithZone("")
-	if ip.Is6() {
-		return netip.PrefixFrom(ip, 64).Masked().String()
-	}
-	return ip.String()
-}
-
 func (h *Handler) limitPost(r *http.Request) error {
-	if !h.posts.allow("chat:" + strconv.FormatInt(chatOf(r.Context()).ID, 10)) {
+	if !h.posts.Allow("chat:" + strconv.FormatInt(chatOf(r.Context()).ID, 10)) {
 		return parley.Errorf(ErrRateLimited, "Too many messages; wait a moment.")
 	}
 	return nil
@@ -238,7 +216,7 @@ type sessionDTO struct {
 // answers a fresh widget token for it: 201 for a new chat, 200 for the
 // live one resumed.
 func (h *Handler) start(w http.ResponseWriter, r *http.Request) error {
-	if !h.starts.allow("ip:" + clientIP(r)) {
+	if !h.starts.Allow("ip:" + ratelimit.ClientKey(r)) {
 		return parley.Errorf(ErrRateLimited, "Too many chats started from this address; wait a minute.")
 	}
 	p, err := h.project(r)

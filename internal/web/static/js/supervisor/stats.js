@@ -4,6 +4,7 @@
 import { call, el } from "../api.js";
 import { EXT, q, panel, table, errorText, alertBox, noAgent, utc, localInput, parseUTC, download } from "./util.js";
 import { hourlyBars, gauge } from "./charts.js";
+import { toCSV } from "./csv.js";
 
 const RESULTS = ["completed", "hangup", "transfer", "failed", "no_answer", "busy", "fail", "interrupted"];
 const ANSWERED = new Set(["completed", "hangup", "transfer", "failed"]);
@@ -67,9 +68,7 @@ export async function render(main, ctx) {
 
   form.addEventListener("submit", (e) => { e.preventDefault(); load().catch((x) => { err.textContent = errorText(x); }); });
   form.querySelector("#export").addEventListener("click", () => {
-    const esc = (v) => { const s = v === null || v === undefined ? "" : String(v); return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s; };
-    const text = [shown.cols.map(esc).join(","), ...shown.rows.map((r) => shown.cols.map((k) => esc(r[k])).join(","))].join("\r\n") + "\r\n";
-    download("dialog-report.csv", "\uFEFF" + text, "text/csv");
+    download("dialog-report.csv", toCSV(shown.cols, shown.rows), "text/csv");
     ctx.announce("CSV exported");
   });
   await load().catch((x) => { err.textContent = errorText(x); });
