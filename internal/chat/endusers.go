@@ -178,7 +178,7 @@ func (s *Service) UpdateChatEndUser(ctx context.Context, chatID int64, u EndUser
 	}
 	return s.retry(ctx, func() error {
 		return s.write(ctx, cid, func(t *tx) error {
-			c, err := getChat(ctx, t.Querier, cid, chatID)
+			c, _, err := t.seenChat(ctx, chatID)
 			if err != nil {
 				return err
 			}

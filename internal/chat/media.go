@@ -57,7 +57,7 @@ func (s *Service) AttachMedia(ctx context.Context, chatID int64, kind string, ke
 	err = s.retry(ctx, func() error {
 		out = nil
 		return s.write(ctx, cid, func(t *tx) error {
-			c, err := getChat(ctx, t.Querier, cid, chatID)
+			c, g, err := t.seenChat(ctx, chatID)
 			if err != nil {
 				return err
 			}
@@ -71,9 +71,9 @@ func (s *Service) AttachMedia(ctx context.Context, chatID int64, kind string, ke
 			if n+len(keys) > MaxMediaPerChat {
 				return parley.Errorf(parley.ETOOLARGE, "A chat holds at most %d photos and videos.", MaxMediaPerChat)
 			}
-			me, err := callerOperator(ctx, t.Querier, cid)
-			if err != nil {
-				return err
+			var me *int64
+			if !g.Staff() {
+				me = &g.Operator
 			}
 			for i, k := range keys {
 				m := &Media{ChatID: chatID, Kind: kind, Key: k, MediaType: types[i], CreatedAt: t.now}
@@ -107,7 +107,7 @@ func (s *Service) ListMedia(ctx context.Context, chatID int64, kind string) ([]*
 	}
 	var out []*Media
 	err = s.DB.Read(ctx, func(q store.Querier) error {
-		if _, err := getChat(ctx, q, cid, chatID); err != nil {
+		if _, err := s.seenChat(ctx, q, cid, chatID); err != nil {
 			return err
 		}
 		out, err = store.Collect(ctx, q, func(r store.Scanner) (*Media, error) {

@@ -76,7 +76,7 @@ func (s *Service) ListMessages(ctx context.Context, chatID int64, afterSeq, limi
 	}
 	var out []*Message
 	err = s.DB.Read(ctx, func(q store.Querier) error {
-		if _, err := getChat(ctx, q, cid, chatID); err != nil {
+		if _, err := s.seenChat(ctx, q, cid, chatID); err != nil {
 			return err
 		}
 		out, err = store.Collect(ctx, q, scanMessage, `SELECT `+messageColumns+` FROM chat_messages
@@ -189,12 +189,18 @@ func (t *tx) postMessage(ctx context.Context, chatID int64, senderType, content 
 
 // post stores the message, or finds the stored item opt.UUID.
 func (t *tx) post(ctx context.Context, chatID int64, senderType, content string, opt PostOptions) (*Message, bool, error) {
-	me, err := callerOperator(ctx, t.Querier, t.cid)
+	g, err := t.sight(ctx)
 	if err != nil {
 		return nil, false, err
 	}
-	if me != nil && senderType != SenderOperator {
-		return nil, false, parley.Errorf(parley.EFORBIDDEN, "An operator may only post as sender_type operator.")
+	var me *int64
+	if !g.Staff() {
+		if senderType != SenderOperator {
+			return nil, false, parley.Errorf(parley.EFORBIDDEN, "An operator may only post as sender_type operator.")
+		}
+		me = &g.Operator
+	} else {
+		g = nil // staff posts need no sight: every chat is theirs
 	}
 	if opt.AsOperator != 0 && me == nil {
 		var one int
@@ -213,12 +219,21 @@ func (t *tx) post(ctx context.Context, chatID int64, senderType, content string,
 				return nil, false, &parley.Error{Code: parley.ECONFLICT, Message: "Another message with this item UUID already exists.",
 					Fields: map[string]string{"uuid": "is taken by another message"}}
 			}
+			if g != nil {
+				c, err := getPostChat(ctx, t.Querier, t.cid, chatID)
+				if err != nil {
+					return nil, false, err
+				}
+				if err := g.check(c); err != nil {
+					return nil, false, err
+				}
+			}
 			return old, true, nil
 		case !errors.Is(err, store.ErrNoRows):
 			return nil, false, err
 		}
 	}
-	m, err := t.postNew(ctx, chatID, me, senderType, opt.Type, content, opt.UUID)
+	m, err := t.postNew(ctx, chatID, g, me, senderType, opt.Type, content, opt.UUID)
 	return m, false, err
 }
 
@@ -248,14 +263,14 @@ var postBumpSQL = func() (sqls [2][2]string) {
 }()
 
 // postChatColumns are the columns of a chat that a post reads.
-const postChatColumns = `id, uuid, company_id, end_user_id, status, operator_id, virtual_agent_id`
+const postChatColumns = `id, uuid, company_id, end_user_id, status, operator_id, virtual_agent_id, menu_id`
 
 // getPostChat reads what a post needs of a chat: less than getChat, which
 // reads all of it.
 func getPostChat(ctx context.Context, q store.Querier, cid, id int64) (*Chat, error) {
 	c := &Chat{}
 	err := q.QueryRow(ctx, `SELECT `+postChatColumns+` FROM chats WHERE id = ? AND company_id = ?`, id, cid).
-		Scan(&c.ID, &c.UUID, &c.CompanyID, &c.EndUserID, &c.Status, &c.OperatorID, &c.VirtualAgentID)
+		Scan(&c.ID, &c.UUID, &c.CompanyID, &c.EndUserID, &c.Status, &c.OperatorID, &c.VirtualAgentID, &c.MenuID)
 	if errors.Is(err, store.ErrNoRows) {
 		return nil, chatNotFound(id)
 	} else if err != nil {
@@ -265,13 +280,19 @@ func getPostChat(ctx context.Context, q store.Querier, cid, id int64) (*Chat, er
 }
 
 // postNew stores a message at the end of a chat that has not ended and
-// logs it (see postBumpSQL). me is the posting operator, if any.
-func (t *tx) postNew(ctx context.Context, chatID int64, me *int64, senderType, typ, content, item string) (*Message, error) {
+// logs it (see postBumpSQL). me is the posting operator, if any; g the
+// caller's sight when it is an operator, who must see the chat.
+func (t *tx) postNew(ctx context.Context, chatID int64, g *Sight, me *int64, senderType, typ, content, item string) (*Message, error) {
 	var c *Chat
 	if me != nil {
 		var err error
 		if c, err = getPostChat(ctx, t.Querier, t.cid, chatID); err != nil {
 			return nil, err
+		}
+		if g != nil {
+			if err := g.check(c); err != nil {
+				return nil, err
+			}
 		}
 		if Final(c.Status) {
 			return nil, parley.Errorf(parley.ECONFLICT, "Chat %d has ended; no message can be added.", chatID)

@@ -79,9 +79,11 @@ type Hub struct {
 	// a widget token is cheap to get, so its connections are capped.
 	endUsers map[int64]int
 
-	// states caches chats' status and operator for operators' visibility;
-	// only the hub's loop touches it.
+	// states caches chats' status, operator and menu for operators'
+	// visibility, and sights the operators' sights; only the hub's loop
+	// touches them.
 	states map[int64]chatState
+	sights map[int64]*heldSight
 
 	stats Stats
 }
@@ -126,7 +128,7 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	}
 	h := &Hub{Config: cfg, key: key,
 		conns: map[*conn]struct{}{}, chats: map[int64]map[*conn]struct{}{}, companies: map[int64]map[*conn]struct{}{},
-		endUsers: map[int64]int{}, states: map[int64]chatState{}}
+		endUsers: map[int64]int{}, states: map[int64]chatState{}, sights: map[int64]*heldSight{}}
 	h.verifier = jwt.NewVerifier(jwt.Rules{Issuer: issuer, Audience: endUserAudience, Leeway: leeway, Now: cfg.Now})
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.loopDone = make(chan struct{})
@@ -221,7 +223,7 @@ func (h *Hub) dispatch(ev events.Event) {
 		if p.company != ev.CompanyID {
 			continue // never another company's event, whatever the index says
 		}
-		vb, va := p.sees(ev.ChatID, before), p.sees(ev.ChatID, after)
+		vb, va := h.sees(p, ev.ChatID, before), h.sees(p, ev.ChatID, after)
 		if !vb && !va {
 			continue
 		}
@@ -265,10 +267,10 @@ func (h *Hub) dispatchEphemeral(ev events.Event) {
 					h.states[ev.ChatID] = st
 				}
 			}
-			if !p.sees(ev.ChatID, st) {
+			if !h.sees(p, ev.ChatID, st) {
 				continue
 			}
-		} else if !p.sees(ev.ChatID, chatState{}) {
+		} else if !h.sees(p, ev.ChatID, chatState{}) {
 			continue
 		}
 		if frame == nil {
@@ -304,9 +306,11 @@ func (h *Hub) track(ev events.Event, needed bool) (before, after chatState) {
 			before = chatState{}
 		case chat.EventChatStatus:
 			prev, _ := ev.Data["previous"].(string)
-			before = chatState{status: prev, known: true}
+			before = chatState{status: prev, menu: st.menu, known: true}
 			if chat.Final(str(ev.Data["status"])) {
 				before.operator = st.operator // ending keeps the operator
+			} else {
+				before.operator = num(ev.Data["previous_operator_id"])
 			}
 		}
 		if len(h.states) >= maxStates {
@@ -341,7 +345,7 @@ func apply(st chatState, ev events.Event) chatState {
 	st.seq = ev.Seq
 	switch ev.Type {
 	case chat.EventChatCreated:
-		st.status, st.operator = str(ev.Data["status"]), 0
+		st.status, st.operator, st.menu = str(ev.Data["status"]), 0, num(ev.Data["menu_id"])
 	case chat.EventChatStatus:
 		st.status = str(ev.Data["status"])
 		switch st.status {
@@ -374,7 +378,55 @@ func stateOf(c *chat.Chat) chatState {
 	if c.OperatorID != nil {
 		st.operator = *c.OperatorID
 	}
+	if c.MenuID != nil {
+		st.menu = *c.MenuID
+	}
 	return st
+}
+
+// heldSight is an operator's sight as the hub's loop keeps it.
+type heldSight struct {
+	sight  *chat.Sight
+	loaded time.Time
+}
+
+// Sights are taken again this often, so that a change of a menu's
+// operators reaches the streams; a sight that meets a menu it does not
+// know (created since) is taken again at once, at most once a second.
+const (
+	sightTTL   = 10 * time.Second
+	sightRetry = time.Second
+)
+
+// sight returns operator p's sight, taken again when it is old or does not
+// know menu. Only the loop calls it. nil when none could ever be read.
+func (h *Hub) sight(p *principal, menu int64) *chat.Sight {
+	held := h.sights[p.operator]
+	now := time.Now()
+	if held != nil {
+		age := now.Sub(held.loaded)
+		if age < sightTTL && (held.sight.Knows(menu) || age < sightRetry) {
+			return held.sight
+		}
+	}
+	ctx, cancel := context.WithTimeout(p.ctx(h.ctx), 5*time.Second)
+	defer cancel()
+	g, err := h.Chats.Sight(ctx)
+	if err != nil {
+		if h.ctx.Err() == nil {
+			h.Log.Warn("realtime: operator's sight not read; keeping the last one", "operator_id", p.operator, "error", err)
+		}
+		if held == nil {
+			return nil
+		}
+		held.loaded = now // not again at once
+		return held.sight
+	}
+	if len(h.sights) >= maxStates {
+		clear(h.sights)
+	}
+	h.sights[p.operator] = &heldSight{sight: g, loaded: now}
+	return g
 }
 
 // ---- connection registry ----

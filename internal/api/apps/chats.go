@@ -193,6 +193,18 @@ func (h *Handler) writeChat(w http.ResponseWriter, r *http.Request, status int, 
 	return nil
 }
 
+// writeChanged answers the chat a change returned: the caller made it, so
+// it is shown even if it left their sight (an operator who ended a chat of
+// their queue).
+func (h *Handler) writeChanged(w http.ResponseWriter, r *http.Request, status int, c *chat.Chat) error {
+	vs, err := h.Chats.ViewChats(r.Context(), []*chat.Chat{c})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, toChat(vs[0]))
+	return nil
+}
+
 // transcriptTurn is one message of the transcript a chat may start with
 // (the conversation so far, e.g. from a bot outside Parley).
 type transcriptTurn struct {
@@ -291,7 +303,7 @@ func (h *Handler) createChat(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.writeChat(w, r, http.StatusCreated, o.Chat.ID)
+	return h.writeChanged(w, r, http.StatusCreated, o.Chat)
 }
 
 func toTurns(ts []transcriptTurn) []chat.Turn {
@@ -374,10 +386,11 @@ func (h *Handler) updateChat(w http.ResponseWriter, r *http.Request) error {
 			u.EscalationID = &v
 		}
 	}
-	if _, err := h.Chats.UpdateChat(r.Context(), id, u); err != nil {
+	c, err := h.Chats.UpdateChat(r.Context(), id, u)
+	if err != nil {
 		return err
 	}
-	return h.writeChat(w, r, http.StatusOK, id)
+	return h.writeChanged(w, r, http.StatusOK, c)
 }
 
 func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) error {
