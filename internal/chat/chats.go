@@ -484,11 +484,20 @@ func (t *tx) changeStatus(ctx context.Context, c *Chat, g *Sight, sc StatusChang
 	return t.end(ctx, c, sc)
 }
 
-// finishedBy is the user a chat ends by: an operator ends chats as
-// themself (naming another user is forbidden).
+// finishedBy is the user a chat ends by: a user of the company (the users
+// table is auth's; chat reads it), and an operator ends chats as themself
+// (naming another user is forbidden).
 func (t *tx) finishedBy(ctx context.Context, g *Sight, given *int64) (*int64, error) {
 	if g.Staff() {
-		return given, nil
+		if given == nil {
+			return nil, nil
+		}
+		var one int
+		err := t.QueryRow(ctx, `SELECT 1 FROM users WHERE id = ? AND company_id = ?`, *given, t.cid).Scan(&one)
+		if errors.Is(err, store.ErrNoRows) {
+			return nil, parley.FieldError("finished_by_user_id", "user %d is not a user of the company", *given)
+		}
+		return given, err
 	}
 	if given != nil && *given != g.UserID {
 		return nil, &parley.Error{Code: parley.EFORBIDDEN, Message: "An operator ends chats as themself.",
