@@ -461,17 +461,14 @@ func (s *Service) ChangeStatus(ctx context.Context, id int64, sc StatusChange) (
 // changeStatus moves chat c, which the caller (sight g) sees, along the
 // state machine in transaction t.
 func (t *tx) changeStatus(ctx context.Context, c *Chat, g *Sight, sc StatusChange) error {
+	if err := statusRefusal(c, g, sc.Status); err != nil {
+		return err
+	}
 	if c.Status == sc.Status && !Final(sc.Status) {
 		return nil
 	}
-	if !transitions[c.Status][sc.Status] {
-		return parley.Errorf(parley.ECONFLICT, "Chat %d cannot go from %s to %s.", c.ID, c.Status, sc.Status)
-	}
 	switch {
 	case sc.Status == StatusAssigned:
-		if g.Staff() {
-			return parley.FieldError("status", "only an operator takes a chat (the router assigns queued chats to online operators)")
-		}
 		return t.assign(ctx, c, g.Operator, false)
 	case sc.Status == StatusQueued:
 		return t.requeue(ctx, c, "requeued")
@@ -482,6 +479,22 @@ func (t *tx) changeStatus(ctx context.Context, c *Chat, g *Sight, sc StatusChang
 	}
 	sc.FinishedBy = by
 	return t.end(ctx, c, sc)
+}
+
+// statusRefusal says why the caller (sight g) may not move chat c to
+// status, nil when it may (moving it to the status it has is a no-op for a
+// live status).
+func statusRefusal(c *Chat, g *Sight, status string) error {
+	if c.Status == status && !Final(status) {
+		return nil
+	}
+	if !transitions[c.Status][status] {
+		return parley.Errorf(parley.ECONFLICT, "Chat %d cannot go from %s to %s.", c.ID, c.Status, status)
+	}
+	if status == StatusAssigned && g.Staff() {
+		return parley.FieldError("status", "only an operator takes a chat (the router assigns queued chats to online operators)")
+	}
+	return nil
 }
 
 // finishedBy is the user a chat ends by: a user of the company (the users
@@ -516,8 +529,11 @@ type ChatUpdate struct {
 	EscalationID      *int64
 }
 
-// UpdateChat applies a ChatUpdate: the deflection channel and escalation
-// first, then the status change (escalating when the status is queued).
+// UpdateChat applies a ChatUpdate in one transaction: everything is
+// checked before anything is written, the status change (escalating when
+// the status goes from va_assigned to queued) comes first, then the
+// deflection channel and the escalation named. A refused update changes
+// nothing and emits nothing.
 func (s *Service) UpdateChat(ctx context.Context, id int64, u ChatUpdate) (*Chat, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
@@ -542,13 +558,13 @@ func (s *Service) UpdateChat(ctx context.Context, id int64, u ChatUpdate) (*Chat
 	if u.FinishedByUserID != nil && (u.Status == nil || !Final(*u.Status)) {
 		return nil, parley.FieldError("finished_by_user_id", "may only be given with a final chat.status (finished, dismissed, timed_out)")
 	}
-	if u.DeflectionChannel != nil || u.EscalationID != nil {
-		err := s.write(ctx, cid, func(t *tx) error {
-			c, _, err := t.seenChat(ctx, id)
+	err = s.retry(ctx, func() error {
+		return s.write(ctx, cid, func(t *tx) error {
+			c, g, err := t.seenChat(ctx, id)
 			if err != nil {
 				return err
 			}
-			data := map[string]any{}
+			// Check everything first.
 			if u.EscalationID != nil {
 				var one int
 				err := t.QueryRow(ctx, `SELECT 1 FROM escalations WHERE id = ? AND chat_id = ?`, *u.EscalationID, id).Scan(&one)
@@ -557,6 +573,41 @@ func (s *Service) UpdateChat(ctx context.Context, id int64, u ChatUpdate) (*Chat
 				} else if err != nil {
 					return err
 				}
+			}
+			escalate := false
+			if u.Status != nil {
+				switch {
+				case *u.Status == StatusQueued && c.Status == StatusVA:
+					escalate = true
+				case *u.Status == StatusVA && c.Status != StatusVA:
+					return parley.Errorf(parley.ECONFLICT, "Chat %d cannot go back to its virtual agent.", id)
+				default:
+					if err := statusRefusal(c, g, *u.Status); err != nil {
+						return err
+					}
+					if Final(*u.Status) {
+						if _, err := t.finishedBy(ctx, g, u.FinishedByUserID); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			// Then write: the status first, since it may lock the
+			// operator's row, which every writer takes before the chat's.
+			if escalate {
+				if _, err := t.escalate(ctx, c, EscalationInput{Reason: "status_update"}); err != nil {
+					return err
+				}
+			} else if u.Status != nil {
+				if err := t.changeStatus(ctx, c, g, StatusChange{Status: *u.Status, FinishedBy: u.FinishedByUserID}); err != nil {
+					return err
+				}
+			}
+			if u.DeflectionChannel == nil && u.EscalationID == nil {
+				return nil
+			}
+			data := map[string]any{}
+			if u.EscalationID != nil {
 				if _, err := t.Exec(ctx, `UPDATE chats SET escalation_id = ? WHERE id = ?`, *u.EscalationID, id); err != nil {
 					return err
 				}
@@ -570,27 +621,9 @@ func (s *Service) UpdateChat(ctx context.Context, id int64, u ChatUpdate) (*Chat
 			}
 			return t.log(ctx, c.ID, c.UUID, EventChatUpdated, data)
 		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	if u.Status != nil {
-		c, err := s.GetChat(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case *u.Status == StatusQueued && c.Status == StatusVA:
-			if _, err := s.Escalate(ctx, id, EscalationInput{Reason: "status_update"}); err != nil {
-				return nil, err
-			}
-		case *u.Status == StatusVA && c.Status != StatusVA:
-			return nil, parley.Errorf(parley.ECONFLICT, "Chat %d cannot go back to its virtual agent.", id)
-		default:
-			if _, err := s.ChangeStatus(ctx, id, StatusChange{Status: *u.Status, FinishedBy: u.FinishedByUserID}); err != nil {
-				return nil, err
-			}
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return s.readChat(ctx, id)
 }
