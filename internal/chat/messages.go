@@ -119,9 +119,14 @@ type PostOptions struct {
 	RequestHash    string
 	// Type is the message type: text (default), photo, video.
 	Type string
-	// AsOperator posts an operator message on behalf of this operator of
-	// the company (API callers naming the sender); 0 for none.
-	AsOperator int64
+	// FromUserID names the writer for an admin or api caller (the chat
+	// platform's from_user_id): the chat's end user id is the end user
+	// (the message is then the end user's, whatever the sender type), an
+	// operator id an operator who may write in the chat (sight.go: the
+	// chat is theirs, or in the queue of their menus, which a message
+	// takes). Anything else is EINVALID. 0 for none; operator callers
+	// always write as themselves.
+	FromUserID int64
 }
 
 // PostMessageWith is PostMessage with options. replayed reports that the
@@ -202,14 +207,10 @@ func (t *tx) post(ctx context.Context, chatID int64, senderType, content string,
 	} else {
 		g = nil // staff posts need no sight: every chat is theirs
 	}
-	if opt.AsOperator != 0 && me == nil {
-		var one int
-		if err := t.QueryRow(ctx, `SELECT 1 FROM operators WHERE id = ? AND company_id = ?`, opt.AsOperator, t.cid).Scan(&one); errors.Is(err, store.ErrNoRows) {
-			return nil, false, parley.FieldError("from_user_id", "operator %d not found", opt.AsOperator)
-		} else if err != nil {
+	if opt.FromUserID != 0 && me == nil {
+		if senderType, me, err = t.fromUser(ctx, chatID, opt.FromUserID); err != nil {
 			return nil, false, err
 		}
-		me = &opt.AsOperator
 	}
 	if opt.UUID != "" {
 		old, err := scanMessage(t.QueryRow(ctx, `SELECT `+messageColumns+` FROM chat_messages WHERE company_id = ? AND uuid = ?`, t.cid, opt.UUID))
@@ -235,6 +236,33 @@ func (t *tx) post(ctx context.Context, chatID int64, senderType, content string,
 	}
 	m, err := t.postNew(ctx, chatID, g, me, senderType, opt.Type, content, opt.UUID)
 	return m, false, err
+}
+
+// fromUser resolves the from_user_id of an admin or api caller against
+// chat chatID: the chat's end user, or an operator who may write in it.
+func (t *tx) fromUser(ctx context.Context, chatID, id int64) (sender string, op *int64, err error) {
+	c, err := getPostChat(ctx, t.Querier, t.cid, chatID)
+	if err != nil {
+		return "", nil, err
+	}
+	if id == c.EndUserID {
+		return SenderEndUser, nil, nil
+	}
+	var one int
+	err = t.QueryRow(ctx, `SELECT 1 FROM operators WHERE id = ? AND company_id = ?`, id, t.cid).Scan(&one)
+	if errors.Is(err, store.ErrNoRows) {
+		return "", nil, parley.FieldError("from_user_id", "%d is neither the chat's end user nor an operator of the company", id)
+	} else if err != nil {
+		return "", nil, err
+	}
+	g, err := operatorSight(ctx, t.Querier, t.cid, id, t.now)
+	if err != nil {
+		return "", nil, err
+	}
+	if !g.SeesChat(c) {
+		return "", nil, parley.FieldError("from_user_id", "operator %d may not write in this chat: it is neither assigned to them nor in the queue of their menus", id)
+	}
+	return SenderOperator, &id, nil
 }
 
 // Statements of a message post (postNew): one UPDATE of the chat row takes

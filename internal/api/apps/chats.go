@@ -414,8 +414,9 @@ func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) error {
 	if in.Message.Type != "" && in.Message.Type != "text" {
 		return parley.FieldError("message.type", "must be text (photos and videos go through /photos and /videos)")
 	}
-	// from_user_id names the operator who writes; without it the end user
-	// writes. An operator caller always writes as themself.
+	// from_user_id names who writes: the chat's end user, or an operator
+	// who may write in the chat (the chat domain resolves it); without it
+	// the end user writes. An operator caller always writes as themself.
 	sender, opt := chat.SenderEndUser, chat.PostOptions{}
 	if _, ok, err := h.Chats.CallerOperatorID(r.Context()); err != nil {
 		return err
@@ -425,7 +426,7 @@ func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) error {
 		if *in.FromUserID <= 0 {
 			return parley.FieldError("from_user_id", "must be a positive integer")
 		}
-		sender, opt.AsOperator = chat.SenderOperator, int64(*in.FromUserID)
+		opt.FromUserID = int64(*in.FromUserID)
 	}
 	m, _, err := h.Chats.PostMessageWith(r.Context(), id, sender, in.Message.Content, opt)
 	if err != nil {
