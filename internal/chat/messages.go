@@ -65,7 +65,8 @@ func scanMessage(s store.Scanner) (*Message, error) {
 }
 
 // ListMessages returns up to limit messages of a chat with seq > afterSeq,
-// in seq order.
+// in seq order. An end-user caller (the widget) gets the messages the end
+// user sees (enduserview.go), so that its pages hold no staff notes.
 func (s *Service) ListMessages(ctx context.Context, chatID int64, afterSeq, limit int) ([]*Message, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
@@ -74,13 +75,17 @@ func (s *Service) ListMessages(ctx context.Context, chatID int64, afterSeq, limi
 	if limit <= 0 || limit > MaxPage {
 		limit = MaxPage
 	}
+	filter := ""
+	if c, _ := parley.CallerFrom(ctx); c.Role == parley.RoleEndUser {
+		filter = hiddenSendersSQL
+	}
 	var out []*Message
 	err = s.DB.Read(ctx, func(q store.Querier) error {
 		if _, err := s.seenChat(ctx, q, cid, chatID); err != nil {
 			return err
 		}
 		out, err = store.Collect(ctx, q, scanMessage, `SELECT `+messageColumns+` FROM chat_messages
-			WHERE chat_id = ? AND company_id = ? AND seq > ? ORDER BY seq LIMIT ?`, chatID, cid, afterSeq, limit)
+			WHERE chat_id = ? AND company_id = ? AND seq > ?`+filter+` ORDER BY seq LIMIT ?`, chatID, cid, afterSeq, limit)
 		return err
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/api"
+	"github.com/parley-cc/parley/internal/chat"
 	"github.com/parley-cc/parley/internal/jwt"
 	"github.com/parley-cc/parley/internal/store"
 )
@@ -80,9 +81,12 @@ func (h *Hub) sees(p *principal, id int64, st chatState) bool {
 	return g != nil && g.Sees(st.status, st.operator, st.menu)
 }
 
-// allowed reports whether events of type typ go to p at all.
-func (p *principal) allowed(typ string) bool {
-	return p.kind != kindEndUser || endUserEvents[typ]
+// allowed reports whether an event of type typ goes to p at all; sender is
+// the sender type of a message.created event's message. An end user gets
+// what the chat domain says they see (chat.EndUserSeesEvent), the filter
+// the widget's REST API applies too.
+func (p *principal) allowed(typ, sender string) bool {
+	return p.kind != kindEndUser || chat.EndUserSeesEvent(typ, sender)
 }
 
 // loadKey reads the end-user token key, creating it at the first start.

@@ -296,7 +296,7 @@ func (c *conn) live(ev events.Event, frame []byte, explicit, visibleAfter bool) 
 	s := c.subs[ev.ChatID]
 	if !explicit {
 		// "all": the chat's own subscription, if any, delivers it.
-		if s == nil && c.all && c.p.allowed(ev.Type) {
+		if s == nil && c.all && c.p.allowed(ev.Type, str(ev.Data["sender_type"])) {
 			c.enqueueLocked(frame)
 			c.hub.stats.Delivered.Add(1)
 		}
@@ -314,7 +314,7 @@ func (c *conn) live(ev events.Event, frame []byte, explicit, visibleAfter bool) 
 	case ev.Seq <= s.last:
 		// sent already, from the log
 	case ev.Seq == s.last+1:
-		if c.p.allowed(ev.Type) {
+		if c.p.allowed(ev.Type, str(ev.Data["sender_type"])) {
 			c.enqueueLocked(frame)
 			c.hub.stats.Delivered.Add(1)
 		}
@@ -410,7 +410,7 @@ func (c *conn) fill(id int64, gen uint64) {
 					c.mu.Unlock()
 					return
 				}
-				if c.p.allowed(e.Type) {
+				if c.p.kind != kindEndUser || c.p.allowed(e.Type, chat.EventSender(e.Type, e.Data)) {
 					c.enqueueLocked(logFrame(e))
 					c.hub.stats.Delivered.Add(1)
 				}

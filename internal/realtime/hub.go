@@ -257,7 +257,7 @@ func (h *Hub) dispatchEphemeral(ev events.Event) {
 	var frame []byte
 	for _, c := range targets {
 		p := c.p
-		if p.company != ev.CompanyID || !p.allowed(ev.Type) {
+		if p.company != ev.CompanyID || !p.allowed(ev.Type, str(ev.Data["sender_type"])) {
 			continue
 		}
 		if p.kind == kindOperator {

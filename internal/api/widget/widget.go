@@ -341,10 +341,7 @@ func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) error {
 	out := struct {
 		Messages []messageDTO `json:"messages"`
 	}{Messages: make([]messageDTO, 0, len(ms))}
-	for _, m := range ms {
-		if m.SenderType == chat.SenderSystem {
-			continue
-		}
+	for _, m := range ms { // the chat domain leaves out what the end user does not see
 		d := messageDTO{MessageID: m.ID, Seq: m.Seq, SenderType: m.SenderType, Type: m.Type,
 			CreatedAt: api.Time(m.CreatedAt)}
 		if m.Type == chat.MediaPhoto || m.Type == chat.MediaVideo {
