@@ -129,6 +129,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := workerSettings(&cfg); err != nil {
 		return err
 	}
+	if err := limitSettings(&cfg); err != nil {
+		return err
+	}
 	cfg.NATSURL, cfg.NATSSubject = os.Getenv("PARLEY_NATS_URL"), os.Getenv("PARLEY_NATS_SUBJECT")
 	if err := mediaSettings(&cfg); err != nil {
 		return err

@@ -73,18 +73,20 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, parley.Errorf(parley.EINTERNAL, "The server is shutting down."))
 		return
 	}
-	if p.kind == kindEndUser {
-		if !h.reserveEndUser(p.chat) {
-			w.Header().Set("Retry-After", "10")
-			api.WriteJSON(w, http.StatusTooManyRequests, api.NestedError{Error: api.NestedErrorDetail{Code: "too_many_connections",
-				Message: fmt.Sprintf("At most %d connections per chat for its end user; close one first.", MaxEndUserConns)}})
-			return
+	if ok, limit := h.reserve(p); !ok {
+		what := "per user"
+		if p.kind == kindEndUser {
+			what = "per chat for its end user"
 		}
+		w.Header().Set("Retry-After", "10")
+		api.WriteJSON(w, http.StatusTooManyRequests, api.NestedError{Error: api.NestedErrorDetail{Code: "too_many_connections",
+			Message: fmt.Sprintf("At most %d connections %s; close one first.", limit, what)}})
+		return
 	}
 	registered := false
 	defer func() {
-		if !registered && p.kind == kindEndUser {
-			h.releaseEndUser(p.chat) // from here on, remove releases it
+		if !registered {
+			h.release(p) // from here on, remove releases it
 		}
 	}()
 	h.start()

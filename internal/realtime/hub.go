@@ -44,6 +44,10 @@ type Config struct {
 	QueueBytes  int
 	// MaxChats bounds the chats one connection subscribes to (default 1000).
 	MaxChats int
+	// MaxUserConns bounds the connections one staff or operator user holds
+	// open at once, on this node (default DefaultMaxUserConns); the next
+	// one is refused with 429 before the upgrade.
+	MaxUserConns int
 	// PingEvery is how long a connection may stay silent before the server
 	// pings it (default 30s); a ping unanswered for as long closes it.
 	// Negative turns pings off.
@@ -78,6 +82,9 @@ type Hub struct {
 	// endUsers counts the open connections of each chat's end-user token:
 	// a widget token is cheap to get, so its connections are capped.
 	endUsers map[int64]int
+	// users counts the open connections of each staff or operator user:
+	// each may watch "all", so they are capped too.
+	users map[int64]int
 
 	// states caches chats' status, operator and menu for operators'
 	// visibility, and sights the operators' sights; only the hub's loop
@@ -110,6 +117,9 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	if cfg.MaxChats <= 0 {
 		cfg.MaxChats = 1000
 	}
+	if cfg.MaxUserConns <= 0 {
+		cfg.MaxUserConns = DefaultMaxUserConns
+	}
 	if cfg.PingEvery == 0 {
 		cfg.PingEvery = 30 * time.Second
 	}
@@ -128,7 +138,7 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	}
 	h := &Hub{Config: cfg, key: key,
 		conns: map[*conn]struct{}{}, chats: map[int64]map[*conn]struct{}{}, companies: map[int64]map[*conn]struct{}{},
-		endUsers: map[int64]int{}, states: map[int64]chatState{}, sights: map[int64]*heldSight{}}
+		endUsers: map[int64]int{}, users: map[int64]int{}, states: map[int64]chatState{}, sights: map[int64]*heldSight{}}
 	h.verifier = jwt.NewVerifier(jwt.Rules{Issuer: issuer, Audience: endUserAudience, Leeway: leeway, Now: cfg.Now})
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.loopDone = make(chan struct{})
@@ -449,29 +459,44 @@ func (h *Hub) add(c *conn) bool {
 // end-user tokens (a widget in a few tabs needs a handful).
 const MaxEndUserConns = 16
 
-// reserveEndUser takes one of a chat's end-user connection slots.
-func (h *Hub) reserveEndUser(chat int64) bool {
+// DefaultMaxUserConns is the default of Config.MaxUserConns: a console in
+// a few tabs, a supervisor page and an integration or two.
+const DefaultMaxUserConns = 16
+
+// reserve takes one of p's connection slots: its chat's for an end user,
+// its user's otherwise. It reports the limit when none is left.
+func (h *Hub) reserve(p *principal) (ok bool, limit int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.endUsers[chat] >= MaxEndUserConns {
-		return false
+	counts, key, limit := h.slotOf(p)
+	if counts[key] >= limit {
+		return false, limit
 	}
-	h.endUsers[chat]++
-	return true
+	counts[key]++
+	return true, limit
 }
 
-func (h *Hub) releaseEndUser(chat int64) {
+// slotOf is the count p's connections are held against, its key and limit.
+func (h *Hub) slotOf(p *principal) (counts map[int64]int, key int64, limit int) {
+	if p.kind == kindEndUser {
+		return h.endUsers, p.chat, MaxEndUserConns
+	}
+	return h.users, p.caller.UserID, h.MaxUserConns
+}
+
+func (h *Hub) release(p *principal) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.releaseEndUserLocked(chat)
+	h.releaseLocked(p)
 }
 
-func (h *Hub) releaseEndUserLocked(chat int64) {
-	if h.endUsers[chat] <= 1 {
-		delete(h.endUsers, chat)
+func (h *Hub) releaseLocked(p *principal) {
+	counts, key, _ := h.slotOf(p)
+	if counts[key] <= 1 {
+		delete(counts, key)
 		return
 	}
-	h.endUsers[chat]--
+	counts[key]--
 }
 
 // remove forgets a connection and all its subscriptions.
@@ -483,9 +508,7 @@ func (h *Hub) remove(c *conn, chats []int64, all bool) {
 	}
 	delete(h.conns, c)
 	h.stats.Connections.Add(-1)
-	if c.p.kind == kindEndUser {
-		h.releaseEndUserLocked(c.p.chat)
-	}
+	h.releaseLocked(c.p)
 	for _, id := range chats {
 		h.unindexChat(c, id)
 	}

@@ -86,6 +86,10 @@ type Config struct {
 	// shorten it. WebhookMaxAttempts defaults to 8.
 	WebhookBackoff     time.Duration
 	WebhookMaxAttempts int
+	// StreamUserConns bounds the stream connections one staff or operator
+	// user holds open on a node (PARLEY_STREAM_USER_CONNS; 0 is
+	// realtime.DefaultMaxUserConns).
+	StreamUserConns int
 	// WebhookSweepEvery and WebhookSweepLag tune the sweep of the chat
 	// event log that catches chat events the bus lost (defaults 5s, 30s;
 	// a negative lag means none, for tests).

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/parley-cc/parley/internal/server"
+)
+
+// limitSettings reads the limits of what one tenant may consume from the
+// environment (docs/security.md lists each with its default).
+func limitSettings(cfg *server.Config) error {
+	for _, s := range []struct {
+		name string
+		dst  *int
+		max  int
+	}{
+		{"PARLEY_STREAM_USER_CONNS", &cfg.StreamUserConns, 100_000},
+	} {
+		v := os.Getenv(s.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > s.max {
+			return fmt.Errorf("%s: want a whole number from 1 to %d, got %q", s.name, s.max, v)
+		}
+		*s.dst = n
+	}
+	return nil
+}
