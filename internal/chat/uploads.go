@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"mime"
 	"strings"
 	"time"
 
@@ -19,9 +20,11 @@ const (
 	DownloadExpiry = time.Hour
 )
 
+// uploadPolicies are the upload forms of each kind; ContentType is the
+// form's type when the client names none.
 var uploadPolicies = map[string]media.Policy{
-	MediaPhoto: {ContentTypePrefix: "image/", MaxSize: MaxPhotoSize, Expires: UploadExpiry},
-	MediaVideo: {ContentTypePrefix: "video/", MaxSize: MaxVideoSize, Expires: UploadExpiry},
+	MediaPhoto: {ContentTypePrefix: "image/", ContentType: "image/jpeg", MaxSize: MaxPhotoSize, Expires: UploadExpiry},
+	MediaVideo: {ContentTypePrefix: "video/", ContentType: "video/mp4", MaxSize: MaxVideoSize, Expires: UploadExpiry},
 }
 
 // Uploads couples chats with the media store: it hands out presigned
@@ -48,8 +51,11 @@ func (u *Uploads) store() (media.Store, error) {
 
 // Form returns the presigned POST form for one new object of kind under
 // the chat's prefix; the client posts the file there, then attaches the
-// form's key.
-func (u *Uploads) Form(ctx context.Context, chatID int64, kind string) (*media.PostForm, error) {
+// form's key. The form's fields carry the Content-Type the client names
+// (within the kind: image/ for photos, video/ for videos), else the kind's
+// default (image/jpeg, video/mp4), so that posting back exactly the fields
+// satisfies the policy.
+func (u *Uploads) Form(ctx context.Context, chatID int64, kind, contentType string) (*media.PostForm, error) {
 	c, err := u.Chats.GetChat(ctx, chatID)
 	if err != nil {
 		return nil, err
@@ -64,6 +70,13 @@ func (u *Uploads) Form(ctx context.Context, chatID int64, kind string) (*media.P
 	policy, ok := uploadPolicies[kind]
 	if !ok {
 		return nil, parley.FieldError("kind", "must be photo or video")
+	}
+	if contentType != "" {
+		if _, _, err := mime.ParseMediaType(contentType); err != nil || len(contentType) > 100 ||
+			!strings.HasPrefix(contentType, policy.ContentTypePrefix) || strings.ContainsAny(contentType, "\"\\") {
+			return nil, parley.FieldError("content_type", "must be a media type starting with %s, got %q", policy.ContentTypePrefix, parley.Clip(contentType))
+		}
+		policy.ContentType = contentType
 	}
 	return store.PresignedPost(ctx, MediaPrefix(c.CompanyID, c.ID, kind)+uuid.NewString(), policy)
 }

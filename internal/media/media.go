@@ -37,14 +37,21 @@ type Policy struct {
 	// ContentTypePrefix is what the Content-Type field must start with,
 	// e.g. "image/"; empty allows any type.
 	ContentTypePrefix string
+	// ContentType is the Content-Type field the form carries, within the
+	// prefix (e.g. "image/jpeg"), so that a client posting back exactly
+	// the fields it was given satisfies the policy; it may replace it with
+	// another type within the prefix. Empty: the prefix's default
+	// (application/octet-stream when there is no prefix).
+	ContentType string
 	MaxSize           int64 // bytes; required, so that no form takes files of any size
 	Expires           time.Duration
 }
 
 // PostForm is a presigned upload: the client POSTs multipart/form-data to
-// URL with every field of Fields as it is, then its own Content-Type field
-// (within the policy's prefix), then the file in a field named "file",
-// which must come last.
+// URL with every field of Fields as it is (Content-Type included, which it
+// may replace with another type within the policy's prefix: the S3
+// browser-POST convention), then the file in a field named "file", which
+// must come last.
 type PostForm struct {
 	URL    string            `json:"url"`
 	Fields map[string]string `json:"fields"`
@@ -94,6 +101,17 @@ func ValidKey(key string) error {
 	return nil
 }
 
+// formContentType is the Content-Type field of a form under policy p.
+func (p Policy) formContentType() string {
+	if p.ContentType != "" {
+		return p.ContentType
+	}
+	if p.ContentTypePrefix == "" {
+		return DefaultContentType
+	}
+	return p.ContentTypePrefix + "octet-stream"
+}
+
 // check validates the policy a backend is asked to sign.
 func (p Policy) check() error {
 	if p.MaxSize < minUploadSize {
@@ -107,6 +125,11 @@ func (p Policy) check() error {
 	for _, c := range []byte(p.ContentTypePrefix) {
 		if c <= ' ' || c >= 0x7f || c == '"' || c == '\\' {
 			return parley.FieldError("content_type_prefix", "holds a character no media type has")
+		}
+	}
+	if p.ContentType != "" {
+		if _, err := checkContentType(p.ContentType); err != nil || !strings.HasPrefix(p.ContentType, p.ContentTypePrefix) {
+			return parley.FieldError("content_type", "must be a media type starting with %q", p.ContentTypePrefix)
 		}
 	}
 	return nil
