@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/parley-cc/parley/internal/server"
 )
 
 // limitSettings reads the limits of what one tenant may consume from the
-// environment (docs/security.md lists each with its default).
+// environment (docs/security.md lists each with its default; unset keeps
+// the default).
 func limitSettings(cfg *server.Config) error {
 	for _, s := range []struct {
 		name string
@@ -17,6 +19,8 @@ func limitSettings(cfg *server.Config) error {
 		max  int
 	}{
 		{"PARLEY_STREAM_USER_CONNS", &cfg.StreamUserConns, 100_000},
+		{"PARLEY_UPLOAD_CHAT_FILES", &cfg.Uploads.ChatFiles, 1_000_000},
+		{"PARLEY_UPLOAD_COMPANY_FILES", &cfg.Uploads.CompanyFiles, 1_000_000_000},
 	} {
 		v := os.Getenv(s.name)
 		if v == "" {
@@ -28,5 +32,43 @@ func limitSettings(cfg *server.Config) error {
 		}
 		*s.dst = n
 	}
+	for _, s := range []struct {
+		name string
+		dst  *int64
+	}{
+		{"PARLEY_UPLOAD_CHAT_BYTES", &cfg.Uploads.ChatBytes},
+		{"PARLEY_UPLOAD_COMPANY_BYTES", &cfg.Uploads.CompanyBytes},
+	} {
+		v := os.Getenv(s.name)
+		if v == "" {
+			continue
+		}
+		n, err := parseBytes(v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		*s.dst = n
+	}
 	return nil
+}
+
+// parseBytes reads a size: a whole number of bytes, or of KiB, MiB, GiB or
+// TiB ("500MiB", "10 GiB").
+func parseBytes(v string) (int64, error) {
+	s := strings.TrimSpace(v)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}} {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = strings.TrimSpace(rest), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 1 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("want a size such as 1073741824, 500MiB or 10GiB, got %q", v)
+	}
+	return n * mult, nil
 }

@@ -190,7 +190,9 @@ func TestLocalUploadRejections(t *testing.T) {
 		{name: "wrong content type", status: 403, code: parley.EFORBIDDEN,
 			upload: func(u *upload, f *media.PostForm) { u.contentType = "text/html" }},
 		{name: "no content type", status: 403, code: parley.EFORBIDDEN,
-			upload: func(u *upload, f *media.PostForm) { u.contentType, u.change = "", map[string]*string{"Content-Type": nil} }},
+			upload: func(u *upload, f *media.PostForm) {
+				u.contentType, u.change = "", map[string]*string{"Content-Type": nil}
+			}},
 		{name: "content type that is only the prefix", status: 400, code: parley.EINVALID,
 			upload: func(u *upload, f *media.PostForm) { u.contentType = "image/" }},
 		{name: "over size", status: 413, code: parley.ETOOLARGE,

@@ -30,6 +30,21 @@ type Store interface {
 	// whole or not at all.
 	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error
 	Open(ctx context.Context, key string) (io.ReadCloser, Info, error)
+	// Copy stores the object at src under dst too, with its content type;
+	// a later change of src leaves dst as it was.
+	Copy(ctx context.Context, src, dst string) error
+	// Delete removes an object; a missing one is not an error.
+	Delete(ctx context.Context, key string) error
+	// List calls fn with every object whose key starts with prefix, in no
+	// particular order, until fn returns an error (returned as is).
+	List(ctx context.Context, prefix string, fn func(Object) error) error
+}
+
+// Object is a stored object as List sees it.
+type Object struct {
+	Key      string
+	Size     int64
+	Modified time.Time
 }
 
 // Policy bounds what one presigned upload may store.
@@ -43,8 +58,8 @@ type Policy struct {
 	// another type within the prefix. Empty: the prefix's default
 	// (application/octet-stream when there is no prefix).
 	ContentType string
-	MaxSize           int64 // bytes; required, so that no form takes files of any size
-	Expires           time.Duration
+	MaxSize     int64 // bytes; required, so that no form takes files of any size
+	Expires     time.Duration
 }
 
 // PostForm is a presigned upload: the client POSTs multipart/form-data to
