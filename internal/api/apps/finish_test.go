@@ -43,5 +43,22 @@ func TestFinishedByIsAUserOfTheCompany(t *testing.T) {
 		if c.Status != "finished" || c.FinishedByUserID == nil || *c.FinishedByUserID != ua.ID {
 			t.Fatalf("finished by a user of the company: %+v", c)
 		}
+
+		// An operator ends a chat of their queue as themself, never as a
+		// colleague.
+		var other chatObj
+		must(t, env.Do(t, "POST", "/apps/api/v1/chats", a.Token, map[string]any{"chat": map[string]any{}, "end_user": map[string]any{"phone": "+15550009"}}), 201).JSON(t, &other)
+		path = fmt.Sprintf("/apps/api/v1/chats/%d", other.ID)
+		if r := env.Do(t, "PATCH", path, a.OperatorToken, map[string]any{"finished_by_user_id": ua.ID, "chat": map[string]any{"status": "finished"}}); r.Status != 403 {
+			t.Fatalf("an operator finishing as another user: %d %s", r.Status, r.Body)
+		}
+		var opUser int64
+		if err := env.DB.Reader().QueryRow(ctx, `SELECT id FROM users WHERE login = ?`, a.OperatorLogin).Scan(&opUser); err != nil {
+			t.Fatal(err)
+		}
+		must(t, env.Do(t, "PATCH", path, a.OperatorToken, map[string]any{"chat": map[string]any{"status": "finished"}}), 200).JSON(t, &c)
+		if c.Status != "finished" || c.FinishedByUserID == nil || *c.FinishedByUserID != opUser {
+			t.Fatalf("finished by the operator: %+v, want user %d", c, opUser)
+		}
 	})
 }
