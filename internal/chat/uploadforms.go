@@ -18,7 +18,7 @@ import (
 // unattached (uploads.go's Purge).
 
 // UploadLimits bound the uploads of one chat and of one company: forms not
-// yet expired and attached media together. Zero fields take
+// yet cleared and attached media together. Zero fields take
 // DefaultUploadLimits'.
 type UploadLimits struct {
 	ChatFiles    int
@@ -52,10 +52,11 @@ func (l UploadLimits) orDefaults() UploadLimits {
 // janitor removes the upload and its object.
 const AttachWindow = time.Hour
 
-// uploadUsage counts uploads (pending and not expired, or attached) and
-// their bytes, for a WHERE clause on chat_uploads.
-const uploadUsage = `SELECT COUNT(*), COALESCE(SUM(CASE WHEN used_at IS NULL THEN max_size ELSE size END), 0) FROM chat_uploads
-	WHERE (used_at IS NOT NULL OR expires_at >= ?) AND `
+// uploadUsage counts uploads and their bytes, for a WHERE clause on
+// chat_uploads: every form until the janitor removes it (an unused one may
+// hold an object until then, so it counts its maximum size), and every
+// attached upload at its size.
+const uploadUsage = `SELECT COUNT(*), COALESCE(SUM(CASE WHEN used_at IS NULL THEN max_size ELSE size END), 0) FROM chat_uploads WHERE `
 
 // reserveUpload records the form for key (of kind, at most maxSize bytes,
 // expiring at expires) of a chat the caller sees and that has not ended,
@@ -92,11 +93,11 @@ func (s *Service) reserveUpload(ctx context.Context, chatID int64, kind, key str
 		} {
 			var n int
 			var bytes int64
-			if err := t.QueryRow(ctx, uploadUsage+scope.where, t.nowMS(), scope.arg).Scan(&n, &bytes); err != nil {
+			if err := t.QueryRow(ctx, uploadUsage+scope.where, scope.arg).Scan(&n, &bytes); err != nil {
 				return err
 			}
 			if n+1 > scope.files || bytes+maxSize > scope.bytes {
-				return parley.Errorf(parley.ETOOLARGE, "The %s's uploads are at their limit (%d files, %s, counting forms not yet used); attach or let forms expire first.",
+				return parley.Errorf(parley.ETOOLARGE, "The %s's uploads are at their limit (%d files, %s, counting forms not yet used until they are cleared, an hour after they expire).",
 					scope.what, scope.files, byteCount(scope.bytes))
 			}
 		}

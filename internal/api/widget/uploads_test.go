@@ -100,9 +100,14 @@ func TestUploadQuotas(t *testing.T) {
 		if r := form(b.Token, chatB); r.Status != 413 || !strings.Contains(string(r.Body), "company") {
 			t.Fatalf("a fifth upload of a company that holds 4: %d %s", r.Status, r.Body)
 		}
-		// The janitor frees the forms that expired unused: only the attached
-		// photo still counts.
+		// Forms that expired unused still count until the janitor clears
+		// them (their objects may be on disk until then); then only the
+		// attached photo counts.
 		later := time.Now().Add(chat.UploadExpiry + chat.AttachWindow + time.Minute)
+		env.Chats.Now = func() time.Time { return later }
+		if r := form(b.Token, chatB); r.Status != 413 {
+			t.Fatalf("a form while expired ones are not cleared yet: %d %s", r.Status, r.Body)
+		}
 		pg, err := env.Purge(context.Background(), later)
 		if err != nil || pg.Uploads.Expired != 3 {
 			t.Fatalf("purge: %+v, %v; want the 3 unused forms", pg.Uploads, err)
