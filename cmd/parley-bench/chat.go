@@ -838,7 +838,8 @@ func startServeChild(ctx context.Context, bin, dsn string) (*serveChild, string,
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--db", dsn, "--data-dir", filepath.Join(dir, "data"))
-	cmd.Env = append(os.Environ(), "PARLEY_LOG_LEVEL=warn", "PARLEY_NATS_URL=", "PARLEY_METRICS_ADDR=", "PARLEY_METRICS_TOKEN="+benchMetricsToken)
+	// One bench user holds every connection of the ws-idle bench.
+	cmd.Env = append(os.Environ(), "PARLEY_LOG_LEVEL=warn", "PARLEY_NATS_URL=", "PARLEY_METRICS_ADDR=", "PARLEY_METRICS_TOKEN="+benchMetricsToken, "PARLEY_STREAM_USER_CONNS=100000")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		_ = os.RemoveAll(dir)

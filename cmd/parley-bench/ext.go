@@ -169,7 +169,8 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchReport, error) {
 // measured as in production without the cost of a terminal.
 func startBenchServer(ctx context.Context, dsn string) (*server.Server, error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DB: dsn, Log: log})
+	// One bench user watches every chat, each on a connection of its own.
+	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DB: dsn, Log: log, StreamUserConns: 100_000})
 	if err != nil {
 		return nil, fmt.Errorf("bench ext: open server: %w", err)
 	}

@@ -141,6 +141,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := workerSettings(&cfg); err != nil {
 		return err
 	}
+	if err := limitSettings(&cfg); err != nil {
+		return err
+	}
 	cfg.NATSURL, cfg.NATSSubject = os.Getenv("PARLEY_NATS_URL"), os.Getenv("PARLEY_NATS_SUBJECT")
 	if err := mediaSettings(&cfg); err != nil {
 		return err
@@ -246,14 +249,15 @@ func scriptSettings(cfg *server.Config) error {
 }
 
 // parseBytes reads a size: a number of bytes, or a number with KiB, MiB,
-// GiB (or KB, MB, GB, read as the same powers of two).
+// GiB, TiB (or KB, MB, GB, TB, read as the same powers of two).
 func parseBytes(v string) (int64, error) {
 	mult := int64(1)
 	num := strings.TrimSpace(v)
 	for _, u := range []struct {
 		suffix string
 		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}} {
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"TB", 1 << 40}} {
 		if strings.HasSuffix(num, u.suffix) {
 			num, mult = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.mult
 			break

@@ -225,7 +225,9 @@ func (s *Service) OpenChat(ctx context.Context, in NewChat) (*Opened, error) {
 		return nil, err
 	}
 	if !out.Resumed {
-		if out.Chat, err = s.GetChat(ctx, out.Chat.ID); err != nil {
+		// The creator gets what it made, seen or not (an operator opening
+		// a chat in another menu's queue).
+		if out.Chat, err = s.readChat(ctx, out.Chat.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -297,7 +299,11 @@ func (t *tx) openChat(ctx context.Context, in NewChat, ctxJSON string) (*Opened,
 			return nil, err
 		}
 	}
-	if err := t.log(ctx, c.ID, c.UUID, EventChatCreated, map[string]any{"status": status, "end_user_id": c.EndUserID}); err != nil {
+	created := map[string]any{"status": status, "end_user_id": c.EndUserID}
+	if menu != nil {
+		created["menu_id"] = *menu // whose queue it joins: the stream's operators need it
+	}
+	if err := t.log(ctx, c.ID, c.UUID, EventChatCreated, created); err != nil {
 		return nil, err
 	}
 	for _, turn := range in.Transcript {
@@ -331,8 +337,20 @@ func (t *tx) addParticipant(ctx context.Context, chatID int64, kind string, ref 
 	return err
 }
 
-// GetChat returns one chat of the caller's company.
+// GetChat returns one chat of the caller's company that the caller sees
+// (sight.go).
 func (s *Service) GetChat(ctx context.Context, id int64) (*Chat, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.seenChat(ctx, s.DB.Reader(), cid, id)
+}
+
+// readChat reads a chat of the caller's company whether the caller sees it
+// or not: the answer of a change the caller was allowed to make (a chat an
+// operator put back in the queue may have left their sight).
+func (s *Service) readChat(ctx context.Context, id int64) (*Chat, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
 		return nil, err
@@ -350,8 +368,9 @@ type ChatFilter struct {
 }
 
 // ListChats returns a page of the caller's company's chats in id order.
-// An operator sees their own chats, or the queue (status queued), never
-// colleagues' chats.
+// An operator lists their own chats, or with status queued the queue of
+// their menus: what their sight takes in (sight.go), never colleagues'
+// chats.
 func (s *Service) ListChats(ctx context.Context, f ChatFilter) ([]*Chat, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
@@ -370,11 +389,15 @@ func (s *Service) ListChats(ctx context.Context, f ChatFilter) ([]*Chat, error) 
 	if f.Limit <= 0 || f.Limit > MaxPage {
 		f.Limit = 100
 	}
-	q := `SELECT ` + chatColumns + ` FROM chats WHERE company_id = ? AND id > ?`
+	q := `SELECT ` + chatColumns + ` FROM chats c WHERE company_id = ? AND id > ?`
 	args := []any{cid, f.AfterID}
 	if f.Status != "" {
 		q += ` AND status = ?`
 		args = append(args, f.Status)
+	}
+	if me != nil && f.Status == StatusQueued {
+		q += ` AND ` + queueSQL
+		args = append(args, *me)
 	}
 	if f.OperatorID != 0 {
 		q += ` AND operator_id = ?`
@@ -422,36 +445,79 @@ func (s *Service) ChangeStatus(ctx context.Context, id int64, sc StatusChange) (
 	}
 	err = s.retry(ctx, func() error {
 		return s.write(ctx, cid, func(t *tx) error {
-			c, err := getChat(ctx, t.Querier, cid, id)
+			c, g, err := t.seenChat(ctx, id)
 			if err != nil {
 				return err
 			}
-			if c.Status == sc.Status && !Final(sc.Status) {
-				return nil
-			}
-			if !transitions[c.Status][sc.Status] {
-				return parley.Errorf(parley.ECONFLICT, "Chat %d cannot go from %s to %s.", id, c.Status, sc.Status)
-			}
-			switch {
-			case sc.Status == StatusAssigned:
-				me, err := callerOperator(ctx, t.Querier, cid)
-				if err != nil {
-					return err
-				}
-				if me == nil {
-					return parley.FieldError("status", "only an operator takes a chat (the router assigns queued chats to online operators)")
-				}
-				return t.assign(ctx, c, *me, false)
-			case sc.Status == StatusQueued:
-				return t.requeue(ctx, c, "requeued")
-			}
-			return t.end(ctx, c, sc)
+			return t.changeStatus(ctx, c, g, sc)
 		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.GetChat(ctx, id)
+	return s.readChat(ctx, id)
+}
+
+// changeStatus moves chat c, which the caller (sight g) sees, along the
+// state machine in transaction t.
+func (t *tx) changeStatus(ctx context.Context, c *Chat, g *Sight, sc StatusChange) error {
+	if err := statusRefusal(c, g, sc.Status); err != nil {
+		return err
+	}
+	if c.Status == sc.Status && !Final(sc.Status) {
+		return nil
+	}
+	switch {
+	case sc.Status == StatusAssigned:
+		return t.assign(ctx, c, g.Operator, false)
+	case sc.Status == StatusQueued:
+		return t.requeue(ctx, c, "requeued")
+	}
+	by, err := t.finishedBy(ctx, g, sc.FinishedBy)
+	if err != nil {
+		return err
+	}
+	sc.FinishedBy = by
+	return t.end(ctx, c, sc)
+}
+
+// statusRefusal says why the caller (sight g) may not move chat c to
+// status, nil when it may (moving it to the status it has is a no-op for a
+// live status).
+func statusRefusal(c *Chat, g *Sight, status string) error {
+	if c.Status == status && !Final(status) {
+		return nil
+	}
+	if !transitions[c.Status][status] {
+		return parley.Errorf(parley.ECONFLICT, "Chat %d cannot go from %s to %s.", c.ID, c.Status, status)
+	}
+	if status == StatusAssigned && g.Staff() {
+		return parley.FieldError("status", "only an operator takes a chat (the router assigns queued chats to online operators)")
+	}
+	return nil
+}
+
+// finishedBy is the user a chat ends by: a user of the company (the users
+// table is auth's; chat reads it), and an operator ends chats as themself
+// (naming another user is forbidden).
+func (t *tx) finishedBy(ctx context.Context, g *Sight, given *int64) (*int64, error) {
+	if g.Staff() {
+		if given == nil {
+			return nil, nil
+		}
+		var one int
+		err := t.QueryRow(ctx, `SELECT 1 FROM users WHERE id = ? AND company_id = ?`, *given, t.cid).Scan(&one)
+		if errors.Is(err, store.ErrNoRows) {
+			return nil, parley.FieldError("finished_by_user_id", "user %d is not a user of the company", *given)
+		}
+		return given, err
+	}
+	if given != nil && *given != g.UserID {
+		return nil, &parley.Error{Code: parley.EFORBIDDEN, Message: "An operator ends chats as themself.",
+			Fields: map[string]string{"finished_by_user_id": "must be your own user id"}}
+	}
+	me := g.UserID
+	return &me, nil
 }
 
 // ChatUpdate is a partial change of a chat through the chat platform API;
@@ -463,8 +529,11 @@ type ChatUpdate struct {
 	EscalationID      *int64
 }
 
-// UpdateChat applies a ChatUpdate: the deflection channel and escalation
-// first, then the status change (escalating when the status is queued).
+// UpdateChat applies a ChatUpdate in one transaction: everything is
+// checked before anything is written, the status change (escalating when
+// the status goes from va_assigned to queued) comes first, then the
+// deflection channel and the escalation named. A refused update changes
+// nothing and emits nothing.
 func (s *Service) UpdateChat(ctx context.Context, id int64, u ChatUpdate) (*Chat, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
@@ -489,13 +558,13 @@ func (s *Service) UpdateChat(ctx context.Context, id int64, u ChatUpdate) (*Chat
 	if u.FinishedByUserID != nil && (u.Status == nil || !Final(*u.Status)) {
 		return nil, parley.FieldError("finished_by_user_id", "may only be given with a final chat.status (finished, dismissed, timed_out)")
 	}
-	if u.DeflectionChannel != nil || u.EscalationID != nil {
-		err := s.write(ctx, cid, func(t *tx) error {
-			c, err := getChat(ctx, t.Querier, cid, id)
+	err = s.retry(ctx, func() error {
+		return s.write(ctx, cid, func(t *tx) error {
+			c, g, err := t.seenChat(ctx, id)
 			if err != nil {
 				return err
 			}
-			data := map[string]any{}
+			// Check everything first.
 			if u.EscalationID != nil {
 				var one int
 				err := t.QueryRow(ctx, `SELECT 1 FROM escalations WHERE id = ? AND chat_id = ?`, *u.EscalationID, id).Scan(&one)
@@ -504,6 +573,41 @@ func (s *Service) UpdateChat(ctx context.Context, id int64, u ChatUpdate) (*Chat
 				} else if err != nil {
 					return err
 				}
+			}
+			escalate := false
+			if u.Status != nil {
+				switch {
+				case *u.Status == StatusQueued && c.Status == StatusVA:
+					escalate = true
+				case *u.Status == StatusVA && c.Status != StatusVA:
+					return parley.Errorf(parley.ECONFLICT, "Chat %d cannot go back to its virtual agent.", id)
+				default:
+					if err := statusRefusal(c, g, *u.Status); err != nil {
+						return err
+					}
+					if Final(*u.Status) {
+						if _, err := t.finishedBy(ctx, g, u.FinishedByUserID); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			// Then write: the status first, since it may lock the
+			// operator's row, which every writer takes before the chat's.
+			if escalate {
+				if _, err := t.escalate(ctx, c, EscalationInput{Reason: "status_update"}); err != nil {
+					return err
+				}
+			} else if u.Status != nil {
+				if err := t.changeStatus(ctx, c, g, StatusChange{Status: *u.Status, FinishedBy: u.FinishedByUserID}); err != nil {
+					return err
+				}
+			}
+			if u.DeflectionChannel == nil && u.EscalationID == nil {
+				return nil
+			}
+			data := map[string]any{}
+			if u.EscalationID != nil {
 				if _, err := t.Exec(ctx, `UPDATE chats SET escalation_id = ? WHERE id = ?`, *u.EscalationID, id); err != nil {
 					return err
 				}
@@ -517,29 +621,11 @@ func (s *Service) UpdateChat(ctx context.Context, id int64, u ChatUpdate) (*Chat
 			}
 			return t.log(ctx, c.ID, c.UUID, EventChatUpdated, data)
 		})
-		if err != nil {
-			return nil, err
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
-	if u.Status != nil {
-		c, err := s.GetChat(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case *u.Status == StatusQueued && c.Status == StatusVA:
-			if _, err := s.Escalate(ctx, id, EscalationInput{Reason: "status_update"}); err != nil {
-				return nil, err
-			}
-		case *u.Status == StatusVA && c.Status != StatusVA:
-			return nil, parley.Errorf(parley.ECONFLICT, "Chat %d cannot go back to its virtual agent.", id)
-		default:
-			if _, err := s.ChangeStatus(ctx, id, StatusChange{Status: *u.Status, FinishedBy: u.FinishedByUserID}); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return s.GetChat(ctx, id)
+	return s.readChat(ctx, id)
 }
 
 // end moves chat c to a final status, releasing its operator. Lock order

@@ -33,7 +33,7 @@ func (s *Service) SetFlags(ctx context.Context, chatID int64, u FlagsUpdate) (*C
 	}
 	var out CustomerFlags
 	err = s.write(ctx, cid, func(t *tx) error {
-		c, err := getChat(ctx, t.Querier, cid, chatID)
+		c, _, err := t.seenChat(ctx, chatID)
 		if err != nil {
 			return err
 		}
@@ -114,7 +114,7 @@ func (s *Service) SetCustomData(ctx context.Context, chatID int64, fields map[st
 	}
 	var merged []byte
 	err = s.write(ctx, cid, func(t *tx) error {
-		c, err := getChat(ctx, t.Querier, cid, chatID)
+		c, _, err := t.seenChat(ctx, chatID)
 		if err != nil {
 			return err
 		}

@@ -22,11 +22,18 @@
 // Setting a chat to the status it already has is a no-op for the live
 // statuses and a conflict for the final ones.
 //
+// Who may see and act on which chat is one rule, in sight.go: staff see
+// the company, an operator the chats assigned to them and the queue of
+// their menus. Every method that reads or changes a chat for a caller
+// applies it, so no API family decides it.
+//
 // Files hold one aggregate each: chats.go (the chat and its status
-// machine), messages.go and idempotency.go (posting), operators.go,
-// endusers.go, projects.go, menus.go, escalations.go, customdata.go
-// (customer flags and custom data), media.go and uploads.go (photos and
-// videos), events.go (the chat event log), typing.go, views.go (the chat
-// as the chat platform shows it), stats.go (live load), routing.go (the
-// router) and virtualagents.go (scripts serving chats).
+// machine), sight.go (who sees which chat), messages.go and idempotency.go
+// (posting), enduserview.go (what an end user sees of their chat),
+// operators.go, endusers.go, projects.go, menus.go, escalations.go,
+// customdata.go (customer flags and custom data), media.go, uploads.go and
+// uploadforms.go (photos and videos, their forms and quotas), events.go
+// (the chat event log), typing.go, views.go (the chat as the chat platform
+// shows it), stats.go (live load), routing.go (the router) and
+// virtualagents.go (scripts serving chats).
 package chat

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/parley-cc/parley"
@@ -22,6 +23,22 @@ type EndUser struct {
 	ContactInfo string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+}
+
+// Contact is how to reach the end user in one line: their free-text
+// contact info, or else their phone and email, as the operator API's
+// contact_info shows them.
+func (u *EndUser) Contact() string {
+	if u.ContactInfo != "" {
+		return u.ContactInfo
+	}
+	var parts []string
+	for _, s := range []string{u.Phone, u.Email} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // NewEndUser is the input of CreateClient, and of OpenChat without an end
@@ -178,7 +195,7 @@ func (s *Service) UpdateChatEndUser(ctx context.Context, chatID int64, u EndUser
 	}
 	return s.retry(ctx, func() error {
 		return s.write(ctx, cid, func(t *tx) error {
-			c, err := getChat(ctx, t.Querier, cid, chatID)
+			c, _, err := t.seenChat(ctx, chatID)
 			if err != nil {
 				return err
 			}

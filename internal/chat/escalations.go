@@ -46,7 +46,7 @@ func (s *Service) Escalate(ctx context.Context, chatID int64, in EscalationInput
 	var id int64
 	err = s.retry(ctx, func() error {
 		return s.write(ctx, cid, func(t *tx) error {
-			c, err := getChat(ctx, t.Querier, cid, chatID)
+			c, _, err := t.seenChat(ctx, chatID)
 			if err != nil {
 				return err
 			}
@@ -57,7 +57,7 @@ func (s *Service) Escalate(ctx context.Context, chatID int64, in EscalationInput
 	if err != nil {
 		return nil, err
 	}
-	return s.GetEscalation(ctx, chatID, id)
+	return s.getEscalation(ctx, s.DB.Reader(), cid, chatID, id)
 }
 
 func (t *tx) escalate(ctx context.Context, c *Chat, in EscalationInput) (int64, error) {
@@ -91,18 +91,28 @@ func (t *tx) escalate(ctx context.Context, c *Chat, in EscalationInput) (int64, 
 	return id, t.requeue(ctx, c, "escalated")
 }
 
-// GetEscalation returns an escalation of a chat of the caller's company.
-// Its status follows the chat: queued while it waits, assigned once an
-// operator has it, or the chat's final status.
+// GetEscalation returns an escalation of a chat of the caller's company
+// that the caller sees. Its status follows the chat: queued while it
+// waits, assigned once an operator has it, or the chat's final status.
 func (s *Service) GetEscalation(ctx context.Context, chatID, id int64) (*Escalation, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
 		return nil, err
 	}
+	q := s.DB.Reader()
+	if _, err := s.seenChat(ctx, q, cid, chatID); err != nil {
+		return nil, err
+	}
+	return s.getEscalation(ctx, q, cid, chatID, id)
+}
+
+// getEscalation reads an escalation: the answer of a change the caller was
+// allowed to make, whether the chat is still in their sight or not.
+func (s *Service) getEscalation(ctx context.Context, q store.Querier, cid, chatID, id int64) (*Escalation, error) {
 	e := &Escalation{}
 	var created int64
 	var chatStatus string
-	err = s.DB.Reader().QueryRow(ctx, `SELECT e.id, e.chat_id, e.reason, e.force_escalate, e.deflection_channel, e.created_at, c.status
+	err := q.QueryRow(ctx, `SELECT e.id, e.chat_id, e.reason, e.force_escalate, e.deflection_channel, e.created_at, c.status
 		FROM escalations e JOIN chats c ON c.id = e.chat_id
 		WHERE e.id = ? AND e.chat_id = ? AND e.company_id = ?`, id, chatID, cid).
 		Scan(&e.ID, &e.ChatID, &e.Reason, &e.Force, &e.DeflectionChannel, &created, &chatStatus)
@@ -129,7 +139,7 @@ func (s *Service) UpdateEscalation(ctx context.Context, chatID, id int64, deflec
 		return nil, err
 	}
 	err = s.write(ctx, cid, func(t *tx) error {
-		c, err := getChat(ctx, t.Querier, cid, chatID)
+		c, _, err := t.seenChat(ctx, chatID)
 		if err != nil {
 			return err
 		}
@@ -151,5 +161,5 @@ func (s *Service) UpdateEscalation(ctx context.Context, chatID, id int64, deflec
 	if err != nil {
 		return nil, err
 	}
-	return s.GetEscalation(ctx, chatID, id)
+	return s.getEscalation(ctx, s.DB.Reader(), cid, chatID, id)
 }

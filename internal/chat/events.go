@@ -82,12 +82,11 @@ func (s *Service) EventsAfter(ctx context.Context, chatID, after int64, limit in
 		limit = MaxEventsPage
 	}
 	err = s.DB.Read(ctx, func(q store.Querier) error {
-		err := q.QueryRow(ctx, `SELECT event_seq FROM chats WHERE id = ? AND company_id = ?`, chatID, cid).Scan(&last)
-		if err == store.ErrNoRows {
-			return chatNotFound(chatID)
-		} else if err != nil {
+		c, err := s.seenChat(ctx, q, cid, chatID)
+		if err != nil {
 			return err
 		}
+		last = c.EventSeq
 		var min *int64
 		if err := q.QueryRow(ctx, `SELECT MIN(seq) FROM chat_events WHERE chat_id = ?`, chatID).Scan(&min); err != nil {
 			return err

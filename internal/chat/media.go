@@ -37,9 +37,11 @@ func MediaPrefix(companyID, chatID int64, kind string) string {
 }
 
 // AttachMedia attaches uploaded objects to a chat and posts a message of
-// the kind for each, in one transaction. Every key must lie under the
-// chat's MediaPrefix; the caller checks that the objects exist.
-func (s *Service) AttachMedia(ctx context.Context, chatID int64, kind string, keys, types []string, sender string) ([]*Media, error) {
+// the kind for each, in one transaction, which uses each one's upload
+// form (once: a used form is ECONFLICT). Every key must lie under the
+// chat's MediaPrefix; the caller (Uploads.Attach) has copied the objects
+// to their keys.
+func (s *Service) AttachMedia(ctx context.Context, chatID int64, kind string, items []Attachment, sender string) ([]*Media, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
 		return nil, err
@@ -48,16 +50,18 @@ func (s *Service) AttachMedia(ctx context.Context, chatID int64, kind string, ke
 		return nil, parley.FieldError("kind", "must be photo or video")
 	}
 	prefix := MediaPrefix(cid, chatID, kind)
-	for _, k := range keys {
-		if !strings.HasPrefix(k, prefix) || strings.Contains(k, "..") {
-			return nil, parley.FieldError(kind, "%q was not uploaded for this chat (keys start with %s)", parley.Clip(k), prefix)
+	for _, it := range items {
+		for _, k := range []string{it.Upload, it.Key} {
+			if !strings.HasPrefix(k, prefix) || strings.Contains(k, "..") {
+				return nil, parley.FieldError(kind, "%q was not uploaded for this chat (keys start with %s)", parley.Clip(k), prefix)
+			}
 		}
 	}
 	var out []*Media
 	err = s.retry(ctx, func() error {
 		out = nil
 		return s.write(ctx, cid, func(t *tx) error {
-			c, err := getChat(ctx, t.Querier, cid, chatID)
+			c, g, err := t.seenChat(ctx, chatID)
 			if err != nil {
 				return err
 			}
@@ -68,20 +72,23 @@ func (s *Service) AttachMedia(ctx context.Context, chatID int64, kind string, ke
 			if err := t.QueryRow(ctx, `SELECT COUNT(*) FROM chat_media WHERE chat_id = ?`, chatID).Scan(&n); err != nil {
 				return err
 			}
-			if n+len(keys) > MaxMediaPerChat {
+			if n+len(items) > MaxMediaPerChat {
 				return parley.Errorf(parley.ETOOLARGE, "A chat holds at most %d photos and videos.", MaxMediaPerChat)
 			}
-			me, err := callerOperator(ctx, t.Querier, cid)
-			if err != nil {
-				return err
+			var me *int64
+			if !g.Staff() {
+				me = &g.Operator
 			}
-			for i, k := range keys {
-				m := &Media{ChatID: chatID, Kind: kind, Key: k, MediaType: types[i], CreatedAt: t.now}
-				if err := t.QueryRow(ctx, `INSERT INTO chat_media (company_id, chat_id, kind, key, media_type, created_at)
-					VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, cid, chatID, kind, k, m.MediaType, t.nowMS()).Scan(&m.ID); err != nil {
+			for _, it := range items {
+				if err := t.useUpload(ctx, chatID, kind, it.Upload, it.Size); err != nil {
 					return err
 				}
-				msg, err := t.appendMessage(ctx, c, me, sender, kind, k, "")
+				m := &Media{ChatID: chatID, Kind: kind, Key: it.Key, MediaType: it.MediaType, CreatedAt: t.now}
+				if err := t.QueryRow(ctx, `INSERT INTO chat_media (company_id, chat_id, kind, key, media_type, created_at)
+					VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, cid, chatID, kind, it.Key, m.MediaType, t.nowMS()).Scan(&m.ID); err != nil {
+					return err
+				}
+				msg, err := t.appendMessage(ctx, c, me, sender, kind, it.Key, "")
 				if err != nil {
 					return err
 				}
@@ -107,7 +114,7 @@ func (s *Service) ListMedia(ctx context.Context, chatID int64, kind string) ([]*
 	}
 	var out []*Media
 	err = s.DB.Read(ctx, func(q store.Querier) error {
-		if _, err := getChat(ctx, q, cid, chatID); err != nil {
+		if _, err := s.seenChat(ctx, q, cid, chatID); err != nil {
 			return err
 		}
 		out, err = store.Collect(ctx, q, func(r store.Scanner) (*Media, error) {

@@ -65,7 +65,8 @@ func scanMessage(s store.Scanner) (*Message, error) {
 }
 
 // ListMessages returns up to limit messages of a chat with seq > afterSeq,
-// in seq order.
+// in seq order. An end-user caller (the widget) gets the messages the end
+// user sees (enduserview.go), so that its pages hold no staff notes.
 func (s *Service) ListMessages(ctx context.Context, chatID int64, afterSeq, limit int) ([]*Message, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
@@ -74,13 +75,17 @@ func (s *Service) ListMessages(ctx context.Context, chatID int64, afterSeq, limi
 	if limit <= 0 || limit > MaxPage {
 		limit = MaxPage
 	}
+	filter := ""
+	if c, _ := parley.CallerFrom(ctx); c.Role == parley.RoleEndUser {
+		filter = hiddenSendersSQL
+	}
 	var out []*Message
 	err = s.DB.Read(ctx, func(q store.Querier) error {
-		if _, err := getChat(ctx, q, cid, chatID); err != nil {
+		if _, err := s.seenChat(ctx, q, cid, chatID); err != nil {
 			return err
 		}
 		out, err = store.Collect(ctx, q, scanMessage, `SELECT `+messageColumns+` FROM chat_messages
-			WHERE chat_id = ? AND company_id = ? AND seq > ? ORDER BY seq LIMIT ?`, chatID, cid, afterSeq, limit)
+			WHERE chat_id = ? AND company_id = ? AND seq > ?`+filter+` ORDER BY seq LIMIT ?`, chatID, cid, afterSeq, limit)
 		return err
 	})
 	if err != nil {
@@ -119,9 +124,14 @@ type PostOptions struct {
 	RequestHash    string
 	// Type is the message type: text (default), photo, video.
 	Type string
-	// AsOperator posts an operator message on behalf of this operator of
-	// the company (API callers naming the sender); 0 for none.
-	AsOperator int64
+	// FromUserID names the writer for an admin or api caller (the chat
+	// platform's from_user_id): the chat's end user id is the end user
+	// (the message is then the end user's, whatever the sender type), an
+	// operator id an operator who may write in the chat (sight.go: the
+	// chat is theirs, or in the queue of their menus, which a message
+	// takes). Anything else is EINVALID. 0 for none; operator callers
+	// always write as themselves.
+	FromUserID int64
 }
 
 // PostMessageWith is PostMessage with options. replayed reports that the
@@ -189,21 +199,23 @@ func (t *tx) postMessage(ctx context.Context, chatID int64, senderType, content 
 
 // post stores the message, or finds the stored item opt.UUID.
 func (t *tx) post(ctx context.Context, chatID int64, senderType, content string, opt PostOptions) (*Message, bool, error) {
-	me, err := callerOperator(ctx, t.Querier, t.cid)
+	g, err := t.sight(ctx)
 	if err != nil {
 		return nil, false, err
 	}
-	if me != nil && senderType != SenderOperator {
-		return nil, false, parley.Errorf(parley.EFORBIDDEN, "An operator may only post as sender_type operator.")
+	var me *int64
+	if !g.Staff() {
+		if senderType != SenderOperator {
+			return nil, false, parley.Errorf(parley.EFORBIDDEN, "An operator may only post as sender_type operator.")
+		}
+		me = &g.Operator
+	} else {
+		g = nil // staff posts need no sight: every chat is theirs
 	}
-	if opt.AsOperator != 0 && me == nil {
-		var one int
-		if err := t.QueryRow(ctx, `SELECT 1 FROM operators WHERE id = ? AND company_id = ?`, opt.AsOperator, t.cid).Scan(&one); errors.Is(err, store.ErrNoRows) {
-			return nil, false, parley.FieldError("from_user_id", "operator %d not found", opt.AsOperator)
-		} else if err != nil {
+	if opt.FromUserID != 0 && me == nil {
+		if senderType, me, err = t.fromUser(ctx, chatID, opt.FromUserID); err != nil {
 			return nil, false, err
 		}
-		me = &opt.AsOperator
 	}
 	if opt.UUID != "" {
 		old, err := scanMessage(t.QueryRow(ctx, `SELECT `+messageColumns+` FROM chat_messages WHERE company_id = ? AND uuid = ?`, t.cid, opt.UUID))
@@ -213,13 +225,49 @@ func (t *tx) post(ctx context.Context, chatID int64, senderType, content string,
 				return nil, false, &parley.Error{Code: parley.ECONFLICT, Message: "Another message with this item UUID already exists.",
 					Fields: map[string]string{"uuid": "is taken by another message"}}
 			}
+			if g != nil {
+				c, err := getPostChat(ctx, t.Querier, t.cid, chatID)
+				if err != nil {
+					return nil, false, err
+				}
+				if err := g.check(c); err != nil {
+					return nil, false, err
+				}
+			}
 			return old, true, nil
 		case !errors.Is(err, store.ErrNoRows):
 			return nil, false, err
 		}
 	}
-	m, err := t.postNew(ctx, chatID, me, senderType, opt.Type, content, opt.UUID)
+	m, err := t.postNew(ctx, chatID, g, me, senderType, opt.Type, content, opt.UUID)
 	return m, false, err
+}
+
+// fromUser resolves the from_user_id of an admin or api caller against
+// chat chatID: the chat's end user, or an operator who may write in it.
+func (t *tx) fromUser(ctx context.Context, chatID, id int64) (sender string, op *int64, err error) {
+	c, err := getPostChat(ctx, t.Querier, t.cid, chatID)
+	if err != nil {
+		return "", nil, err
+	}
+	if id == c.EndUserID {
+		return SenderEndUser, nil, nil
+	}
+	var one int
+	err = t.QueryRow(ctx, `SELECT 1 FROM operators WHERE id = ? AND company_id = ?`, id, t.cid).Scan(&one)
+	if errors.Is(err, store.ErrNoRows) {
+		return "", nil, parley.FieldError("from_user_id", "%d is neither the chat's end user nor an operator of the company", id)
+	} else if err != nil {
+		return "", nil, err
+	}
+	g, err := operatorSight(ctx, t.Querier, t.cid, id, t.now)
+	if err != nil {
+		return "", nil, err
+	}
+	if !g.SeesChat(c) {
+		return "", nil, parley.FieldError("from_user_id", "operator %d may not write in this chat: it is neither assigned to them nor in the queue of their menus", id)
+	}
+	return SenderOperator, &id, nil
 }
 
 // Statements of a message post (postNew): one UPDATE of the chat row takes
@@ -248,14 +296,14 @@ var postBumpSQL = func() (sqls [2][2]string) {
 }()
 
 // postChatColumns are the columns of a chat that a post reads.
-const postChatColumns = `id, uuid, company_id, end_user_id, status, operator_id, virtual_agent_id`
+const postChatColumns = `id, uuid, company_id, end_user_id, status, operator_id, virtual_agent_id, menu_id`
 
 // getPostChat reads what a post needs of a chat: less than getChat, which
 // reads all of it.
 func getPostChat(ctx context.Context, q store.Querier, cid, id int64) (*Chat, error) {
 	c := &Chat{}
 	err := q.QueryRow(ctx, `SELECT `+postChatColumns+` FROM chats WHERE id = ? AND company_id = ?`, id, cid).
-		Scan(&c.ID, &c.UUID, &c.CompanyID, &c.EndUserID, &c.Status, &c.OperatorID, &c.VirtualAgentID)
+		Scan(&c.ID, &c.UUID, &c.CompanyID, &c.EndUserID, &c.Status, &c.OperatorID, &c.VirtualAgentID, &c.MenuID)
 	if errors.Is(err, store.ErrNoRows) {
 		return nil, chatNotFound(id)
 	} else if err != nil {
@@ -265,13 +313,19 @@ func getPostChat(ctx context.Context, q store.Querier, cid, id int64) (*Chat, er
 }
 
 // postNew stores a message at the end of a chat that has not ended and
-// logs it (see postBumpSQL). me is the posting operator, if any.
-func (t *tx) postNew(ctx context.Context, chatID int64, me *int64, senderType, typ, content, item string) (*Message, error) {
+// logs it (see postBumpSQL). me is the posting operator, if any; g the
+// caller's sight when it is an operator, who must see the chat.
+func (t *tx) postNew(ctx context.Context, chatID int64, g *Sight, me *int64, senderType, typ, content, item string) (*Message, error) {
 	var c *Chat
 	if me != nil {
 		var err error
 		if c, err = getPostChat(ctx, t.Querier, t.cid, chatID); err != nil {
 			return nil, err
+		}
+		if g != nil {
+			if err := g.check(c); err != nil {
+				return nil, err
+			}
 		}
 		if Final(c.Status) {
 			return nil, parley.Errorf(parley.ECONFLICT, "Chat %d has ended; no message can be added.", chatID)

@@ -61,10 +61,15 @@ func validOperatorStatus(s string) error {
 }
 
 // CreateOperator adds an operator without a login to the caller's company;
-// status defaults to offline.
+// status defaults to offline. Managing operators is for admin and api
+// users: the router gives chats to operators, so an operator making
+// colleagues would be making room for themself.
 func (s *Service) CreateOperator(ctx context.Context, name, status string) (*Operator, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := managesOperators(ctx); err != nil {
 		return nil, err
 	}
 	if name, err = parley.ValidName("name", name, MaxName); err != nil {
@@ -149,8 +154,18 @@ type OperatorUpdate struct {
 	Capacity *int
 }
 
-// UpdateOperator changes an operator's name or status. An operator-role
-// caller may change only its own operator.
+// managesOperators refuses callers other than admin and api users.
+func managesOperators(ctx context.Context) error {
+	if c, _ := parley.CallerFrom(ctx); !c.HasAPIAccess() {
+		return parley.Errorf(parley.EFORBIDDEN, "Only admin and api users manage operators.")
+	}
+	return nil
+}
+
+// UpdateOperator changes an operator's name, status or capacity. An
+// operator-role caller changes only their own presence (status): their
+// name and capacity, like everything of their colleagues, are managed by
+// admin and api users.
 func (s *Service) UpdateOperator(ctx context.Context, id int64, u OperatorUpdate) (*Operator, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
@@ -159,6 +174,7 @@ func (s *Service) UpdateOperator(ctx context.Context, id int64, u OperatorUpdate
 	if u.Name == nil && u.Status == nil && u.Capacity == nil {
 		return nil, parley.Errorf(parley.EINVALID, "Nothing to change: give name, status or capacity.")
 	}
+
 	if u.Capacity != nil && (*u.Capacity < 0 || *u.Capacity > MaxCapacity) {
 		return nil, parley.FieldError("capacity", "must be from 0 to %d", MaxCapacity)
 	}
@@ -191,8 +207,8 @@ func (s *Service) UpdateOperator(ctx context.Context, id int64, u OperatorUpdate
 		if err != nil {
 			return err
 		}
-		if me != nil && *me != o.ID {
-			return parley.Errorf(parley.EFORBIDDEN, "An operator may change only itself.")
+		if me != nil && (*me != o.ID || u.Name != nil || u.Capacity != nil) {
+			return parley.Errorf(parley.EFORBIDDEN, "An operator changes only their own status; admin and api users manage operators.")
 		}
 		if u.Name != nil {
 			o.Name = *u.Name

@@ -104,20 +104,31 @@ func (s *Service) ProjectByPublicUUID(ctx context.Context, id string) (*Project,
 }
 
 // ChatByUUID returns a chat of the caller's company that belongs to the
-// project; any other chat is not found.
+// project and that the caller sees; any other chat is not found.
 func (s *Service) ChatByUUID(ctx context.Context, projectID int64, id string) (*Chat, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c, err := scanChat(s.DB.Reader().QueryRow(ctx, `SELECT `+chatColumns+` FROM chats WHERE uuid = ? AND company_id = ? AND project_id = ?`, id, cid, projectID))
+	q := s.DB.Reader()
+	c, err := scanChat(q.QueryRow(ctx, `SELECT `+chatColumns+` FROM chats WHERE uuid = ? AND company_id = ? AND project_id = ?`, id, cid, projectID))
 	if errors.Is(err, store.ErrNoRows) {
 		return nil, parley.Errorf(parley.ENOTFOUND, "Conversation %s not found.", parley.Clip(id))
+	} else if err != nil {
+		return nil, err
 	}
-	return c, err
+	g, err := sightOf(ctx, q, cid, s.now())
+	if err != nil {
+		return nil, err
+	}
+	if err := g.check(c); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
-// ListProjectChats returns a page of a project's chats, oldest first.
+// ListProjectChats returns a page of a project's chats that the caller
+// sees, oldest first.
 func (s *Service) ListProjectChats(ctx context.Context, projectID int64, limit, offset int) ([]*Chat, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
@@ -126,6 +137,15 @@ func (s *Service) ListProjectChats(ctx context.Context, projectID int64, limit, 
 	if limit <= 0 || limit > MaxPage {
 		limit = MaxPage
 	}
-	return queryChats(ctx, s.DB.Reader(), `SELECT `+chatColumns+` FROM chats WHERE company_id = ? AND project_id = ?
-		ORDER BY id LIMIT ? OFFSET ?`, cid, projectID, limit, offset)
+	q := s.DB.Reader()
+	me, err := callerOperator(ctx, q, cid)
+	if err != nil {
+		return nil, err
+	}
+	query, args := `SELECT `+chatColumns+` FROM chats c WHERE company_id = ? AND project_id = ?`, []any{cid, projectID}
+	if me != nil {
+		query += ` AND ` + sightSQL
+		args = append(args, *me, *me)
+	}
+	return queryChats(ctx, q, query+` ORDER BY id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 }

@@ -100,9 +100,7 @@ func candidate(ctx context.Context, q store.Querier, cid int64, menu *int64) (in
 	}
 	var id int64
 	err := q.QueryRow(ctx, `SELECT o.id FROM operators o
-		WHERE o.company_id = ? AND o.status = 'online' AND o.load < o.capacity
-		  AND (NOT EXISTS (SELECT 1 FROM menu_operators a WHERE a.menu_id = ?)
-		       OR EXISTS (SELECT 1 FROM menu_operators b WHERE b.menu_id = ? AND b.operator_id = o.id))
+		WHERE o.company_id = ? AND o.status = 'online' AND o.load < o.capacity AND `+servesSQL("?", "o.id")+`
 		ORDER BY o.load, o.last_assigned_at, o.id LIMIT 1`, cid, m, m).Scan(&id)
 	return id, err
 }

@@ -22,21 +22,21 @@ func (s *Service) Typing(ctx context.Context, chatID int64, senderType string) e
 		return err
 	}
 	q := s.DB.Reader()
-	c, err := getChat(ctx, q, cid, chatID)
+	g, err := sightOf(ctx, q, cid, s.now())
+	if err != nil {
+		return err
+	}
+	c, err := g.chat(ctx, q, chatID)
 	if err != nil {
 		return err
 	}
 	if Final(c.Status) {
 		return parley.Errorf(parley.ECONFLICT, "Chat %d has ended.", chatID)
 	}
-	me, err := callerOperator(ctx, q, cid)
-	if err != nil {
-		return err
-	}
 	data := map[string]any{"chat_id": c.ID, "chat_uuid": c.UUID, "sender_type": senderType}
-	if me != nil {
+	if !g.Staff() {
 		data["sender_type"] = SenderOperator
-		data["sender_id"] = *me
+		data["sender_id"] = g.Operator
 	} else if senderType != SenderEndUser && senderType != SenderOperator {
 		return parley.FieldError("sender_type", "must be end_user or operator")
 	}

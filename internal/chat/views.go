@@ -38,7 +38,7 @@ func (s *Service) ViewChat(ctx context.Context, id int64) (*ChatView, error) {
 	}
 	var v *ChatView
 	err = s.DB.Read(ctx, func(q store.Querier) error {
-		c, err := getChat(ctx, q, cid, id)
+		c, err := s.seenChat(ctx, q, cid, id)
 		if err != nil {
 			return err
 		}

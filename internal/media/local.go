@@ -172,6 +172,7 @@ func (l *Local) PresignedPost(ctx context.Context, key string, p Policy) (*PostF
 	policy := base64.StdEncoding.EncodeToString(doc)
 	return &PostForm{URL: base + uploadPath, Fields: map[string]string{
 		"key":                   key,
+		"Content-Type":          p.formContentType(),
 		"success_action_status": "201",
 		"policy":                policy,
 		"x-amz-algorithm":       localAlgorithm,

@@ -42,7 +42,7 @@ func openLocal(t *testing.T, dir string, secret []byte) *localEnv {
 	return &localEnv{store: l, dir: dir, clock: c}
 }
 
-var photoPolicy = media.Policy{ContentTypePrefix: "image/", MaxSize: 64 << 10, Expires: 10 * time.Minute}
+var photoPolicy = media.Policy{ContentTypePrefix: "image/", ContentType: "image/jpeg", MaxSize: 64 << 10, Expires: 10 * time.Minute}
 
 func TestLocalPutOpenStat(t *testing.T) {
 	ctx := context.Background()

@@ -30,6 +30,21 @@ type Store interface {
 	// whole or not at all.
 	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error
 	Open(ctx context.Context, key string) (io.ReadCloser, Info, error)
+	// Copy stores the object at src under dst too, with its content type;
+	// a later change of src leaves dst as it was.
+	Copy(ctx context.Context, src, dst string) error
+	// Delete removes an object; a missing one is not an error.
+	Delete(ctx context.Context, key string) error
+	// List calls fn with every object whose key starts with prefix, in no
+	// particular order, until fn returns an error (returned as is).
+	List(ctx context.Context, prefix string, fn func(Object) error) error
+}
+
+// Object is a stored object as List sees it.
+type Object struct {
+	Key      string
+	Size     int64
+	Modified time.Time
 }
 
 // Policy bounds what one presigned upload may store.
@@ -37,14 +52,21 @@ type Policy struct {
 	// ContentTypePrefix is what the Content-Type field must start with,
 	// e.g. "image/"; empty allows any type.
 	ContentTypePrefix string
-	MaxSize           int64 // bytes; required, so that no form takes files of any size
-	Expires           time.Duration
+	// ContentType is the Content-Type field the form carries, within the
+	// prefix (e.g. "image/jpeg"), so that a client posting back exactly
+	// the fields it was given satisfies the policy; it may replace it with
+	// another type within the prefix. Empty: the prefix's default
+	// (application/octet-stream when there is no prefix).
+	ContentType string
+	MaxSize     int64 // bytes; required, so that no form takes files of any size
+	Expires     time.Duration
 }
 
 // PostForm is a presigned upload: the client POSTs multipart/form-data to
-// URL with every field of Fields as it is, then its own Content-Type field
-// (within the policy's prefix), then the file in a field named "file",
-// which must come last.
+// URL with every field of Fields as it is (Content-Type included, which it
+// may replace with another type within the policy's prefix: the S3
+// browser-POST convention), then the file in a field named "file", which
+// must come last.
 type PostForm struct {
 	URL    string            `json:"url"`
 	Fields map[string]string `json:"fields"`
@@ -94,6 +116,17 @@ func ValidKey(key string) error {
 	return nil
 }
 
+// formContentType is the Content-Type field of a form under policy p.
+func (p Policy) formContentType() string {
+	if p.ContentType != "" {
+		return p.ContentType
+	}
+	if p.ContentTypePrefix == "" {
+		return DefaultContentType
+	}
+	return p.ContentTypePrefix + "octet-stream"
+}
+
 // check validates the policy a backend is asked to sign.
 func (p Policy) check() error {
 	if p.MaxSize < minUploadSize {
@@ -107,6 +140,11 @@ func (p Policy) check() error {
 	for _, c := range []byte(p.ContentTypePrefix) {
 		if c <= ' ' || c >= 0x7f || c == '"' || c == '\\' {
 			return parley.FieldError("content_type_prefix", "holds a character no media type has")
+		}
+	}
+	if p.ContentType != "" {
+		if _, err := checkContentType(p.ContentType); err != nil || !strings.HasPrefix(p.ContentType, p.ContentTypePrefix) {
+			return parley.FieldError("content_type", "must be a media type starting with %q", p.ContentTypePrefix)
 		}
 	}
 	return nil

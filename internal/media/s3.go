@@ -90,9 +90,9 @@ func (s *S3) Check(ctx context.Context) error {
 }
 
 // PresignedPost signs a SigV4 POST policy for one key. The Content-Type
-// placeholder minio-go puts in the form (the prefix itself) is dropped:
-// sent as is, it would pass the starts-with condition and store a file
-// typed "image/".
+// minio-go puts in the form (the prefix itself, which would pass the
+// starts-with condition and store a file typed "image/") is replaced by
+// the policy's form type.
 func (s *S3) PresignedPost(ctx context.Context, key string, p Policy) (*PostForm, error) {
 	if err := ValidKey(key); err != nil {
 		return nil, err
@@ -117,7 +117,7 @@ func (s *S3) PresignedPost(ctx context.Context, key string, p Policy) (*PostForm
 	if err != nil {
 		return nil, fmt.Errorf("media: S3 presign: %w", err)
 	}
-	delete(fields, "Content-Type")
+	fields["Content-Type"] = p.formContentType()
 	return &PostForm{URL: u.String(), Fields: fields}, nil
 }
 

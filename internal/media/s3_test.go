@@ -55,8 +55,8 @@ func TestS3UploadAndDownload(t *testing.T) {
 			t.Errorf("form lacks field %s: %v", f, form.Fields)
 		}
 	}
-	if _, ok := form.Fields["Content-Type"]; ok {
-		t.Errorf("form carries a Content-Type placeholder: %v", form.Fields)
+	if ct := form.Fields["Content-Type"]; ct != "image/jpeg" {
+		t.Errorf("form's Content-Type %q, want the policy's image/jpeg: %v", ct, form.Fields)
 	}
 	if form.Fields["x-amz-algorithm"] != "AWS4-HMAC-SHA256" || !strings.Contains(form.Fields["x-amz-credential"], "/eu-west-1/s3/aws4_request") {
 		t.Errorf("form is not SigV4 for the region: %v", form.Fields)

@@ -14,7 +14,7 @@ import (
 
 // RecordingKey is where a call's recording is kept in the media store.
 func RecordingKey(companyID int64, callUUID string) string {
-	return fmt.Sprintf("recordings/%d/%s.wav", companyID, callUUID)
+	return fmt.Sprintf(RecordingPrefix+"%d/%s.wav", companyID, callUUID)
 }
 
 // RecordingContentType is the type recordings are stored with.

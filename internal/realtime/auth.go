@@ -45,7 +45,7 @@ type principal struct {
 
 const (
 	kindStaff    = iota // admin and api roles: every chat of the company
-	kindOperator        // chats assigned to them, and the queue
+	kindOperator        // chats assigned to them, and the queue of their menus (chat.Sight)
 	kindEndUser         // one chat
 )
 
@@ -54,29 +54,39 @@ func (p *principal) ctx(parent context.Context) context.Context {
 	return parley.WithCaller(parent, p.caller)
 }
 
-// chatState is what visibility depends on: a chat's status and operator
-// after its event seq.
+// chatState is what visibility depends on: a chat's status, operator and
+// menu after its event seq.
 type chatState struct {
 	status   string
 	operator int64
+	menu     int64
 	seq      int64
 	known    bool // false: not known (a cold cache), visible to staff only
 }
 
-// sees reports whether p may watch chat id in state st.
-func (p *principal) sees(id int64, st chatState) bool {
+// sees reports whether p may watch chat id in state st. An operator's
+// sight is the chat domain's rule (chat.Sight), which the hub's loop keeps
+// per operator (Hub.sight); only the loop may ask for an operator.
+func (h *Hub) sees(p *principal, id int64, st chatState) bool {
 	switch p.kind {
 	case kindStaff:
 		return true
 	case kindEndUser:
 		return id == p.chat
 	}
-	return st.known && (st.status == chat.StatusQueued || (st.operator != 0 && st.operator == p.operator))
+	if !st.known {
+		return false
+	}
+	g := h.sight(p, st.menu)
+	return g != nil && g.Sees(st.status, st.operator, st.menu)
 }
 
-// allowed reports whether events of type typ go to p at all.
-func (p *principal) allowed(typ string) bool {
-	return p.kind != kindEndUser || endUserEvents[typ]
+// allowed reports whether an event of type typ goes to p at all; sender is
+// the sender type of a message.created event's message. An end user gets
+// what the chat domain says they see (chat.EndUserSeesEvent), the filter
+// the widget's REST API applies too.
+func (p *principal) allowed(typ, sender string) bool {
+	return p.kind != kindEndUser || chat.EndUserSeesEvent(typ, sender)
 }
 
 // loadKey reads the end-user token key, creating it at the first start.

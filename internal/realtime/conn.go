@@ -73,18 +73,20 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, parley.Errorf(parley.EINTERNAL, "The server is shutting down."))
 		return
 	}
-	if p.kind == kindEndUser {
-		if !h.reserveEndUser(p.chat) {
-			w.Header().Set("Retry-After", "10")
-			api.WriteJSON(w, http.StatusTooManyRequests, api.NestedError{Error: api.NestedErrorDetail{Code: "too_many_connections",
-				Message: fmt.Sprintf("At most %d connections per chat for its end user; close one first.", MaxEndUserConns)}})
-			return
+	if ok, limit := h.reserve(p); !ok {
+		what := "per user"
+		if p.kind == kindEndUser {
+			what = "per chat for its end user"
 		}
+		w.Header().Set("Retry-After", "10")
+		api.WriteJSON(w, http.StatusTooManyRequests, api.NestedError{Error: api.NestedErrorDetail{Code: "too_many_connections",
+			Message: fmt.Sprintf("At most %d connections %s; close one first.", limit, what)}})
+		return
 	}
 	registered := false
 	defer func() {
-		if !registered && p.kind == kindEndUser {
-			h.releaseEndUser(p.chat) // from here on, remove releases it
+		if !registered {
+			h.release(p) // from here on, remove releases it
 		}
 	}()
 	h.start()
@@ -239,8 +241,10 @@ func (c *conn) subscribe(f clientFrame) {
 	}
 }
 
-// visible checks at subscribe time that the principal may watch chat id.
-// Another company's chat is not found, like a chat that does not exist.
+// visible checks at subscribe time that the principal may watch chat id:
+// the chat domain reads it for the principal, and refuses an operator a
+// chat outside their sight as every API family does. Another company's
+// chat is not found, like a chat that does not exist.
 func (c *conn) visible(ctx context.Context, id int64) error {
 	if c.p.kind == kindEndUser && id != c.p.chat {
 		return parley.Errorf(parley.ENOTFOUND, "Chat %d not found.", id)
@@ -251,9 +255,6 @@ func (c *conn) visible(ctx context.Context, id int64) error {
 	}
 	if ch.CompanyID != c.p.company {
 		return parley.Errorf(parley.ENOTFOUND, "Chat %d not found.", id)
-	}
-	if !c.p.sees(id, stateOf(ch)) {
-		return parley.Errorf(parley.EFORBIDDEN, "Chat %d is neither assigned to you nor queued.", id)
 	}
 	return nil
 }
@@ -297,7 +298,7 @@ func (c *conn) live(ev events.Event, frame []byte, explicit, visibleAfter bool) 
 	s := c.subs[ev.ChatID]
 	if !explicit {
 		// "all": the chat's own subscription, if any, delivers it.
-		if s == nil && c.all && c.p.allowed(ev.Type) {
+		if s == nil && c.all && c.p.allowed(ev.Type, str(ev.Data["sender_type"])) {
 			c.enqueueLocked(frame)
 			c.hub.stats.Delivered.Add(1)
 		}
@@ -315,7 +316,7 @@ func (c *conn) live(ev events.Event, frame []byte, explicit, visibleAfter bool) 
 	case ev.Seq <= s.last:
 		// sent already, from the log
 	case ev.Seq == s.last+1:
-		if c.p.allowed(ev.Type) {
+		if c.p.allowed(ev.Type, str(ev.Data["sender_type"])) {
 			c.enqueueLocked(frame)
 			c.hub.stats.Delivered.Add(1)
 		}
@@ -411,7 +412,7 @@ func (c *conn) fill(id int64, gen uint64) {
 					c.mu.Unlock()
 					return
 				}
-				if c.p.allowed(e.Type) {
+				if c.p.kind != kindEndUser || c.p.allowed(e.Type, chat.EventSender(e.Type, e.Data)) {
 					c.enqueueLocked(logFrame(e))
 					c.hub.stats.Delivered.Add(1)
 				}

@@ -44,6 +44,10 @@ type Config struct {
 	QueueBytes  int
 	// MaxChats bounds the chats one connection subscribes to (default 1000).
 	MaxChats int
+	// MaxUserConns bounds the connections one staff or operator user holds
+	// open at once, on this node (default DefaultMaxUserConns); the next
+	// one is refused with 429 before the upgrade.
+	MaxUserConns int
 	// PingEvery is how long a connection may stay silent before the server
 	// pings it (default 30s); a ping unanswered for as long closes it.
 	// Negative turns pings off.
@@ -78,10 +82,15 @@ type Hub struct {
 	// endUsers counts the open connections of each chat's end-user token:
 	// a widget token is cheap to get, so its connections are capped.
 	endUsers map[int64]int
+	// users counts the open connections of each staff or operator user:
+	// each may watch "all", so they are capped too.
+	users map[int64]int
 
-	// states caches chats' status and operator for operators' visibility;
-	// only the hub's loop touches it.
+	// states caches chats' status, operator and menu for operators'
+	// visibility, and sights the operators' sights; only the hub's loop
+	// touches them.
 	states map[int64]chatState
+	sights map[int64]*heldSight
 
 	stats Stats
 }
@@ -108,6 +117,9 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	if cfg.MaxChats <= 0 {
 		cfg.MaxChats = 1000
 	}
+	if cfg.MaxUserConns <= 0 {
+		cfg.MaxUserConns = DefaultMaxUserConns
+	}
 	if cfg.PingEvery == 0 {
 		cfg.PingEvery = 30 * time.Second
 	}
@@ -126,7 +138,7 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	}
 	h := &Hub{Config: cfg, key: key,
 		conns: map[*conn]struct{}{}, chats: map[int64]map[*conn]struct{}{}, companies: map[int64]map[*conn]struct{}{},
-		endUsers: map[int64]int{}, states: map[int64]chatState{}}
+		endUsers: map[int64]int{}, users: map[int64]int{}, states: map[int64]chatState{}, sights: map[int64]*heldSight{}}
 	h.verifier = jwt.NewVerifier(jwt.Rules{Issuer: issuer, Audience: endUserAudience, Leeway: leeway, Now: cfg.Now})
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.loopDone = make(chan struct{})
@@ -221,7 +233,7 @@ func (h *Hub) dispatch(ev events.Event) {
 		if p.company != ev.CompanyID {
 			continue // never another company's event, whatever the index says
 		}
-		vb, va := p.sees(ev.ChatID, before), p.sees(ev.ChatID, after)
+		vb, va := h.sees(p, ev.ChatID, before), h.sees(p, ev.ChatID, after)
 		if !vb && !va {
 			continue
 		}
@@ -255,7 +267,7 @@ func (h *Hub) dispatchEphemeral(ev events.Event) {
 	var frame []byte
 	for _, c := range targets {
 		p := c.p
-		if p.company != ev.CompanyID || !p.allowed(ev.Type) {
+		if p.company != ev.CompanyID || !p.allowed(ev.Type, str(ev.Data["sender_type"])) {
 			continue
 		}
 		if p.kind == kindOperator {
@@ -265,10 +277,10 @@ func (h *Hub) dispatchEphemeral(ev events.Event) {
 					h.states[ev.ChatID] = st
 				}
 			}
-			if !p.sees(ev.ChatID, st) {
+			if !h.sees(p, ev.ChatID, st) {
 				continue
 			}
-		} else if !p.sees(ev.ChatID, chatState{}) {
+		} else if !h.sees(p, ev.ChatID, chatState{}) {
 			continue
 		}
 		if frame == nil {
@@ -304,9 +316,11 @@ func (h *Hub) track(ev events.Event, needed bool) (before, after chatState) {
 			before = chatState{}
 		case chat.EventChatStatus:
 			prev, _ := ev.Data["previous"].(string)
-			before = chatState{status: prev, known: true}
+			before = chatState{status: prev, menu: st.menu, known: true}
 			if chat.Final(str(ev.Data["status"])) {
 				before.operator = st.operator // ending keeps the operator
+			} else {
+				before.operator = num(ev.Data["previous_operator_id"])
 			}
 		}
 		if len(h.states) >= maxStates {
@@ -341,7 +355,7 @@ func apply(st chatState, ev events.Event) chatState {
 	st.seq = ev.Seq
 	switch ev.Type {
 	case chat.EventChatCreated:
-		st.status, st.operator = str(ev.Data["status"]), 0
+		st.status, st.operator, st.menu = str(ev.Data["status"]), 0, num(ev.Data["menu_id"])
 	case chat.EventChatStatus:
 		st.status = str(ev.Data["status"])
 		switch st.status {
@@ -374,7 +388,55 @@ func stateOf(c *chat.Chat) chatState {
 	if c.OperatorID != nil {
 		st.operator = *c.OperatorID
 	}
+	if c.MenuID != nil {
+		st.menu = *c.MenuID
+	}
 	return st
+}
+
+// heldSight is an operator's sight as the hub's loop keeps it.
+type heldSight struct {
+	sight  *chat.Sight
+	loaded time.Time
+}
+
+// Sights are taken again this often, so that a change of a menu's
+// operators reaches the streams; a sight that meets a menu it does not
+// know (created since) is taken again at once, at most once a second.
+const (
+	sightTTL   = 10 * time.Second
+	sightRetry = time.Second
+)
+
+// sight returns operator p's sight, taken again when it is old or does not
+// know menu. Only the loop calls it. nil when none could ever be read.
+func (h *Hub) sight(p *principal, menu int64) *chat.Sight {
+	held := h.sights[p.operator]
+	now := time.Now()
+	if held != nil {
+		age := now.Sub(held.loaded)
+		if age < sightTTL && (held.sight.Knows(menu) || age < sightRetry) {
+			return held.sight
+		}
+	}
+	ctx, cancel := context.WithTimeout(p.ctx(h.ctx), 5*time.Second)
+	defer cancel()
+	g, err := h.Chats.Sight(ctx)
+	if err != nil {
+		if h.ctx.Err() == nil {
+			h.Log.Warn("realtime: operator's sight not read; keeping the last one", "operator_id", p.operator, "error", err)
+		}
+		if held == nil {
+			return nil
+		}
+		held.loaded = now // not again at once
+		return held.sight
+	}
+	if len(h.sights) >= maxStates {
+		clear(h.sights)
+	}
+	h.sights[p.operator] = &heldSight{sight: g, loaded: now}
+	return g
 }
 
 // ---- connection registry ----
@@ -397,29 +459,44 @@ func (h *Hub) add(c *conn) bool {
 // end-user tokens (a widget in a few tabs needs a handful).
 const MaxEndUserConns = 16
 
-// reserveEndUser takes one of a chat's end-user connection slots.
-func (h *Hub) reserveEndUser(chat int64) bool {
+// DefaultMaxUserConns is the default of Config.MaxUserConns: a console in
+// a few tabs, a supervisor page and an integration or two.
+const DefaultMaxUserConns = 16
+
+// reserve takes one of p's connection slots: its chat's for an end user,
+// its user's otherwise. It reports the limit when none is left.
+func (h *Hub) reserve(p *principal) (ok bool, limit int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.endUsers[chat] >= MaxEndUserConns {
-		return false
+	counts, key, limit := h.slotOf(p)
+	if counts[key] >= limit {
+		return false, limit
 	}
-	h.endUsers[chat]++
-	return true
+	counts[key]++
+	return true, limit
 }
 
-func (h *Hub) releaseEndUser(chat int64) {
+// slotOf is the count p's connections are held against, its key and limit.
+func (h *Hub) slotOf(p *principal) (counts map[int64]int, key int64, limit int) {
+	if p.kind == kindEndUser {
+		return h.endUsers, p.chat, MaxEndUserConns
+	}
+	return h.users, p.caller.UserID, h.MaxUserConns
+}
+
+func (h *Hub) release(p *principal) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.releaseEndUserLocked(chat)
+	h.releaseLocked(p)
 }
 
-func (h *Hub) releaseEndUserLocked(chat int64) {
-	if h.endUsers[chat] <= 1 {
-		delete(h.endUsers, chat)
+func (h *Hub) releaseLocked(p *principal) {
+	counts, key, _ := h.slotOf(p)
+	if counts[key] <= 1 {
+		delete(counts, key)
 		return
 	}
-	h.endUsers[chat]--
+	counts[key]--
 }
 
 // remove forgets a connection and all its subscriptions.
@@ -431,9 +508,7 @@ func (h *Hub) remove(c *conn, chats []int64, all bool) {
 	}
 	delete(h.conns, c)
 	h.stats.Connections.Add(-1)
-	if c.p.kind == kindEndUser {
-		h.releaseEndUserLocked(c.p.chat)
-	}
+	h.releaseLocked(c.p)
 	for _, id := range chats {
 		h.unindexChat(c, id)
 	}

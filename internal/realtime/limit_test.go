@@ -53,3 +53,49 @@ func TestEndUserConnectionCap(t *testing.T) {
 	}
 	_ = ws.CloseNow()
 }
+
+// TestUserConnectionCap: one staff or operator user holds at most
+// realtime.DefaultMaxUserConns stream connections at once (429 with
+// too_many_connections before the upgrade beyond that), whatever the
+// token; another user is not affected; closing one frees its slot.
+func TestUserConnectionCap(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, dsn string) {
+		env := testenv.StartWith(t, dsn, testenv.Options{Manual: true})
+		tn := env.NewTenant(t, "Cap")
+		second, _ := env.Login(t, tn.Login, tn.Password) // another token of the same user
+		for _, user := range []struct{ name, token, other string }{{"api user", tn.Token, second}, {"operator", tn.OperatorToken, tn.OperatorToken}} {
+			var open []*websocket.Conn
+			for range realtime.DefaultMaxUserConns {
+				ws, _, err := tryDial(env.URL(), user.token, false)
+				if err != nil {
+					t.Fatalf("%s, connection %d: %v", user.name, len(open)+1, err)
+				}
+				open = append(open, ws)
+			}
+			_, res, err := tryDial(env.URL(), user.other, false)
+			if err == nil || res == nil || res.StatusCode != 429 {
+				t.Fatalf("%s, connection over the cap: %v (response %v)", user.name, err, res)
+			}
+			_ = open[0].Close(websocket.StatusNormalClosure, "")
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				ws, _, err := tryDial(env.URL(), user.token, false)
+				if err == nil {
+					open[0] = ws
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: the closed connection's slot never came back: %v", user.name, err)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			// The api user's connections stay open while the operator, another
+			// user, connects up to their own cap.
+			if user.name == "operator" {
+				for _, ws := range open {
+					_ = ws.Close(websocket.StatusNormalClosure, "")
+				}
+			}
+		}
+	})
+}

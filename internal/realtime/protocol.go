@@ -148,10 +148,3 @@ func ephemeralFrame(chatID int64, typ string, data []byte, at time.Time) []byte 
 func logFrame(e chat.LogEvent) []byte {
 	return eventFrame(e.ChatID, e.Seq, e.Type, e.Data, e.CreatedAt)
 }
-
-// endUserEvents are the event types an end user's token receives; the
-// others (escalations, flags, custom data) are the company's business.
-var endUserEvents = map[string]bool{
-	chat.EventChatCreated: true, chat.EventChatStatus: true, chat.EventMessageCreated: true,
-	chat.EventChatMedia: true, chat.EventEndUserUpdated: true, chat.EventTyping: true,
-}

@@ -141,7 +141,7 @@ func TestScriptErrors(t *testing.T) {
 			`transfer: for parameter "reason": got int, want string`},
 		{"listen timeout zero", "def main(s):\n    s.listen(timeout = 0)\n",
 			"listen: timeout must be a number of seconds, more than 0 and at most 300, not 0"},
-		{"listen timeout too long", "def main(s):\n    s.listen(timeout = 301)\n",
+		{"listen timeout too long for a call", "def main(s):\n    s.listen(timeout = 301)\n",
 			"at most 300, not 301"},
 		{"listen timeout string", "def main(s):\n    s.listen(timeout = \"5\")\n",
 			`not "5"`},
@@ -476,4 +476,20 @@ func TestConcurrentRunsOfOneProgram(t *testing.T) {
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestListenTimeoutInChat: in a chat the listen timeout does not apply
+// (the script waits for the next message), so a timeout a call would
+// refuse runs; one that is wrong on every channel fails there too.
+func TestListenTimeoutInChat(t *testing.T) {
+	src := "def main(s):\n    a = s.listen(timeout = 600)\n    s.say(\"heard \" + a)\n"
+	h := &fakeHost{answers: answers("yes")}
+	out, err := run(t, src, h, Config{Channel: Chat})
+	if err != nil || out.Kind != Completed {
+		t.Fatalf("chat, timeout 600: %+v, %v", out, err)
+	}
+	_, err = run(t, src, &fakeHost{answers: answers("yes")}, Config{Channel: Voice})
+	wantScriptError(t, err, "at most 300, not 600")
+	_, err = run(t, "def main(s):\n    s.listen(timeout = -1)\n", &fakeHost{}, Config{Channel: Chat})
+	wantScriptError(t, err, "listen: timeout must be a number of seconds, more than 0, not -1")
 }

@@ -11,7 +11,8 @@
 //	s.say(text)                     speak or send text (a string)
 //	s.listen(timeout=10, expect=None)
 //	                                the next utterance as a string, or None on silence;
-//	                                timeout in seconds, 0 < timeout <= 300; expect is an
+//	                                timeout in seconds, more than 0 (at most 300 on a
+//	                                call; in a chat it does not apply); expect is an
 //	                                optional list of phrases (a recognition hint)
 //	s.set(name, value)              set an output entity; strings are stored as they are,
 //	                                anything else as JSON text (true, 3, null, [1,2])

@@ -12,7 +12,9 @@ import (
 	"go.starlark.net/starlark"
 )
 
-// Limits of s.listen's timeout, in seconds.
+// Limits of s.listen's timeout, in seconds. The maximum is a call's: in a
+// chat the timeout does not apply (the script waits for the next message),
+// so any positive number is accepted there.
 const (
 	defaultListenTimeout = 10.0
 	maxListenTimeout     = 300.0
@@ -144,7 +146,10 @@ func (r *runner) listen(_ *starlark.Thread, b *starlark.Builtin, args starlark.T
 		return nil, err
 	}
 	secs, ok := starlark.AsFloat(timeoutV)
-	if _, isBool := timeoutV.(starlark.Bool); !ok || isBool || math.IsNaN(secs) || secs <= 0 || secs > maxListenTimeout {
+	if _, isBool := timeoutV.(starlark.Bool); !ok || isBool || math.IsNaN(secs) || secs <= 0 || (r.cfg.Channel == Voice && secs > maxListenTimeout) {
+		if r.cfg.Channel != Voice {
+			return nil, fmt.Errorf("listen: timeout must be a number of seconds, more than 0, not %s", timeoutV)
+		}
 		return nil, fmt.Errorf("listen: timeout must be a number of seconds, more than 0 and at most %g, not %s", maxListenTimeout, timeoutV)
 	}
 	expect, err := phrases(expectV)

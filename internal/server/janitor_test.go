@@ -1,14 +1,17 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/auth"
 	"github.com/parley-cc/parley/internal/chat"
+	"github.com/parley-cc/parley/internal/outbound"
 	"github.com/parley-cc/parley/internal/testenv"
 )
 
@@ -65,6 +68,48 @@ func TestPurgeKeepsKeysAndTokensForTheirTTL(t *testing.T) {
 		}
 		if p, _ := env.Purge(context.Background(), now); p.RefreshTokens != 0 || p.IdempotencyKeys != 0 {
 			t.Fatalf("second purge %+v, want nothing", p)
+		}
+	})
+}
+
+// The janitor's orphan sweep keeps the recordings calls name and removes,
+// once they are old enough, those no call names (a crash between the
+// upload of a recording and the commit of its call).
+func TestSweepOrphansKeepsNamedRecordings(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, dsn string) {
+		env := testenv.StartWith(t, dsn, testenv.Options{Manual: true})
+		ten := env.NewTenant(t, "Acme")
+		ctx := context.Background()
+		var dlg struct {
+			DialogUUID string `json:"dialog_uuid"`
+		}
+		res := env.Do(t, "POST", "/api/v2/ext/dialog/dialog-initial?agent_uuid="+ten.AgentUUID, ten.Token,
+			map[string]any{"msisdn": "79990001122", "sim_say": []string{"yes"}})
+		if res.Status != 200 {
+			t.Fatalf("upload dialog: %d %s", res.Status, res.Body)
+		}
+		res.JSON(t, &dlg)
+		if n, err := env.Dialer.Tick(ctx); err != nil || n != 1 {
+			t.Fatalf("dialer tick: %d calls, %v", n, err)
+		}
+		env.Dialer.Wait()
+		var named string
+		if err := env.DB.Reader().QueryRow(ctx, `SELECT recording_key FROM calls WHERE company_id = ?`, ten.CompanyID).Scan(&named); err != nil || named == "" {
+			t.Fatalf("the call's recording key: %q, %v", named, err)
+		}
+		orphan := fmt.Sprintf("recordings/%d/00000000-0000-4000-8000-00000000dead.wav", ten.CompanyID)
+		if err := env.Media.Put(ctx, orphan, bytes.NewReader([]byte("RIFF")), 4, "audio/wav"); err != nil {
+			t.Fatal(err)
+		}
+		o, err := env.SweepOrphans(ctx, time.Now().Add(outbound.RecordingOrphanGrace+time.Hour))
+		if err != nil || o.Recordings != 1 {
+			t.Fatalf("sweep: %+v, %v; want the one orphan", o, err)
+		}
+		if _, err := env.Media.Stat(ctx, named); err != nil {
+			t.Fatalf("the call's recording went with the orphans: %v", err)
+		}
+		if _, err := env.Media.Stat(ctx, orphan); parley.ErrorCode(err) != parley.ENOTFOUND {
+			t.Fatalf("the orphan is still there: %v", err)
 		}
 	})
 }

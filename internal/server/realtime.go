@@ -10,7 +10,8 @@ import (
 // openRealtime builds the WebSocket stream's hub and, when NATSURL is set,
 // links the node's bus to the other nodes through NATS.
 func (s *Server) openRealtime(ctx context.Context, node string) error {
-	hub, err := realtime.New(ctx, realtime.Config{DB: s.DB, Chats: s.Chats, Tokens: s.Tokens, Bus: s.Bus, Log: s.Config.Log})
+	hub, err := realtime.New(ctx, realtime.Config{DB: s.DB, Chats: s.Chats, Tokens: s.Tokens, Bus: s.Bus, Log: s.Config.Log,
+		MaxUserConns: s.Config.StreamUserConns})
 	if err != nil {
 		return err
 	}

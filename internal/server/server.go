@@ -102,6 +102,13 @@ type Config struct {
 	// shorten it. WebhookMaxAttempts defaults to 8.
 	WebhookBackoff     time.Duration
 	WebhookMaxAttempts int
+	// Uploads are the chat upload quotas (PARLEY_UPLOAD_*); zero fields
+	// take chat.DefaultUploadLimits'.
+	Uploads chat.UploadLimits
+	// StreamUserConns bounds the stream connections one staff or operator
+	// user holds open on a node (PARLEY_STREAM_USER_CONNS; 0 is
+	// realtime.DefaultMaxUserConns).
+	StreamUserConns int
 	// WebhookSweepEvery and WebhookSweepLag tune the sweep of the chat
 	// event log that catches chat events the bus lost (defaults 5s, 30s;
 	// a negative lag means none, for tests).
@@ -162,6 +169,9 @@ type Server struct {
 	// Logins checks passwords for every family's login, behind the
 	// login limits.
 	Logins *api.Logins
+	// Uploads hands out chat upload forms within their quotas and purges
+	// what expired (the janitor).
+	Uploads *chat.Uploads
 
 	// Realtime serves the WebSocket stream; NATS, when configured, links
 	// this node's bus to the cluster's.
@@ -249,6 +259,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
+	s.Uploads = &chat.Uploads{Chats: s.Chats, Store: s.Media, Limits: cfg.Uploads, Log: cfg.Log}
 	s.Dialogs.Imported = s.Importer.Wake
 	s.Dialogs.Media = s.Media // recordings
 	s.Router = &chat.Router{Chats: s.Chats, Log: cfg.Log}
@@ -293,7 +304,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 // Handler builds the HTTP handler of every family and operational route.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	uploads := &chat.Uploads{Chats: s.Chats, Store: s.Media}
+	uploads := s.Uploads
 	api.Route(mux, "GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))

@@ -193,6 +193,18 @@ func (h *Handler) writeChat(w http.ResponseWriter, r *http.Request, status int, 
 	return nil
 }
 
+// writeChanged answers the chat a change returned: the caller made it, so
+// it is shown even if it left their sight (an operator who ended a chat of
+// their queue).
+func (h *Handler) writeChanged(w http.ResponseWriter, r *http.Request, status int, c *chat.Chat) error {
+	vs, err := h.Chats.ViewChats(r.Context(), []*chat.Chat{c})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, toChat(vs[0]))
+	return nil
+}
+
 // transcriptTurn is one message of the transcript a chat may start with
 // (the conversation so far, e.g. from a bot outside Parley).
 type transcriptTurn struct {
@@ -291,7 +303,7 @@ func (h *Handler) createChat(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.writeChat(w, r, http.StatusCreated, o.Chat.ID)
+	return h.writeChanged(w, r, http.StatusCreated, o.Chat)
 }
 
 func toTurns(ts []transcriptTurn) []chat.Turn {
@@ -374,10 +386,11 @@ func (h *Handler) updateChat(w http.ResponseWriter, r *http.Request) error {
 			u.EscalationID = &v
 		}
 	}
-	if _, err := h.Chats.UpdateChat(r.Context(), id, u); err != nil {
+	c, err := h.Chats.UpdateChat(r.Context(), id, u)
+	if err != nil {
 		return err
 	}
-	return h.writeChat(w, r, http.StatusOK, id)
+	return h.writeChanged(w, r, http.StatusOK, c)
 }
 
 func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) error {
@@ -401,8 +414,9 @@ func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) error {
 	if in.Message.Type != "" && in.Message.Type != "text" {
 		return parley.FieldError("message.type", "must be text (photos and videos go through /photos and /videos)")
 	}
-	// from_user_id names the operator who writes; without it the end user
-	// writes. An operator caller always writes as themself.
+	// from_user_id names who writes: the chat's end user, or an operator
+	// who may write in the chat (the chat domain resolves it); without it
+	// the end user writes. An operator caller always writes as themself.
 	sender, opt := chat.SenderEndUser, chat.PostOptions{}
 	if _, ok, err := h.Chats.CallerOperatorID(r.Context()); err != nil {
 		return err
@@ -412,7 +426,7 @@ func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) error {
 		if *in.FromUserID <= 0 {
 			return parley.FieldError("from_user_id", "must be a positive integer")
 		}
-		sender, opt.AsOperator = chat.SenderOperator, int64(*in.FromUserID)
+		opt.FromUserID = int64(*in.FromUserID)
 	}
 	m, _, err := h.Chats.PostMessageWith(r.Context(), id, sender, in.Message.Content, opt)
 	if err != nil {

@@ -29,13 +29,21 @@ func toMedia(as []chat.Attached) []mediaDTO {
 }
 
 // upload hands out a presigned form for one new object under the chat's
-// prefix; the client POSTs the file there, then attaches the key.
+// prefix; the client POSTs the file there, then attaches the key. The
+// optional body {"content_type": "image/png"} names the file's type, which
+// the form's Content-Type field then carries.
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request, kind string) error {
 	id, err := api.PathID(r, "id")
 	if err != nil {
 		return err
 	}
-	form, err := h.Uploads.Form(r.Context(), id, kind)
+	var in struct {
+		ContentType string `json:"content_type"`
+	}
+	if _, err := api.DecodeOptional(r, &in); err != nil {
+		return err
+	}
+	form, err := h.Uploads.Form(r.Context(), id, kind, in.ContentType)
 	if err != nil {
 		return err
 	}

@@ -16,8 +16,8 @@ import (
 )
 
 // upload is one browser upload: the form's fields with changes (a nil
-// value removes a field), the client's own Content-Type (none if empty),
-// and the file.
+// value removes a field), the client's own Content-Type (replacing the
+// form's; the form's as given if empty), and the file.
 type upload struct {
 	fields      map[string]string
 	change      map[string]*string
@@ -35,6 +35,10 @@ func (u upload) post(t *testing.T, url string) (int, []byte) {
 	for k, v := range u.fields {
 		fields[k] = v
 	}
+	if u.contentType != "" {
+		delete(fields, "Content-Type")
+		fields["Content-Type"] = u.contentType
+	}
 	for k, v := range u.change {
 		if v == nil {
 			delete(fields, k)
@@ -51,11 +55,6 @@ func (u upload) post(t *testing.T, url string) (int, []byte) {
 	slices.Sort(names)
 	for _, k := range names {
 		if err := mw.WriteField(k, fields[k]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if u.contentType != "" {
-		if err := mw.WriteField("Content-Type", u.contentType); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -51,7 +51,7 @@ func openLocal(t *testing.T, dir string, secret []byte) *localEnv {
 	return &localEnv{store: l, dir: dir, clock: c, url: srv.URL}
 }
 
-var photoPolicy = media.Policy{ContentTypePrefix: "image/", MaxSize: 64 << 10, Expires: 10 * time.Minute}
+var photoPolicy = media.Policy{ContentTypePrefix: "image/", ContentType: "image/jpeg", MaxSize: 64 << 10, Expires: 10 * time.Minute}
 
 func TestLocalUploadAndDownload(t *testing.T) {
 	ctx := context.Background()
@@ -188,7 +188,9 @@ func TestLocalUploadRejections(t *testing.T) {
 		{name: "wrong content type", status: 403, code: parley.EFORBIDDEN,
 			upload: func(u *upload, f *media.PostForm) { u.contentType = "text/html" }},
 		{name: "no content type", status: 403, code: parley.EFORBIDDEN,
-			upload: func(u *upload, f *media.PostForm) { u.contentType = "" }},
+			upload: func(u *upload, f *media.PostForm) {
+				u.contentType, u.change = "", map[string]*string{"Content-Type": nil}
+			}},
 		{name: "content type that is only the prefix", status: 400, code: parley.EINVALID,
 			upload: func(u *upload, f *media.PostForm) { u.contentType = "image/" }},
 		{name: "over size", status: 413, code: parley.ETOOLARGE,

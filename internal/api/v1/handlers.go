@@ -47,7 +47,7 @@ type clientDTO struct {
 }
 
 func toClient(u *chat.EndUser) clientDTO {
-	return clientDTO{ClientID: u.ID, Name: u.Name, ContactInfo: u.ContactInfo}
+	return clientDTO{ClientID: u.ID, Name: u.Name, ContactInfo: u.Contact()}
 }
 
 func (h *Handler) createClient(w http.ResponseWriter, r *http.Request) error {

@@ -319,10 +319,7 @@ func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) error {
 	out := struct {
 		Messages []messageDTO `json:"messages"`
 	}{Messages: make([]messageDTO, 0, len(ms))}
-	for _, m := range ms {
-		if m.SenderType == chat.SenderSystem {
-			continue
-		}
+	for _, m := range ms { // the chat domain leaves out what the end user does not see
 		d := messageDTO{MessageID: m.ID, Seq: m.Seq, SenderType: m.SenderType, Type: m.Type,
 			CreatedAt: api.Time(m.CreatedAt)}
 		if m.Type == chat.MediaPhoto || m.Type == chat.MediaVideo {
@@ -375,12 +372,19 @@ func (h *Handler) typing(w http.ResponseWriter, r *http.Request) error {
 }
 
 // uploadPhoto answers a presigned POST form ({"url", "fields"}) for one
-// image of at most 10 MiB under the chat's photo prefix.
+// image of at most 10 MiB under the chat's photo prefix; the optional body
+// {"content_type": "image/png"} names its type (default image/jpeg).
 func (h *Handler) uploadPhoto(w http.ResponseWriter, r *http.Request) error {
 	if err := h.limitPost(r); err != nil {
 		return err
 	}
-	form, err := h.Uploads.Form(r.Context(), chatOf(r.Context()).ID, chat.MediaPhoto)
+	var in struct {
+		ContentType string `json:"content_type"`
+	}
+	if _, err := api.DecodeOptional(r, &in); err != nil {
+		return err
+	}
+	form, err := h.Uploads.Form(r.Context(), chatOf(r.Context()).ID, chat.MediaPhoto, in.ContentType)
 	if err != nil {
 		return err
 	}

@@ -179,13 +179,12 @@ func TestWidgetAPI(t *testing.T) {
 			URL    string            `json:"url"`
 			Fields map[string]string `json:"fields"`
 		}
-		must(t, env.Do(t, "POST", chatA+"/photos/upload", a.Token, nil), 200).JSON(t, &form)
+		must(t, env.Do(t, "POST", chatA+"/photos/upload", a.Token, map[string]any{"content_type": "image/png"}), 200).JSON(t, &form)
 		var buf bytes.Buffer
 		mw := multipart.NewWriter(&buf)
-		for k, v := range form.Fields {
+		for k, v := range form.Fields { // exactly as given: the form names the type
 			_ = mw.WriteField(k, v)
 		}
-		_ = mw.WriteField("Content-Type", "image/png")
 		fw, _ := mw.CreateFormFile("file", "p.png")
 		_, _ = fw.Write(append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{1}, 500)...))
 		_ = mw.Close()

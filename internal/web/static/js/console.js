@@ -227,10 +227,10 @@ $("photo").addEventListener("change", async (e) => {
   if (!file) return;
   await act(async () => {
     const id = state.current;
-    const form = await call("POST", "/apps/api/v1/chats/" + id + "/photos/upload");
+    // The form carries the file's type; its fields go back as they are.
+    const form = await call("POST", "/apps/api/v1/chats/" + id + "/photos/upload", file.type.startsWith("image/") ? { content_type: file.type } : {});
     const fd = new FormData();
     for (const [k, v] of Object.entries(form.fields)) fd.append(k, v);
-    fd.append("Content-Type", file.type || "image/png");
     fd.append("file", file);
     const up = await fetch(form.url, { method: "POST", body: fd });
     if (!up.ok) throw new Error("The photo was not uploaded (" + up.status + ").");

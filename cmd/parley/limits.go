@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/parley-cc/parley/internal/server"
+)
+
+// limitSettings reads the limits of what one tenant may consume from the
+// environment (docs/security.md lists each with its default; unset keeps
+// the default).
+func limitSettings(cfg *server.Config) error {
+	for _, s := range []struct {
+		name string
+		dst  *int
+		max  int
+	}{
+		{"PARLEY_STREAM_USER_CONNS", &cfg.StreamUserConns, 100_000},
+		{"PARLEY_UPLOAD_CHAT_FILES", &cfg.Uploads.ChatFiles, 1_000_000},
+		{"PARLEY_UPLOAD_COMPANY_FILES", &cfg.Uploads.CompanyFiles, 1_000_000_000},
+	} {
+		v := os.Getenv(s.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > s.max {
+			return fmt.Errorf("%s: want a whole number from 1 to %d, got %q", s.name, s.max, v)
+		}
+		*s.dst = n
+	}
+	for _, s := range []struct {
+		name string
+		dst  *int64
+	}{
+		{"PARLEY_UPLOAD_CHAT_BYTES", &cfg.Uploads.ChatBytes},
+		{"PARLEY_UPLOAD_COMPANY_BYTES", &cfg.Uploads.CompanyBytes},
+	} {
+		v := os.Getenv(s.name)
+		if v == "" {
+			continue
+		}
+		n, err := parseBytes(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("%s: want a size such as 1073741824, 500MiB or 10GiB, got %q", s.name, v)
+		}
+		*s.dst = n
+	}
+	return nil
+}
