@@ -15,6 +15,7 @@ import (
 
 	"github.com/parley-cc/parley/internal/api/apitest"
 	"github.com/parley-cc/parley/internal/api/apps"
+	"github.com/parley-cc/parley/internal/chat"
 	"github.com/parley-cc/parley/internal/server"
 	"github.com/parley-cc/parley/internal/testenv"
 	"github.com/parley-cc/parley/internal/webhook"
@@ -88,7 +89,8 @@ func TestOpenAPIResponses(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, dsn string) {
 		env := testenv.StartWith(t, dsn, testenv.Options{Configure: func(c *server.Config) {
 			c.WebhookAllowPrivate = true
-			c.WebhookBackoff = time.Hour // a failed first attempt stays pending
+			c.WebhookBackoff = time.Hour                // a failed first attempt stays pending
+			c.Uploads = chat.UploadLimits{ChatFiles: 3} // the media flow reaches the chat's quota
 		}})
 		whReady(t, env)
 		tn := env.NewTenant(t, "Acme")
@@ -103,7 +105,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		for _, rt := range apps.Routes() {
 			path := apitest.Fill(rt.Path, "1", "1")
 			f.run(oa{rt.Method, path, "", nil, 401}, oa{rt.Method, path, "Bearer not.a.token", nil, 401})
-			if rt.Method != "GET" && rt.Method != "DELETE" && !strings.HasSuffix(rt.Path, "/upload") && !strings.HasSuffix(rt.Path, "/redeliver") {
+			if rt.Method != "GET" && rt.Method != "DELETE" && !strings.HasSuffix(rt.Path, "/redeliver") {
 				f.run(oa{rt.Method, path, tok, huge, 413}, oa{rt.Method, path, tok, `{"name": `, 422}, oa{rt.Method, path, tok, `[1]`, 422})
 			}
 		}
@@ -204,7 +206,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			oa{"GET", "/chats?status=lost", tok, nil, 422},
 			oa{"GET", "/chats?after_id=-1", tok, nil, 422},
 			oa{"GET", ch, tok, nil, 200},
-			oa{"GET", va, opTok, nil, 200},
+			oa{"GET", va, opTok, nil, 403}, // with its virtual agent: out of an operator's sight
 			oa{"GET", "/chats/999999", tok, nil, 404},
 			oa{"GET", "/chats/x", tok, nil, 422},
 
@@ -261,6 +263,43 @@ func TestOpenAPIResponses(t *testing.T) {
 			oa{"GET", "/stats/live", opTok, nil, 403},
 		)
 
+		// A chat queued in another operator's menu is out of the operator's
+		// sight: every route that addresses it is 403 to them.
+		var colleague struct {
+			OperatorID int64 `json:"operator_id"`
+		}
+		if r := env.Do(t, "POST", "/v1/operators", tn.Token, map[string]any{"name": "Colleague"}); r.Status != 201 {
+			t.Fatalf("operator: %d %s", r.Status, r.Body)
+		} else {
+			r.JSON(t, &colleague)
+		}
+		var otherMenu, away, awayEsc struct {
+			ID int64 `json:"id"`
+		}
+		f.json(oa{"POST", "/menus", tok, map[string]any{"name": "Colleague's", "operator_ids": []int64{colleague.OperatorID}}, 201}, &otherMenu)
+		f.json(oa{"POST", "/chats", tok, map[string]any{"chat": map[string]any{"menu_id": otherMenu.ID}, "end_user": map[string]any{"identifier": "away"}}, 201}, &away)
+		aw := fmt.Sprintf("/chats/%d", away.ID)
+		f.json(oa{"POST", aw + "/escalations", tok, map[string]any{"reason": "r", "force_escalate": true}, 200}, &awayEsc)
+		f.run(
+			oa{"GET", aw, opTok, nil, 403},
+			oa{"PATCH", aw, opTok, map[string]any{"chat": map[string]any{"status": "finished"}}, 403},
+			oa{"POST", aw + "/message", opTok, map[string]any{"message": map[string]any{"content": "intruder"}}, 403},
+			oa{"POST", aw + "/typing", opTok, nil, 403},
+			oa{"POST", aw + "/escalations", opTok, map[string]any{"reason": "r", "force_escalate": true}, 403},
+			oa{"PATCH", fmt.Sprintf("%s/escalations/%d", aw, awayEsc.ID), opTok, map[string]any{"deflection_channel": "sms"}, 403},
+			oa{"POST", aw + "/photos", opTok, map[string]any{"photo": []any{map[string]any{"s3_path": fmt.Sprintf("chats/%d/%d/photo/x", tn.CompanyID, away.ID)}}}, 403},
+			oa{"GET", aw + "/photos", opTok, nil, 403},
+			oa{"POST", aw + "/photos/upload", opTok, nil, 403},
+			oa{"POST", aw + "/videos", opTok, map[string]any{"video": map[string]any{"s3_path": fmt.Sprintf("chats/%d/%d/video/x", tn.CompanyID, away.ID)}}, 403},
+			oa{"GET", aw + "/videos", opTok, nil, 403},
+			oa{"POST", aw + "/videos/upload", opTok, nil, 403},
+			oa{"GET", aw + "/customer_flag", opTok, nil, 403},
+			oa{"POST", aw + "/customer_flag", opTok, map[string]any{"bad_actor": true}, 403},
+			oa{"POST", aw + "/custom_data", opTok, map[string]any{"signed": false, "data": map[string]any{"f": map[string]any{"value": "v"}}}, 403},
+			oa{"POST", aw + "/end-user", opTok, map[string]any{"identifier": "intruder", "name": "n"}, 403},
+			oa{"GET", aw, tok, nil, 200},
+		)
+
 		// Media: an upload form, the client's POST to it, attach, list.
 		var form struct {
 			URL    string            `json:"url"`
@@ -272,10 +311,14 @@ func TestOpenAPIResponses(t *testing.T) {
 			URL    string            `json:"url"`
 			Fields map[string]string `json:"fields"`
 		}
-		f.json(oa{"POST", ch + "/videos/upload", opTok, nil, 200}, &video)
-		oaUpload(t, video.URL, video.Fields, "video/mp4", []byte("\x00\x00\x00\x18ftypmp42video"))
+		f.json(oa{"POST", ch + "/videos/upload", opTok, map[string]any{"content_type": "video/webm"}, 200}, &video)
+		oaUpload(t, video.URL, video.Fields, "", []byte("\x1a\x45\xdf\xa3webm video"))
 		f.run(
+			oa{"POST", ch + "/photos/upload", tok, map[string]any{"content_type": "text/html"}, 422},
+			oa{"POST", ch + "/photos/upload", tok, map[string]any{"content_type": "image/png"}, 200}, // the chat's third form
+			oa{"POST", ch + "/photos/upload", tok, nil, 413},                                         // past the chat's quota of 3
 			oa{"POST", ch + "/photos", tok, map[string]any{"photo": []any{map[string]any{"s3_path": form.Fields["key"], "photo_type": "receipt"}}}, 200},
+			oa{"POST", ch + "/photos", tok, map[string]any{"photo": []any{map[string]any{"s3_path": form.Fields["key"]}}}, 409}, // a key is attached once
 			oa{"POST", ch + "/photos", tok, map[string]any{"photo": []any{map[string]any{"s3_path": form.Fields["key"] + "x"}}}, 422},
 			oa{"POST", ch + "/photos", tok, map[string]any{"photo": []any{}}, 422},
 			oa{"POST", "/chats/999999/photos", tok, map[string]any{"photo": []any{map[string]any{"s3_path": "x"}}}, 404},
@@ -363,15 +406,18 @@ func signedCustomData(t *testing.T, secret string) string {
 	return s
 }
 
-// oaUpload posts a file to a presigned form as a client would.
+// oaUpload posts a file to a presigned form as a client would: the fields
+// as given, the form's Content-Type replaced by contentType unless empty.
 func oaUpload(t *testing.T, url string, fields map[string]string, contentType string, data []byte) {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	for k, v := range fields {
+		if k == "Content-Type" && contentType != "" {
+			v = contentType
+		}
 		_ = mw.WriteField(k, v)
 	}
-	_ = mw.WriteField("Content-Type", contentType)
 	fw, _ := mw.CreateFormFile("file", "upload")
 	_, _ = fw.Write(data)
 	_ = mw.Close()

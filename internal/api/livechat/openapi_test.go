@@ -1,6 +1,7 @@
 package livechat_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/api/apitest"
 	"github.com/parley-cc/parley/internal/api/livechat"
 	"github.com/parley-cc/parley/internal/testenv"
@@ -169,6 +171,20 @@ func TestOpenAPIResponses(t *testing.T) {
 			{"POST", newConversation("second") + "/close", opTok, nil, 200},
 			{"POST", base + "/conversations/" + uuid.NewString() + "/close", tok, nil, 404},
 			{"GET", base + "/conversations", tok, nil, 200},
+		})
+
+		// A conversation a colleague took is out of the operator's sight.
+		if _, err := env.Users.CreateUser(context.Background(), tn.CompanyID, "colleague", tn.Password, parley.RoleOperator); err != nil {
+			t.Fatal(err)
+		}
+		colleague, _ := env.Login(t, "colleague", tn.Password)
+		taken := newConversation("taken")
+		run(t, rec, []call{
+			{"POST", taken + "/messages/operator", bearer(colleague), map[string]any{"itemUuid": uuid.NewString(), "text": "Mine"}, 201},
+			{"GET", taken + "/messages", opTok, nil, 403},
+			{"POST", taken + "/messages/operator", opTok, map[string]any{"itemUuid": uuid.NewString(), "text": "intruder"}, 403},
+			{"POST", taken + "/close", opTok, nil, 403},
+			{"GET", taken + "/messages", tok, nil, 200},
 		})
 		rec.CheckCoverage(t)
 	})

@@ -1,6 +1,7 @@
 package v1_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/api/apitest"
 	v1 "github.com/parley-cc/parley/internal/api/v1"
 	"github.com/parley-cc/parley/internal/testenv"
@@ -126,6 +128,8 @@ func TestOpenAPIResponses(t *testing.T) {
 			{"PATCH", operator, tok, map[string]any{"capacity": 5}, 200},
 			{"PATCH", fmt.Sprintf("/v1/operators/%d", me.OperatorID), opTok, map[string]any{"status": "offline"}, 200},
 			{"PATCH", operator, opTok, map[string]any{"status": "offline"}, 403},
+			{"PATCH", fmt.Sprintf("/v1/operators/%d", me.OperatorID), opTok, map[string]any{"capacity": 9}, 403}, // their own, but not their capacity
+			{"POST", "/v1/operators", opTok, map[string]any{"name": "Mine"}, 403},
 			{"PATCH", operator, tok, map[string]any{}, 400},
 			{"PATCH", operator, tok, map[string]any{"capacity": 101}, 400},
 			{"PATCH", operator, tok, map[string]any{"capacity": "many"}, 400},
@@ -183,6 +187,25 @@ func TestOpenAPIResponses(t *testing.T) {
 			{"PATCH", fmt.Sprintf("/v1/chats/%d", second.ChatID), tok, map[string]any{"status": "dismissed"}, 200},
 			{"PATCH", "/v1/chats/999999", tok, map[string]any{"status": "closed"}, 404},
 			{"GET", "/v1/chats?status=closed", tok, nil, 200},
+		})
+
+		// A chat a colleague took is out of the operator's sight: 403.
+		if _, err := env.Users.CreateUser(context.Background(), tn.CompanyID, "colleague", tn.Password, parley.RoleOperator); err != nil {
+			t.Fatal(err)
+		}
+		colleague, _ := env.Login(t, "colleague", tn.Password)
+		var taken struct {
+			ChatID int64 `json:"chat_id"`
+		}
+		decode(t, rec, call{"POST", "/v1/chats", tok, map[string]any{"client_id": client.ClientID}, 201}, &taken)
+		tc := fmt.Sprintf("/v1/chats/%d", taken.ChatID)
+		run(t, rec, []call{
+			{"POST", tc + "/messages", bearer(colleague), map[string]any{"content": "Mine"}, 201},
+			{"GET", tc, opTok, nil, 403},
+			{"PATCH", tc, opTok, map[string]any{"status": "closed"}, 403},
+			{"GET", tc + "/messages", opTok, nil, 403},
+			{"POST", tc + "/messages", opTok, map[string]any{"content": "intruder"}, 403},
+			{"GET", tc, tok, nil, 200},
 		})
 		rec.CheckCoverage(t)
 	})

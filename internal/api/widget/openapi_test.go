@@ -13,6 +13,8 @@ import (
 
 	"github.com/parley-cc/parley/internal/api/apitest"
 	"github.com/parley-cc/parley/internal/api/widget"
+	"github.com/parley-cc/parley/internal/chat"
+	"github.com/parley-cc/parley/internal/server"
 	"github.com/parley-cc/parley/internal/testenv"
 )
 
@@ -70,7 +72,9 @@ func run(t *testing.T, rec *apitest.Recorder, calls ...call) {
 
 func TestOpenAPIResponses(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, dsn string) {
-		env := testenv.Start(t, dsn)
+		env := testenv.StartWith(t, dsn, testenv.Options{Configure: func(c *server.Config) {
+			c.Uploads = chat.UploadLimits{ChatFiles: 2} // the flow reaches chat A's quota
+		}})
 		tn := env.NewTenant(t, "Shop")
 		rec := family.Recorder(t, env.URL())
 		rec.CheckServed(t)
@@ -145,6 +149,10 @@ func TestOpenAPIResponses(t *testing.T) {
 		upload(t, form.URL, form.Fields, []byte("\x89PNG\r\n\x1a\nphoto"))
 		run(t, rec,
 			call{"POST", chat(a) + "/photos", ta, map[string]any{"key": form.Fields["key"]}, 201},
+			call{"POST", chat(a) + "/photos", ta, map[string]any{"key": form.Fields["key"]}, 409}, // a key is attached once
+			call{"POST", chat(a) + "/photos/upload", ta, map[string]any{"content_type": "text/html"}, 400},
+			call{"POST", chat(a) + "/photos/upload", ta, map[string]any{"content_type": "image/png"}, 200}, // chat A's second form
+			call{"POST", chat(a) + "/photos/upload", ta, nil, 413},                                         // past its quota of 2
 			call{"POST", chat(a) + "/photos", ta, map[string]any{"key": form.Fields["key"] + "x"}, 400},
 			call{"POST", chat(a) + "/photos", ta, `{"key": "` + strings.Repeat("k", widget.BodyLimit) + `"}`, 413},
 			call{"GET", chat(a), ta, nil, 200}, // assigned: with the operator's first name
@@ -191,7 +199,8 @@ func TestOpenAPIResponses(t *testing.T) {
 	})
 }
 
-// upload posts a file to a presigned form as the widget does.
+// upload posts a file to a presigned form as the widget does: the fields
+// as given (Content-Type among them), the file last.
 func upload(t *testing.T, url string, fields map[string]string, data []byte) {
 	t.Helper()
 	var buf bytes.Buffer
@@ -199,7 +208,6 @@ func upload(t *testing.T, url string, fields map[string]string, data []byte) {
 	for k, v := range fields {
 		_ = mw.WriteField(k, v)
 	}
-	_ = mw.WriteField("Content-Type", "image/png")
 	fw, _ := mw.CreateFormFile("file", "p.png")
 	_, _ = fw.Write(data)
 	_ = mw.Close()
