@@ -63,3 +63,33 @@ func errorsOf(errs ...error) error {
 	}
 	return nil
 }
+
+// TestTenantLimitSettings: the stream and upload quotas are read from the
+// environment, and wrong values stop the server.
+func TestTenantLimitSettings(t *testing.T) {
+	t.Setenv("PARLEY_STREAM_USER_CONNS", "40")
+	t.Setenv("PARLEY_UPLOAD_CHAT_FILES", "50")
+	t.Setenv("PARLEY_UPLOAD_CHAT_BYTES", "500MiB")
+	t.Setenv("PARLEY_UPLOAD_COMPANY_FILES", "7000")
+	t.Setenv("PARLEY_UPLOAD_COMPANY_BYTES", "2TiB")
+	var cfg server.Config
+	if err := limitSettings(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	u := cfg.Uploads
+	if cfg.StreamUserConns != 40 || u.ChatFiles != 50 || u.ChatBytes != 500<<20 || u.CompanyFiles != 7000 || u.CompanyBytes != 2<<40 {
+		t.Fatalf("settings read as %+v", cfg)
+	}
+	for name, bad := range map[string]string{
+		"PARLEY_STREAM_USER_CONNS": "0", "PARLEY_UPLOAD_CHAT_FILES": "many", "PARLEY_UPLOAD_CHAT_BYTES": "0",
+		"PARLEY_UPLOAD_COMPANY_FILES": "-1", "PARLEY_UPLOAD_COMPANY_BYTES": "lots",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, bad)
+			var cfg server.Config
+			if err := limitSettings(&cfg); err == nil {
+				t.Errorf("%s=%q accepted", name, bad)
+			}
+		})
+	}
+}
