@@ -28,22 +28,37 @@ import (
 	"github.com/parley-cc/parley/internal/trunk"
 )
 
-const usage = `parley — open contact-center platform
+// usage is what "parley help" prints: the commands (one synopsis a line,
+// as the README's command list shows them) and the settings.
+func usage() string {
+	var b strings.Builder
+	b.WriteString("parley — open contact-center platform\n\nUsage:\n")
+	for _, c := range topCommands {
+		if c.name == "admin" {
+			for _, a := range adminCommands {
+				fmt.Fprintf(&b, "  %s\n", a.synopsis)
+			}
+			continue
+		}
+		fmt.Fprintf(&b, "  %s\n", c.synopsis)
+	}
+	b.WriteString(usageTail)
+	return b.String()
+}
 
-Usage:
-  parley serve   [--addr HOST:PORT] [--db DSN] [--data-dir DIR]
-  parley migrate [--db DSN] [--data-dir DIR]
-  parley admin create-company --name NAME [--timezone TZ]
-  parley admin create-user --company UUID --login L --password P --role admin|api|operator
-  parley admin create-agent --company UUID --name NAME [--timezone TZ]
-  parley admin put-script --agent UUID --name NAME --file PATH
-  parley admin create-menu --company UUID --name NAME [--agent UUID]
-  parley admin create-project --company UUID --name NAME [--menu ID]
-  parley admin create-trunk --company UUID --name NAME --host H [--port 5060] [--transport udp|tcp]
-                            [--username U --password P] [--caller-id C] [--codecs PCMU,PCMA] [--ring-timeout 30]
+// topCommands are the commands of the binary, in the order usage lists them.
+var topCommands = []struct{ name, synopsis string }{
+	{"serve", "parley serve   [--addr HOST:PORT] [--db DSN] [--data-dir DIR]"},
+	{"demo", "parley demo    [--addr HOST:PORT] [--db DSN] [--data-dir DIR]"},
+	{"migrate", "parley migrate [--db DSN] [--data-dir DIR]"},
+	{"version", "parley version"},
+	{"admin", ""},
+	{"help", "parley help [COMMAND [SUBCOMMAND]]"},
+}
 
-Load generators and benchmarks are a separate binary, parley-bench (cmd/parley-bench;
-see docs/benchmarks.md).
+const usageTail = `
+"parley COMMAND -h" (or --help) describes a command and its flags. Load generators and
+benchmarks are a separate binary, parley-bench (cmd/parley-bench; see docs/benchmarks.md).
 
 Environment (a flag of the same name overrides): PARLEY_DB, PARLEY_ADDR,
 PARLEY_DATA_DIR, PARLEY_LOG_LEVEL (debug|info|warn|error), PARLEY_LOG_FORMAT (text|json),
@@ -71,35 +86,58 @@ PARLEY_PASSWORD_HASH_QUEUE (hashes that may wait; default 4 per CPU),
 PARLEY_SCRIPT_MAX_ALLOC (what one script run's bulk operations may allocate; default 64MiB),
 PARLEY_SCRIPT_MAX_RUN_STEPS (steps of one script run; default 4000000).
 See docs/security.md for the limits and their settings.
+A value that does not parse stops the command with the variable's name.
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "parley:", err)
-		os.Exit(1)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if err == nil {
+		return
 	}
+	fmt.Fprintln(os.Stderr, "parley:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		os.Exit(2)
+	}
+	os.Exit(1)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, stdout, stderr)
+	if errors.Is(err, errHelp) {
+		return nil // the usage asked for is printed
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return errors.New("no command given")
+		fmt.Fprint(stderr, usage())
+		return usageError{errors.New("no command given")}
 	}
 	switch args[0] {
 	case "serve":
-		return serve(ctx, args[1:], stderr)
+		return serve(ctx, args[1:], stdout, stderr)
+	case "demo":
+		return demoCommand(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return migrate(ctx, args[1:], stdout, stderr)
+	case "version":
+		return version(args[1:], stdout, stderr)
 	case "admin":
 		return admin(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[0] == "help" {
+			// "parley help serve" is "parley serve --help".
+			return dispatch(ctx, append(args[1:], "--help"), stdout, stderr)
+		}
+		fmt.Fprint(stdout, usage())
 		return nil
 	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", args[0])
+	fmt.Fprint(stderr, usage())
+	return usageError{fmt.Errorf("unknown command %q", args[0])}
 }
 
 func env(name, def string) string {
@@ -115,58 +153,77 @@ func commonFlags(fs *flag.FlagSet, cfg *server.Config) {
 	fs.StringVar(&cfg.DataDir, "data-dir", env("PARLEY_DATA_DIR", "./parley-data"), "data directory")
 }
 
-func newLogger(w io.Writer) *slog.Logger {
+// newLogger builds the logger PARLEY_LOG_LEVEL and PARLEY_LOG_FORMAT ask
+// for; a value it does not know is an error naming the variable.
+func newLogger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(env("PARLEY_LOG_LEVEL", "info"))); err != nil {
-		level = slog.LevelInfo
+	if v := env("PARLEY_LOG_LEVEL", "info"); level.UnmarshalText([]byte(v)) != nil {
+		return nil, fmt.Errorf("PARLEY_LOG_LEVEL: want debug, info, warn or error, got %q", v)
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	if strings.EqualFold(os.Getenv("PARLEY_LOG_FORMAT"), "json") {
-		return slog.New(slog.NewJSONHandler(w, opts))
+	switch v := env("PARLEY_LOG_FORMAT", "text"); strings.ToLower(v) {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("PARLEY_LOG_FORMAT: want text or json, got %q", v)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func serve(ctx context.Context, args []string, stderr io.Writer) error {
+const serveAbout = `Runs the server: every API family, the operator console (/console/), the
+supervisor views (/supervisor/), the widget and the workers (importer, dialer,
+routing, virtual agents, webhooks). Migrations run at start. Its log says where
+the pages are, and how to create a first user when there is none.`
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cmd := newCommand("serve", synopsis("serve"), serveAbout, stdout, stderr)
+	return runServer(ctx, cmd, args, nil)
+}
+
+// synopsis is a top-level command's line of the usage.
+func synopsis(name string) string {
+	for _, c := range topCommands {
+		if c.name == name {
+			return c.synopsis
+		}
+	}
+	return "parley " + name
+}
+
+// runServer parses the flags of serve (and demo), checks every setting,
+// and serves until ctx ends. prepare, when set, runs on the opened server
+// before it listens (demo seeds its tenant there) and returns what to
+// print once it does.
+func runServer(ctx context.Context, cmd *command, args []string, prepare func(context.Context, *server.Server) (func(base string), error)) error {
 	cfg := server.Config{}
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Addr, "addr", env("PARLEY_ADDR", "127.0.0.1:8080"), "listen address")
-	commonFlags(fs, &cfg)
-	if err := fs.Parse(args); err != nil {
+	cmd.StringVar(&cfg.Addr, "addr", env("PARLEY_ADDR", "127.0.0.1:8080"), "listen address")
+	commonFlags(cmd.FlagSet, &cfg)
+	if err := cmd.parse(args); err != nil {
 		return err
 	}
-	cfg.Log = newLogger(stderr)
+	if err := serverSettings(cmd.FlagSet, &cfg, cmd.stderr); err != nil {
+		return err
+	}
 	slog.SetDefault(cfg.Log)
-	if err := workerSettings(&cfg); err != nil {
-		return err
-	}
-	if err := limitSettings(&cfg); err != nil {
-		return err
-	}
-	cfg.NATSURL, cfg.NATSSubject = os.Getenv("PARLEY_NATS_URL"), os.Getenv("PARLEY_NATS_SUBJECT")
-	if err := mediaSettings(&cfg); err != nil {
-		return err
-	}
-	if err := voiceSettings(&cfg); err != nil {
-		return err
-	}
-	if err := metricsSettings(&cfg); err != nil {
-		return err
-	}
-	if err := loginSettings(&cfg); err != nil {
-		return err
-	}
-	if err := scriptSettings(&cfg); err != nil {
-		return err
-	}
 	srv, err := server.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	var ready func(base string)
+	if prepare != nil {
+		if ready, err = prepare(ctx, srv); err != nil {
+			_ = srv.Close(context.Background()) // nothing listens yet: this closes what Open opened
+			return err
+		}
+	}
 	if err := srv.Start(); err != nil {
 		srv.DB.Close()
 		return err
+	}
+	logPages(ctx, srv, publicBase(cfg, srv))
+	if ready != nil {
+		ready(publicBase(cfg, srv))
 	}
 	select {
 	case <-ctx.Done():
@@ -204,6 +261,12 @@ func mediaSettings(cfg *server.Config) error {
 			SecretKey: os.Getenv("PARLEY_S3_SECRET_KEY"),
 			Region:    env("PARLEY_S3_REGION", "us-east-1"),
 			Secure:    secure,
+		}
+		for _, req := range [][2]string{{"PARLEY_S3_ENDPOINT", m.S3.Endpoint}, {"PARLEY_S3_BUCKET", m.S3.Bucket},
+			{"PARLEY_S3_ACCESS_KEY", m.S3.AccessKey}, {"PARLEY_S3_SECRET_KEY", m.S3.SecretKey}} {
+			if req[1] == "" {
+				return fmt.Errorf("%s: required with PARLEY_MEDIA_BACKEND=s3", req[0])
+			}
 		}
 	default:
 		return fmt.Errorf("PARLEY_MEDIA_BACKEND: want local or s3, got %q", m.Backend)
@@ -359,13 +422,19 @@ func workerSettings(cfg *server.Config) error {
 
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := server.Config{}
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	commonFlags(fs, &cfg)
-	if err := fs.Parse(args); err != nil {
+	cmd := newCommand("migrate", synopsis("migrate"), "Applies the database migrations and exits (serve applies them at start too).", stdout, stderr)
+	commonFlags(cmd.FlagSet, &cfg)
+	if err := cmd.parse(args); err != nil {
 		return err
 	}
-	cfg.Log = newLogger(stderr)
+	if err := storeSettings(cmd.FlagSet, &cfg); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr)
+	if err != nil {
+		return err
+	}
+	cfg.Log = log
 	cfg.Media.Backend = "none"
 	srv, err := server.Open(ctx, cfg) // Open applies the migrations
 	if err != nil {
@@ -377,13 +446,26 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // admin runs one admin command and prints its result as one JSON object.
 func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("admin needs a command: create-company, create-user, create-agent, put-script, create-menu, create-project, create-trunk")
+	if len(args) == 0 || isHelp(args[0]) {
+		if len(args) == 0 {
+			printAdminUsage(stderr)
+			return usageError{errors.New("admin needs a command")}
+		}
+		printAdminUsage(stdout)
+		return errHelp
 	}
 	cmd := args[0]
+	spec, ok := findAdminCommand(cmd)
+	if !ok {
+		printAdminUsage(stderr)
+		return usageError{fmt.Errorf("unknown admin command %q", cmd)}
+	}
+	if spec.run != nil { // the commands in files of their own
+		return spec.run(ctx, spec, args[1:], stdout, stderr)
+	}
 	cfg := server.Config{}
-	fs := flag.NewFlagSet("admin "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	c := newCommand("admin "+cmd, spec.synopsis, spec.about, stdout, stderr)
+	fs := c.FlagSet
 	commonFlags(fs, &cfg)
 	var name, tz, companyUUID, login, password, role, agentUUID, file, menu string
 	var newTrunk trunk.NewTrunk
@@ -426,13 +508,10 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("unknown admin command %q", cmd)
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := c.parse(args[1:]); err != nil {
 		return err
 	}
-	cfg.Log = newLogger(io.Discard)
-	cfg.NoWorkers = true
-	cfg.Media.Backend = "none" // no media directory for a one-shot command
-	srv, err := server.Open(ctx, cfg)
+	srv, err := openForAdmin(ctx, fs, cfg)
 	if err != nil {
 		return err
 	}

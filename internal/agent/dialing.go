@@ -29,28 +29,36 @@ type Dialing struct {
 
 // Dialing reads the dialing settings and time slots of the agent with row
 // id agentID.
-func (s *Service) Dialing(ctx context.Context, agentID int64) (*Dialing, error) {
-	d := &Dialing{ID: agentID}
-	err := s.DB.Read(ctx, func(q store.Querier) error {
-		var tz string
-		var delayMin int
-		err := q.QueryRow(ctx, `SELECT company_id, uuid, timezone, total_channel_limit, recall_count, delay_minutes, trunk_name, tts, language
-			FROM agents WHERE id = ?`, agentID).ScanFound("Agent", &d.CompanyID, &d.UUID, &tz, &d.ChannelLimit, &d.RecallCount, &delayMin,
-			&d.TrunkName, &d.TTS, &d.Language)
-		if err != nil {
-			return fmt.Errorf("agent %d: %w", agentID, err)
-		}
-		d.Delay = time.Duration(delayMin) * time.Minute
-		if d.Location, err = time.LoadLocation(tz); err != nil {
-			d.Location = time.UTC // validated on write; a zone removed from tzdata later falls back to UTC
-		}
-		d.Slots, err = store.Collect(ctx, q, func(r store.Scanner) (t TimeSlot, err error) {
-			t.AgentUUID = d.UUID
-			err = r.Scan(&t.UUID, &t.Day, &t.NotBefore, &t.NotAfter)
-			return t, err
-		}, `SELECT uuid, day, not_before, not_after FROM agent_time_slots WHERE agent_id = ? ORDER BY day, not_before, id`, agentID)
+func (s *Service) Dialing(ctx context.Context, agentID int64) (d *Dialing, err error) {
+	err = s.DB.Read(ctx, func(q store.Querier) error {
+		d, err = LoadDialing(ctx, q, agentID)
 		return err
 	})
+	return d, err
+}
+
+// LoadDialing reads the dialing settings and time slots of agent agentID
+// inside the caller's transaction (the outbound queue explains its waits
+// with them).
+func LoadDialing(ctx context.Context, q store.Querier, agentID int64) (*Dialing, error) {
+	d := &Dialing{ID: agentID}
+	var tz string
+	var delayMin int
+	err := q.QueryRow(ctx, `SELECT company_id, uuid, timezone, total_channel_limit, recall_count, delay_minutes, trunk_name, tts, language
+		FROM agents WHERE id = ?`, agentID).ScanFound("Agent", &d.CompanyID, &d.UUID, &tz, &d.ChannelLimit, &d.RecallCount, &delayMin,
+		&d.TrunkName, &d.TTS, &d.Language)
+	if err != nil {
+		return nil, fmt.Errorf("agent %d: %w", agentID, err)
+	}
+	d.Delay = time.Duration(delayMin) * time.Minute
+	if d.Location, err = time.LoadLocation(tz); err != nil {
+		d.Location = time.UTC // validated on write; a zone removed from tzdata later falls back to UTC
+	}
+	d.Slots, err = store.Collect(ctx, q, func(r store.Scanner) (t TimeSlot, err error) {
+		t.AgentUUID = d.UUID
+		err = r.Scan(&t.UUID, &t.Day, &t.NotBefore, &t.NotAfter)
+		return t, err
+	}, `SELECT uuid, day, not_before, not_after FROM agent_time_slots WHERE agent_id = ? ORDER BY day, not_before, id`, agentID)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -51,13 +52,42 @@ func readBody(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
+// DecodeStrict is Decode for the request shapes a family keeps closed: a
+// field dst does not have (at any depth) is EMALFORMED naming it, so that
+// a misspelt field ("dealy") is an error rather than a silent no-op.
+// Fields typed json.RawMessage or map take anything, as with Decode.
+func DecodeStrict(r *http.Request, dst any) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	return decodeBytes(body, dst, true)
+}
+
+// DecodeOptionalStrict is DecodeOptional refusing unknown fields.
+func DecodeOptionalStrict(r *http.Request, dst any) (present bool, err error) {
+	body, err := readBody(r)
+	if err != nil || len(bytes.TrimSpace(body)) == 0 {
+		return false, err
+	}
+	return true, decodeBytes(body, dst, true)
+}
+
 // DecodeBytes is Decode on a body already read; fuzz tests drive it.
-func DecodeBytes(body []byte, dst any) error {
+func DecodeBytes(body []byte, dst any) error { return decodeBytes(body, dst, false) }
+
+// DecodeBytesStrict is DecodeStrict on a body already read.
+func DecodeBytesStrict(body []byte, dst any) error { return decodeBytes(body, dst, true) }
+
+func decodeBytes(body []byte, dst any, strict bool) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return parley.Errorf(parley.EMALFORMED, "A JSON request body is required.")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)
 	}
@@ -85,6 +115,15 @@ func jsonError(err error) error {
 		return parley.Errorf(parley.EMALFORMED, "Malformed JSON at byte %d.", se.Offset)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return parley.Errorf(parley.EMALFORMED, "Malformed JSON: unexpected end of body.")
+	}
+	// encoding/json has no type for it; DisallowUnknownFields writes
+	// `json: unknown field "name"`.
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if f, err := strconv.Unquote(name); err == nil {
+			f = parley.Clip(f)
+			return &parley.Error{Code: parley.EMALFORMED, Message: fmt.Sprintf("Unknown field %q: not a field of this request.", f),
+				Fields: map[string]string{f: "is not a field of this request"}}
+		}
 	}
 	return parley.Errorf(parley.EMALFORMED, "Malformed JSON body.")
 }

@@ -364,7 +364,19 @@ type ChatFilter struct {
 	OperatorID int64  // 0 for any
 	MenuID     int64  // 0 for any
 	AfterID    int64  // keyset: chats with a greater id
-	Limit      int
+	Limit      int    // page size; see PageSize
+}
+
+// DefaultPage is the page size of a listing that asks for none.
+const DefaultPage = 100
+
+// PageSize is the page size ListChats serves for f: Limit, or DefaultPage
+// when Limit is 0 or out of range. A page this long may have a next one.
+func (f ChatFilter) PageSize() int {
+	if f.Limit <= 0 || f.Limit > MaxPage {
+		return DefaultPage
+	}
+	return f.Limit
 }
 
 // ListChats returns a page of the caller's company's chats in id order.
@@ -386,9 +398,7 @@ func (s *Service) ListChats(ctx context.Context, f ChatFilter) ([]*Chat, error) 
 	if f.Status != "" && !ValidStatus(f.Status) {
 		return nil, parley.FieldError("status", "must be a chat status, got %q", parley.Clip(f.Status))
 	}
-	if f.Limit <= 0 || f.Limit > MaxPage {
-		f.Limit = 100
-	}
+	f.Limit = f.PageSize()
 	q := `SELECT ` + chatColumns + ` FROM chats c WHERE company_id = ? AND id > ?`
 	args := []any{cid, f.AfterID}
 	if f.Status != "" {

@@ -78,6 +78,15 @@ func (s *Service) CreateProjectWithMenu(ctx context.Context, name string, menuID
 	return p, nil
 }
 
+// ListProjects returns the caller's company's projects, oldest first.
+func (s *Service) ListProjects(ctx context.Context) ([]*Project, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return store.Collect(ctx, s.DB.Reader(), scanProject, `SELECT `+projectColumns+` FROM projects WHERE company_id = ? ORDER BY id LIMIT ?`, cid, MaxPage)
+}
+
 // ProjectByUUID returns a project of the caller's company.
 func (s *Service) ProjectByUUID(ctx context.Context, id string) (*Project, error) {
 	cid, err := parley.CompanyID(ctx)

@@ -184,12 +184,15 @@ func (r *Router) RouteOnce(ctx context.Context) (int, error) {
 		if ctx.Err() != nil {
 			return assigned, ctx.Err()
 		}
-		ok, menu, err := s.routeChat(ctx, j.cid, j.id, full)
+		op, menu, err := s.routeChat(ctx, j.cid, j.id, full)
 		if err != nil {
 			return assigned, err
 		}
-		if ok {
+		if op != 0 {
 			assigned++
+			if r.Log != nil {
+				r.Log.Info("chat assigned", "chat_id", j.id, "company_id", j.cid, "operator_id", op)
+			}
 		} else if menu >= 0 {
 			full[[2]int64{j.cid, menu}] = true
 		}
@@ -197,12 +200,14 @@ func (r *Router) RouteOnce(ctx context.Context) (int, error) {
 	return assigned, nil
 }
 
-// routeChat tries to assign one queued chat. menu is the chat's menu (0 for
-// none) when no operator was free, -1 otherwise.
-func (s *Service) routeChat(ctx context.Context, cid, id int64, full map[[2]int64]bool) (bool, int64, error) {
-	ok, menu := false, int64(-1)
+// routeChat tries to assign one queued chat and returns the operator it
+// went to (0: none). menu is the chat's menu (0 for none) when no
+// operator was free, -1 otherwise.
+func (s *Service) routeChat(ctx context.Context, cid, id int64, full map[[2]int64]bool) (int64, int64, error) {
+	var assigned int64
+	menu := int64(-1)
 	err := s.retry(ctx, func() error {
-		ok, menu = false, -1
+		assigned, menu = 0, -1
 		return s.write(ctx, cid, func(t *tx) error {
 			c, err := getChat(ctx, t.Querier, cid, id)
 			if err != nil || c.Status != StatusQueued {
@@ -225,14 +230,14 @@ func (s *Service) routeChat(ctx context.Context, cid, id int64, full map[[2]int6
 			if err := t.assign(ctx, c, op, true); err != nil {
 				return err
 			}
-			ok = true
+			assigned = op
 			return nil
 		})
 	})
 	if parley.ErrorCode(err) == parley.ECONFLICT {
-		return false, -1, nil // lost every retry to other routers; next pass
+		return 0, -1, nil // lost every retry to other routers; next pass
 	}
-	return ok, menu, err
+	return assigned, menu, err
 }
 
 // requeueOperator puts every chat assigned to op back in the queue, in the

@@ -84,3 +84,17 @@ func (s *Service) ByUUID(ctx context.Context, id string) (*Company, error) {
 	c.CreatedAt = time.UnixMilli(created).UTC()
 	return c, nil
 }
+
+// ByName finds the oldest company with that name (names are not unique;
+// the demo finds its own tenant by name).
+func (s *Service) ByName(ctx context.Context, name string) (*Company, error) {
+	c := &Company{}
+	var created int64
+	err := s.DB.Reader().QueryRow(ctx, `SELECT id, uuid, name, secret, timezone, created_at FROM companies WHERE name = ? ORDER BY id LIMIT 1`, name).
+		ScanFound("Company "+parley.Clip(name), &c.ID, &c.UUID, &c.Name, &c.Secret, &c.Timezone, &created)
+	if err != nil {
+		return nil, err
+	}
+	c.CreatedAt = time.UnixMilli(created).UTC()
+	return c, nil
+}

@@ -61,6 +61,8 @@ func (h *transcriptHost) Listen(ctx context.Context, timeout time.Duration, expe
 // process (or this one after a restart) retries the dialog without
 // counting the cut-off attempt.
 func (d *Dialer) runCall(ctx context.Context, at *outbound.Attempt) {
+	d.Log.Info("call placed", "call_uuid", at.CallUUID, "dialog_uuid", at.DialogUUID, "agent_uuid", at.Agent.UUID,
+		"attempt", at.Number, "trunk", at.Agent.TrunkName)
 	out, err := d.placeCall(ctx, at)
 	if ctx.Err() != nil {
 		return
@@ -75,7 +77,19 @@ func (d *Dialer) runCall(ctx context.Context, at *outbound.Attempt) {
 			return
 		}
 		d.Log.Error("store call result", "call_uuid", at.CallUUID, "error", err)
+		return
 	}
+	attrs := []any{"call_uuid", at.CallUUID, "dialog_uuid", at.DialogUUID, "result", out.Result}
+	if out.Kind != "" {
+		attrs = append(attrs, "script", out.Kind)
+	}
+	if !out.Answered.IsZero() {
+		attrs = append(attrs, "talk", out.Ended.Sub(out.Answered).Round(time.Millisecond))
+	}
+	if out.Message != "" {
+		attrs = append(attrs, "message", out.Message)
+	}
+	d.Log.Info("call ended", attrs...)
 }
 
 // placeCall dials through the agent's trunk and, when answered, runs the

@@ -1,3 +1,10 @@
+// Package dialer calls queued dialogs: a loop that claims the dialogs that
+// are due, within each agent's time slots and channel limit, places the
+// calls through a trunk, runs the agent's script on them, and hands the
+// outcome back to the outbound service, which stores it. It holds no SQL:
+// dialogs, calls and their leases belong to internal/outbound, agents'
+// settings to internal/agent. Several processes may dial from one
+// PostgreSQL database.
 package dialer
 
 import (
@@ -34,6 +41,37 @@ type Dialer struct {
 
 	wg       sync.WaitGroup
 	programs script.Cache
+
+	// last is the decision last logged per agent (0: the dialer as a
+	// whole), so that a tick every 100 ms logs changes, not repeats.
+	mu   sync.Mutex
+	last map[int64]string
+}
+
+// decided logs a decision of the dialer at debug level when it differs
+// from the last one logged for that agent; "" forgets it (the agent was
+// dialled, so its next wait is news again).
+func (d *Dialer) decided(agentID int64, what string, attrs ...any) {
+	d.mu.Lock()
+	if d.last == nil {
+		d.last = map[int64]string{}
+	}
+	same := d.last[agentID] == what
+	if agentID == 0 && what != "" && !same {
+		clear(d.last) // idle: every agent's wait is news again
+	}
+	if what == "" {
+		delete(d.last, agentID)
+	} else {
+		d.last[agentID] = what
+	}
+	if agentID != 0 && what == "" {
+		delete(d.last, 0) // dialling: the dialer is not idle
+	}
+	d.mu.Unlock()
+	if !same && what != "" {
+		d.Log.Debug("dialer "+what, attrs...)
+	}
 }
 
 func (d *Dialer) now() time.Time {
@@ -93,6 +131,9 @@ func (d *Dialer) Tick(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if len(agentIDs) == 0 {
+		d.decided(0, "idle: no due dialogs")
+	}
 	now := d.now()
 	started := 0
 	for _, id := range agentIDs {
@@ -100,12 +141,19 @@ func (d *Dialer) Tick(ctx context.Context) (int, error) {
 		if err != nil {
 			return started, err
 		}
-		if !SlotOpen(now, a.Location, a.Slots) {
+		if !outbound.SlotOpen(now, a.Location, a.Slots) {
+			open, _ := outbound.NextSlotOpening(now, a.Location, a.Slots)
+			d.decided(id, "agent waits: time slots closed", "agent_uuid", a.UUID, "until", open.UTC().Format(time.RFC3339))
 			continue
 		}
 		attempts, err := d.Dialogs.Claim(ctx, a, d.Node, d.Lease)
 		if err != nil {
 			return started, err
+		}
+		if len(attempts) == 0 {
+			d.decided(id, "agent waits: channel limit reached", "agent_uuid", a.UUID, "total_channel_limit", a.ChannelLimit)
+		} else {
+			d.decided(id, "")
 		}
 		for _, at := range attempts {
 			d.wg.Add(1)

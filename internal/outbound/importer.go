@@ -292,6 +292,10 @@ func (im *Importer) fail(ctx context.Context, t *importTask, msg string) error {
 func (im *Importer) changed(t *importTask, state TaskState) {
 	im.Dialogs.publish("import."+string(state), t.companyID, t.uuid,
 		map[string]any{"total_rows": t.total, "processed_rows": t.processed, "failed_rows": t.fails})
+	if state != TaskRunning && im.Log != nil {
+		im.Log.Info("import "+string(state), "task_uuid", t.uuid, "company_id", t.companyID,
+			"total_rows", t.total, "processed_rows", t.processed, "failed_rows", t.fails)
+	}
 }
 
 // countElements counts the top-level elements of a JSON array that is

@@ -3,17 +3,19 @@ package outbound
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/agent"
 	"github.com/parley-cc/parley/internal/store"
 )
 
-// QueueItem is a dialog in an agent's queue.
+// QueueItem is a dialog in an agent's queue, and why it waits.
 type QueueItem struct {
 	UUID, MSISDN, Result string
 	Status               DialogState
 	Attempts             int
+	Wait                 Wait
 }
 
 // Page checks the seed's paging rule: offset is a multiple of limit.
@@ -39,14 +41,26 @@ func (s *Service) Queue(ctx context.Context, agentUUID, bulkUUID string, limit, 
 	}
 	var out []QueueItem
 	err = s.DB.Read(ctx, func(q store.Querier) error {
+		now := s.now()
 		aid, bid, err := agentAndBulk(ctx, q, cid, agentUUID, bulkUUID)
 		if err != nil {
 			return err
 		}
+		dialing, err := agent.LoadDialing(ctx, q, aid)
+		if err != nil {
+			return err
+		}
+		var live int
+		if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM dialogs WHERE agent_id = ? AND status = 'calling'`, aid).Scan(&live); err != nil {
+			return err
+		}
 		out, err = store.Collect(ctx, q, func(r store.Scanner) (it QueueItem, err error) {
-			err = r.Scan(&it.UUID, &it.MSISDN, &it.Status, &it.Result, &it.Attempts)
+			var next int64
+			if err = r.Scan(&it.UUID, &it.MSISDN, &it.Status, &it.Result, &it.Attempts, &next); err == nil {
+				it.Wait = Explain(it.Status, time.UnixMilli(next), it.Attempts, it.Result, dialing, live, now)
+			}
 			return it, err
-		}, `SELECT uuid, msisdn, status, result, attempts FROM dialogs
+		}, `SELECT uuid, msisdn, status, result, attempts, next_attempt_at FROM dialogs
 			WHERE agent_id = ? AND company_id = ? AND status IN `+sqlPending+` AND (? = 0 OR bulk_id = ?)
 			ORDER BY id LIMIT ? OFFSET ?`, aid, cid, bid, bid, limit, offset)
 		return err

@@ -58,9 +58,44 @@ func (s *Service) DialogStats(ctx context.Context, dialogUUID string) (*StatRow,
 	r, err := scanStat(s.DB.Reader().QueryRow(ctx, `SELECT `+statColumns+` FROM dialogs d
 		WHERE d.uuid = ? AND d.company_id = ? AND `+sqlFinished, dialogUUID, cid))
 	if errors.Is(err, store.ErrNoRows) {
-		return nil, ErrNoDialogData
+		return nil, s.noDataYet(ctx, cid, "d.uuid = ?", dialogUUID)
 	}
 	return &r, err
+}
+
+// noDataYet is ErrNoDialogData, saying why when the dialogs asked about
+// (the first one matching where) have not finished: a client polling
+// statistics learns that they wait for a time slot, a retry, a channel.
+func (s *Service) noDataYet(ctx context.Context, cid int64, where string, arg any) error {
+	var msg string
+	err := s.DB.Read(ctx, func(q store.Querier) error {
+		var aid, next int64
+		var st DialogState
+		var attempts int
+		var result string
+		err := q.QueryRow(ctx, `SELECT d.agent_id, d.status, d.next_attempt_at, d.attempts, d.result FROM dialogs d
+			WHERE `+where+` AND d.company_id = ? AND d.status IN `+sqlPending+` ORDER BY d.id LIMIT 1`, arg, cid).
+			Scan(&aid, &st, &next, &attempts, &result)
+		if err != nil {
+			return err
+		}
+		a, err := agent.LoadDialing(ctx, q, aid)
+		if err != nil {
+			return err
+		}
+		var live int
+		if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM dialogs WHERE agent_id = ? AND status = 'calling'`, aid).Scan(&live); err != nil {
+			return err
+		}
+		msg = Explain(st, time.UnixMilli(next), attempts, result, a, live, s.now()).Message
+		return nil
+	})
+	if errors.Is(err, store.ErrNoRows) {
+		return ErrNoDialogData
+	} else if err != nil {
+		return err
+	}
+	return &parley.Error{Code: ErrNoDialogData.Code, Message: ErrNoDialogData.Message + ": not finished yet. " + msg}
 }
 
 // GroupStats streams the statistics of a bulk's finished dialogs to fn,
@@ -87,7 +122,7 @@ func (s *Service) GroupStats(ctx context.Context, bulkUUID string, fn func(StatR
 		return err
 	}
 	if n == 0 {
-		return ErrNoDialogData
+		return s.noDataYet(ctx, cid, "d.bulk_id = (SELECT id FROM dialog_bulks WHERE uuid = ? AND company_id = d.company_id)", bulkUUID)
 	}
 	return nil
 }

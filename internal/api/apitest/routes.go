@@ -131,6 +131,36 @@ func (f *Family) CheckStrictSchemas(t *testing.T, openRequests bool) {
 	}
 }
 
+// CheckClosedRequests checks the request bodies of a family that refuses
+// unknown fields: every object schema of a request (but those of the
+// operations at openPaths) says additionalProperties: false, or gives a
+// schema for them (a map), so that the document tells clients what the
+// server refuses.
+func (f *Family) CheckClosedRequests(t *testing.T, openPaths ...string) {
+	t.Helper()
+	doc := f.Load(t)
+	for path, item := range doc.Paths.Map() {
+		if slices.Contains(openPaths, path) {
+			continue
+		}
+		for method, op := range item.Operations() {
+			if op.RequestBody == nil || op.RequestBody.Value == nil {
+				continue
+			}
+			for _, mt := range op.RequestBody.Value.Content {
+				walk(mt.Schema, func(s *openapi3.Schema) {
+					if !s.Type.Includes("object") && len(s.Properties) == 0 {
+						return
+					}
+					if has := s.AdditionalProperties.Has; s.AdditionalProperties.Schema == nil && (has == nil || *has) {
+						t.Errorf("%s: %s %s request body: an object without additionalProperties: false, but the server refuses unknown fields", f.Name, method, path)
+					}
+				})
+			}
+		}
+	}
+}
+
 // walk calls fn on s and every schema nested in it.
 func walk(ref *openapi3.SchemaRef, fn func(*openapi3.Schema)) {
 	if ref == nil || ref.Value == nil {

@@ -343,7 +343,7 @@ func (h *Handler) listChats(w http.ResponseWriter, r *http.Request) error {
 	for _, v := range views {
 		out.Chats = append(out.Chats, toChat(v))
 	}
-	if len(cs) == f.Limit && len(cs) > 0 {
+	if len(cs) > 0 && len(cs) == f.PageSize() {
 		out.NextID = &cs[len(cs)-1].ID
 	}
 	writeJSON(w, http.StatusOK, out)

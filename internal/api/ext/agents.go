@@ -50,7 +50,7 @@ func (h *Handler) listAgents(w http.ResponseWriter, r *http.Request) error {
 // otherwise made only by the admin CLI.
 func (h *Handler) createAgent(w http.ResponseWriter, r *http.Request) error {
 	var in newAgentBody
-	if err := api.Decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil {
 		return err
 	}
 	if err := ownCompany(r, in.CompanyUUID); err != nil {
@@ -76,7 +76,7 @@ func (h *Handler) getGeneral(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) putGeneral(w http.ResponseWriter, r *http.Request) error {
 	var in generalUpdate
-	if err := api.Decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil {
 		return err
 	}
 	a, err := h.Agents.UpdateSettings(r.Context(), agentParam(r), in.domain())
@@ -108,7 +108,7 @@ func (h *Handler) listCredentials(w http.ResponseWriter, r *http.Request) error 
 // lacks: keys must come from somewhere before they can be edited.
 func (h *Handler) createCredential(w http.ResponseWriter, r *http.Request) error {
 	var in credentialBody
-	if err := api.Decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil {
 		return err
 	}
 	c := agent.Credential{}
@@ -127,7 +127,7 @@ func (h *Handler) createCredential(w http.ResponseWriter, r *http.Request) error
 
 func (h *Handler) putCredential(w http.ResponseWriter, r *http.Request) error {
 	var in credentialBody
-	if err := api.Decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil {
 		return err
 	}
 	out, err := h.Agents.UpdateCredential(r.Context(), r.PathValue("credential_uuid"), agent.CredentialUpdate{

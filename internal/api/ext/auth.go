@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/parley-cc/parley"
-	"github.com/parley-cc/parley/internal/api"
 )
 
 // login is POST /auth: Basic login:password in, a token pair out.
@@ -31,7 +30,7 @@ func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		RefreshToken string `json:"refresh_token"`
 	}
-	if err := api.Decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil {
 		return err
 	}
 	if in.RefreshToken == "" {

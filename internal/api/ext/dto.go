@@ -1,6 +1,8 @@
 package ext
 
 import (
+	"encoding/json"
+
 	"github.com/parley-cc/parley/internal/agent"
 	"github.com/parley-cc/parley/internal/api"
 )
@@ -47,8 +49,10 @@ func toGeneral(a *agent.Agent) generalSettings {
 }
 
 // generalUpdate is the PUT body. Read-only settings a client sends back
-// after a GET (name, trunk_name, timezone...) are accepted and ignored.
+// after a GET (name, trunk_name, timezone...) are accepted and ignored;
+// any other field is refused.
 type generalUpdate struct {
+	readOnlySettings
 	Delay               *string  `json:"delay"`
 	RecallCount         *api.Int `json:"recall_count"`
 	Flag                *string  `json:"flag"`
@@ -58,6 +62,22 @@ type generalUpdate struct {
 	Language            *string  `json:"language"`
 	ASR                 *string  `json:"asr"`
 	TTS                 *string  `json:"tts"`
+}
+
+// readOnlySettings are the settings GET shows that PUT does not change:
+// accepted, whatever their value, and ignored.
+type readOnlySettings struct {
+	AgentUUID         json.RawMessage `json:"agent_uuid"`
+	Name              json.RawMessage `json:"name"`
+	Description       json.RawMessage `json:"description"`
+	TrunkName         json.RawMessage `json:"trunk_name"`
+	RecordPath        json.RawMessage `json:"record_path"`
+	PoolName          json.RawMessage `json:"pool_name"`
+	Speed             json.RawMessage `json:"speed"`
+	Pitch             json.RawMessage `json:"pitch"`
+	Emotion           json.RawMessage `json:"emotion"`
+	RecordStorageTime json.RawMessage `json:"record_storage_time"`
+	Timezone          json.RawMessage `json:"timezone"`
 }
 
 func (u generalUpdate) domain() agent.SettingsUpdate {

@@ -27,7 +27,7 @@ func entityList(kind agent.EntityKind) handlerFunc {
 func entityCreate(kind agent.EntityKind) handlerFunc {
 	return func(h *Handler, w http.ResponseWriter, r *http.Request) error {
 		var in entityBody
-		if err := api.Decode(r, &in); err != nil {
+		if err := decode(r, &in); err != nil {
 			return err
 		}
 		e, err := h.Agents.CreateEntity(r.Context(), kind, agentParam(r), in.newEntity())
@@ -42,7 +42,7 @@ func entityCreate(kind agent.EntityKind) handlerFunc {
 func entityUpdate(kind agent.EntityKind) handlerFunc {
 	return func(h *Handler, w http.ResponseWriter, r *http.Request) error {
 		var in entityBody
-		if err := api.Decode(r, &in); err != nil {
+		if err := decode(r, &in); err != nil {
 			return err
 		}
 		id := in.uuid(kind)
@@ -65,7 +65,7 @@ func entityUpdate(kind agent.EntityKind) handlerFunc {
 func entityDelete(kind agent.EntityKind) handlerFunc {
 	return func(h *Handler, w http.ResponseWriter, r *http.Request) error {
 		var in entityBody
-		present, err := api.DecodeOptional(r, &in)
+		present, err := decodeOptional(r, &in)
 		if err != nil {
 			return err
 		}
@@ -89,7 +89,7 @@ func entityDelete(kind agent.EntityKind) handlerFunc {
 func entityBulkAdd(kind agent.EntityKind) handlerFunc {
 	return func(h *Handler, w http.ResponseWriter, r *http.Request) error {
 		var in bulkBody
-		if err := api.Decode(r, &in); err != nil {
+		if err := decode(r, &in); err != nil {
 			return err
 		}
 		return h.bulkAdd(w, r, kind, in.Entities)
@@ -117,7 +117,7 @@ func (h *Handler) bulkAdd(w http.ResponseWriter, r *http.Request, kind agent.Ent
 func entityBulkDelete(kind agent.EntityKind) handlerFunc {
 	return func(h *Handler, w http.ResponseWriter, r *http.Request) error {
 		var in bulkBody
-		if err := api.Decode(r, &in); err != nil {
+		if err := decode(r, &in); err != nil {
 			return err
 		}
 		ids := in.InitialEntitiesUUID
@@ -140,7 +140,7 @@ func entityBulkDelete(kind agent.EntityKind) handlerFunc {
 // ({"entities": [...]}) and to delete ({"output_entities_uuid": [...]}).
 func (h *Handler) outputBulk(w http.ResponseWriter, r *http.Request) error {
 	var in bulkBody
-	if err := api.Decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil {
 		return err
 	}
 	switch {

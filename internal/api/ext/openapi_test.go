@@ -57,9 +57,13 @@ func TestMain(m *testing.M) {
 func TestOpenAPIRoutes(t *testing.T) { family.CheckRoutes(t) }
 
 // TestOpenAPIStrictSchemas: response objects list every property as
-// required and allow no others, while request objects stay open (the
-// server ignores unknown fields).
-func TestOpenAPIStrictSchemas(t *testing.T) { family.CheckStrictSchemas(t, true) }
+// required and allow no others; request objects are closed too (the
+// family refuses unknown fields), but the dialog uploads, whose keys are
+// the agent's initial entities.
+func TestOpenAPIStrictSchemas(t *testing.T) {
+	family.CheckStrictSchemas(t, false)
+	family.CheckClosedRequests(t, ext.Prefix+"/dialog/dialog-initial", ext.Prefix+"/dialog/dialogs-group-initial")
+}
 
 // oaCall is one request of the response-validation test.
 type oaCall struct {
@@ -218,7 +222,8 @@ func oaAgents(t *testing.T, c *oaChecker, ten *testenv.Tenant) {
 		{"GET", "/company-agents?limit=1001", tok, nil, 409},
 		{"GET", "/company-agents?offset=-1", tok, nil, 409},
 
-		{"POST", "/company-agents", tok, map[string]any{"name": "Second", "timezone": "Europe/Berlin", "language": "de-de", "unknown": 1}, 201},
+		{"POST", "/company-agents", tok, map[string]any{"name": "Second", "timezone": "Europe/Berlin", "language": "de-de", "unknown": 1}, 409},
+		{"POST", "/company-agents", tok, map[string]any{"name": "Second", "timezone": "Europe/Berlin", "language": "de-de"}, 201},
 		{"POST", "/company-agents", tok, map[string]any{"name": "Third"}, 201},
 		{"POST", "/company-agents", tok, map[string]any{"name": " "}, 409},
 		{"POST", "/company-agents", tok, map[string]any{"name": "x", "timezone": "Mars/Olympus"}, 409},
@@ -427,7 +432,8 @@ func oaDialogs(t *testing.T, c *oaChecker, ten *testenv.Tenant) {
 	}
 	c.run(t, []oaCall{
 		{"PUT", script + q, tok, map[string]any{"name": "main", "source": branchingScript}, 200},
-		{"PUT", script + q, tok, map[string]any{"name": "spare.v2", "source": "def main(s):\n    s.hangup()\n", "unknown": 1}, 200},
+		{"PUT", script + q, tok, map[string]any{"name": "spare.v2", "source": "def main(s):\n    s.hangup()\n", "unknown": 1}, 409},
+		{"PUT", script + q, tok, map[string]any{"name": "spare.v2", "source": "def main(s):\n    s.hangup()\n"}, 200},
 		{"PUT", script + q, tok, map[string]any{"name": "spare.v2", "source": "def main(s):\n    s.say(\"bye\")\n"}, 200}, // a new version
 		{"PUT", script + q, tok, map[string]any{"name": "bad", "source": "load(\"m\", \"x\")\n"}, 409},
 		{"PUT", script + q, tok, map[string]any{"name": "bad", "source": "def main(s):\n    undefined_name()\n"}, 409},
@@ -691,7 +697,7 @@ func oaTrunks(t *testing.T, c *oaChecker, ten *testenv.Tenant) {
 		Password string `json:"password"`
 	}
 	c.json(t, oaCall{"POST", "/trunks", tok, map[string]any{"name": " Main PBX ", "host": "pbx.example.com", "port": "5080", "transport": "TCP",
-		"username": "acme", "password": "s3cret", "caller_id": "+74950000000", "codecs": "PCMA,PCMU", "ring_timeout_s": 45, "unknown": 1}, 201}, &made)
+		"username": "acme", "password": "s3cret", "caller_id": "+74950000000", "codecs": "PCMA,PCMU", "ring_timeout_s": 45}, 201}, &made)
 	if made.Name != "Main PBX" || made.Password != "********" {
 		t.Errorf("created trunk: %+v, want the trimmed name and a masked password", made)
 	}

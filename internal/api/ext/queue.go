@@ -24,11 +24,27 @@ func pageParams(r *http.Request) (limit, offset int, err error) {
 }
 
 type queueDialog struct {
-	MSISDN   string `json:"msisdn"`
-	UUID     string `json:"uuid"`
-	Result   string `json:"result"`
-	Status   string `json:"status"`
-	Attempts int    `json:"attempts"`
+	MSISDN   string    `json:"msisdn"`
+	UUID     string    `json:"uuid"`
+	Result   string    `json:"result"`
+	Status   string    `json:"status"`
+	Attempts int       `json:"attempts"`
+	Wait     queueWait `json:"wait"` // not in the seed: why the dialog waits
+}
+
+type queueWait struct {
+	Reason  string  `json:"reason"`
+	Until   *string `json:"until"`
+	Message string  `json:"message"`
+}
+
+func toQueueWait(w outbound.Wait) queueWait {
+	out := queueWait{Reason: string(w.Reason), Message: w.Message}
+	if !w.Until.IsZero() {
+		s := w.Until.UTC().Format(dateLayout)
+		out.Until = &s
+	}
+	return out
 }
 
 func (h *Handler) queueDialogs(w http.ResponseWriter, r *http.Request) error {
@@ -42,7 +58,8 @@ func (h *Handler) queueDialogs(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]queueDialog, len(items))
 	for i, it := range items {
-		out[i] = queueDialog{MSISDN: it.MSISDN, UUID: it.UUID, Result: it.Result, Status: string(it.Status), Attempts: it.Attempts}
+		out[i] = queueDialog{MSISDN: it.MSISDN, UUID: it.UUID, Result: it.Result, Status: string(it.Status), Attempts: it.Attempts,
+			Wait: toQueueWait(it.Wait)}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

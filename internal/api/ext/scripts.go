@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/parley-cc/parley"
-	"github.com/parley-cc/parley/internal/api"
 )
 
 type scriptBody struct {
@@ -52,7 +51,7 @@ func (h *Handler) getScripts(w http.ResponseWriter, r *http.Request) error {
 // script that does not compile is a 409 naming the line and column.
 func (h *Handler) putScript(w http.ResponseWriter, r *http.Request) error {
 	var in scriptBody
-	if err := api.Decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil {
 		return err
 	}
 	sc, err := h.Agents.PutScript(r.Context(), agentParam(r), in.Name, in.Source)
@@ -96,7 +95,7 @@ type scriptCheck struct {
 // editor can mark them; only a request that cannot be checked is an error.
 func (h *Handler) checkScript(w http.ResponseWriter, r *http.Request) error {
 	var in scriptCheckBody
-	if err := api.Decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil {
 		return err
 	}
 	problems, err := h.Agents.CheckScript(r.Context(), agentParam(r), in.Source)

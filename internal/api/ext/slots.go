@@ -5,7 +5,6 @@ import (
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/agent"
-	"github.com/parley-cc/parley/internal/api"
 )
 
 func (h *Handler) listSlots(w http.ResponseWriter, r *http.Request) error {
@@ -40,7 +39,7 @@ func slotFromBody(in timeSlotBody) (agent.TimeSlot, error) {
 
 func (h *Handler) createSlot(w http.ResponseWriter, r *http.Request) error {
 	var in timeSlotBody
-	if err := api.Decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil {
 		return err
 	}
 	t, err := slotFromBody(in)
@@ -58,7 +57,7 @@ func (h *Handler) createSlot(w http.ResponseWriter, r *http.Request) error {
 // putSlot answers 201, as the seed shows for this method.
 func (h *Handler) putSlot(w http.ResponseWriter, r *http.Request) error {
 	var in timeSlotBody
-	if err := api.Decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil {
 		return err
 	}
 	if in.TimeSlotUUID == nil {
@@ -82,7 +81,7 @@ func (h *Handler) deleteSlot(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		TimeSlotUUID string `json:"time_slot_uuid"`
 	}
-	present, err := api.DecodeOptional(r, &in)
+	present, err := decodeOptional(r, &in)
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ type reportBody struct {
 // agent's dialogs finished in [start, end], 100 a page by default.
 func (h *Handler) statReport(w http.ResponseWriter, r *http.Request) error {
 	var in reportBody
-	if err := api.Decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil {
 		return err
 	}
 	start, err := outbound.ParseReportTime("start", in.Start)

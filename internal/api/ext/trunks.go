@@ -99,7 +99,7 @@ func (h *Handler) listTrunks(w http.ResponseWriter, r *http.Request) error {
 // createTrunk is POST /trunks (201).
 func (h *Handler) createTrunk(w http.ResponseWriter, r *http.Request) error {
 	var body trunkBody
-	if err := api.Decode(r, &body); err != nil {
+	if err := decode(r, &body); err != nil {
 		return err
 	}
 	if err := ownCompany(r, body.CompanyUUID); err != nil {
@@ -174,7 +174,7 @@ func (b trunkUpdateBody) domain(pathName string) (trunk.Update, error) {
 // company's trunk is 404.
 func (h *Handler) updateTrunk(w http.ResponseWriter, r *http.Request) error {
 	var body trunkUpdateBody
-	if err := api.Decode(r, &body); err != nil {
+	if err := decode(r, &body); err != nil {
 		return err
 	}
 	if err := ownCompany(r, body.CompanyUUID); err != nil {

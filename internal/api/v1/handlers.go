@@ -58,7 +58,7 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request) error {
 		Email       string `json:"email"`
 		Phone       string `json:"phone"`
 	}
-	if err := api.Decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil {
 		return err
 	}
 	u, err := h.Chats.CreateClient(r.Context(), chat.NewEndUser{Name: in.Name, ContactInfo: in.ContactInfo,
@@ -102,7 +102,7 @@ func (h *Handler) createOperator(w http.ResponseWriter, r *http.Request) error {
 		Name   string `json:"name"`
 		Status string `json:"status"`
 	}
-	if err := api.Decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil {
 		return err
 	}
 	o, err := h.Chats.CreateOperator(r.Context(), in.Name, in.Status)
@@ -156,7 +156,7 @@ func (h *Handler) updateOperator(w http.ResponseWriter, r *http.Request) error {
 		Status   *string  `json:"status"`
 		Capacity *api.Int `json:"capacity"`
 	}
-	if err := api.Decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil {
 		return err
 	}
 	o, err := h.Chats.UpdateOperator(r.Context(), id, chat.OperatorUpdate{Name: in.Name, Status: in.Status, Capacity: api.IntPtr(in.Capacity)})
@@ -187,7 +187,7 @@ func (h *Handler) createChat(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		ClientID int64 `json:"client_id"`
 	}
-	if err := api.Decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil {
 		return err
 	}
 	if in.ClientID <= 0 {
@@ -232,7 +232,7 @@ func (h *Handler) listChats(w http.ResponseWriter, r *http.Request) error {
 	for _, c := range cs {
 		out.Chats = append(out.Chats, toChat(c))
 	}
-	if len(cs) == limit && limit > 0 {
+	if len(cs) > 0 && len(cs) == f.PageSize() {
 		out.NextAfter = &cs[len(cs)-1].ID
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -261,7 +261,7 @@ func (h *Handler) updateChat(w http.ResponseWriter, r *http.Request) error {
 		Status  string  `json:"status"`
 		EndTime *string `json:"end_time"`
 	}
-	if err := api.Decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil {
 		return err
 	}
 	status, ok := statusIn[in.Status]
@@ -338,7 +338,7 @@ func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) error {
 		SenderType string `json:"sender_type"`
 		Content    string `json:"content"`
 	}
-	if err := api.Decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil {
 		return err
 	}
 	if c, _ := parley.CallerFrom(r.Context()); in.SenderType == "" && c.Role == parley.RoleOperator {

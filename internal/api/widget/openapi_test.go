@@ -54,7 +54,13 @@ func TestMain(m *testing.M) {
 
 func TestOpenAPIRoutes(t *testing.T) { family.CheckRoutes(t) }
 
-func TestOpenAPIStrictSchemas(t *testing.T) { family.CheckStrictSchemas(t, true) }
+// TestOpenAPIStrictSchemas: response objects list every property as
+// required and allow no others; request objects are closed too, since the
+// family refuses unknown fields.
+func TestOpenAPIStrictSchemas(t *testing.T) {
+	family.CheckStrictSchemas(t, false)
+	family.CheckClosedRequests(t)
+}
 
 // call is one request of the flow: path from the server's root.
 type call struct {
@@ -83,7 +89,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		start := func(visitor string, want int) session {
 			t.Helper()
 			var s session
-			rec.JSON(t, apitest.Request{Method: "POST", Path: base, Body: map[string]any{"visitor_id": visitor, "name": "Ann", "unknown": 1}, Want: want}, &s)
+			rec.JSON(t, apitest.Request{Method: "POST", Path: base, Body: map[string]any{"visitor_id": visitor, "name": "Ann"}, Want: want}, &s)
 			return s
 		}
 		// Chat starts: at most 10 a minute from one address, every
@@ -91,6 +97,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		huge := `{"visitor_id": "` + strings.Repeat("v", widget.BodyLimit) + `"}`
 		run(t, rec,
 			call{"POST", base, "", map[string]any{"visitor_id": "short"}, 400},
+			call{"POST", base, "", map[string]any{"visitor_id": "visitor-aaaaaaaaaaaaaaaa", "nmae": "Ann"}, 400}, // unknown fields are refused
 			call{"POST", base, "", huge, 413},
 			call{"POST", "/v1/widget/projects/" + uuid.NewString() + "/chats", "", map[string]any{"visitor_id": "visitor-cccccccccccccccc"}, 404},
 			call{"POST", "/v1/widget/projects/not-a-uuid/chats", "", map[string]any{"visitor_id": "visitor-cccccccccccccccc"}, 400},

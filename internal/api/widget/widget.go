@@ -227,7 +227,7 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) error {
 		VisitorID string `json:"visitor_id"`
 		Name      string `json:"name"`
 	}
-	if err := api.Decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil {
 		return err
 	}
 	if !visitorID.MatchString(in.VisitorID) {
@@ -345,7 +345,7 @@ func (h *Handler) postMessage(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Text string `json:"text"`
 	}
-	if err := api.Decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil {
 		return err
 	}
 	if strings.TrimSpace(in.Text) == "" {
@@ -402,7 +402,7 @@ func (h *Handler) attachPhoto(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Key string `json:"key"`
 	}
-	if err := api.Decode(r, &in); err != nil {
+	if err := decode(r, &in); err != nil {
 		return err
 	}
 	as, err := h.Uploads.Attach(r.Context(), c.ID, chat.MediaPhoto, "key", []string{in.Key}, []string{""}, chat.SenderEndUser)

@@ -3,6 +3,10 @@
 import { call, el } from "../api.js";
 import { EXT, q, panel, table, errorText, alertBox, noAgent } from "./util.js";
 
+// WAIT names the reasons of the External API's wait field for the counts.
+const WAIT = { calling: "calling", stopped: "stopped", retry_delay: "waiting for a retry", outside_time_slots: "outside the time slots",
+  channel_limit: "waiting for a free channel", no_channels: "on an agent without channels", due: "due now" };
+
 export async function render(main, ctx) {
   if (!ctx.agent) return noAgent(main);
   const aq = q({ agent_uuid: ctx.agent });
@@ -26,7 +30,7 @@ export async function render(main, ctx) {
       call("GET", EXT + "/queue/call" + q({ agent_uuid: ctx.agent, limit: 50 })),
     ]);
     const by = {};
-    for (const d of dialogs) by[d.status] = (by[d.status] || 0) + 1;
+    for (const d of dialogs) { const k = WAIT[d.wait && d.wait.reason] || d.status; by[k] = (by[k] || 0) + 1; }
     counts.textContent = dialogs.length ? Object.entries(by).map(([k, v]) => `${v} ${k}`).join(", ") : "No dialog is waiting.";
     selBox.replaceChildren(table([
       { key: "name", label: "Selection" },
@@ -42,6 +46,7 @@ export async function render(main, ctx) {
     queueBox.replaceChildren(table([
       { key: "msisdn", label: "Number" },
       { key: "status", label: "Status", render: (d) => el("span", { class: "badge" }, d.status) },
+      { key: "wait", label: "Why it waits", render: (d) => d.wait ? el("span", { class: "wait", "data-reason": d.wait.reason }, d.wait.message) : "" },
       { key: "result", label: "Last result" },
       { key: "attempts", label: "Attempts", num: true },
       { key: "x", label: "", render: (d) => d.status === "calling" ? "" : el("button", { type: "button", class: "danger", "aria-label": "Remove dialog " + d.msisdn,

@@ -1,11 +1,4 @@
-// Package dialer calls queued dialogs: a loop that claims the dialogs that
-// are due, within each agent's time slots and channel limit, places the
-// calls through a trunk, runs the agent's script on them, and hands the
-// outcome back to the outbound service, which stores it. It holds no SQL:
-// dialogs, calls and their leases belong to internal/outbound, agents'
-// settings to internal/agent. Several processes may dial from one
-// PostgreSQL database.
-package dialer
+package outbound
 
 import (
 	"time"
@@ -48,4 +41,38 @@ func isoWeekday(d time.Weekday) int {
 		return 7
 	}
 	return int(d)
+}
+
+// NextSlotOpening returns the first instant at or after now when the slots
+// are open: now itself when they are open (or there are none), otherwise
+// the next opening of a slot on loc's wall clock. A week ahead covers
+// every slot; ok is false only when no slot can ever open.
+func NextSlotOpening(now time.Time, loc *time.Location, slots []agent.TimeSlot) (at time.Time, ok bool) {
+	if SlotOpen(now, loc, slots) {
+		return now, true
+	}
+	local := now.In(loc)
+	var best time.Time
+	for days := 0; days <= 7; days++ {
+		date := local.AddDate(0, 0, days)
+		for _, s := range slots {
+			if s.Day != isoWeekday(date.Weekday()) {
+				continue
+			}
+			from := agent.ClockMinutes(s.NotBefore)
+			open := time.Date(date.Year(), date.Month(), date.Day(), from/60, from%60, 0, 0, loc)
+			// A wall-clock time skipped by a DST change normalizes to later;
+			// it still has to fall in the window to count.
+			if !open.After(now) || !SlotOpen(open, loc, slots) {
+				continue
+			}
+			if best.IsZero() || open.Before(best) {
+				best = open
+			}
+		}
+		if !best.IsZero() {
+			return best, true
+		}
+	}
+	return time.Time{}, false
 }

@@ -1,4 +1,4 @@
-package dialer
+package outbound
 
 import (
 	"testing"
@@ -52,6 +52,39 @@ func TestSlotOpen(t *testing.T) {
 	} {
 		if got := SlotOpen(c.now, c.loc, c.slots); got != c.open {
 			t.Errorf("%s: SlotOpen(%s) = %v, want %v", c.name, c.now.In(c.loc).Format("Mon 2006-01-02 15:04 MST"), got, c.open)
+		}
+	}
+}
+
+func TestNextSlotOpening(t *testing.T) {
+	moscow, _ := time.LoadLocation("Europe/Moscow")
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	weekdays := []agent.TimeSlot{}
+	for d := 1; d <= 5; d++ {
+		weekdays = append(weekdays, agent.TimeSlot{Day: d, NotBefore: "09:00", NotAfter: "18:00"})
+	}
+	for _, c := range []struct {
+		name  string
+		now   time.Time
+		loc   *time.Location
+		slots []agent.TimeSlot
+		want  time.Time
+	}{
+		{"open now", time.Date(2026, 11, 20, 7, 0, 0, 0, time.UTC), moscow, weekdays, time.Date(2026, 11, 20, 7, 0, 0, 0, time.UTC)},
+		{"no slots", time.Date(2026, 11, 20, 22, 0, 0, 0, time.UTC), moscow, nil, time.Date(2026, 11, 20, 22, 0, 0, 0, time.UTC)},
+		// Friday 23:00 in Moscow: Monday 09:00 MSK is 06:00 UTC.
+		{"Friday evening", time.Date(2026, 11, 20, 20, 0, 0, 0, time.UTC), moscow, weekdays, time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)},
+		{"before today's window", time.Date(2026, 11, 19, 4, 0, 0, 0, time.UTC), moscow, weekdays, time.Date(2026, 11, 19, 6, 0, 0, 0, time.UTC)},
+		{"one slot a week, just missed", time.Date(2026, 11, 16, 16, 0, 0, 0, time.UTC), moscow, weekdays[:1], time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)},
+		// Spring forward 2026-03-29: a Sunday 02:00-03:00 slot never opens
+		// that night; the next Sunday's does, at 02:00 CEST (00:00 UTC).
+		{"skipped hour", time.Date(2026, 3, 28, 23, 0, 0, 0, time.UTC), berlin, []agent.TimeSlot{{Day: 7, NotBefore: "02:00", NotAfter: "03:00"}}, time.Date(2026, 4, 5, 0, 0, 0, 0, time.UTC)},
+	} {
+		got, ok := NextSlotOpening(c.now, c.loc, c.slots)
+		if !ok || !got.Equal(c.want) {
+			t.Errorf("%s: NextSlotOpening = %s %v, want %s", c.name, got.UTC(), ok, c.want.UTC())
+		} else if !SlotOpen(got, c.loc, c.slots) {
+			t.Errorf("%s: the slots are not open at %s", c.name, got.UTC())
 		}
 	}
 }
