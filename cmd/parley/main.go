@@ -84,7 +84,10 @@ PARLEY_LOGIN_FAILURES_PER_LOGIN (default 5), PARLEY_LOGIN_FAILURES_PER_CLIENT (d
 PARLEY_PASSWORD_HASHES (password hashes at once; default one per CPU),
 PARLEY_PASSWORD_HASH_QUEUE (hashes that may wait; default 4 per CPU),
 PARLEY_SCRIPT_MAX_ALLOC (what one script run's bulk operations may allocate; default 64MiB),
-PARLEY_SCRIPT_MAX_RUN_STEPS (steps of one script run; default 4000000).
+PARLEY_SCRIPT_MAX_RUN_STEPS (steps of one script run; default 4000000),
+PARLEY_STREAM_USER_CONNS (stream connections of one staff user on a node; default 16),
+PARLEY_UPLOAD_CHAT_FILES and PARLEY_UPLOAD_CHAT_BYTES (upload quota of one chat; default 200, 1GiB),
+PARLEY_UPLOAD_COMPANY_FILES and PARLEY_UPLOAD_COMPANY_BYTES (of one company; default 100000, 100GiB).
 See docs/security.md for the limits and their settings.
 A value that does not parse stops the command with the variable's name.
 `
