@@ -335,7 +335,7 @@ func (s *Server) Handler() http.Handler {
 	if l, ok := s.Media.(*media.Local); ok {
 		(&localmedia.Handler{Store: l, Log: s.Config.Log}).Register(mux)
 	}
-	return api.Observe(s.Config.Log, s.Metrics, mux)
+	return api.Observe(s.Config.Log, s.Metrics, api.Canonical(mux))
 }
 
 // metricsHandler serves the Prometheus metrics, behind MetricsToken when
@@ -377,7 +377,7 @@ func (s *Server) Listen() error {
 		mux := http.NewServeMux()
 		api.Route(mux, "GET /metrics", s.metricsHandler())
 		s.metricsHTTP = &http.Server{
-			Handler:           api.Observe(s.Config.Log, s.Metrics, mux),
+			Handler:           api.Observe(s.Config.Log, s.Metrics, api.Canonical(mux)),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      30 * time.Second,

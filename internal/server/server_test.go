@@ -39,6 +39,28 @@ func TestOperationalEndpoints(t *testing.T) {
 			t.Fatalf("unknown method: %d %s", r.Status, r.Body)
 		}
 
+		// A path with an empty segment (an unset id in a client's URL) is
+		// the family's JSON 404, not a redirect to another URL.
+		noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		for _, p := range []string{
+			"/api/v2/ext/statistic//transcription?type=text",
+			"/api/v2/ext/statistic/download/call?call_uuid=",
+			"/v1/chats//messages",
+			"/apps/api/v1/chats//photos/upload",
+		} {
+			req, _ := http.NewRequest("GET", env.URL()+p, nil)
+			req.Header.Set("Authorization", "Bearer "+ten.Token)
+			resp, err := noRedirect.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode/100 != 4 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || !json.Valid(body) {
+				t.Errorf("GET %s: %d %s %s; want a JSON 4xx", p, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+			}
+		}
+
 		r = env.Do(t, "PATCH", "/api/v2/ext/initial-entity", ten.Token, "{}")
 		if r.Status != 405 || r.Header.Get("Allow") != "GET, POST, PUT, DELETE" || json.Unmarshal(r.Body, &e) != nil {
 			t.Fatalf("wrong method: %d %q %s", r.Status, r.Header.Get("Allow"), r.Body)
