@@ -84,7 +84,13 @@ PARLEY_LOGIN_FAILURES_PER_LOGIN (default 5), PARLEY_LOGIN_FAILURES_PER_CLIENT (d
 PARLEY_PASSWORD_HASHES (password hashes at once; default one per CPU),
 PARLEY_PASSWORD_HASH_QUEUE (hashes that may wait; default 4 per CPU),
 PARLEY_SCRIPT_MAX_ALLOC (what one script run's bulk operations may allocate; default 64MiB),
-PARLEY_SCRIPT_MAX_RUN_STEPS (steps of one script run; default 4000000).
+PARLEY_SCRIPT_MAX_RUN_STEPS (steps of one script run; default 4000000),
+PARLEY_TRUNK_ALLOW_PRIVATE (1 lets SIP trunk hosts be loopback, private and link-local
+addresses; default 0: refused when saved and at every dial),
+PARLEY_DIALER_MAX_CALLS (calls in progress on one node; default sized from the file
+descriptor limit, which serve raises to its hard limit: (soft - 1024) / 4, 16 to 2000),
+PARLEY_MAX_CHANNEL_LIMIT (ceiling of agents' total_channel_limit and routing_channel_limit;
+default 1000). A trunk's own calls_per_second (default 10) paces its calls on each node.
 See docs/security.md for the limits and their settings.
 A value that does not parse stops the command with the variable's name.
 `
