@@ -237,8 +237,17 @@ func benchImport(ctx context.Context, db string, rows int, out io.Writer) error 
 	if err != nil {
 		return err
 	}
+	rowsJSON = nil
+	// Another tenant posts chat messages at 20/s: first with the server
+	// idle (the baseline), then during the import.
+	other, err := newPostProbe(ctx, b)
+	if err != nil {
+		return err
+	}
+	idlePosts := other.baseline(ctx, 20, 5*time.Second)
 	probeCtx, stopProbe := context.WithCancel(ctx)
 	probe := startProbe(probeCtx, b, 20)
+	posts := other.run(probeCtx, 20)
 	start := time.Now()
 	var up struct {
 		TaskUUID string `json:"task_uuid"`
@@ -252,6 +261,7 @@ func benchImport(ctx context.Context, db string, rows int, out io.Writer) error 
 	elapsed := time.Since(start)
 	stopProbe()
 	lat := probe()
+	during := posts()
 	if err != nil {
 		return err
 	}
@@ -263,6 +273,15 @@ func benchImport(ctx context.Context, db string, rows int, out io.Writer) error 
 		rows, acked.Round(time.Millisecond), elapsed.Round(time.Millisecond), rate, 100*rate/rawRate)
 	fmt.Fprintf(out, "probe during the import: %d GET agent-settings/general, p50 %.2f ms, p99 %.2f ms, max %.2f ms, errors %d\n",
 		len(lat.ok), ms(percentile(lat.ok, .5)), ms(percentile(lat.ok, .99)), ms(percentile(lat.ok, 1)), lat.errors)
+	fmt.Fprintln(out, describePosts("another tenant's POST /v1/chats/{id}/messages, server idle (baseline)", idlePosts))
+	fmt.Fprintln(out, describePosts("the same during the import", during))
+	p99 := percentile(during.ok, .99)
+	goal := "met"
+	if p99 >= 50*time.Millisecond || during.errors > 0 {
+		goal = "NOT met"
+	}
+	fmt.Fprintf(out, "posts' p99 during the import: %.2f ms = %.1fx the idle p99; goal < 50 ms: %s\n",
+		ms(p99), float64(p99)/float64(max(percentile(idlePosts.ok, .99), time.Microsecond)), goal)
 	return nil
 }
 

@@ -136,6 +136,10 @@ func TestBadSettingsRefused(t *testing.T) {
 		{"PARLEY_UPLOAD_COMPANY_FILES", []string{"PARLEY_UPLOAD_COMPANY_FILES=x"}},
 		{"PARLEY_UPLOAD_CHAT_BYTES", []string{"PARLEY_UPLOAD_CHAT_BYTES=big"}},
 		{"PARLEY_UPLOAD_COMPANY_BYTES", []string{"PARLEY_UPLOAD_COMPANY_BYTES=12parsecs"}},
+		{"PARLEY_TRUNK_ALLOW_PRIVATE", []string{"PARLEY_TRUNK_ALLOW_PRIVATE=sure"}},
+		{"PARLEY_DIALER_MAX_CALLS", []string{"PARLEY_DIALER_MAX_CALLS=0"}},
+		{"PARLEY_DIALER_MAX_CALLS", []string{"PARLEY_DIALER_MAX_CALLS=lots"}},
+		{"PARLEY_MAX_CHANNEL_LIMIT", []string{"PARLEY_MAX_CHANNEL_LIMIT=100001"}},
 	}
 	dataDir := filepath.Join(t.TempDir(), "data")
 	checked := map[string]bool{}

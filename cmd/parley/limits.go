@@ -20,6 +20,8 @@ func limitSettings(cfg *server.Config) error {
 		{"PARLEY_STREAM_USER_CONNS", &cfg.StreamUserConns, 100_000},
 		{"PARLEY_UPLOAD_CHAT_FILES", &cfg.Uploads.ChatFiles, 1_000_000},
 		{"PARLEY_UPLOAD_COMPANY_FILES", &cfg.Uploads.CompanyFiles, 1_000_000_000},
+		{"PARLEY_DIALER_MAX_CALLS", &cfg.DialerMaxCalls, 1_000_000},
+		{"PARLEY_MAX_CHANNEL_LIMIT", &cfg.MaxChannelLimit, 100_000},
 	} {
 		v := os.Getenv(s.name)
 		if v == "" {
@@ -47,6 +49,13 @@ func limitSettings(cfg *server.Config) error {
 			return fmt.Errorf("%s: want a size such as 1073741824, 500MiB or 10GiB, got %q", s.name, v)
 		}
 		*s.dst = n
+	}
+	switch v := os.Getenv("PARLEY_TRUNK_ALLOW_PRIVATE"); v {
+	case "", "0", "false":
+	case "1", "true":
+		cfg.TrunkAllowPrivate = true
+	default:
+		return fmt.Errorf("PARLEY_TRUNK_ALLOW_PRIVATE: want 1 or 0, got %q", v)
 	}
 	return nil
 }

@@ -87,7 +87,13 @@ PARLEY_SCRIPT_MAX_ALLOC (what one script run's bulk operations may allocate; def
 PARLEY_SCRIPT_MAX_RUN_STEPS (steps of one script run; default 4000000),
 PARLEY_STREAM_USER_CONNS (stream connections of one staff user on a node; default 16),
 PARLEY_UPLOAD_CHAT_FILES and PARLEY_UPLOAD_CHAT_BYTES (upload quota of one chat; default 200, 1GiB),
-PARLEY_UPLOAD_COMPANY_FILES and PARLEY_UPLOAD_COMPANY_BYTES (of one company; default 100000, 100GiB).
+PARLEY_UPLOAD_COMPANY_FILES and PARLEY_UPLOAD_COMPANY_BYTES (of one company; default 100000, 100GiB),
+PARLEY_TRUNK_ALLOW_PRIVATE (1 lets SIP trunk hosts be loopback, private and link-local
+addresses; default 0: refused when saved and at every dial),
+PARLEY_DIALER_MAX_CALLS (calls in progress on one node; default sized from the file
+descriptor limit, which serve raises to its hard limit: (soft - 1024) / 4, 16 to 2000),
+PARLEY_MAX_CHANNEL_LIMIT (ceiling of agents' total_channel_limit and routing_channel_limit;
+default 1000). A trunk's own calls_per_second (default 10) paces its calls on each node.
 See docs/security.md for the limits and their settings.
 A value that does not parse stops the command with the variable's name.
 `

@@ -72,17 +72,22 @@ func TestTenantLimitSettings(t *testing.T) {
 	t.Setenv("PARLEY_UPLOAD_CHAT_BYTES", "500MiB")
 	t.Setenv("PARLEY_UPLOAD_COMPANY_FILES", "7000")
 	t.Setenv("PARLEY_UPLOAD_COMPANY_BYTES", "2TiB")
+	t.Setenv("PARLEY_TRUNK_ALLOW_PRIVATE", "1")
+	t.Setenv("PARLEY_DIALER_MAX_CALLS", "300")
+	t.Setenv("PARLEY_MAX_CHANNEL_LIMIT", "250")
 	var cfg server.Config
 	if err := limitSettings(&cfg); err != nil {
 		t.Fatal(err)
 	}
 	u := cfg.Uploads
-	if cfg.StreamUserConns != 40 || u.ChatFiles != 50 || u.ChatBytes != 500<<20 || u.CompanyFiles != 7000 || u.CompanyBytes != 2<<40 {
+	if cfg.StreamUserConns != 40 || u.ChatFiles != 50 || u.ChatBytes != 500<<20 || u.CompanyFiles != 7000 || u.CompanyBytes != 2<<40 ||
+		!cfg.TrunkAllowPrivate || cfg.DialerMaxCalls != 300 || cfg.MaxChannelLimit != 250 {
 		t.Fatalf("settings read as %+v", cfg)
 	}
 	for name, bad := range map[string]string{
 		"PARLEY_STREAM_USER_CONNS": "0", "PARLEY_UPLOAD_CHAT_FILES": "many", "PARLEY_UPLOAD_CHAT_BYTES": "0",
 		"PARLEY_UPLOAD_COMPANY_FILES": "-1", "PARLEY_UPLOAD_COMPANY_BYTES": "lots",
+		"PARLEY_TRUNK_ALLOW_PRIVATE": "yes", "PARLEY_DIALER_MAX_CALLS": "-3", "PARLEY_MAX_CHANNEL_LIMIT": "0",
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Setenv(name, bad)

@@ -17,6 +17,23 @@ type Service struct {
 	// Now is the service's clock; nil is time.Now. A transaction reads it
 	// once.
 	Now func() time.Time
+	// MaxChannelLimit is the installation's ceiling for an agent's
+	// total_channel_limit and routing_channel_limit
+	// (PARLEY_MAX_CHANNEL_LIMIT); 0 is DefaultMaxChannelLimit.
+	MaxChannelLimit int
+}
+
+// DefaultMaxChannelLimit is the ceiling of channel limits when the
+// installation sets none: more calls than one node places at once by
+// default (see the dialer's call cap), so a tenant cannot ask for the
+// whole cluster.
+const DefaultMaxChannelLimit = 1000
+
+func (s *Service) maxChannelLimit() int {
+	if s.MaxChannelLimit > 0 {
+		return s.MaxChannelLimit
+	}
+	return DefaultMaxChannelLimit
 }
 
 func (s *Service) now() time.Time {
@@ -172,11 +189,9 @@ func agentID(ctx context.Context, q store.Querier, cid int64, agentUUID string) 
 	return id, err
 }
 
-// Limits of the editable counters.
-const (
-	maxRecallCount  = 100
-	maxChannelLimit = 100000
-)
+// Limit of the editable recall counter; channel limits have the
+// installation's ceiling (Service.MaxChannelLimit).
+const maxRecallCount = 100
 
 // UpdateSettings applies a partial change of the general settings.
 func (s *Service) UpdateSettings(ctx context.Context, agentUUID string, u SettingsUpdate) (*Agent, error) {
@@ -210,13 +225,13 @@ func (s *Service) UpdateSettings(ctx context.Context, agentUUID string, u Settin
 			a.RecallCount = *u.RecallCount
 		}
 		if u.RoutingChannelLimit != nil {
-			if err := validCount("routing_channel_limit", *u.RoutingChannelLimit, maxChannelLimit); err != nil {
+			if err := validCount("routing_channel_limit", *u.RoutingChannelLimit, s.maxChannelLimit()); err != nil {
 				return err
 			}
 			a.RoutingChannelLimit = *u.RoutingChannelLimit
 		}
 		if u.TotalChannelLimit != nil {
-			if err := validCount("total_channel_limit", *u.TotalChannelLimit, maxChannelLimit); err != nil {
+			if err := validCount("total_channel_limit", *u.TotalChannelLimit, s.maxChannelLimit()); err != nil {
 				return err
 			}
 			a.TotalChannelLimit = *u.TotalChannelLimit

@@ -11,6 +11,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,6 +39,18 @@ type Dialer struct {
 	// TrunkResolver, if set, finds a company's own trunk by the agent's
 	// trunk_name; a nil Trunk (and nil error) falls back to Trunks.
 	TrunkResolver func(ctx context.Context, companyID int64, name string) (Trunk, error)
+
+	// MaxCalls caps the calls in progress on this node, whatever the
+	// agents' channel limits (PARLEY_DIALER_MAX_CALLS, sized from the
+	// file descriptor limit); 0: no cap.
+	MaxCalls int
+	// DefaultCPS is the calls per second of a trunk that names none (the
+	// built-in ones); 0 is DefaultCallsPerSecond. A RatedTrunk's own rate
+	// wins. Each trunk is paced per node.
+	DefaultCPS float64
+
+	inflight atomic.Int64 // calls this dialer started that have not ended
+	pace     pacer
 
 	wg       sync.WaitGroup
 	programs script.Cache
@@ -136,6 +149,7 @@ func (d *Dialer) Tick(ctx context.Context) (int, error) {
 	}
 	now := d.now()
 	started := 0
+	d.pace.forget(time.Now())
 	for _, id := range agentIDs {
 		a, err := d.Agents.Dialing(ctx, id)
 		if err != nil {
@@ -146,10 +160,32 @@ func (d *Dialer) Tick(ctx context.Context) (int, error) {
 			d.decided(id, "agent waits: time slots closed", "agent_uuid", a.UUID, "until", open.UTC().Format(time.RFC3339))
 			continue
 		}
-		attempts, err := d.Dialogs.Claim(ctx, a, d.Node, d.Lease)
+		// At most the node's free calls and the trunk's calls for this
+		// second: the channel limit is the tenant's, these the node's and
+		// the carrier's.
+		most := -1
+		if d.MaxCalls > 0 {
+			most = d.MaxCalls - int(d.inflight.Load())
+			if most <= 0 {
+				d.decided(0, "waits: the node's call cap is reached", "max_calls", d.MaxCalls)
+				break
+			}
+		}
+		key, rate := d.trunkRate(ctx, a.CompanyID, a.TrunkName)
+		wall := time.Now()
+		free := d.pace.available(key, rate, wall)
+		if free <= 0 {
+			d.decided(id, "agent waits: the trunk's calls per second are used", "agent_uuid", a.UUID, "trunk", a.TrunkName, "calls_per_second", rate)
+			continue
+		}
+		if most < 0 || free < most {
+			most = free
+		}
+		attempts, err := d.Dialogs.ClaimUpTo(ctx, a, d.Node, d.Lease, most)
 		if err != nil {
 			return started, err
 		}
+		d.pace.spend(key, rate, len(attempts), wall)
 		if len(attempts) == 0 {
 			d.decided(id, "agent waits: channel limit reached", "agent_uuid", a.UUID, "total_channel_limit", a.ChannelLimit)
 		} else {
@@ -157,8 +193,10 @@ func (d *Dialer) Tick(ctx context.Context) (int, error) {
 		}
 		for _, at := range attempts {
 			d.wg.Add(1)
+			d.inflight.Add(1)
 			go func() {
 				defer d.wg.Done()
+				defer d.inflight.Add(-1)
 				d.runCall(ctx, at)
 			}()
 		}

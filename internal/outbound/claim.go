@@ -54,6 +54,16 @@ func (s *Service) DueAgents(ctx context.Context) ([]int64, error) {
 // agent's row lock (PostgreSQL) or the write lock (SQLite), so several
 // processes together never exceed the agent's channel limit.
 func (s *Service) Claim(ctx context.Context, a *agent.Dialing, owner string, lease time.Duration) ([]*Attempt, error) {
+	return s.ClaimUpTo(ctx, a, owner, lease, -1)
+}
+
+// ClaimUpTo is Claim taking at most most dialogs (a negative most: no
+// bound but the channel limit): the dialer's share of its node's call cap
+// and of the trunk's calls per second.
+func (s *Service) ClaimUpTo(ctx context.Context, a *agent.Dialing, owner string, lease time.Duration, most int) ([]*Attempt, error) {
+	if most == 0 {
+		return nil, nil
+	}
 	// A cheap look on the read pool first: with every channel busy there is
 	// nothing to claim, and the write lock is left to others.
 	var live int
@@ -75,6 +85,9 @@ func (s *Service) Claim(ctx context.Context, a *agent.Dialing, owner string, lea
 			return err
 		}
 		free := a.ChannelLimit - live
+		if most >= 0 {
+			free = min(free, most)
+		}
 		if free <= 0 {
 			return nil
 		}

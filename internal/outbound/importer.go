@@ -25,7 +25,7 @@ type Importer struct {
 	Dialogs   *Service
 	Node      string // unique per process
 	Log       *slog.Logger
-	BatchSize int           // rows per transaction
+	BatchSize int           // rows per transaction (default 500: short enough that a write queued behind one waits little)
 	Lease     time.Duration // how long a claim lasts without renewal
 	Poll      time.Duration // how often to look for work when idle
 
@@ -52,7 +52,7 @@ func (im *Importer) wakeChan() chan struct{} {
 
 func (im *Importer) defaults() {
 	if im.BatchSize <= 0 {
-		im.BatchSize = 2000
+		im.BatchSize = 500
 	}
 	if im.Lease <= 0 {
 		im.Lease = 30 * time.Second
@@ -220,7 +220,10 @@ func (im *Importer) storeBatch(ctx context.Context, t *importTask, tgt *target, 
 		rowNos = append(rowNos, res.RowNo)
 	}
 	fails := len(failed)
-	return im.Dialogs.DB.Write(ctx, func(q store.Querier) error {
+	// A bulk write: on SQLite every interactive write waiting (another
+	// tenant's message post) goes first, so the import yields between its
+	// batches.
+	return im.Dialogs.DB.WriteBulk(ctx, func(q store.Querier) error {
 		now := im.Dialogs.now()
 		res, err := q.Exec(ctx, `UPDATE import_tasks SET processed_rows = ?, failed_rows = ?, total_rows = ?, lease_until = ?, updated_at = ?
 			WHERE id = ? AND lease_owner = ? AND processed_rows = ?`,

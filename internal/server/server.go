@@ -36,6 +36,7 @@ import (
 	"github.com/parley-cc/parley/internal/chat"
 	"github.com/parley-cc/parley/internal/company"
 	"github.com/parley-cc/parley/internal/dialer"
+	"github.com/parley-cc/parley/internal/egress"
 	"github.com/parley-cc/parley/internal/events"
 	"github.com/parley-cc/parley/internal/media"
 	"github.com/parley-cc/parley/internal/outbound"
@@ -134,6 +135,19 @@ type Config struct {
 	// 4,000,000); 0 takes the defaults. They are the process's.
 	ScriptMaxAlloc    int64
 	ScriptMaxRunSteps uint64
+	// TrunkAllowPrivate lets the companies' SIP trunks point at loopback,
+	// private and link-local addresses (PARLEY_TRUNK_ALLOW_PRIVATE=1):
+	// without it a trunk host is checked by the egress guard when saved
+	// and again at every dial.
+	TrunkAllowPrivate bool
+	// DialerMaxCalls caps the calls in progress on this node
+	// (PARLEY_DIALER_MAX_CALLS); 0 sizes it from the file descriptor
+	// limit (CallCapFor).
+	DialerMaxCalls int
+	// MaxChannelLimit is the ceiling of agents' total_channel_limit and
+	// routing_channel_limit (PARLEY_MAX_CHANNEL_LIMIT); 0 is
+	// agent.DefaultMaxChannelLimit.
+	MaxChannelLimit int
 }
 
 // DSN returns the database DSN the config names, defaulting to a SQLite
@@ -242,7 +256,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Companies: &company.Service{DB: db},
 		Users:     &auth.UserService{DB: db, Operators: chats, Hashes: auth.NewHashGate(cfg.HashConcurrency, cfg.HashQueue)},
 		Tokens:    tokens,
-		Agents:    &agent.Service{DB: db},
+		Agents:    &agent.Service{DB: db, MaxChannelLimit: cfg.MaxChannelLimit},
 		Dialogs:   &outbound.Service{DB: db, Bus: bus, Log: cfg.Log},
 		Chats:     chats,
 		Bus:       bus,
@@ -269,13 +283,16 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		s.Router.Notice(ev)
 		s.Agentic.Notice(ev)
 	}
-	s.Dialer = &dialer.Dialer{Dialogs: s.Dialogs, Agents: s.Agents, Node: node, Log: cfg.Log, Lease: cfg.Lease, Trunks: trunks}
+	s.Dialer = &dialer.Dialer{Dialogs: s.Dialogs, Agents: s.Agents, Node: node, Log: cfg.Log, Lease: cfg.Lease, Trunks: trunks,
+		MaxCalls: callCap(cfg)}
 	reg := cfg.Speech
 	if reg == nil {
 		reg = &speech.Registry{Espeak: cfg.Synth}
 	}
-	s.Trunks = &trunk.Service{DB: db}
-	s.SIPTrunks = &voicesip.Pool{Configs: s.Trunks, Agents: s.Agents, Synth: cfg.Synth, Log: cfg.Log, Speech: reg, PublicIP: cfg.PublicIP}
+	guard := &egress.Guard{AllowPrivate: cfg.TrunkAllowPrivate}
+	s.Trunks = &trunk.Service{DB: db, Guard: guard}
+	s.SIPTrunks = &voicesip.Pool{Configs: s.Trunks, Agents: s.Agents, Synth: cfg.Synth, Log: cfg.Log, Speech: reg, PublicIP: cfg.PublicIP,
+		Guard: guard}
 	rtc := cfg.WebRTC
 	rtc.PublicIP, rtc.Log = cfg.PublicIP, cfg.Log
 	if s.RTC, err = webrtc.NewEngine(rtc); err != nil {
@@ -537,4 +554,20 @@ func openMedia(ctx context.Context, cfg Config, db *store.DB) (media.Store, stri
 		return nil, "", err
 	}
 	return l, temp, nil
+}
+
+// callCap is the node's call cap: the configured one, else one sized from
+// the file descriptor limit, which it raises to the hard limit first. It
+// logs both, so an operator sees what the node will carry.
+func callCap(cfg Config) int {
+	soft, hard, err := RaiseFileLimit()
+	if err != nil {
+		cfg.Log.Warn("file descriptor limit unknown", "error", err)
+	}
+	n := cfg.DialerMaxCalls
+	if n == 0 {
+		n = CallCapFor(soft)
+	}
+	cfg.Log.Info("file descriptors", "soft_limit", soft, "hard_limit", hard, "dialer_max_calls", n)
+	return n
 }

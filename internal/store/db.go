@@ -41,6 +41,10 @@ type DB struct {
 
 	rebindMu sync.RWMutex
 	rebound  map[string]string
+
+	// gate orders SQLite's writers (interactive before bulk); PostgreSQL
+	// writers run side by side and need none.
+	gate *writeGate
 }
 
 // Open opens the database named by dsn: "sqlite:///abs/path.db",
@@ -115,7 +119,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxLifetime(0)
-	return &DB{Dialect: SQLite, write: write, read: read, rebound: map[string]string{}}, nil
+	return &DB{Dialect: SQLite, write: write, read: read, rebound: map[string]string{}, gate: &writeGate{}}, nil
 }
 
 // Close closes both pools.
@@ -191,7 +195,27 @@ func (r *Row) Scan(dest ...any) error {
 func (db *DB) Reader() Querier { return Querier{db: db, pool: db.read} }
 
 // Write runs fn in a write transaction and commits it if fn returns nil.
+// On SQLite it goes before bulk writes that wait (see WriteBulk).
 func (db *DB) Write(ctx context.Context, fn func(Querier) error) error {
+	return db.writeTx(ctx, false, fn)
+}
+
+// WriteBulk is Write for one chunk of a long job (an import's batch): on
+// SQLite, whose writers take turns, it yields to every interactive Write
+// waiting, so the job's chunks queue behind other tenants' writes instead
+// of ahead of them. Keep each chunk small: an interactive write may still
+// wait for the one chunk in progress. On PostgreSQL it is Write.
+func (db *DB) WriteBulk(ctx context.Context, fn func(Querier) error) error {
+	return db.writeTx(ctx, true, fn)
+}
+
+func (db *DB) writeTx(ctx context.Context, bulk bool, fn func(Querier) error) error {
+	if db.gate != nil {
+		if err := db.gate.acquire(ctx, bulk); err != nil {
+			return db.mapError(fmt.Errorf("store: begin: %w", err))
+		}
+		defer db.gate.release()
+	}
 	return db.inTx(ctx, db.write, nil, fn)
 }
 

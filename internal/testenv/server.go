@@ -53,7 +53,9 @@ func StartWith(tb testing.TB, dsn string, opts Options) *Env {
 	ctx := context.Background()
 	// Tones instead of espeak-ng keep simulated calls fast; the audio
 	// package tests espeak-ng itself.
-	cfg := server.Config{Addr: "127.0.0.1:0", DB: dsn, Log: log, NoWorkers: opts.Manual, Synth: audio.ToneSynth{}}
+	// Test SIP peers listen on loopback: trunks may point there unless a
+	// test of the egress guard configures it back on.
+	cfg := server.Config{Addr: "127.0.0.1:0", DB: dsn, Log: log, NoWorkers: opts.Manual, Synth: audio.ToneSynth{}, TrunkAllowPrivate: true}
 	if opts.Configure != nil {
 		opts.Configure(&cfg)
 	}

@@ -3,11 +3,13 @@ package trunk
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/egress"
 	"github.com/parley-cc/parley/internal/store"
 )
 
@@ -17,6 +19,27 @@ type Service struct {
 	DB *store.DB
 	// Now is the clock of created_at and updated_at; nil is time.Now.
 	Now func() time.Time
+	// Guard refuses hosts that are, or resolve to, internal addresses
+	// (internal/egress) when a trunk is saved; the SIP stack checks again
+	// at every dial. nil, or AllowPrivate (PARLEY_TRUNK_ALLOW_PRIVATE),
+	// takes any host.
+	Guard *egress.Guard
+}
+
+// checkHost refuses a host the guard blocks, as a field error fit for
+// the tenant (it never says what a name resolved to). It runs before the
+// write transaction: a lookup may take seconds.
+func (s *Service) checkHost(ctx context.Context, host string) error {
+	if s.Guard == nil || s.Guard.AllowPrivate {
+		return nil
+	}
+	if _, err := s.Guard.Resolve(ctx, strings.TrimSpace(host)); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return parley.FieldError("host", "%s", err.Error())
+	}
+	return nil
 }
 
 func (s *Service) now() time.Time {
@@ -26,13 +49,13 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
-const columns = `uuid, company_id, name, host, port, transport, username, password, caller_id, codecs, ring_timeout_s, created_at, updated_at`
+const columns = `uuid, company_id, name, host, port, transport, username, password, caller_id, codecs, ring_timeout_s, calls_per_second, created_at, updated_at`
 
 func scan(r store.Scanner) (*Trunk, error) {
 	var t Trunk
 	var created, updated int64
 	if err := r.Scan(&t.UUID, &t.CompanyID, &t.Name, &t.Host, &t.Port, &t.Transport, &t.Username, &t.secret,
-		&t.CallerID, &t.Codecs, &t.RingTimeout, &created, &updated); err != nil {
+		&t.CallerID, &t.Codecs, &t.RingTimeout, &t.CPS, &created, &updated); err != nil {
 		return nil, err
 	}
 	if t.secret != "" {
@@ -60,12 +83,15 @@ func (s *Service) Create(ctx context.Context, in NewTrunk) (*Trunk, error) {
 	if err := validate(&in); err != nil {
 		return nil, err
 	}
+	if err := s.checkHost(ctx, in.Host); err != nil {
+		return nil, err
+	}
 	id := uuid.NewString()
 	err = s.DB.Write(ctx, func(q store.Querier) error {
 		now := s.now().UnixMilli()
-		_, err := q.Exec(ctx, `INSERT INTO trunks (uuid, company_id, name, host, port, transport, username, password, caller_id, codecs, ring_timeout_s, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, cid, in.Name, in.Host, in.Port, in.Transport, in.Username, in.Password,
-			in.CallerID, in.Codecs, in.RingTimeout, now, now)
+		_, err := q.Exec(ctx, `INSERT INTO trunks (uuid, company_id, name, host, port, transport, username, password, caller_id, codecs, ring_timeout_s, calls_per_second, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, cid, in.Name, in.Host, in.Port, in.Transport, in.Username, in.Password,
+			in.CallerID, in.Codecs, in.RingTimeout, in.CPS, now, now)
 		return err
 	})
 	if errors.Is(err, store.ErrUnique) {
@@ -140,6 +166,14 @@ func (s *Service) Update(ctx context.Context, name string, u Update) (*Trunk, er
 	if u.RingTimeout != nil && *u.RingTimeout == 0 {
 		return nil, parley.FieldError("ring_timeout_s", "must be 5-300 seconds")
 	}
+	if u.CPS != nil && *u.CPS == 0 {
+		return nil, parley.FieldError("calls_per_second", "must be 1-%d", MaxCPS)
+	}
+	if u.Host != nil {
+		if err := s.checkHost(ctx, *u.Host); err != nil {
+			return nil, err
+		}
+	}
 	var id string
 	err = s.DB.Write(ctx, func(q store.Querier) error {
 		cur, err := found(scan(q.QueryRow(ctx, `SELECT `+columns+` FROM trunks WHERE company_id = ? AND name = ?`, cid, name)))
@@ -148,7 +182,7 @@ func (s *Service) Update(ctx context.Context, name string, u Update) (*Trunk, er
 		}
 		id = cur.UUID
 		in := NewTrunk{Name: cur.Name, Host: cur.Host, Port: cur.Port, Transport: cur.Transport, Username: cur.Username,
-			Password: cur.secret, CallerID: cur.CallerID, Codecs: cur.Codecs, RingTimeout: cur.RingTimeout}
+			Password: cur.secret, CallerID: cur.CallerID, Codecs: cur.Codecs, RingTimeout: cur.RingTimeout, CPS: cur.CPS}
 		for _, f := range []struct {
 			to   *string
 			from *string
@@ -164,19 +198,22 @@ func (s *Service) Update(ctx context.Context, name string, u Update) (*Trunk, er
 		if u.RingTimeout != nil {
 			in.RingTimeout = *u.RingTimeout
 		}
+		if u.CPS != nil {
+			in.CPS = *u.CPS
+		}
 		if err := validate(&in); err != nil {
 			return err
 		}
 		if in.Host == cur.Host && in.Port == cur.Port && in.Transport == cur.Transport && in.Username == cur.Username &&
-			in.Password == cur.secret && in.CallerID == cur.CallerID && in.Codecs == cur.Codecs && in.RingTimeout == cur.RingTimeout {
+			in.Password == cur.secret && in.CallerID == cur.CallerID && in.Codecs == cur.Codecs && in.RingTimeout == cur.RingTimeout && in.CPS == cur.CPS {
 			return nil
 		}
 		// Strictly later than before, so that a cache keyed by updated_at
 		// sees the change even within the millisecond of the last one.
 		now := max(s.now().UnixMilli(), cur.UpdatedAt.UnixMilli()+1)
 		_, err = q.Exec(ctx, `UPDATE trunks SET host = ?, port = ?, transport = ?, username = ?, password = ?, caller_id = ?,
-			codecs = ?, ring_timeout_s = ?, updated_at = ? WHERE uuid = ? AND company_id = ?`, in.Host, in.Port, in.Transport,
-			in.Username, in.Password, in.CallerID, in.Codecs, in.RingTimeout, now, cur.UUID, cid)
+			codecs = ?, ring_timeout_s = ?, calls_per_second = ?, updated_at = ? WHERE uuid = ? AND company_id = ?`, in.Host, in.Port, in.Transport,
+			in.Username, in.Password, in.CallerID, in.Codecs, in.RingTimeout, in.CPS, now, cur.UUID, cid)
 		return err
 	})
 	if err != nil {

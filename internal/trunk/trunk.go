@@ -29,6 +29,7 @@ type Trunk struct {
 	CallerID    string
 	Codecs      string // "PCMU,PCMA": in order of preference
 	RingTimeout int    // seconds
+	CPS         int    // calls per second the dialer starts through it, per node
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 
@@ -42,8 +43,18 @@ func (t *Trunk) Secret() string { return t.secret }
 // Masked is how a set password is shown.
 const Masked = "********"
 
+// DefaultCPS is a trunk's calls per second when its creator names none:
+// the common carrier default for SIP trunking. MaxCPS is the most a
+// tenant may set (a carrier that allows more is the exception; the node's
+// call cap bounds the calls in progress anyway).
+const (
+	DefaultCPS = 10
+	MaxCPS     = 1000
+)
+
 // NewTrunk is what creating a trunk takes. Zero values take defaults:
-// port 5060, transport udp, codecs PCMU,PCMA, ring timeout 30 seconds.
+// port 5060, transport udp, codecs PCMU,PCMA, ring timeout 30 seconds,
+// DefaultCPS calls per second.
 type NewTrunk struct {
 	Name        string
 	Host        string
@@ -54,6 +65,7 @@ type NewTrunk struct {
 	CallerID    string
 	Codecs      string
 	RingTimeout int // seconds
+	CPS         int
 }
 
 // Update is a partial change of a trunk: a nil field keeps its value. The
@@ -69,6 +81,7 @@ type Update struct {
 	CallerID    *string
 	Codecs      *string
 	RingTimeout *int
+	CPS         *int
 }
 
 // validate checks a trunk and fills in its defaults.
@@ -121,6 +134,12 @@ func validate(in *NewTrunk) error {
 	}
 	if in.RingTimeout < 5 || in.RingTimeout > 300 {
 		return parley.FieldError("ring_timeout_s", "must be 5-300 seconds")
+	}
+	if in.CPS == 0 {
+		in.CPS = DefaultCPS
+	}
+	if in.CPS < 1 || in.CPS > MaxCPS {
+		return parley.FieldError("calls_per_second", "must be 1-%d", MaxCPS)
 	}
 	return nil
 }

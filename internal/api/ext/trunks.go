@@ -22,6 +22,7 @@ type trunkDTO struct {
 	CallerID    string `json:"caller_id"`
 	Codecs      string `json:"codecs"`
 	RingTimeout int    `json:"ring_timeout_s"`
+	CPS         int    `json:"calls_per_second"`
 	CreatedAt   string `json:"created_at"`
 	UpdatedAt   string `json:"updated_at"`
 }
@@ -31,7 +32,7 @@ const trunkTimeLayout = "2006-01-02 15:04:05"
 func toTrunk(t *trunk.Trunk) trunkDTO {
 	return trunkDTO{
 		TrunkUUID: t.UUID, Name: t.Name, Host: t.Host, Port: t.Port, Transport: t.Transport, Username: t.Username,
-		Password: t.Password, CallerID: t.CallerID, Codecs: t.Codecs, RingTimeout: t.RingTimeout,
+		Password: t.Password, CallerID: t.CallerID, Codecs: t.Codecs, RingTimeout: t.RingTimeout, CPS: t.CPS,
 		CreatedAt: t.CreatedAt.UTC().Format(trunkTimeLayout),
 		UpdatedAt: t.UpdatedAt.UTC().Format(trunkTimeLayout),
 	}
@@ -51,6 +52,7 @@ type trunkBody struct {
 	Codecs       string   `json:"codecs"`
 	RingTimeout  *api.Int `json:"ring_timeout"`
 	RingTimeoutS *api.Int `json:"ring_timeout_s"`
+	CPS          *api.Int `json:"calls_per_second"`
 }
 
 func (b trunkBody) domain() (trunk.NewTrunk, error) {
@@ -61,6 +63,12 @@ func (b trunkBody) domain() (trunk.NewTrunk, error) {
 			return in, parley.FieldError("port", "must be 1-65535")
 		}
 		in.Port = *p
+	}
+	if c := api.IntPtr(b.CPS); c != nil {
+		if *c == 0 {
+			return in, parley.FieldError("calls_per_second", "must be 1-%d", trunk.MaxCPS)
+		}
+		in.CPS = *c
 	}
 	ring, alias := api.IntPtr(b.RingTimeoutS), api.IntPtr(b.RingTimeout)
 	if ring != nil && alias != nil && *ring != *alias {
@@ -150,11 +158,12 @@ type trunkUpdateBody struct {
 	Codecs       *string  `json:"codecs"`
 	RingTimeout  *api.Int `json:"ring_timeout"`
 	RingTimeoutS *api.Int `json:"ring_timeout_s"`
+	CPS          *api.Int `json:"calls_per_second"`
 }
 
 func (b trunkUpdateBody) domain(pathName string) (trunk.Update, error) {
 	u := trunk.Update{Host: b.Host, Port: api.IntPtr(b.Port), Transport: b.Transport, Username: b.Username,
-		Password: b.Password, CallerID: b.CallerID, Codecs: b.Codecs}
+		Password: b.Password, CallerID: b.CallerID, Codecs: b.Codecs, CPS: api.IntPtr(b.CPS)}
 	if b.Name != nil && strings.TrimSpace(*b.Name) != strings.TrimSpace(pathName) {
 		return u, parley.FieldError("name", "cannot be changed (delete the trunk and create it under the new name)")
 	}

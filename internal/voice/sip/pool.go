@@ -11,6 +11,7 @@ import (
 	"github.com/parley-cc/parley/internal/agent"
 	"github.com/parley-cc/parley/internal/audio"
 	"github.com/parley-cc/parley/internal/dialer"
+	"github.com/parley-cc/parley/internal/egress"
 	"github.com/parley-cc/parley/internal/speech"
 	"github.com/parley-cc/parley/internal/trunk"
 	"github.com/parley-cc/parley/internal/voice/sdp"
@@ -36,6 +37,9 @@ type Pool struct {
 	}
 	// PublicIP is every trunk's Config.PublicIP (PARLEY_PUBLIC_IP).
 	PublicIP netip.Addr
+	// Guard is every trunk's Config.Guard: the companies' trunk hosts are
+	// checked again at each dial (PARLEY_TRUNK_ALLOW_PRIVATE turns it off).
+	Guard *egress.Guard
 
 	mu    sync.Mutex
 	cache map[cacheKey]*cached
@@ -73,7 +77,7 @@ func (p *Pool) Resolve(ctx context.Context, companyID int64, name string) (diale
 	laws, _ := sdp.ParseCodecs(t.Codecs)
 	tr, err := New(Config{Name: t.Name, Host: t.Host, Port: t.Port, Transport: t.Transport, Username: t.Username,
 		Password: t.Secret(), CallerID: t.CallerID, Codecs: laws, Ring: time.Duration(t.RingTimeout) * time.Second,
-		PublicIP: p.PublicIP})
+		PublicIP: p.PublicIP, Guard: p.Guard, CPS: t.CPS})
 	if err != nil {
 		return nil, err
 	}

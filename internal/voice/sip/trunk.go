@@ -42,6 +42,7 @@ import (
 
 	"github.com/parley-cc/parley/internal/audio"
 	"github.com/parley-cc/parley/internal/dialer"
+	"github.com/parley-cc/parley/internal/egress"
 	"github.com/parley-cc/parley/internal/voice/g711"
 	"github.com/parley-cc/parley/internal/voice/sdp"
 )
@@ -83,6 +84,32 @@ type Config struct {
 	// NoResponse is how long to wait for any response to the INVITE
 	// before calling the trunk unreachable; 0 means 5 s.
 	NoResponse time.Duration
+	// Guard, if set, judges Host at every dial (internal/egress): a host
+	// that is, or now resolves to, an internal address is refused before
+	// any packet is sent, so the result (fail) is the same whether a port
+	// there is open or not. The INVITE goes to the address checked, not to
+	// a second lookup (DNS rebinding). nil: any host (tests, and the
+	// installation's own PARLEY_TRUNK_ALLOW_PRIVATE).
+	Guard *egress.Guard
+	// CPS is the calls per second the dialer starts through the trunk
+	// (the trunk's calls_per_second); 0: the dialer's default.
+	CPS int
+}
+
+// CallsPerSecond is the dialer's rate for this trunk (dialer.RatedTrunk).
+func (t *Trunk) CallsPerSecond() float64 { return float64(t.CPS) }
+
+// destination is where the trunk's requests go: host:port, the host
+// checked by the guard and replaced by the address it resolved to.
+func (t *Trunk) destination(ctx context.Context) (string, bool, error) {
+	if t.Guard == nil || t.Guard.AllowPrivate {
+		return net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), false, nil
+	}
+	ips, err := t.Guard.Resolve(ctx, t.Host)
+	if err != nil {
+		return "", false, err
+	}
+	return net.JoinHostPort(ips[0].String(), strconv.Itoa(t.Port)), true, nil
 }
 
 // Trunk places calls through one SIP trunk. Create it with New; it is
@@ -148,12 +175,13 @@ func (t *Trunk) Close() error {
 	return err
 }
 
-// localAddr is the address the system would send to the trunk from.
-func (t *Trunk) localAddr() (netip.Addr, error) {
+// localAddr is the address the system would send to dest (the trunk's
+// host:port) from.
+func (t *Trunk) localAddr(dest string) (netip.Addr, error) {
 	if t.LocalIP.IsValid() {
 		return t.LocalIP, nil
 	}
-	c, err := net.Dial("udp", net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))
+	c, err := net.Dial("udp", dest)
 	if err != nil {
 		return netip.Addr{}, err
 	}
@@ -165,14 +193,15 @@ func (t *Trunk) localAddr() (netip.Addr, error) {
 	return ap.Addr().Unmap(), nil
 }
 
-// stack starts the SIP user agent on first use.
-func (t *Trunk) stack() (*sipgo.Client, *sipgo.DialogClientCache, netip.Addr, error) {
+// stack starts the SIP user agent on first use; dest is the trunk's
+// host:port as destination gave it.
+func (t *Trunk) stack(dest string) (*sipgo.Client, *sipgo.DialogClientCache, netip.Addr, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.ua != nil {
 		return t.client, t.dialogs, t.local, nil
 	}
-	local, err := t.localAddr()
+	local, err := t.localAddr(dest)
 	if err != nil {
 		return nil, nil, netip.Addr{}, fmt.Errorf("sip: no route to %s: %w", t.Host, err)
 	}
@@ -270,8 +299,12 @@ func (t *Trunk) dial(ctx context.Context, req dialer.CallRequest, target *sip.Ur
 	if user == "" && target == nil {
 		return nil, dialer.ResultFail, fmt.Errorf("sip: bad number %q", req.MSISDN)
 	}
+	dest, guarded, err := t.destination(ctx)
+	if err != nil {
+		return nil, dialer.ResultFail, err
+	}
 	sp := t.callSpeech(ctx, req)
-	client, dialogs, local, err := t.stack()
+	client, dialogs, local, err := t.stack(dest)
 	if err != nil {
 		return nil, dialer.ResultFail, err
 	}
@@ -326,10 +359,11 @@ func (t *Trunk) dial(ctx context.Context, req dialer.CallRequest, target *sip.Ur
 	for _, h := range headers {
 		invite.AppendHeader(h)
 	}
-	if target != nil {
+	if target != nil || guarded {
 		// The trunk is the outbound proxy: it gets the INVITE whatever
-		// host the request line names.
-		invite.SetDestination(net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))
+		// host the request line names; a guarded trunk gets it at the
+		// address the guard checked.
+		invite.SetDestination(dest)
 	}
 	sess, err := dialogs.WriteInvite(ctx, invite)
 	if err != nil {
