@@ -52,6 +52,9 @@ type Dialer struct {
 	inflight atomic.Int64 // calls this dialer started that have not ended
 	pace     pacer
 
+	// Handover, if set, runs s.transfer() on answered calls (see Handover).
+	Handover Handover
+
 	wg       sync.WaitGroup
 	programs script.Cache
 
