@@ -34,7 +34,7 @@ export async function load(box) {
     table([
       { key: "agent_name", label: "Agent" },
       { key: "in_transfer", label: "In transfer", num: true, render: (a) => `${a.in_transfer} / ${a.routing_channel_limit || "no limit"}` },
-      { key: "m", label: "", render: (a) => {
+      { key: "m", label: "Limit used", render: (a) => {
         const lim = a.routing_channel_limit || 0;
         const b = el("b", { class: lim && a.in_transfer >= lim ? "full" : null });
         b.style.width = (lim ? Math.min(100, (100 * a.in_transfer) / lim) : 0) + "%";
@@ -51,10 +51,10 @@ export async function load(box) {
         return el("span", {}, STATE.transfer, ": ", TSTATE[t.state] || t.state, t.operator_name ? " — " + t.operator_name : "");
       } },
       { key: "started_at", label: "Started", render: (c) => fmtTime(c.started_at) },
-      { key: "listen", label: "", render: (c) => listenButton(c, err) },
+      { key: "listen", label: "Listen", render: (c) => listenButton(c, err) },
     ], items, { caption: "Live calls", empty: "No call is live." }),
     err,
-    el("p", { id: "listen-status", class: "small muted", role: "status" }, listening ? "Listening to call " + listening.callId + "." : ""));
+    el("p", { id: "listen-status", class: "small muted", role: "status" }, listening ? "Listening to " + listening.what + "." : ""));
 }
 
 function listenButton(c, err) {
@@ -64,7 +64,7 @@ function listenButton(c, err) {
     onclick: async (e) => {
       err.textContent = "";
       if (on) { stop("You stopped listening."); return; }
-      try { await listen(c.call_id); refreshButtons(); } catch (x) { err.textContent = errorText(x); }
+      try { await listen(c.call_id, c.phone || "call " + c.call_id); refreshButtons(); } catch (x) { err.textContent = errorText(x); }
     } }, on ? "Stop listening" : "Listen");
 }
 
@@ -76,16 +76,16 @@ function refreshButtons() {
     b.setAttribute("aria-pressed", on ? "true" : "false");
   }
   const s = document.getElementById("listen-status");
-  if (s) s.textContent = listening ? "Listening to call " + listening.callId + "." : "";
+  if (s) s.textContent = listening ? "Listening to " + listening.what + "." : "";
 }
 
-async function listen(callId) {
+async function listen(callId, what) {
   stop();
   const pc = new RTCPeerConnection();
   pc.addTransceiver("audio", { direction: "recvonly" });
   const audio = new Audio();
   audio.autoplay = true;
-  const me = { callId, pc, meter: null, audio };
+  const me = { callId, what, pc, meter: null, audio };
   listening = me;
   probe.state = "connecting"; probe.callId = callId;
   pc.ontrack = (e) => {
