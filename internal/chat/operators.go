@@ -226,7 +226,11 @@ func (s *Service) UpdateOperator(ctx context.Context, id int64, u OperatorUpdate
 		}
 		wentOnline = o.Status == OperatorOnline && (was != OperatorOnline || u.Capacity != nil)
 		if o.Status == OperatorOffline && was != OperatorOffline {
-			// Nobody answers an offline operator's chats: back to the queue.
+			// Nobody answers an offline operator's chats: back to the queue;
+			// calls ringing for them move on to the next operator.
+			if err := t.unringOperator(ctx, id); err != nil {
+				return err
+			}
 			return t.requeueOperator(ctx, id)
 		}
 		return nil

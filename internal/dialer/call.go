@@ -133,7 +133,15 @@ func (d *Dialer) placeCall(ctx context.Context, at *outbound.Attempt) (*outbound
 	}
 	host := &transcriptHost{conn: conn, start: out.Answered, turns: &out.Turns}
 	host.add("answer", nil)
-	outcome, runErr := prog.Run(ctx, at.EntryPoint, host, script.Config{Entities: entities, Outputs: outputs, Channel: script.Voice})
+	var sh script.Host = host
+	var ho *handoverHost
+	if d.Handover != nil {
+		call := &HandoverCall{Attempt: at, Conn: conn, Entities: entities, Answered: out.Answered, Turns: &out.Turns}
+		ho = &handoverHost{transcriptHost: host, h: d.Handover, call: call}
+		sh = ho
+		defer d.Handover.Live(call)()
+	}
+	outcome, runErr := prog.Run(ctx, at.EntryPoint, sh, script.Config{Entities: entities, Outputs: outputs, Channel: script.Voice})
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -145,6 +153,9 @@ func (d *Dialer) placeCall(ctx context.Context, at *outbound.Attempt) (*outbound
 	case runErr != nil:
 		out.Message = parley.ErrorMessage(runErr)
 		host.add("error", map[string]any{"message": out.Message})
+	case outcome.Kind == script.Transfer && ho != nil && ho.stats != nil:
+		out.Transfer = ho.stats
+		host.add("hangup", map[string]any{"after": "transfer"})
 	case outcome.Kind == script.Transfer:
 		host.add("transfer", map[string]any{"reason": outcome.Reason})
 	default:

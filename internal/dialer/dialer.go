@@ -39,6 +39,9 @@ type Dialer struct {
 	// trunk_name; a nil Trunk (and nil error) falls back to Trunks.
 	TrunkResolver func(ctx context.Context, companyID int64, name string) (Trunk, error)
 
+	// Handover, if set, runs s.transfer() on answered calls (see Handover).
+	Handover Handover
+
 	wg       sync.WaitGroup
 	programs script.Cache
 

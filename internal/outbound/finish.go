@@ -20,6 +20,19 @@ type Outcome struct {
 	WAV      []byte            // the recording; nil: none
 	Answered time.Time         // zero: not answered
 	Ended    time.Time
+	// Transfer is set when a human took the call (s.transfer() returned
+	// True): the dialog's result is then "transferred".
+	Transfer *TransferStats
+}
+
+// ResultTransferred is the result of a dialog whose call a human took.
+const ResultTransferred = "transferred"
+
+// TransferStats is what a transferred call's statistics show.
+type TransferStats struct {
+	OperatorID   int64
+	OperatorName string
+	Wait, Talk   time.Duration
 }
 
 // NewTurn is one transcript entry of a call, stored as call_turns.
@@ -127,8 +140,15 @@ func finish(ctx context.Context, q store.Querier, now time.Time, at *Attempt, ou
 		answered = out.Answered.UnixMilli()
 	}
 	var callID int64
-	if err := q.QueryRow(ctx, `UPDATE calls SET status = 'ended', result = ?, answered_at = ?, ended_at = ?, recording_key = ? WHERE uuid = ?
-		RETURNING id`, callResult(out), answered, out.Ended.UnixMilli(), recordingKey, at.CallUUID).Scan(&callID); err != nil {
+	var opID any
+	var opName string
+	var waitMS, talkMS int64
+	if tr := out.Transfer; tr != nil {
+		opID, opName, waitMS, talkMS = tr.OperatorID, tr.OperatorName, tr.Wait.Milliseconds(), tr.Talk.Milliseconds()
+	}
+	if err := q.QueryRow(ctx, `UPDATE calls SET status = 'ended', result = ?, answered_at = ?, ended_at = ?, recording_key = ?,
+		transfer_operator_id = ?, transfer_operator_name = ?, transfer_wait_ms = ?, transfer_talk_ms = ? WHERE uuid = ?
+		RETURNING id`, callResult(out), answered, out.Ended.UnixMilli(), recordingKey, opID, opName, waitMS, talkMS, at.CallUUID).Scan(&callID); err != nil {
 		return false, err
 	}
 	if err := insertTurns(ctx, q, callID, at.Agent.CompanyID, out.Turns); err != nil {

@@ -85,12 +85,18 @@ func afterCall(out *Outcome, attempt, recalls int) after {
 	case out.Message != "":
 		return after{state: DialogFailed, result: resultError, message: out.Message}
 	}
+	if out.Transfer != nil {
+		return after{state: DialogDone, result: ResultTransferred}
+	}
 	return after{state: DialogDone, result: out.Kind}
 }
 
 // callResult is the result shown for the call itself: the script's
 // outcome when answered, else the trunk's result.
 func callResult(out *Outcome) string {
+	if out.Result == ResultAnswered && out.Transfer != nil {
+		return ResultTransferred
+	}
 	if out.Result == ResultAnswered && out.Kind != "" {
 		return out.Kind
 	}

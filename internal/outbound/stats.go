@@ -24,19 +24,63 @@ type StatRow struct {
 	Message    string // why a failed dialog failed
 	FinishedAt time.Time
 	Outputs    map[string]string
+	// Transfer is set for a call a human took (result "transferred").
+	Transfer *TransferStat
+}
+
+// TransferStat is a transferred call's part of the statistics.
+type TransferStat struct {
+	OperatorID               int64
+	OperatorName             string
+	WaitSeconds, TalkSeconds float64
+	Note                     string            // the operator's disposition note
+	Outputs                  map[string]string // the operator's disposition entities
 }
 
 // ErrNoDialogData is the seed's 404 for statistics not (yet) there.
 var ErrNoDialogData = &parley.Error{Code: parley.ENOTFOUND, Message: "No data for dialog report"}
 
-const statColumns = `d.uuid, d.last_call_uuid, d.msisdn, d.status, d.result, d.message, d.finished_at, d.outputs`
+const statColumns = `d.uuid, d.last_call_uuid, d.msisdn, d.status, d.result, d.message, d.finished_at, d.outputs,
+	tc.transfer_operator_id, tc.transfer_operator_name, tc.transfer_wait_ms, tc.transfer_talk_ms, tc.transfer_disposition`
+
+// statJoin brings a dialog's last call's transfer into statColumns.
+const statJoin = ` LEFT JOIN calls tc ON tc.uuid = d.last_call_uuid `
 
 func scanStat(s store.Scanner) (StatRow, error) {
 	var r StatRow
 	var finished int64
 	var outputs string
-	if err := s.Scan(&r.DialogUUID, &r.CallUUID, &r.MSISDN, &r.Status, &r.Result, &r.Message, &finished, &outputs); err != nil {
+	var opID *int64
+	var opName *string
+	var waitMS, talkMS *int64
+	var disp *string
+	if err := s.Scan(&r.DialogUUID, &r.CallUUID, &r.MSISDN, &r.Status, &r.Result, &r.Message, &finished, &outputs,
+		&opID, &opName, &waitMS, &talkMS, &disp); err != nil {
 		return r, err
+	}
+	if opID != nil {
+		r.Transfer = &TransferStat{OperatorID: *opID, Outputs: map[string]string{}}
+		if opName != nil {
+			r.Transfer.OperatorName = *opName
+		}
+		if waitMS != nil {
+			r.Transfer.WaitSeconds = float64(*waitMS) / 1000
+		}
+		if talkMS != nil {
+			r.Transfer.TalkSeconds = float64(*talkMS) / 1000
+		}
+		if disp != nil {
+			var d struct {
+				Outputs map[string]string `json:"output_entities"`
+				Note    string            `json:"note"`
+			}
+			if json.Unmarshal([]byte(*disp), &d) == nil {
+				r.Transfer.Note = d.Note
+				if d.Outputs != nil {
+					r.Transfer.Outputs = d.Outputs
+				}
+			}
+		}
 	}
 	r.FinishedAt = time.UnixMilli(finished).UTC()
 	r.Outputs = map[string]string{}
@@ -55,7 +99,7 @@ func (s *Service) DialogStats(ctx context.Context, dialogUUID string) (*StatRow,
 	if err := agent.ValidUUID("dialog_uuid", dialogUUID); err != nil {
 		return nil, err
 	}
-	r, err := scanStat(s.DB.Reader().QueryRow(ctx, `SELECT `+statColumns+` FROM dialogs d
+	r, err := scanStat(s.DB.Reader().QueryRow(ctx, `SELECT `+statColumns+` FROM dialogs d`+statJoin+`
 		WHERE d.uuid = ? AND d.company_id = ? AND `+sqlFinished, dialogUUID, cid))
 	if errors.Is(err, store.ErrNoRows) {
 		return nil, s.noDataYet(ctx, cid, "d.uuid = ?", dialogUUID)
@@ -116,7 +160,7 @@ func (s *Service) GroupStats(ctx context.Context, bulkUUID string, fn func(StatR
 		}
 		n++
 		return fn(r)
-	}, `SELECT `+statColumns+` FROM dialogs d JOIN dialog_bulks b ON b.id = d.bulk_id
+	}, `SELECT `+statColumns+` FROM dialogs d JOIN dialog_bulks b ON b.id = d.bulk_id`+statJoin+`
 		WHERE b.uuid = ? AND b.company_id = ? AND d.company_id = ? AND `+sqlFinished+` ORDER BY d.id`, bulkUUID, cid, cid)
 	if err != nil {
 		return err
@@ -170,11 +214,28 @@ func (s *Service) Report(ctx context.Context, agentUUID string, start, end time.
 		if err := q.QueryRow(ctx, `SELECT COUNT(*)`+where, args...).Scan(&total); err != nil {
 			return err
 		}
-		out, err = store.Collect(ctx, q, scanStat, `SELECT `+statColumns+where+` ORDER BY d.finished_at, d.id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+		out, err = store.Collect(ctx, q, scanStat, `SELECT `+statColumns+` FROM dialogs d`+statJoin+strings.TrimPrefix(where, ` FROM dialogs d`)+` ORDER BY d.finished_at, d.id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 		return err
 	})
 	if out == nil && err == nil {
 		out = []StatRow{}
 	}
 	return out, total, err
+}
+
+// SetTransferDisposition stores the operator's disposition (JSON: output
+// entities and a note) of call callUUID's transfer, for the statistics.
+// The server's work for the chat domain's SetDisposition, scoped to the
+// company it names.
+func (s *Service) SetTransferDisposition(ctx context.Context, companyID int64, callUUID, disposition string) error {
+	return s.DB.Write(ctx, func(q store.Querier) error {
+		_, err := q.Exec(ctx, `UPDATE calls SET transfer_disposition = ? WHERE uuid = ? AND company_id = ?`, disposition, callUUID, companyID)
+		return err
+	})
+}
+
+// CallIDs finds the row ids of call callUUID and its dialog.
+func (s *Service) CallIDs(ctx context.Context, callUUID string) (callID, dialogID int64, err error) {
+	err = s.DB.Reader().QueryRow(ctx, `SELECT id, dialog_id FROM calls WHERE uuid = ?`, callUUID).Scan(&callID, &dialogID)
+	return callID, dialogID, err
 }

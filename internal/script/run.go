@@ -22,6 +22,23 @@ type Host interface {
 	Listen(ctx context.Context, timeout time.Duration, expect []string) (utterance string, ok bool, err error)
 }
 
+// Transferer is a Host that hands the conversation to a human itself (a
+// call): Transfer blocks while the callee waits and, when a human took
+// the call, until that conversation ended; took is true then, and the run
+// ends as a transfer. took false (the agent's transfers are at their
+// limit, nobody accepted in time) lets the script go on: s.transfer()
+// returns False. to is "" (the agent's setting), "menu:<id>", a number
+// or a SIP URI. A Host without it ends the run at s.transfer(), as before.
+type Transferer interface {
+	Transfer(ctx context.Context, req TransferRequest) (took bool, err error)
+}
+
+// TransferRequest is what s.transfer() asks for.
+type TransferRequest struct {
+	Reason, To string
+	Outputs    map[string]string // the output entities set so far (a copy)
+}
+
 // Channels a script may run on; s.channel is one of them.
 const (
 	Voice = "voice"

@@ -16,7 +16,12 @@
 //	                                optional list of phrases (a recognition hint)
 //	s.set(name, value)              set an output entity; strings are stored as they are,
 //	                                anything else as JSON text (true, 3, null, [1,2])
-//	s.transfer(reason="")           end the run: hand the conversation to an operator
+//	s.transfer(reason="", to=None)  hand the conversation to a human: on a call, True
+//	                                once an operator took it (the run ends with the
+//	                                call), False when the agent's transfers are at
+//	                                routing_channel_limit or nobody accepted in time
+//	                                (the script goes on); in a chat, the run ends
+//	                                and the chat is escalated
 //	s.hangup()                      end the run: hang up / close the chat
 //
 // Returning from the entry point ends the run as "completed"; fail(msg) or

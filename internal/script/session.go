@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"sort"
 	"time"
@@ -228,10 +229,37 @@ func (r *runner) set(thread *starlark.Thread, b *starlark.Builtin, args starlark
 
 func (r *runner) transfer(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var reason string
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "reason?", &reason); err != nil {
+	var toV starlark.Value = starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "reason?", &reason, "to?", &toV); err != nil {
 		return nil, err
 	}
-	return nil, &endRun{kind: Transfer, reason: reason}
+	to := ""
+	if toV != starlark.None {
+		s, ok := starlark.AsString(toV)
+		if !ok {
+			return nil, fmt.Errorf("transfer: to must be a string or None, not %s", toV.Type())
+		}
+		to = s
+	}
+	t, ok := r.host.(Transferer)
+	if !ok {
+		// A host that cannot hand over (a chat: the escalation follows the
+		// run) ends the run as before.
+		return nil, &endRun{kind: Transfer, reason: reason}
+	}
+	var took bool
+	err := r.hostCall("transfer", func() error {
+		var err error
+		took, err = t.Transfer(r.ctx, TransferRequest{Reason: reason, To: to, Outputs: maps.Clone(r.outputs)})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if took {
+		return nil, &endRun{kind: Transfer, reason: reason}
+	}
+	return starlark.False, nil
 }
 
 func (r *runner) hangup(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

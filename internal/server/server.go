@@ -37,6 +37,7 @@ import (
 	"github.com/parley-cc/parley/internal/company"
 	"github.com/parley-cc/parley/internal/dialer"
 	"github.com/parley-cc/parley/internal/events"
+	"github.com/parley-cc/parley/internal/handover"
 	"github.com/parley-cc/parley/internal/media"
 	"github.com/parley-cc/parley/internal/outbound"
 	"github.com/parley-cc/parley/internal/realtime"
@@ -190,6 +191,8 @@ type Server struct {
 	// RTC answers browsers' WebRTC offers: operators talking to callees,
 	// supervisors listening.
 	RTC *webrtc.Engine
+	// Handover hands calls from the virtual agents to operators (s.transfer()).
+	Handover *handover.Service
 
 	http     *http.Server
 	listener net.Listener
@@ -286,6 +289,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.Dialer.TrunkResolver = s.SIPTrunks.Resolve
+	s.Handover = &handover.Service{Chats: s.Chats, Agents: s.Agents, Dialogs: s.Dialogs, RTC: s.RTC, Synth: cfg.Synth, Log: cfg.Log,
+		Node: node, Lease: cfg.Lease}
+	s.Dialer.Handover = s.Handover
 	s.WebhookDispatcher = &webhook.Dispatcher{DB: db, Bus: bus, Log: cfg.Log, Node: node, AllowPrivate: cfg.WebhookAllowPrivate,
 		Backoff: cfg.WebhookBackoff, MaxAttempts: cfg.WebhookMaxAttempts, SweepEvery: cfg.WebhookSweepEvery, SweepLag: cfg.WebhookSweepLag}
 	s.Webhooks = &webhook.Service{DB: db, AllowPrivate: cfg.WebhookAllowPrivate, Wake: s.WebhookDispatcher.Wake}
@@ -327,7 +333,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	openapi.Register(mux)
 	(&ext.Handler{Log: s.Config.Log, Users: s.Users, Logins: s.Logins, Tokens: s.Tokens, Agents: s.Agents, Dialogs: s.Dialogs, Trunks: s.Trunks}).Register(mux)
-	(&v1.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats}).Register(mux)
+	(&v1.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats, Handover: s.Handover}).Register(mux)
 	s.Realtime.Register(mux)
 	(&livechat.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats}).Register(mux)
 	(&apps.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats, Uploads: uploads, Webhooks: s.Webhooks}).Register(mux)
@@ -432,7 +438,7 @@ func (s *Server) Start() error {
 func (s *Server) startWorkers() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
-	for _, run := range []func(context.Context){s.Importer.Run, s.Dialer.Run, s.runJanitor, s.Router.Run, s.Agentic.Run, s.WebhookDispatcher.Run} {
+	for _, run := range []func(context.Context){s.Importer.Run, s.Dialer.Run, s.runJanitor, s.Router.Run, s.Agentic.Run, s.WebhookDispatcher.Run, s.Handover.Run} {
 		s.workers.Add(1)
 		go func() {
 			defer s.workers.Done()

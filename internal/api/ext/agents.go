@@ -1,6 +1,7 @@
 package ext
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/parley-cc/parley"
@@ -137,5 +138,60 @@ func (h *Handler) putCredential(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, toCredential(*out))
+	return nil
+}
+
+// transferSettings is GET/PUT /agent-settings/transfer (issue 12).
+type transferSettings struct {
+	MenuID                 *int64 `json:"menu_id"`
+	HoldPrompt             string `json:"hold_prompt"`
+	RingTimeoutSeconds     int    `json:"ring_timeout_seconds"`
+	TransferTimeoutSeconds int    `json:"transfer_timeout_seconds"`
+	ExternalTo             string `json:"external_to"`
+}
+
+func toTransferSettings(t *agent.TransferSettings) transferSettings {
+	return transferSettings{MenuID: t.MenuID, HoldPrompt: t.HoldPrompt, RingTimeoutSeconds: t.RingTimeout,
+		TransferTimeoutSeconds: t.Timeout, ExternalTo: t.ExternalTo}
+}
+
+func (h *Handler) getTransfer(w http.ResponseWriter, r *http.Request) error {
+	t, err := h.Agents.GetTransfer(r.Context(), agentParam(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toTransferSettings(t))
+	return nil
+}
+
+func (h *Handler) putTransfer(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		MenuID                 json.RawMessage `json:"menu_id"`
+		HoldPrompt             *string         `json:"hold_prompt"`
+		RingTimeoutSeconds     *api.Int        `json:"ring_timeout_seconds"`
+		TransferTimeoutSeconds *api.Int        `json:"transfer_timeout_seconds"`
+		ExternalTo             *string         `json:"external_to"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	u := agent.TransferSettingsUpdate{HoldPrompt: in.HoldPrompt, RingTimeout: api.IntPtr(in.RingTimeoutSeconds),
+		Timeout: api.IntPtr(in.TransferTimeoutSeconds), ExternalTo: in.ExternalTo}
+	if len(in.MenuID) > 0 {
+		if string(in.MenuID) == "null" {
+			u.ClearMenu = true
+		} else {
+			var id int64
+			if err := json.Unmarshal(in.MenuID, &id); err != nil || id <= 0 {
+				return parley.FieldError("menu_id", "must be a menu id or null")
+			}
+			u.MenuID = &id
+		}
+	}
+	t, err := h.Agents.UpdateTransfer(r.Context(), agentParam(r), u)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toTransferSettings(t))
 	return nil
 }

@@ -53,6 +53,8 @@ func Routes() []Route {
 		{Method: "POST", Path: "/company-agents", Handle: (*Handler).createAgent},
 		{Method: "GET", Path: "/agent-settings/general", Handle: (*Handler).getGeneral},
 		{Method: "PUT", Path: "/agent-settings/general", Handle: (*Handler).putGeneral},
+		{Method: "GET", Path: "/agent-settings/transfer", Handle: (*Handler).getTransfer},
+		{Method: "PUT", Path: "/agent-settings/transfer", Handle: (*Handler).putTransfer},
 		{Method: "GET", Path: "/agent-settings/credentials", Handle: (*Handler).listCredentials},
 		{Method: "POST", Path: "/agent-settings/credentials", Handle: (*Handler).createCredential},
 		{Method: "PUT", Path: "/agent-settings/credentials/{credential_uuid}", Handle: (*Handler).putCredential},

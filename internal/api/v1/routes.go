@@ -10,6 +10,7 @@ import (
 	"github.com/parley-cc/parley/internal/api"
 	"github.com/parley-cc/parley/internal/auth"
 	"github.com/parley-cc/parley/internal/chat"
+	"github.com/parley-cc/parley/internal/handover"
 )
 
 // Prefix is where the family is mounted.
@@ -24,6 +25,9 @@ type Handler struct {
 	Log    *slog.Logger
 	Tokens *auth.TokenService
 	Chats  *chat.Service
+	// Handover acts on the calls this node holds (call transfers, live
+	// calls); nil refuses those routes.
+	Handover *handover.Service
 }
 
 // Route is one method of the family.
@@ -51,6 +55,17 @@ func Routes() []Route {
 		{Method: "PATCH", Path: "/chats/{chatId}", Handle: (*Handler).updateChat},
 		{Method: "GET", Path: "/chats/{chatId}/messages", Handle: (*Handler).listMessages},
 		{Method: "POST", Path: "/chats/{chatId}/messages", Handle: (*Handler).postMessage},
+		{Method: "GET", Path: "/call-transfers", Handle: (*Handler).listTransfers},
+		{Method: "GET", Path: "/call-transfers/{transferId}", Handle: (*Handler).getTransfer},
+		{Method: "POST", Path: "/call-transfers/{transferId}/accept", Handle: (*Handler).acceptTransfer},
+		{Method: "POST", Path: "/call-transfers/{transferId}/decline", Handle: (*Handler).declineTransfer},
+		{Method: "POST", Path: "/call-transfers/{transferId}/hangup", Handle: (*Handler).hangupTransfer},
+		{Method: "POST", Path: "/call-transfers/{transferId}/mute", Handle: (*Handler).muteTransfer},
+		{Method: "POST", Path: "/call-transfers/{transferId}/hold", Handle: (*Handler).holdTransfer},
+		{Method: "POST", Path: "/call-transfers/{transferId}/dtmf", Handle: (*Handler).dtmfTransfer},
+		{Method: "POST", Path: "/call-transfers/{transferId}/disposition", Handle: (*Handler).disposeTransfer},
+		{Method: "GET", Path: "/live-calls", Handle: (*Handler).liveCalls},
+		{Method: "POST", Path: "/live-calls/{callId}/listen", Handle: (*Handler).listenCall},
 	})
 }
 

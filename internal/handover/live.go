@@ -1,0 +1,140 @@
+package handover
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/chat"
+)
+
+// LiveCall is an answered call of the caller's company on this node.
+type LiveCall struct {
+	DialogID, CallID, AgentID int64
+	AgentName, Phone          string
+	State                     string // "agent" or "transfer"
+	Transfer                  *chat.CallTransfer
+	StartedAt                 time.Time
+}
+
+// AgentLoad is an agent's calls in transfer against its limit.
+type AgentLoad struct {
+	AgentID             int64
+	AgentName           string
+	InTransfer          int
+	RoutingChannelLimit int
+}
+
+// LiveCalls lists the company's answered calls on this node and its
+// agents' transfers (admin and api users only).
+func (s *Service) LiveCalls(ctx context.Context) ([]LiveCall, []AgentLoad, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	trs, err := s.Chats.LiveTransfers(ctx) // refuses operators
+	if err != nil {
+		return nil, nil, err
+	}
+	byCall := map[string]*chat.CallTransfer{}
+	loads := map[int64]*AgentLoad{}
+	for _, t := range trs {
+		byCall[t.CallUUID] = t
+		l := loads[t.AgentID]
+		if l == nil {
+			l = &AgentLoad{AgentID: t.AgentID, AgentName: t.AgentName}
+			loads[t.AgentID] = l
+		}
+		l.InTransfer++
+	}
+	s.mu.Lock()
+	var calls []LiveCall
+	for uuid, lc := range s.calls {
+		if lc.companyID != cid {
+			continue
+		}
+		c := LiveCall{DialogID: lc.dialogID, CallID: lc.callID, AgentID: lc.agentID, Phone: lc.c.Attempt.MSISDN, State: "agent", StartedAt: lc.started}
+		if t := byCall[uuid]; t != nil {
+			c.State, c.Transfer, c.AgentName = "transfer", t, t.AgentName
+		}
+		calls = append(calls, c)
+	}
+	s.mu.Unlock()
+	sort.Slice(calls, func(i, j int) bool { return calls[i].CallID < calls[j].CallID })
+	out := make([]AgentLoad, 0, len(loads))
+	for _, l := range loads {
+		if _, limit, err := s.Agents.TransferOf(ctx, l.AgentID); err == nil {
+			l.RoutingChannelLimit = limit
+		}
+		out = append(out, *l)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].AgentID < out[j].AgentID })
+	for i := range calls {
+		if calls[i].AgentName == "" {
+			calls[i].AgentName = s.agentName(ctx, calls[i].AgentID)
+		}
+	}
+	return calls, out, nil
+}
+
+func (s *Service) agentName(ctx context.Context, id int64) string {
+	n, err := s.Agents.NameOf(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return n
+}
+
+// tapper is a call whose both sides can be heard (package sip's Conn).
+type tapper interface {
+	Tap(f func(mix []byte)) (untap func())
+}
+
+// Listen answers a supervisor's receive-only offer for call callID of the
+// caller's company on this node: the peer hears the callee and whoever
+// talks to them (agent, hold audio, operator) until the call or the peer
+// ends.
+func (s *Service) Listen(ctx context.Context, callID int64, offer string) (string, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := s.Chats.StaffOnly(ctx); err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	var lc *liveCall
+	for _, c := range s.calls {
+		if c.companyID == cid && c.callID == callID {
+			lc = c
+		}
+	}
+	s.mu.Unlock()
+	if lc == nil {
+		return "", parley.Errorf(parley.ENOTFOUND, "No live call %d on this node.", callID)
+	}
+	t, ok := lc.c.Conn.(tapper)
+	if !ok {
+		return "", parley.Errorf(parley.ECONFLICT, "Call %d cannot be listened to (its trunk has no audio tap).", callID)
+	}
+	done, _ := lc.c.Conn.(interface{ Done() <-chan struct{} })
+	peer, answer, err := s.RTC.AnswerListener(ctx, offer)
+	if err != nil {
+		return "", err
+	}
+	untap := t.Tap(peer.SendAudio)
+	go func() {
+		var callDone <-chan struct{}
+		if done != nil {
+			callDone = done.Done()
+		}
+		select {
+		case <-peer.Done():
+		case <-callDone:
+		}
+		untap()
+		_ = peer.Close()
+	}()
+	return answer, nil
+}
