@@ -50,7 +50,8 @@ func (t *SimTrunk) Dial(ctx context.Context, req CallRequest) (Conn, string, err
 	if v, platform, ok := strings.Cut(req.Voice, "@"); ok && platform == "espeak" {
 		agentVoice = v
 	}
-	return &simConn{synth: synth, log: t.Log, says: says, agentVoice: agentVoice, rec: audio.NewRecorder(audio.Rate), pace: t.Pace}, ResultAnswered, nil
+	return &simConn{synth: synth, log: t.Log, says: says, agentVoice: agentVoice, rec: audio.NewRecorder(audio.Rate), pace: t.Pace,
+		entities: req.Entities, line: simLine{done: make(chan struct{})}}, ResultAnswered, nil
 }
 
 // simConn is an answered simulated call.
@@ -61,6 +62,8 @@ type simConn struct {
 	agentVoice string
 	rec        *audio.Recorder
 	pace       float64
+	entities   map[string]string
+	line       simLine // the call handed over (simline.go)
 
 	mu  sync.Mutex
 	now time.Duration // virtual time into the call
@@ -129,4 +132,9 @@ func (c *simConn) Elapsed() time.Duration {
 	return c.now
 }
 
-func (c *simConn) Hangup(ctx context.Context) ([]byte, error) { return c.rec.WAV() }
+func (c *simConn) Hangup(ctx context.Context) ([]byte, error) {
+	c.closeLine()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rec.WAV()
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -21,6 +22,10 @@ const (
 	// The sim trunk reads these two; they are accepted on every agent.
 	KeySimAnswer = "sim_answer"
 	KeySimSay    = "sim_say"
+	// KeySimHold is how many seconds the simulated callee stays on the
+	// line once handed over (waiting and talking to an operator) before
+	// hanging up: 1 to 3600, default 120.
+	KeySimHold = "sim_hold"
 )
 
 // Row is one validated upload row.
@@ -88,6 +93,11 @@ func ParseRow(raw map[string]json.RawMessage, initial map[string]bool) (*Row, er
 		case KeySimAnswer:
 			if !simAnswers[s] {
 				return nil, parley.FieldError(key, "must be answer, no_answer, busy or fail")
+			}
+			r.Entities[key] = s
+		case KeySimHold:
+			if n, err := strconv.Atoi(s); err != nil || n < 1 || n > 3600 {
+				return nil, parley.FieldError(key, "must be a number of seconds from 1 to 3600")
 			}
 			r.Entities[key] = s
 		case KeySimSay:

@@ -20,6 +20,7 @@ func statRow(r outbound.StatRow) map[string]any {
 	for k, v := range r.Outputs {
 		row[k] = v
 	}
+	transferKeys(row, r.Transfer)
 	row["msisdn"] = r.MSISDN
 	row["msisnd"] = r.MSISDN
 	row["dialog_uuid"] = r.DialogUUID
@@ -89,6 +90,10 @@ func (h *Handler) statReport(w http.ResponseWriter, r *http.Request) error {
 		m := map[string]any{}
 		for k, v := range row.Outputs {
 			m[k] = v
+		}
+		transferKeys(m, row.Transfer)
+		if row.Transfer != nil {
+			m["result"] = row.Result
 		}
 		m["call_uuid"] = row.CallUUID
 		m["dialog_uuid"] = row.DialogUUID
@@ -177,4 +182,21 @@ func textLine(t outbound.Turn) string {
 		return fmt.Sprintf("[%s] set %s = %s\n", at, d.Name, d.Value)
 	}
 	return strings.TrimSpace(fmt.Sprintf("[%s] %s %s", at, t.Action, d.Reason+d.Message)) + "\n"
+}
+
+// transferKeys adds a transferred call's keys to a statistics row: the
+// operator, the wait and talk seconds, and the operator's disposition
+// (its output entities as keys, over the script's, and its note).
+func transferKeys(row map[string]any, tr *outbound.TransferStat) {
+	if tr == nil {
+		return
+	}
+	for k, v := range tr.Outputs {
+		row[k] = v
+	}
+	row["transfer_operator_id"] = tr.OperatorID
+	row["transfer_operator"] = tr.OperatorName
+	row["transfer_wait_seconds"] = tr.WaitSeconds
+	row["transfer_talk_seconds"] = tr.TalkSeconds
+	row["transfer_note"] = tr.Note
 }
