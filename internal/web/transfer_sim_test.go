@@ -34,7 +34,8 @@ func loginConsoleAs(t *testing.T, ctx context.Context, env *testenv.Env, login, 
 var simGeneral = map[string]any{"total_channel_limit": 2, "routing_channel_limit": 2}
 
 func simDialog(msisdn, name string) map[string]any {
-	return map[string]any{"msisdn": msisdn, "name": name, "sim_say": []string{calleeWants}}
+	// The simulated callee stays on the line up to sim_hold seconds.
+	return map[string]any{"msisdn": msisdn, "name": name, "sim_say": []string{calleeWants}, "sim_hold": "300"}
 }
 
 // TestCallTransferSimConsole: the supervisor sets the agent's transfer

@@ -119,31 +119,15 @@ func dialogStats(t *testing.T, env *testenv.Env, token, agentUUID, dialogUUID st
 }
 
 // checkTransferredStats checks a statistics row of a transferred dialog:
-// result transferred, the operator named, wait and talk seconds.
+// result transferred, the operator, wait and talk seconds.
 func checkTransferredStats(t *testing.T, row map[string]any, opID int64, opName string) {
 	t.Helper()
 	t.Logf("statistic/dialog: %v", row)
-	if row["result"] != "transferred" {
-		t.Errorf("statistics result %v, want transferred", row["result"])
-	}
-	named := false
-	var wait, talk bool
-	for k, v := range row {
-		if s, ok := v.(string); ok && s == opName {
-			named = true
-		}
-		if f, ok := v.(float64); ok && strings.Contains(k, "operator") && int64(f) == opID {
-			named = true
-		}
-		if f, ok := v.(float64); ok && strings.Contains(k, "wait") && f >= 0 {
-			wait = true
-		}
-		if f, ok := v.(float64); ok && strings.Contains(k, "talk") && f > 0 {
-			talk = true
-		}
-	}
-	if !named || !wait || !talk {
-		t.Errorf("statistics name the operator %v, wait seconds %v, talk seconds %v: %v", named, wait, talk, row)
+	wait, _ := row["transfer_wait_seconds"].(float64)
+	talk, _ := row["transfer_talk_seconds"].(float64)
+	if row["result"] != "transferred" || row["transfer_operator_id"] != float64(opID) || row["transfer_operator"] != opName ||
+		row["transfer_wait_seconds"] == nil || wait < 0 || talk <= 0 {
+		t.Errorf("statistics of the transferred dialog, want operator %d %q: %v", opID, opName, row)
 	}
 }
 
