@@ -249,9 +249,14 @@ function showCall(t) {
   $("incall-title").textContent = "On a call with " + (t.phone || "the caller");
   $("incall-state").textContent = STATE[t.state] || t.state;
   $("incall-state").className = "badge " + (t.held ? "busy" : "online");
+  const open = !!document.querySelector("#incall-info details[open]");
   $("incall-info").replaceChildren(
     el("span", {}, "From ", t.agent_name || "the virtual agent"),
-    el("span", { class: "level", role: "img", "aria-label": "Caller's voice level" }, el("b", { id: "incall-level" })));
+    el("span", { class: "level", role: "img", "aria-label": "Caller's voice level" }, el("b", { id: "incall-level" })),
+    el("details", { open },
+      el("summary", {}, "Call details"),
+      el("div", { class: "entities" }, entities("What we knew before the call", t.initial_entities), entities("What the virtual agent found out", t.output_entities)),
+      transcript(t.transcript)));
   const muted = !!t.muted, held = !!t.held;
   $("call-mute").textContent = muted ? "Unmute" : "Mute";
   $("call-mute").setAttribute("aria-pressed", String(muted));
