@@ -29,7 +29,7 @@ export async function render(main) {
       { key: "name", label: "Operator" },
       { key: "status", label: "Status", render: (o) => el("span", { class: "badge " + o.status }, o.status) },
       { key: "load", label: "Load", num: true, render: (o) => `${o.load} / ${o.capacity}` },
-      { key: "m", label: "", render: (o) => {
+      { key: "m", label: "Share of capacity", render: (o) => {
         const b = el("b", { class: o.capacity && o.load >= o.capacity ? "full" : null });
         b.style.width = (o.capacity ? Math.min(100, (100 * o.load) / o.capacity) : 0) + "%";
         return el("span", { class: "meter", role: "img", "aria-label": `${o.load} of ${o.capacity}` }, b);
