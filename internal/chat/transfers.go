@@ -602,6 +602,9 @@ func (s *Service) DeclineTransfer(ctx context.Context, id int64) (*CallTransfer,
 			return err
 		}
 		if op == nil {
+			if _, err := getTransfer(ctx, t.Querier, cid, id, t.now); err != nil {
+				return err
+			}
 			return parley.Errorf(parley.EFORBIDDEN, "Only an operator declines a call.")
 		}
 		if err := lockOperator(ctx, t.Querier, cid, *op); err != nil {

@@ -100,9 +100,6 @@ func (s *Service) Listen(ctx context.Context, callID int64, offer string) (strin
 	if err != nil {
 		return "", err
 	}
-	if err := s.Chats.StaffOnly(ctx); err != nil {
-		return "", err
-	}
 	s.mu.Lock()
 	var lc *liveCall
 	for _, c := range s.calls {
@@ -113,6 +110,9 @@ func (s *Service) Listen(ctx context.Context, callID int64, offer string) (strin
 	s.mu.Unlock()
 	if lc == nil {
 		return "", parley.Errorf(parley.ENOTFOUND, "No live call %d on this node.", callID)
+	}
+	if err := s.Chats.StaffOnly(ctx); err != nil {
+		return "", err
 	}
 	t, ok := lc.c.Conn.(tapper)
 	if !ok {

@@ -16,6 +16,7 @@ type fixture struct {
 	ClientID   int64
 	OperatorID int64
 	ChatID     int64
+	TransferID int64
 	// Secrets only this tenant's data contains.
 	Secrets []string
 }
@@ -41,6 +42,7 @@ func newFixture(t *testing.T, env *testenv.Env, name string) *fixture {
 	mustStatus(t, env.Do(t, "POST", fmt.Sprintf("/v1/chats/%d/messages", f.ChatID), f.Token,
 		map[string]any{"sender_type": "client", "content": name + "-message-secret"}), 201)
 	f.Secrets = []string{name + "-client-secret", name + "-contact-secret", name + "-op-secret", name + "-message-secret"}
+	f.TransferID = fixtureTransfer(t, env, f)
 	return f
 }
 
@@ -54,19 +56,31 @@ type request struct {
 // objects of f. A route missing here fails the matrices.
 func routeRequests(f *fixture) map[string]request {
 	chat := fmt.Sprintf("/v1/chats/%d", f.ChatID)
+	tr := fmt.Sprintf("/v1/call-transfers/%d", f.TransferID)
 	return map[string]request{
-		"POST /v1/clients":                 {"POST", "/v1/clients", map[string]any{"name": "n", "contact_info": "c"}},
-		"GET /v1/clients/{clientId}":       {"GET", fmt.Sprintf("/v1/clients/%d", f.ClientID), nil},
-		"POST /v1/operators":               {"POST", "/v1/operators", map[string]any{"name": "o", "status": "busy"}},
-		"GET /v1/operators":                {"GET", "/v1/operators", nil},
-		"GET /v1/operators/me":             {"GET", "/v1/operators/me", nil},
-		"PATCH /v1/operators/{operatorId}": {"PATCH", fmt.Sprintf("/v1/operators/%d", f.OperatorID), map[string]any{"status": "offline", "capacity": 3}},
-		"POST /v1/chats":                   {"POST", "/v1/chats", map[string]any{"client_id": f.ClientID}},
-		"GET /v1/chats":                    {"GET", "/v1/chats", nil},
-		"GET /v1/chats/{chatId}":           {"GET", chat, nil},
-		"PATCH /v1/chats/{chatId}":         {"PATCH", chat, map[string]any{"status": "closed"}},
-		"GET /v1/chats/{chatId}/messages":  {"GET", chat + "/messages", nil},
-		"POST /v1/chats/{chatId}/messages": {"POST", chat + "/messages", map[string]any{"sender_type": "operator", "content": "hi"}},
+		"POST /v1/clients":                                 {"POST", "/v1/clients", map[string]any{"name": "n", "contact_info": "c"}},
+		"GET /v1/clients/{clientId}":                       {"GET", fmt.Sprintf("/v1/clients/%d", f.ClientID), nil},
+		"POST /v1/operators":                               {"POST", "/v1/operators", map[string]any{"name": "o", "status": "busy"}},
+		"GET /v1/operators":                                {"GET", "/v1/operators", nil},
+		"GET /v1/operators/me":                             {"GET", "/v1/operators/me", nil},
+		"PATCH /v1/operators/{operatorId}":                 {"PATCH", fmt.Sprintf("/v1/operators/%d", f.OperatorID), map[string]any{"status": "offline", "capacity": 3}},
+		"POST /v1/chats":                                   {"POST", "/v1/chats", map[string]any{"client_id": f.ClientID}},
+		"GET /v1/chats":                                    {"GET", "/v1/chats", nil},
+		"GET /v1/chats/{chatId}":                           {"GET", chat, nil},
+		"PATCH /v1/chats/{chatId}":                         {"PATCH", chat, map[string]any{"status": "closed"}},
+		"GET /v1/chats/{chatId}/messages":                  {"GET", chat + "/messages", nil},
+		"POST /v1/chats/{chatId}/messages":                 {"POST", chat + "/messages", map[string]any{"sender_type": "operator", "content": "hi"}},
+		"GET /v1/call-transfers":                           {"GET", "/v1/call-transfers", nil},
+		"GET /v1/call-transfers/{transferId}":              {"GET", tr, nil},
+		"POST /v1/call-transfers/{transferId}/accept":      {"POST", tr + "/accept", map[string]any{"sdp": "v=0"}},
+		"POST /v1/call-transfers/{transferId}/decline":     {"POST", tr + "/decline", map[string]any{}},
+		"POST /v1/call-transfers/{transferId}/hangup":      {"POST", tr + "/hangup", map[string]any{}},
+		"POST /v1/call-transfers/{transferId}/mute":        {"POST", tr + "/mute", map[string]any{"muted": true}},
+		"POST /v1/call-transfers/{transferId}/hold":        {"POST", tr + "/hold", map[string]any{"held": true}},
+		"POST /v1/call-transfers/{transferId}/dtmf":        {"POST", tr + "/dtmf", map[string]any{"digits": "1"}},
+		"POST /v1/call-transfers/{transferId}/disposition": {"POST", tr + "/disposition", map[string]any{"note": "n"}},
+		"GET /v1/live-calls":                               {"GET", "/v1/live-calls", nil},
+		"POST /v1/live-calls/{callId}/listen":              {"POST", "/v1/live-calls/1/listen", map[string]any{"sdp": "v=0"}},
 	}
 }
 

@@ -82,7 +82,7 @@ func bearer(token string) string { return "Bearer " + token }
 
 func TestOpenAPIResponses(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, dsn string) {
-		env := testenv.Start(t, dsn)
+		env := startRTC(t, dsn)
 		tn := env.NewTenant(t, "Acme")
 		rec := family.Recorder(t, env.URL())
 		rec.CheckServed(t)
@@ -214,6 +214,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			{"POST", tc + "/messages", opTok, map[string]any{"content": "intruder"}, 403},
 			{"GET", tc, tok, nil, 200},
 		})
+		transferContract(t, rec, env, tn)
 		rec.CheckCoverage(t)
 	})
 }
