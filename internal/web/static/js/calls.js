@@ -282,7 +282,7 @@ function orphan(t) {
 }
 
 // finish ends the call on this page and opens the results form.
-function finish(t) {
+function finish(t, why) {
   if (!active) return;
   const a = active;
   active = null;
@@ -295,7 +295,9 @@ function finish(t) {
   $("keypad").hidden = true;
   $("call-keys").setAttribute("aria-expanded", "false");
   probe.state = "ended";
-  const who = t.result === "callee_hangup" ? "The caller hung up." : t.result === "operator_hangup" ? "You hung up." : "The call ended.";
+  // A talked call's result stays "accepted"; who ended it is known here
+  // when this page hung up, else from the result when the server says.
+  const who = why || (t.result === "callee_hangup" ? "The caller hung up." : t.result === "operator_hangup" ? "You hung up." : "The call ended.");
   page.notify(who);
   openWrapup(t, who);
   render();
@@ -314,8 +316,8 @@ function bindBar() {
   $("call-hangup").addEventListener("click", async () => {
     if (!active) return;
     const t = active.t;
-    try { finish(await call("POST", base(t.id) + "/hangup", {})); } catch (x) {
-      if (x instanceof ApiError && x.status === 409) finish({ ...t, state: "ended" }); // already over
+    try { finish(await call("POST", base(t.id) + "/hangup", {}), "You hung up."); } catch (x) {
+      if (x instanceof ApiError && x.status === 409) finish({ ...t, state: "ended" }, "The call had already ended."); // already over
       else $("incall-error").textContent = x.message;
     }
   });
