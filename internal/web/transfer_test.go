@@ -288,6 +288,28 @@ func TestCallTransferToBrowser(t *testing.T) {
 			row := dialogStats(t, env, tn.Token, a.UUID, dialogUUID)
 			checkTransferredStats(t, row, opID, opName)
 			callUUID, _ := row["call_uuid"].(string)
+
+			// The transcript hands over to the operator by name, and says the
+			// operator ended it.
+			var turns struct {
+				Data []struct {
+					Action string         `json:"action_alias"`
+					Data   map[string]any `json:"data"`
+				} `json:"data"`
+			}
+			cMust(t, env.Do(t, "GET", "/api/v2/ext/statistic/"+callUUID+"/transcription?agent_uuid="+a.UUID, tn.Token, nil), 200).JSON(t, &turns)
+			var handover, ended map[string]any
+			for _, x := range turns.Data {
+				switch x.Action {
+				case "handover":
+					handover = x.Data
+				case "transfer_end":
+					ended = x.Data
+				}
+			}
+			if handover == nil || handover["operator_name"] != opName || ended == nil || ended["ended_by"] != "operator_hangup" {
+				t.Errorf("transcript: handover turn %v, end turn %v (want operator %q, ended by operator_hangup)", handover, ended, opName)
+			}
 			var rec struct {
 				Data string `json:"data"`
 			}
