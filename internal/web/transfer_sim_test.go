@@ -200,7 +200,14 @@ func TestCallTransferRingTimeout(t *testing.T) {
 			}
 			id := offerID(t, pages[first])
 			cWait(t, pages[next], "the offer moves to the second operator", hasOffer)
-			cWait(t, pages[first], "the offer leaves the first operator", `!document.querySelector("#offers .offer") && document.getElementById("notify").textContent === "The call went to another operator."`)
+			cWait(t, pages[first], "the offer leaves the first operator", `!document.querySelector("#offers .offer") && document.getElementById("notify").textContent.startsWith("The call went to another operator")`)
+			// The consoles follow the stream's call_transfer frames (they
+			// also re-read the list every few seconds, as a safety net).
+			for login, ctx := range pages {
+				if n := cEval[float64](t, ctx, `window.parleyCall.framesSeen`); n == 0 {
+					t.Errorf("%s's console got no call_transfer frame", login)
+				}
+			}
 			if got := offerID(t, pages[next]); got != id {
 				t.Errorf("the second operator got transfer %d, want %d", got, id)
 			}

@@ -23,9 +23,17 @@ let early = null;         // the last frame of that offer, applied once the call
 
 // window.parleyCall tells tests (and curious operators) what the call
 // does: the state, the codec, and the caller's audio level as measured.
-const probe = window.parleyCall = { state: "idle", transferId: null, ringing: false, codec: "", frames: 0, loud: 0, rms: 0, maxRms: 0 };
+const probe = window.parleyCall = { state: "idle", transferId: null, ringing: false, codec: "", frames: 0, loud: 0, rms: 0, maxRms: 0, framesSeen: 0 };
+const gone = new Set(); // calls this page ended: a list read before the end must not bring them back
 
-export function init(p) { page = p; bindBar(); }
+// init binds the page. Frames make offers ring at once; the list is also
+// re-read every few seconds while the operator is not offline, so a lost
+// frame (frames are not replayed) never leaves a card ringing or missing.
+export function init(p) {
+  page = p;
+  bindBar();
+  setInterval(() => { const m = page.me(); if (m && m.status !== "offline" && !accepting) reload(); }, 5000);
+}
 
 function me() { const m = page.me(); return m ? m.operator_id : null; }
 
@@ -34,6 +42,7 @@ const mine = (t) => t.state === "ringing" && t.operator_id === me();
 // onTransfer applies one stream frame's transfer.
 export function onTransfer(t) {
   if (!me()) return; // reload() reads the list once the operator is known
+  probe.framesSeen++;
   if (accepting === t.id) { early = t; return; }
   if (active && active.t.id === t.id) { update(t); return; }
   if (mine(t)) {
@@ -55,17 +64,23 @@ export async function reload() {
   if (!me()) return;
   try {
     const res = await call("GET", "/v1/call-transfers?state=live&limit=50");
+    if (accepting) return; // the answer decides; the next read is after it
+    const before = new Set(offers.keys());
     offers.clear();
     for (const t of res.items || []) {
-      if (mine(t)) offers.set(t.id, t);
+      if (mine(t)) {
+        if (!before.has(t.id)) page.notify("Incoming call from " + (t.phone || "an unknown number") + ".");
+        offers.set(t.id, t);
+      }
       else if (active && active.t.id === t.id) update(t);
-      else if (!active && t.operator_id === me() && (t.state === "talking" || t.state === "held")) orphan(t);
+      else if (!active && !gone.has(t.id) && t.operator_id === me() && (t.state === "talking" || t.state === "held")) orphan(t);
     }
     if (active && !(res.items || []).some((t) => t.id === active.t.id) && active.pc) {
       // Ended while the stream was away.
       const t = await call("GET", base(active.t.id)).catch(() => null);
       if (t) update(t);
     }
+    if ([...before].some((id) => !offers.has(id))) page.notify("The call went to another operator or has ended.");
     render();
   } catch (x) { if (!(x instanceof ApiError) || x.status !== 401) console.warn(x); }
 }
@@ -286,6 +301,7 @@ function finish(t, why) {
   if (!active) return;
   const a = active;
   active = null;
+  gone.add(a.t.id);
   clearInterval(a.timer);
   if (a.meter) a.meter.stop();
   if (a.pc) a.pc.close();
