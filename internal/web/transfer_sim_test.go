@@ -177,7 +177,7 @@ func TestCallTransferRingTimeout(t *testing.T) {
 				ids[login], _ = operatorID(t, env, token)
 			}
 			cMust(t, env.Do(t, "PUT", "/api/v2/ext/agent-settings/transfer?agent_uuid="+tn.AgentUUID, tn.Token,
-				map[string]any{"menu_id": nil, "hold_prompt": "Please hold.", "ring_timeout_seconds": 3, "transfer_timeout_seconds": 90, "external_to": ""}), 200)
+				map[string]any{"menu_id": nil, "hold_prompt": "Please hold.", "ring_timeout_seconds": 5, "transfer_timeout_seconds": 90, "external_to": ""}), 200)
 			shopAgentNoTransfer(t, env, tn, simGeneral, transferScript, simDialog("+15550002", "Cy"))
 
 			// Whoever it rings for first lets it ring.

@@ -160,8 +160,8 @@ function transferPanel(tr, menus, general, ctx) {
   const err = alertBox();
   const done = el("span", { class: "ok small", role: "status" });
   const list = Array.isArray(menus) ? menus : (menus && (menus.menus || menus.data)) || [];
-  const num = (name, label, v, hint) => el("label", {}, label,
-    el("input", { name, type: "number", min: 1, max: 3600, step: 1, value: v ?? "", required: true, "aria-describedby": name + "-hint" }),
+  const num = (name, label, v, hint, max) => el("label", {}, label,
+    el("input", { name, type: "number", min: 5, max, step: 1, value: v ?? "", required: true, "aria-describedby": name + "-hint" }),
     el("span", { id: name + "-hint", class: "muted small" }, hint));
   const form = el("form", { "aria-label": "Transfer settings", id: "transfer-settings" },
     el("p", { class: "muted small" }, "When the script hands a call to a person, it rings the operators below. At most ",
@@ -170,13 +170,13 @@ function transferPanel(tr, menus, general, ctx) {
       el("label", {}, "Operators of menu",
         el("select", { name: "menu_id" }, el("option", { value: "" }, "Any operator"),
           list.map((m) => el("option", { value: m.id, selected: tr.menu_id === m.id }, m.name)))),
-      num("ring_timeout_seconds", "Ring each operator for (seconds)", tr.ring_timeout_seconds, "Then the next operator is tried."),
-      num("transfer_timeout_seconds", "Caller waits at most (seconds)", tr.transfer_timeout_seconds, "Then the script goes on without a person."),
+      num("ring_timeout_seconds", "Ring each operator for (seconds)", tr.ring_timeout_seconds, "5 to 300; then the next operator is tried.", 300),
+      num("transfer_timeout_seconds", "Caller waits at most (seconds)", tr.transfer_timeout_seconds, "5 to 3600; then the script goes on without a person.", 3600),
       el("label", {}, "Or call this number instead",
-        el("input", { name: "external_to", value: tr.external_to || "", placeholder: "+15550100 or sip:desk@example.com", maxlength: 200, "aria-describedby": "external-hint" }),
+        el("input", { name: "external_to", value: tr.external_to || "", placeholder: "+15550100 or sip:desk@example.com", maxlength: 512, "aria-describedby": "external-hint" }),
         el("span", { id: "external-hint", class: "muted small" }, "Empty: the operators above answer in their console."))),
     el("label", {}, "What the caller hears while waiting",
-      el("textarea", { name: "hold_prompt", rows: 2, maxlength: 1000 }, tr.hold_prompt || "")),
+      el("textarea", { name: "hold_prompt", rows: 2, maxlength: 500 }, tr.hold_prompt || "")),
     el("p", { class: "row" }, el("button", { class: "primary", type: "submit" }, "Save transfer settings"), done), err);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
