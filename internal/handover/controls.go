@@ -19,16 +19,23 @@ import (
 // transfer id that rings for them: the call is bridged to the peer. 409
 // when it does not ring for them, or when another node holds the call.
 func (s *Service) Accept(ctx context.Context, id int64, offer string) (string, *chat.CallTransfer, error) {
-	tr, err := s.Chats.GetTransfer(ctx, id)
+	cid, err := parley.CompanyID(ctx)
 	if err != nil {
 		return "", nil, err
 	}
-	if _, ok, err := s.Chats.CallerOperatorID(ctx); err != nil {
+	// Company-scoped, not the operator's sight: an operator accepting a
+	// colleague's offer is told it does not ring for them (409).
+	tr, err := s.Chats.Transfer(ctx, cid, id)
+	if err != nil {
+		return "", nil, err
+	}
+	me, ok, err := s.Chats.CallerOperatorID(ctx)
+	if err != nil {
 		return "", nil, err
 	} else if !ok {
 		return "", nil, parley.Errorf(parley.EFORBIDDEN, "Only an operator accepts a call.")
 	}
-	if tr.State != chat.TransferRinging {
+	if tr.State != chat.TransferRinging || tr.OperatorID == nil || *tr.OperatorID != me {
 		return "", nil, parley.Errorf(parley.ECONFLICT, "Call transfer %d is not ringing for you (state %s).", id, tr.State)
 	}
 	sess := s.sessionOf(tr.CompanyID, id)

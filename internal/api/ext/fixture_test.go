@@ -114,6 +114,8 @@ func routeRequests(f *fixture) map[string]request {
 		{"GET", p + "/company-agents?company_uuid=" + f.CompanyUUID, nil},
 		{"POST", p + "/company-agents", map[string]any{"name": "new agent", "description": "d", "timezone": "UTC", "language": "en-US", "company_uuid": f.CompanyUUID}},
 		{"GET", p + "/agent-settings/general" + q, nil},
+		{"GET", p + "/agent-settings/transfer" + q, nil},
+		{"PUT", p + "/agent-settings/transfer" + q, map[string]any{"hold_prompt": "Hold on.", "ring_timeout_seconds": 10, "transfer_timeout_seconds": 30, "external_to": ""}},
 		{"PUT", p + "/agent-settings/general" + q, map[string]any{"recall_count": 2, "delay": "00:30", "flag": "f", "language": "ru-RU", "tts": "v@google", "asr": "google", "total_channel_limit": 3, "routing_channel_limit": 1, "company_uuid": f.CompanyUUID}},
 		{"GET", p + "/agent-settings/credentials" + q + "&key_type=asr", nil},
 		{"POST", p + "/agent-settings/credentials" + q, map[string]any{"name": "k", "platform": "yandex", "key_type": "tts", "value": "v"}},
