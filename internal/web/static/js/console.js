@@ -5,6 +5,7 @@
 // message seq shown, so a reconnection never loses or repeats one.
 import { call, requireLogin, session, logout, el, fmtTime, ApiError } from "./api.js";
 import { Stream } from "./stream.js";
+import * as calls from "./calls.js";
 
 requireLogin();
 
@@ -283,10 +284,13 @@ function onState(s) {
     // "all" has no replay: read the lists and the open chat again.
     wasOffline = false;
     loadLists(); loadMessages(); loadChat().catch(() => {});
+    calls.reload();
   }
 }
 
 const stream = new Stream({ token: () => (session() || {}).token, all: true, onEvent, onState,
+  calls: true, onCall: (t) => calls.onTransfer(t),
   onResync: (id) => { if (id === state.current) loadMessages(); } });
 
-loadMe().then(loadLists).catch((x) => { $("me").textContent = x.message; });
+calls.init({ me: () => state.me, notify });
+loadMe().then(() => { calls.reload(); return loadLists(); }).catch((x) => { $("me").textContent = x.message; });

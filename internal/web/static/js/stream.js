@@ -7,9 +7,13 @@
 export class Stream {
   // token() returns the token to connect with (it may change after a
   // refresh); onEvent(frame) gets every event frame.
-  constructor({ token, onEvent, onResync, onState, all }) {
-    this.token = token; this.onEvent = onEvent; this.onResync = onResync || (() => {});
+  // calls subscribes to the voice handovers the user may see; onCall gets
+  // each {"type":"call_transfer"} frame's transfer (they are not replayed:
+  // after a reconnection the page reads the list again, see onState).
+  constructor({ token, onEvent, onResync, onState, all, calls, onCall }) {
+    this.token = token; this.onEvent = onEvent || (() => {}); this.onResync = onResync || (() => {});
     this.onState = onState || (() => {}); this.all = !!all;
+    this.calls = !!calls; this.onCall = onCall || (() => {});
     this.seqs = new Map(); // chat id -> last seq delivered (null: from now)
     this.delay = 250; this.closed = false;
     this.connect();
@@ -34,12 +38,15 @@ export class Stream {
     ws.onopen = () => {
       this.delay = 250; this.onState("online");
       if (this.all) this.send({ type: "subscribe", all: true });
+      if (this.calls) this.send({ type: "subscribe", calls: true });
       const chats = [...this.seqs.keys()].map((id) => this.req(id));
       if (chats.length) this.send({ type: "subscribe", chats });
     };
     ws.onmessage = (m) => {
       let f; try { f = JSON.parse(m.data); } catch { return; }
-      if (f.type === "event" && (f.seq === undefined || f.seq === null)) {
+      if (f.type === "call_transfer") {
+        if (f.transfer) this.onCall(f.transfer);
+      } else if (f.type === "event" && (f.seq === undefined || f.seq === null)) {
         this.onEvent(f); // ephemeral (typing): not logged, never resumed
       } else if (f.type === "event") {
         const last = this.seqs.get(f.chat_id);

@@ -52,15 +52,18 @@ function agentList(ctx) {
 
 async function detail(box, ctx) {
   const aq = q({ agent_uuid: ctx.agent });
-  const [general, slots, initial, output] = await Promise.all([
+  const [general, slots, initial, output, transfer, menus] = await Promise.all([
     call("GET", EXT + "/agent-settings/general" + aq),
     call("GET", EXT + "/agent-settings/time-slot" + aq),
     call("GET", EXT + "/initial-entity" + aq),
     call("GET", EXT + "/output-entity" + aq),
+    call("GET", EXT + "/agent-settings/transfer" + aq).catch((x) => x),
+    call("GET", "/apps/api/v1/menus").catch(() => []),
   ]);
   const refresh = () => detail(box, ctx);
   box.replaceChildren(
     generalPanel(general, ctx),
+    transferPanel(transfer, menus, general, ctx),
     el("div", { class: "cols" },
       slotsPanel(slots, ctx, refresh),
       entitiesPanel("initial", initial.data, ctx, refresh),
@@ -145,4 +148,51 @@ function entitiesPanel(kind, list, ctx, refresh) {
         onclick: async () => { try { await call("DELETE", EXT + `/${kind}-entity`, { [key]: e[key] }); ctx.announce(`${kind} entity ${e.name} removed`); await refresh(); } catch (x) { err.textContent = errorText(x); } } }, "Remove") },
     ], list, { caption: kind + " entities", empty: "None yet." }),
     form);
+}
+
+// transferPanel edits where the agent's calls go when the script hands
+// them to a person (GET/PUT /agent-settings/transfer): a menu's
+// operators (or any operator), the prompt the caller hears while
+// waiting, how long each operator's phone rings and how long the caller
+// waits at most, or an external number instead.
+function transferPanel(tr, menus, general, ctx) {
+  if (tr instanceof Error) return panel("Transfer to people", el("p", { class: "error", role: "alert" }, errorText(tr)));
+  const err = alertBox();
+  const done = el("span", { class: "ok small", role: "status" });
+  const list = Array.isArray(menus) ? menus : (menus && (menus.menus || menus.data)) || [];
+  const num = (name, label, v, hint, max) => el("label", {}, label,
+    el("input", { name, type: "number", min: 5, max, step: 1, value: v ?? "", required: true, "aria-describedby": name + "-hint" }),
+    el("span", { id: name + "-hint", class: "muted small" }, hint));
+  const form = el("form", { "aria-label": "Transfer settings", id: "transfer-settings" },
+    el("p", { class: "muted small" }, "When the script hands a call to a person, it rings the operators below. At most ",
+      String(general.routing_channel_limit ?? 0), " of this agent's calls wait for or talk to people at once (routing channel limit, in the general settings)."),
+    el("div", { class: "form-grid" },
+      el("label", {}, "Operators of menu",
+        el("select", { name: "menu_id" }, el("option", { value: "" }, "Any operator"),
+          list.map((m) => el("option", { value: m.id, selected: tr.menu_id === m.id }, m.name)))),
+      num("ring_timeout_seconds", "Ring each operator for (seconds)", tr.ring_timeout_seconds, "5 to 300; then the next operator is tried.", 300),
+      num("transfer_timeout_seconds", "Caller waits at most (seconds)", tr.transfer_timeout_seconds, "5 to 3600; then the script goes on without a person.", 3600),
+      el("label", {}, "Or call this number instead",
+        el("input", { name: "external_to", value: tr.external_to || "", placeholder: "+15550100 or sip:desk@example.com", maxlength: 512, "aria-describedby": "external-hint" }),
+        el("span", { id: "external-hint", class: "muted small" }, "Empty: the operators above answer in their console."))),
+    el("label", {}, "What the caller hears while waiting",
+      el("textarea", { name: "hold_prompt", rows: 2, maxlength: 500 }, tr.hold_prompt || "")),
+    el("p", { class: "row" }, el("button", { class: "primary", type: "submit" }, "Save transfer settings"), done), err);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    err.textContent = ""; done.textContent = "";
+    const body = {
+      menu_id: form.menu_id.value ? Number(form.menu_id.value) : null,
+      hold_prompt: form.hold_prompt.value,
+      ring_timeout_seconds: Number(form.ring_timeout_seconds.value),
+      transfer_timeout_seconds: Number(form.transfer_timeout_seconds.value),
+      external_to: form.external_to.value.trim(),
+    };
+    try {
+      await call("PUT", EXT + "/agent-settings/transfer" + q({ agent_uuid: ctx.agent }), body);
+      done.textContent = "Saved.";
+      ctx.announce("Transfer settings saved");
+    } catch (x) { err.textContent = errorText(x); }
+  });
+  return panel("Transfer to people", form);
 }
