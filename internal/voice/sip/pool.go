@@ -36,6 +36,10 @@ type Pool struct {
 	}
 	// PublicIP is every trunk's Config.PublicIP (PARLEY_PUBLIC_IP).
 	PublicIP netip.Addr
+	// VAD and JitterMin are every trunk's (PARLEY_VOICE_END_SILENCE,
+	// PARLEY_VOICE_GRAMMAR_SILENCE, PARLEY_VOICE_JITTER_MIN).
+	VAD       VAD
+	JitterMin time.Duration
 
 	mu    sync.Mutex
 	cache map[cacheKey]*cached
@@ -78,6 +82,7 @@ func (p *Pool) Resolve(ctx context.Context, companyID int64, name string) (diale
 		return nil, err
 	}
 	tr.Synth, tr.Log, tr.Recognizer = p.Synth, p.Log, p.Recognizer
+	tr.VAD, tr.JitterMin = p.VAD, p.JitterMin
 	if p.Speech != nil && p.Agents != nil {
 		tr.Speech = p.callSpeech
 	}
