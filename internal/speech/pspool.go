@@ -58,18 +58,21 @@ type psPool struct {
 
 var (
 	psPoolsMu sync.Mutex
-	psPools   = map[string]*psPool{}
-	psPoolErr = map[string]error{} // a model that failed to load is not retried per call
+	psPools   = map[string]*poolEntry{}
 )
 
-// pool returns the decoders of p's model, building them on first use.
-func (p *Pocketsphinx) pool() (*psPool, error) {
+// poolEntry builds one model's decoders once; a model that failed to load
+// is not retried per call.
+type poolEntry struct {
+	once  sync.Once
+	ready atomic.Bool
+	pl    *psPool
+	err   error
+}
+
+func (p *Pocketsphinx) entry() (*poolEntry, error) {
 	if p.Mode == "batch" {
 		return nil, fmt.Errorf("%w: pocketsphinx library disabled (PARLEY_ASR=batch)", ErrUnavailable)
-	}
-	lib, err := loadPSLib()
-	if err != nil {
-		return nil, err
 	}
 	_, hmm, dict, lm := p.paths()
 	n := p.Decoders
@@ -79,26 +82,62 @@ func (p *Pocketsphinx) pool() (*psPool, error) {
 	key := fmt.Sprintf("%s|%s|%s|%d", hmm, dict, lm, n)
 	psPoolsMu.Lock()
 	defer psPoolsMu.Unlock()
-	if pl := psPools[key]; pl != nil {
-		return pl, nil
+	e := psPools[key]
+	if e == nil {
+		e = &poolEntry{}
+		psPools[key] = e
 	}
-	if err := psPoolErr[key]; err != nil {
+	return e, nil
+}
+
+// pool returns the decoders of p's model, building them on first use.
+func (p *Pocketsphinx) pool() (*psPool, error) {
+	e, err := p.entry()
+	if err != nil {
 		return nil, err
 	}
-	pl := &psPool{lib: lib, free: make(chan *psDecoder, n), size: n}
-	for range n {
-		d, err := newPSDecoder(lib, hmm, dict, lm)
+	e.once.Do(func() {
+		defer e.ready.Store(true)
+		lib, err := loadPSLib()
 		if err != nil {
-			for len(pl.free) > 0 {
-				(<-pl.free).close()
-			}
-			psPoolErr[key] = err
-			return nil, err
+			e.err = err
+			return
 		}
-		pl.free <- d
+		_, hmm, dict, lm := p.paths()
+		n := max(p.Decoders, 0)
+		if n == 0 {
+			n = DefaultDecoders
+		}
+		pl := &psPool{lib: lib, free: make(chan *psDecoder, n), size: n}
+		for range n {
+			d, err := newPSDecoder(lib, hmm, dict, lm)
+			if err != nil {
+				for len(pl.free) > 0 {
+					(<-pl.free).close()
+				}
+				e.err = err
+				return
+			}
+			pl.free <- d
+		}
+		e.pl = pl
+	})
+	return e.pl, e.err
+}
+
+// readyPool returns the decoders if they are built; otherwise it starts
+// building them in the background and returns ErrBusy, so a call never
+// waits seconds for a model load in the middle of a turn.
+func (p *Pocketsphinx) readyPool() (*psPool, error) {
+	e, err := p.entry()
+	if err != nil {
+		return nil, err
 	}
-	psPools[key] = pl
-	return pl, nil
+	if e.ready.Load() {
+		return e.pl, e.err
+	}
+	go func() { _, _ = p.pool() }()
+	return nil, ErrBusy
 }
 
 // Warm loads the model into the resident decoders and reads the
@@ -155,7 +194,7 @@ func (p *Pocketsphinx) grammarOf(expect []string) (string, map[string]bool, erro
 
 // Stream implements Streamer with a resident decoder.
 func (p *Pocketsphinx) Stream(ctx context.Context, rate int, expect []string) (Stream, error) {
-	pl, err := p.pool()
+	pl, err := p.readyPool()
 	if err != nil {
 		return nil, err
 	}

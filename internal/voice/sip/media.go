@@ -173,9 +173,7 @@ func (m *media) tickLoop() {
 				// goes out now instead of at the next slot (at most 20 ms
 				// early, well inside any jitter buffer), and the slot's
 				// own tick then only receives.
-				if !timer.Stop() {
-					<-timer.C
-				}
+				timer.Stop() // no stale tick after Stop since Go 1.23
 				if sentEarly != n {
 					sentEarly = n
 					m.sendSlot(n, time.Now(), 0, pcm, payload, out, silence)

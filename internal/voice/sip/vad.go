@@ -76,11 +76,20 @@ type heard struct {
 	voiced  bool // above the continuation threshold
 }
 
-// detector is the per-call adaptive VAD; the media tick loop owns it.
+// detector is the per-call adaptive VAD; the media tick loop owns it. The
+// noise floor is the quietest frame of the last floorFrames (minimum
+// statistics): speech has pauses between words that reveal the line's
+// noise, and a line that turns steadily noisy is followed within the
+// window.
 type detector struct {
 	vad   VAD
 	floor float64
+	ring  [floorFrames]float64
+	n     int
 }
+
+// floorFrames is the noise floor's window: 1.5 s.
+const floorFrames = 75
 
 func newDetector(v VAD) *detector { return &detector{vad: v, floor: initialFloor} }
 
@@ -92,22 +101,21 @@ func (d *detector) thresholds() (start, cont float64) {
 	return start, max(start*contRatio, minCont)
 }
 
-// classify judges one frame and updates the noise floor: quiet frames pull
-// it toward their level (down fast, up slowly); voiced ones barely move it,
-// so a line that turns noisy for good is followed within seconds.
+// classify judges one frame, then lets it update the noise floor.
 func (d *detector) classify(frame []int16) heard {
 	r := rms(frame)
 	start, cont := d.thresholds()
 	h := heard{samples: frame, loud: r > start, voiced: r > cont}
-	switch {
-	case !h.voiced && r < d.floor:
-		d.floor += (r - d.floor) * 0.3
-	case !h.voiced:
-		d.floor += (r - d.floor) * 0.05
-	default:
-		d.floor += (r - d.floor) * 0.002
+	d.ring[d.n%floorFrames] = r
+	d.n++
+	floor := r
+	for _, v := range d.ring[:min(d.n, floorFrames)] {
+		floor = min(floor, v)
 	}
-	d.floor = max(d.floor, 1)
+	if d.n < floorFrames {
+		floor = min(floor, initialFloor) // not a full window yet: assume a quiet line
+	}
+	d.floor = max(floor, 1)
 	return h
 }
 
