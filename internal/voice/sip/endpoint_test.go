@@ -51,7 +51,7 @@ func (s *phraseStream) Complete() bool {
 }
 
 func (s *phraseStream) Finish(context.Context) (string, bool, error) { return "yes", true, nil }
-func (s *phraseStream) Close()                                      {}
+func (s *phraseStream) Close()                                       {}
 
 // playAnswer sends pcm to the call at the 20 ms pace, then silence until
 // ctx ends.

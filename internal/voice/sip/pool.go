@@ -40,6 +40,13 @@ type Pool struct {
 	// PARLEY_VOICE_GRAMMAR_SILENCE, PARLEY_VOICE_JITTER_MIN).
 	VAD       VAD
 	JitterMin time.Duration
+	// Prepare, if set, runs once in the background when the first
+	// company trunk is resolved (a call is about to be placed): it warms
+	// the recognizer, so a node that never places a SIP call never loads
+	// a model.
+	Prepare func()
+
+	prepare sync.Once
 
 	mu    sync.Mutex
 	cache map[cacheKey]*cached
@@ -83,6 +90,9 @@ func (p *Pool) Resolve(ctx context.Context, companyID int64, name string) (diale
 	}
 	tr.Synth, tr.Log, tr.Recognizer = p.Synth, p.Log, p.Recognizer
 	tr.VAD, tr.JitterMin = p.VAD, p.JitterMin
+	if p.Prepare != nil {
+		p.prepare.Do(func() { go p.Prepare() })
+	}
 	if p.Speech != nil && p.Agents != nil {
 		tr.Speech = p.callSpeech
 	}

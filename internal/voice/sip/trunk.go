@@ -97,7 +97,7 @@ type Trunk struct {
 	// JitterMin is the receive jitter buffer's minimum delay; 0 is
 	// DefaultJitterMin. It grows by itself on a line with late packets.
 	JitterMin time.Duration
-	Log        *slog.Logger
+	Log       *slog.Logger
 	// Speech, if set, picks each call's voice and recognizer (the calling
 	// agent's: see Pool). Without it, or when it fails (logged), a call
 	// uses Synth with the espeak voice of req.Voice and Recognizer.
