@@ -25,6 +25,7 @@ Usage:
   parley-bench report  [--db DSN] [--dialogs 1000000] [--queries 500]
   parley-bench chat    [--db DSN] [--chats 200] [--posters 32] [--duration 10s] [--warmup 2s] [--rate 0] [--json] [--cpuprofile FILE]
   parley-bench ws-idle [--conns 10000] [--chats 1000] [--hold 5s] [--bin PATH] [--json]
+  parley-bench turns   [--calls 2] [--turns 50] [--beside dialer]
 
 --db: empty (the default) is a fresh SQLite file in a temporary directory, removed at the
 end; postgres://... is a fresh database created on that server and dropped at the end;
@@ -48,7 +49,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("no benchmark named: ext, import, dialer, report, chat or ws-idle")
+		return errors.New("no benchmark named: ext, import, dialer, report, chat, ws-idle or turns")
 	}
 	switch args[0] {
 	case "ext":
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return benchChat(ctx, args[1:], stdout, stderr)
 	case "ws-idle":
 		return benchWSIdle(ctx, args[1:], stdout, stderr)
+	case "turns":
+		return benchTurns(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -76,6 +76,13 @@ PARLEY_NATS_SUBJECT (subject prefix of the cluster's events; default parley.even
 PARLEY_PUBLIC_IP (the address SIP trunks and browsers reach this node's media at, behind a 1:1 NAT),
 PARLEY_RTC_UDP_PORT (one UDP port for all WebRTC media) or PARLEY_RTC_UDP_PORTS (a range, 40000-40999),
 PARLEY_RTC_LOOPBACK (1 gathers loopback ICE candidates), PARLEY_RTC_MAX_PEERS (default 500),
+PARLEY_VOICE_END_SILENCE (silence that ends an open listen; default 600ms),
+PARLEY_VOICE_GRAMMAR_SILENCE (silence after a complete expected phrase that ends a
+closed-grammar listen; default 200ms), PARLEY_VOICE_JITTER_MIN (SIP jitter buffer minimum; default 40ms),
+PARLEY_ASR (auto|library|batch: resident pocketsphinx decoders through libpocketsphinx, or a
+pocketsphinx_batch process per utterance; default auto: the library when it loads),
+PARLEY_ASR_DECODERS (resident decoders shared by all calls, ~25 MB each; default 2),
+PARLEY_TTS_CACHE_MB (memory for synthesized prompts; default 64; 0: no cache),
 PARLEY_METRICS_ADDR (host:port of a listener of its own for GET /metrics; default none),
 PARLEY_METRICS_TOKEN (Bearer token GET /metrics requires; without an address, /metrics is
 then served on the main listener; with neither, /metrics is not served),

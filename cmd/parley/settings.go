@@ -36,6 +36,7 @@ func serverSettings(fs *flag.FlagSet, cfg *server.Config, stderr io.Writer) erro
 		limitSettings,
 		mediaSettings,
 		voiceSettings,
+		turnSettings,
 		metricsSettings,
 		loginSettings,
 		scriptSettings,

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parley-cc/parley/internal/server"
+	voicesip "github.com/parley-cc/parley/internal/voice/sip"
 )
 
 // voiceSettings reads the media network settings from the environment:
@@ -57,6 +60,63 @@ func voiceSettings(cfg *server.Config) error {
 			return fmt.Errorf("PARLEY_RTC_MAX_PEERS: want a number from 1 to 100000, got %q", v)
 		}
 		rtc.MaxPeers = n
+	}
+	return nil
+}
+
+// turnSettings reads how SIP calls take turns: the end-of-turn rules, the
+// jitter minimum, the recognizer engine and its decoders, the prompt
+// cache. parley serve warms the recognizer at start.
+func turnSettings(cfg *server.Config) error {
+	v := &cfg.Voice
+	v.Warm = true
+	dur := func(name string, lo, hi time.Duration, dst *time.Duration) error {
+		s := os.Getenv(name)
+		if s == "" {
+			return nil
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil || d < lo || d > hi {
+			return fmt.Errorf("%s: want a duration from %v to %v, got %q", name, lo, hi, s)
+		}
+		*dst = d
+		return nil
+	}
+	if err := dur("PARLEY_VOICE_END_SILENCE", 200*time.Millisecond, 5*time.Second, &v.VAD.EndSilence); err != nil {
+		return err
+	}
+	if err := dur("PARLEY_VOICE_GRAMMAR_SILENCE", 60*time.Millisecond, 2*time.Second, &v.VAD.GrammarSilence); err != nil {
+		return err
+	}
+	if err := dur("PARLEY_VOICE_JITTER_MIN", 20*time.Millisecond, 200*time.Millisecond, &v.JitterMin); err != nil {
+		return err
+	}
+	end := cmp.Or(v.VAD.EndSilence, voicesip.DefaultEndSilence)
+	if g := cmp.Or(v.VAD.GrammarSilence, voicesip.DefaultGrammarSilence); g > end {
+		return fmt.Errorf("PARLEY_VOICE_GRAMMAR_SILENCE (%v) is longer than PARLEY_VOICE_END_SILENCE (%v): the grammar rule would never end a turn first", g, end)
+	}
+	switch s := env("PARLEY_ASR", "auto"); s {
+	case "auto", "library", "batch":
+		v.ASR = s
+	default:
+		return fmt.Errorf("PARLEY_ASR: want auto, library or batch, got %q", s)
+	}
+	if s := os.Getenv("PARLEY_ASR_DECODERS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 64 {
+			return fmt.Errorf("PARLEY_ASR_DECODERS: want a number from 1 to 64, got %q", s)
+		}
+		v.ASRDecoders = n
+	}
+	if s := os.Getenv("PARLEY_TTS_CACHE_MB"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > 16384 {
+			return fmt.Errorf("PARLEY_TTS_CACHE_MB: want a number of MiB from 0 (no cache) to 16384, got %q", s)
+		}
+		v.TTSCacheBytes = int64(n) << 20
+		if n == 0 {
+			v.TTSCacheBytes = -1
+		}
 	}
 	return nil
 }

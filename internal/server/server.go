@@ -80,6 +80,9 @@ type Config struct {
 	// local synthesizer is Synth (espeak-ng when nil) and whose local
 	// recognizer is pocketsphinx on Debian's paths.
 	Speech *speech.Registry
+	// Voice is the SIP calls' turn taking: end-of-turn rules, jitter
+	// minimum, recognizer engine and decoders, prompt cache.
+	Voice VoiceConfig
 	// NATSURL links the nodes of a cluster (PARLEY_NATS_URL): each node's
 	// events reach the others' realtime streams. Empty: a single node.
 	NATSURL string
@@ -288,14 +291,15 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.Dialer = &dialer.Dialer{Dialogs: s.Dialogs, Agents: s.Agents, Node: node, Log: cfg.Log, Lease: cfg.Lease, Trunks: trunks,
 		MaxCalls: callCap(cfg)}
-	reg := cfg.Speech
+	s.Metrics.Registry.MustRegister(voicesip.Collectors()...)
+	reg, warm := cfg.Speech, func() {}
 	if reg == nil {
-		reg = &speech.Registry{Espeak: cfg.Synth}
+		reg, warm = cfg.Voice.registry(cfg.Synth, cfg.Log)
 	}
 	guard := &egress.Guard{AllowPrivate: cfg.TrunkAllowPrivate}
 	s.Trunks = &trunk.Service{DB: db, Guard: guard}
 	s.SIPTrunks = &voicesip.Pool{Configs: s.Trunks, Agents: s.Agents, Synth: cfg.Synth, Log: cfg.Log, Speech: reg, PublicIP: cfg.PublicIP,
-		Guard: guard}
+		Guard: guard, VAD: cfg.Voice.VAD, JitterMin: cfg.Voice.JitterMin, Prepare: warm}
 	rtc := cfg.WebRTC
 	rtc.PublicIP, rtc.Log = cfg.PublicIP, cfg.Log
 	if s.RTC, err = webrtc.NewEngine(rtc); err != nil {

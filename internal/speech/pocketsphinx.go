@@ -60,6 +60,14 @@ type Pocketsphinx struct {
 	Dict    string        // pronunciation dictionary; "" is DebianDict
 	LM      string        // language model; "" is DebianLM
 	Timeout time.Duration // per utterance; 0 is 30 s
+	// Mode picks the engine: "library" (resident decoders through
+	// libpocketsphinx, an error if it is missing), "batch" (a
+	// pocketsphinx_batch process per utterance), or "" / "auto" (the
+	// library when it loads, else the batch process). PARLEY_ASR.
+	Mode string
+	// Decoders is the number of resident decoders shared by all calls;
+	// 0 is DefaultDecoders. PARLEY_ASR_DECODERS.
+	Decoders int
 }
 
 // LookupPocketsphinx returns a recognizer on Debian's paths if the binary
@@ -105,6 +113,14 @@ func (p *Pocketsphinx) Recognize(ctx context.Context, pcm audio.PCM, expect []st
 	pcm, err := toRate(pcm, pcm.Rate, psMaxAudioSeconds)
 	if err != nil {
 		return Result{}, err
+	}
+	if pl, perr := p.pool(); perr == nil {
+		if !hasSound(pcm) {
+			return Result{}, nil
+		}
+		return p.recognizeLib(ctx, pl, pcm, expect)
+	} else if p.Mode == "library" {
+		return Result{}, perr
 	}
 	bin, err := p.check()
 	if err != nil {

@@ -43,8 +43,18 @@ func say(t *testing.T, es *audio.Espeak, text string) audio.PCM {
 	return pcm
 }
 
+// TestPocketsphinxGrammar runs on both engines: the resident decoders of
+// the library (when it loads) and the batch process.
 func TestPocketsphinxGrammar(t *testing.T) {
-	ps, es := needSpeech(t)
+	lib, es := needSpeech(t)
+	batch := *lib
+	batch.Mode = "batch"
+	for _, ps := range []*Pocketsphinx{lib, &batch} {
+		testGrammar(t, ps, es)
+	}
+}
+
+func testGrammar(t *testing.T, ps *Pocketsphinx, es *audio.Espeak) {
 	ctx := context.Background()
 	for _, c := range []struct {
 		say    string
@@ -61,7 +71,7 @@ func TestPocketsphinxGrammar(t *testing.T) {
 			t.Fatalf("%q: %v", c.say, err)
 		}
 		if res.Text != c.want {
-			t.Errorf("said %q with grammar %q: heard %q, want %q", c.say, c.expect, res.Text, c.want)
+			t.Errorf("%s: said %q with grammar %q: heard %q, want %q", ps.Mode, c.say, c.expect, res.Text, c.want)
 		}
 	}
 }
@@ -125,7 +135,7 @@ func TestPocketsphinxTimeoutAndCancel(t *testing.T) {
 		t.Errorf("cancelled ctx: %v", err)
 	}
 	slow := *ps
-	slow.Timeout = time.Nanosecond
+	slow.Timeout, slow.Mode = time.Nanosecond, "batch" // the process's timeout
 	if _, err := slow.Recognize(context.Background(), pcm, []string{"yes"}); !errors.Is(err, ErrRetryable) {
 		t.Errorf("1 ns timeout: %v, want ErrRetryable", err)
 	}
@@ -133,7 +143,7 @@ func TestPocketsphinxTimeoutAndCancel(t *testing.T) {
 
 func TestPocketsphinxMissing(t *testing.T) {
 	pcm := audio.PCM{Rate: audio.Rate, Samples: make([]int16, 800)}
-	p := &Pocketsphinx{Path: "/nonexistent/pocketsphinx_batch"}
+	p := &Pocketsphinx{Path: "/nonexistent/pocketsphinx_batch", Mode: "batch"}
 	_, err := p.Recognize(context.Background(), pcm, nil)
 	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "apt-get install pocketsphinx") {
 		t.Errorf("missing binary: %v", err)
@@ -193,5 +203,77 @@ func TestParseHyp(t *testing.T) {
 	}
 	if _, ok := parseHyp("garbage"); ok {
 		t.Error("garbage parsed")
+	}
+}
+
+// TestPocketsphinxStream feeds an answer frame by frame, as the voice
+// trunk does, and checks the partial hypothesis is a complete phrase of
+// the grammar before the utterance ends, and the final one is the answer.
+func TestPocketsphinxStream(t *testing.T) {
+	ps, es := needSpeech(t)
+	if !ps.Library() {
+		if os.Getenv("PARLEY_TEST_SPEECH") == "1" {
+			t.Fatal("PARLEY_TEST_SPEECH=1 but the pocketsphinx library does not load")
+		}
+		t.Skip("libpocketsphinx not loadable")
+	}
+	ctx := context.Background()
+	for _, c := range []struct {
+		say    string
+		expect []string
+	}{{"yes", []string{"yes", "no"}}, {"no", []string{"yes", "no"}}, {"call me later", []string{"yes", "call me later"}}} {
+		pcm := say(t, es, c.say)
+		st, err := ps.Stream(ctx, audio.Rate, c.expect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < len(pcm.Samples); i += 160 {
+			st.Write(pcm.Samples[i:min(i+160, len(pcm.Samples))])
+		}
+		// 200 ms of line silence after the answer, as the grammar rule waits.
+		for range 10 {
+			st.Write(make([]int16, 160))
+		}
+		complete := false
+		for range 200 {
+			if complete = st.Complete(); complete {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if !complete {
+			t.Errorf("%q: partial %q never a complete phrase of %q", c.say, st.Partial(), c.expect)
+		}
+		res, err := st.Finish(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Text != c.say {
+			t.Errorf("said %q: heard %q", c.say, res.Text)
+		}
+	}
+	// An open stream (language model) hears words.
+	st, err := ps.Stream(ctx, audio.Rate, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Write(say(t, es, "no").Samples)
+	if res, err := st.Finish(ctx); err != nil || res.Text == "" || st.Complete() {
+		t.Errorf("open stream: %q %v", res.Text, err)
+	}
+	// Every decoder in use: ErrBusy, not a wait.
+	var held []Stream
+	for {
+		s, err := ps.Stream(ctx, audio.Rate, nil)
+		if errors.Is(err, ErrBusy) {
+			break
+		}
+		if err != nil || len(held) > 64 {
+			t.Fatalf("stream %d: %v", len(held), err)
+		}
+		held = append(held, s)
+	}
+	for _, s := range held {
+		s.Close()
 	}
 }

@@ -2,6 +2,8 @@ package speech
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
@@ -54,6 +56,10 @@ type Registry struct {
 	GoogleTTSURL, GoogleSTTURL, YandexTTSURL, YandexSTTURL string
 	// Timeout bounds each cloud request; 0 is DefaultTimeout.
 	Timeout time.Duration
+	// Cache, if set, keeps synthesized prompts by engine, voice and text
+	// (a cloud engine's entries by account too, so tenants share only the
+	// local engine's).
+	Cache *audio.TTSCache
 }
 
 // Voice is a synthesizer bound to the voice an agent speaks with.
@@ -94,23 +100,23 @@ func (r *Registry) Voice(s Settings) (Voice, error) {
 			}
 			syn = e
 		}
-		return Voice{Synthesizer: syn, Name: name, Platform: "espeak"}, nil
+		return Voice{Synthesizer: r.Cache.Synthesizer("espeak", syn), Name: name, Platform: "espeak"}, nil
 	case "google":
 		key, err := s.key("google", "tts", "")
 		if err != nil {
 			return Voice{}, err
 		}
-		return Voice{Platform: platform, Name: name, Synthesizer: &GoogleTTS{
+		return Voice{Platform: platform, Name: name, Synthesizer: r.Cache.Synthesizer(cacheEngine(platform, s.Language, key), &GoogleTTS{
 			APIKey: key, BaseURL: r.GoogleTTSURL, Language: s.Language, Client: r.Client, Timeout: r.Timeout,
-		}}, nil
+		})}, nil
 	case "yandex":
 		key, err := s.key("yandex", "tts", "")
 		if err != nil {
 			return Voice{}, err
 		}
-		return Voice{Platform: platform, Name: name, Synthesizer: &YandexTTS{
+		return Voice{Platform: platform, Name: name, Synthesizer: r.Cache.Synthesizer(cacheEngine(platform, s.Language, key), &YandexTTS{
 			APIKey: key, BaseURL: r.YandexTTSURL, Language: s.Language, Client: r.Client, Timeout: r.Timeout,
-		}}, nil
+		})}, nil
 	}
 	return Voice{}, fmt.Errorf("%w: TTS platform %q is not espeak, google or yandex", ErrNotConfigured, clip(platform, ""))
 }
@@ -171,4 +177,11 @@ func (s Settings) key(platform, keyType, id string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%w: the agent has no %s key for %s", ErrNotConfigured, keyType, platform)
+}
+
+// cacheEngine names a cloud voice's cache entries: the platform, the
+// language and a digest of the account's key (never the key itself).
+func cacheEngine(platform, language, key string) string {
+	d := sha256.Sum256([]byte(key))
+	return platform + "|" + language + "|" + hex.EncodeToString(d[:8])
 }

@@ -35,6 +35,8 @@ type Conn struct {
 	// The last utterance Listen returned, on the call's clock.
 	uttStart, uttEnd time.Duration
 	uttOK            bool
+	turn             TurnTimes      // the last turn's latency stages (latency.go)
+	lastLatency      map[string]any // the last Say's or Listen's, for the transcript
 
 	hangOnce sync.Once
 	ended    time.Duration
@@ -60,11 +62,7 @@ func (c *Conn) Say(ctx context.Context, text string) error {
 	if c.hungUp() {
 		return ErrHungUp
 	}
-	pcm, err := c.synth.Synthesize(ctx, text, c.voice)
-	if err != nil {
-		return err
-	}
-	return c.Play(ctx, pcm)
+	return c.sayTimed(ctx, text)
 }
 
 // Play plays pcm to the callee like Say.
@@ -110,9 +108,15 @@ func (c *Conn) SendDTMF(ctx context.Context, digits string) error {
 }
 
 // Listen waits up to timeout for the callee to start speaking or pressing
-// digits. Speech runs until EndSilence of silence and is transcribed by
-// the trunk's Recognizer (without one, the result is "" and heard true);
-// digits run until DigitTimeout passes without another or '#'.
+// digits, and returns the utterance as the trunk's Recognizer heard it
+// (without one, "" and heard true), or the digits (ended by DigitTimeout
+// without another, or '#').
+//
+// The end of an utterance: with expected phrases and a streaming
+// recognizer (internal/speech's resident pocketsphinx), as soon as the
+// hypothesis is one of the phrases and VAD.GrammarSilence of silence
+// followed it; otherwise, or when the hypothesis isn't complete, after
+// VAD.EndSilence of silence. The audio is decoded while it arrives.
 func (c *Conn) Listen(ctx context.Context, timeout time.Duration, expect []string) (string, bool, error) {
 	if c.hungUp() {
 		return "", false, ErrHungUp
@@ -123,25 +127,43 @@ func (c *Conn) Listen(ctx context.Context, timeout time.Duration, expect []strin
 	defer m.unsubscribe()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
+	streamer, _ := c.recog.(StreamingRecognizer)
 	var (
 		utter     []int16
-		pending   []int16 // voiced frames not yet enough to start
-		voiced    int
+		preroll   [][]int16 // the last quiet frames before the utterance
+		pending   [][]int16 // loud frames not yet enough to start
 		silent    time.Duration
 		started   bool
 		digits    strings.Builder
 		digitWait *time.Timer
 		digitC    <-chan time.Time
+		stream    RecogStream
 	)
-	c.uttOK = false
+	defer func() {
+		if stream != nil {
+			stream.Close()
+		}
+	}()
+	c.uttOK, c.lastLatency = false, nil
 	var uttStart time.Duration
-	endSpeech := func() (string, bool, error) {
-		pcm := audio.PCM{Rate: audio.Rate, Samples: utter}
+	endSpeech := func(reason string) (string, bool, error) {
+		decided := time.Now()
 		c.uttStart, c.uttEnd, c.uttOK = uttStart, max(uttStart, c.Elapsed()-silent), true
+		c.turn = TurnTimes{EndReason: reason, Endpoint: silent, listenEnd: decided}
+		defer func() {
+			c.turn.Recognition, c.turn.listenEnd = time.Since(decided), time.Now()
+			c.noteListen()
+		}()
 		if c.recog == nil {
 			return "", true, nil
 		}
-		return c.recog.Recognize(ctx, pcm, expect)
+		if stream != nil {
+			s := stream
+			stream = nil
+			c.turn.Streamed = true
+			return s.Finish(ctx)
+		}
+		return c.recog.Recognize(ctx, audio.PCM{Rate: audio.Rate, Samples: utter}, expect)
 	}
 	for {
 		select {
@@ -151,7 +173,7 @@ func (c *Conn) Listen(ctx context.Context, timeout time.Duration, expect []strin
 			return "", false, ErrHungUp
 		case <-deadline.C:
 			if started {
-				return endSpeech()
+				return endSpeech("max")
 			}
 			if digits.Len() > 0 {
 				return digits.String(), true, nil
@@ -174,37 +196,68 @@ func (c *Conn) Listen(ctx context.Context, timeout time.Duration, expect []strin
 				digitWait.Reset(DigitTimeout)
 			}
 			digitC = digitWait.C
-		case f := <-frames:
+		case h := <-frames:
 			if digits.Len() > 0 {
 				continue
 			}
-			v := vad.Voiced(f)
+			f := h.samples
 			if !started {
-				if !v {
-					voiced, pending = 0, pending[:0]
+				if !h.loud {
+					preroll = append(preroll, pending...)
+					preroll = append(preroll, f)
+					if over := len(preroll) - prerollFrames; over > 0 {
+						preroll = preroll[over:]
+					}
+					pending = pending[:0]
 					continue
 				}
-				voiced++
-				pending = append(pending, f...)
-				if voiced < vad.StartFrames {
+				pending = append(pending, f)
+				if len(pending) < vad.StartFrames {
 					continue
 				}
-				started, utter = true, append(utter, pending...)
-				uttStart = max(0, c.Elapsed()-time.Duration(voiced)*rtp.FrameTime)
+				started = true
+				uttStart = max(0, c.Elapsed()-time.Duration(len(pending))*rtp.FrameTime)
 				deadline.Reset(vad.MaxUtterance)
+				if streamer != nil {
+					// No free decoder (or an engine that can't stream):
+					// the utterance is buffered and recognized at its end.
+					stream, _ = streamer.Stream(ctx, expect)
+				}
+				for _, p := range preroll {
+					if stream != nil {
+						stream.Write(p)
+					}
+				}
+				for _, p := range pending {
+					utter = append(utter, p...)
+					if stream != nil {
+						stream.Write(p)
+					}
+				}
 				continue
 			}
 			utter = append(utter, f...)
-			if v {
+			if stream != nil {
+				stream.Write(f)
+			}
+			if h.voiced {
 				silent = 0
 				continue
 			}
-			if silent += rtp.FrameTime; silent >= vad.EndSilence {
-				return endSpeech()
+			silent += rtp.FrameTime
+			if silent >= vad.EndSilence {
+				return endSpeech("silence")
+			}
+			if len(expect) > 0 && stream != nil && silent >= vad.GrammarSilence && stream.Complete() {
+				return endSpeech("grammar")
 			}
 		}
 	}
 }
+
+// prerollFrames of quiet audio before an utterance go to a streaming
+// recognizer with it: the front end's noise estimate needs a start.
+const prerollFrames = 10
 
 // LastUtterance is when the utterance the last Listen returned started and
 // ended on the call's clock (Elapsed); ok is false when that Listen heard

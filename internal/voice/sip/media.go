@@ -2,7 +2,6 @@ package sip
 
 import (
 	"errors"
-	"math"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -44,8 +43,10 @@ type media struct {
 	dtmf   *rtp.DTMFDecoder
 	rec    *audio.Recorder
 	vad    VAD
+	det    *detector // the tick loop's
 	start  time.Time
 	barge  bool
+	kick   chan struct{} // a prompt was queued: send its first frame now
 
 	mu       sync.Mutex
 	play     []int16        // prompt samples still to send
@@ -53,25 +54,33 @@ type media struct {
 	bargedIn bool           // the last prompt was cut by the callee
 	events   []*pion.Packet // DTMF packets still to send, one a tick
 	evDone   chan struct{}  // closed when events run out
-	listen   chan []int16   // frames for an active Listen
+	listen   chan heard     // frames for an active Listen
 	digits   chan rune      // received DTMF digits for an active Listen
 	st       MediaStats
-	speaking int   // consecutive voiced frames during a prompt
-	relay    relay // the bridge hook (relay.go)
+	speaking int // consecutive loud frames during a prompt
+	// When the current prompt was queued and its first packet sent.
+	promptQueued, promptFirst time.Time
+	// When the last barge-in's first loud frame was heard and the prompt
+	// cut (the frame that decided it).
+	bargeHeard, bargeCut time.Time
+	relay                relay // the bridge hook (relay.go)
 
 	closed atomic.Bool
 	done   chan struct{}
 	wg     sync.WaitGroup
 }
 
-func newMedia(conn *net.UDPConn, remote *net.UDPAddr, law g711.Law, pt, dtmfPT uint8, rec *audio.Recorder, vad VAD, barge bool, start time.Time) *media {
+func newMedia(conn *net.UDPConn, remote *net.UDPAddr, law g711.Law, pt, dtmfPT uint8, rec *audio.Recorder, vad VAD, barge bool, start time.Time, jitterMin time.Duration) *media {
+	vad = vad.withDefaults()
 	m := &media{
 		conn: conn, remote: remote, law: law, pt: pt, dtmfPT: dtmfPT,
 		pk:     rtp.NewPacketizer(pt),
-		jb:     rtp.NewJitterBuffer(rtp.JitterConfig{PayloadType: pt, Silence: law.Silence()}),
+		jb:     rtp.NewJitterBuffer(rtp.JitterConfig{PayloadType: pt, Silence: law.Silence(), MinDelay: jitterMin}),
 		dtmf:   rtp.NewDTMFDecoder(dtmfPT),
 		rec:    rec,
-		vad:    vad.withDefaults(),
+		vad:    vad,
+		det:    newDetector(vad),
+		kick:   make(chan struct{}, 1),
 		start:  start,
 		barge:  barge,
 		done:   make(chan struct{}),
@@ -150,6 +159,7 @@ func (m *media) tickLoop() {
 	payload := make([]byte, 0, rtp.FrameSamples)
 	out := make([]byte, 0, 12+rtp.FrameSamples)
 	pcm := make([]int16, rtp.FrameSamples)
+	sentEarly := int64(-1) // the slot whose packet went out ahead of time
 	for {
 		slot := m.start.Add(time.Duration(n) * rtp.FrameTime)
 		if d := time.Until(slot); d > 0 {
@@ -158,6 +168,17 @@ func (m *media) tickLoop() {
 			case <-m.done:
 				return
 			case <-timer.C:
+			case <-m.kick:
+				// A prompt was queued between two ticks: its first frame
+				// goes out now instead of at the next slot (at most 20 ms
+				// early, well inside any jitter buffer), and the slot's
+				// own tick then only receives.
+				timer.Stop() // no stale tick after Stop since Go 1.23
+				if sentEarly != n {
+					sentEarly = n
+					m.sendSlot(n, time.Now(), 0, pcm, payload, out, silence)
+				}
+				continue
 			}
 		} else {
 			select {
@@ -169,78 +190,40 @@ func (m *media) tickLoop() {
 		now := time.Now()
 		late := now.Sub(slot)
 		at := time.Duration(n) * rtp.FrameTime
-
-		// Send.
-		m.mu.Lock()
-		m.drainRelayed(now)
-		m.relayTick()
-		var pkt *pion.Packet
-		switch {
-		case !m.takeSlot(n, now): // the slot is the bridged leg's (relay.go)
-		case len(m.events) > 0:
-			pkt = m.events[0]
-			m.events = m.events[1:]
-			if len(m.events) == 0 {
-				m.flushEvents()
-			}
-		case len(m.play) > 0:
-			k := copy(pcm, m.play)
-			clear(pcm[k:])
-			m.play = m.play[k:]
-			m.rec.Add(audio.Agent, at, audio.PCM{Rate: audio.Rate, Samples: pcm[:k]})
-			payload = m.law.AppendEncode(payload[:0], pcm)
-			pkt = m.pk.Audio(payload)
-			if len(m.play) == 0 {
-				m.cutPrompt(false)
-			}
-		default:
-			pkt = m.fillSlot(at, silence)
-		}
-		if pkt != nil {
-			m.noteSentPacket(pkt)
-			m.st.Sent++
-			if late > LateAfter {
-				m.st.Late++
-			}
-			m.st.MaxLate = max(m.st.MaxLate, late)
-		}
-		m.mu.Unlock()
-		if pkt != nil {
-			if b, err := pkt.Header.MarshalTo(out[:cap(out)]); err == nil {
-				buf := append(out[:b], pkt.Payload...)
-				_, _ = m.conn.WriteToUDP(buf, m.remote)
-			}
+		if sentEarly != n {
+			m.sendSlot(n, now, late, pcm, payload, out, silence)
 		}
 
 		// Receive.
-		var heard []int16
+		var got []int16
 		if f, ok := m.jb.Pop(now); ok {
 			samples := m.law.AppendDecode(nil, f.Payload)
-			heard = samples
+			got = samples
 			if !f.Concealed {
 				m.rec.Add(audio.Callee, at, audio.PCM{Rate: audio.Rate, Samples: samples})
 			}
-			voiced := m.vad.Voiced(samples)
+			h := m.det.classify(samples)
 			m.mu.Lock()
 			if m.playDone != nil && m.barge {
-				if voiced {
+				if h.loud {
 					m.speaking++
 				} else {
 					m.speaking = 0
 				}
 				if m.speaking >= m.vad.StartFrames {
+					m.bargeHeard, m.bargeCut = now.Add(-time.Duration(m.speaking-1)*rtp.FrameTime), time.Now()
 					m.cutPrompt(true)
 				}
 			}
 			if m.listen != nil {
 				select {
-				case m.listen <- samples:
+				case m.listen <- h:
 				default: // a stalled listener loses frames, not the clock
 				}
 			}
 			m.mu.Unlock()
 		}
-		m.tapSlot(heard)
+		m.tapSlot(got)
 
 		n++
 		// A stall longer than the jitter buffer's reach (the process was
@@ -251,6 +234,55 @@ func (m *media) tickLoop() {
 			m.st.Late += uint64(skip) // those packets were never sent on time
 			m.mu.Unlock()
 			n += skip // takeSlot pauses the stream over the skipped slots
+		}
+	}
+}
+
+// sendSlot sends slot n's packet: prompt audio, a DTMF event, the bridged
+// leg's audio or silence.
+func (m *media) sendSlot(n int64, now time.Time, late time.Duration, pcm []int16, payload, out, silence []byte) {
+	at := time.Duration(n) * rtp.FrameTime
+	m.mu.Lock()
+	m.drainRelayed(now)
+	m.relayTick()
+	var pkt *pion.Packet
+	switch {
+	case !m.takeSlot(n, now): // the slot is the bridged leg's (relay.go)
+	case len(m.events) > 0:
+		pkt = m.events[0]
+		m.events = m.events[1:]
+		if len(m.events) == 0 {
+			m.flushEvents()
+		}
+	case len(m.play) > 0:
+		k := copy(pcm, m.play)
+		clear(pcm[k:])
+		m.play = m.play[k:]
+		m.rec.Add(audio.Agent, at, audio.PCM{Rate: audio.Rate, Samples: pcm[:k]})
+		payload = m.law.AppendEncode(payload[:0], pcm)
+		pkt = m.pk.Audio(payload)
+		if m.promptFirst.IsZero() {
+			m.promptFirst = now
+		}
+		if len(m.play) == 0 {
+			m.cutPrompt(false)
+		}
+	default:
+		pkt = m.fillSlot(at, silence)
+	}
+	if pkt != nil {
+		m.noteSentPacket(pkt)
+		m.st.Sent++
+		if late > LateAfter {
+			m.st.Late++
+		}
+		m.st.MaxLate = max(m.st.MaxLate, late)
+	}
+	m.mu.Unlock()
+	if pkt != nil {
+		if b, err := pkt.Header.MarshalTo(out[:cap(out)]); err == nil {
+			buf := append(out[:b], pkt.Payload...)
+			_, _ = m.conn.WriteToUDP(buf, m.remote)
 		}
 	}
 }
@@ -291,6 +323,11 @@ func (m *media) startPrompt(pcm audio.PCM) <-chan struct{} {
 	m.play = pcm.Samples
 	m.playDone = done
 	m.bargedIn = false
+	m.promptQueued, m.promptFirst = time.Now(), time.Time{}
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
 	return done
 }
 
@@ -328,10 +365,10 @@ func (m *media) sendDigits(digits string, d time.Duration) (<-chan struct{}, err
 }
 
 // subscribe starts delivering received frames and returns their channel.
-func (m *media) subscribe() chan []int16 {
+func (m *media) subscribe() chan heard {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.listen = make(chan []int16, 256)
+	m.listen = make(chan heard, 256)
 	// Digits pressed before this Listen are stale.
 	for {
 		select {
@@ -348,48 +385,4 @@ func (m *media) unsubscribe() {
 	m.mu.Lock()
 	m.listen = nil
 	m.mu.Unlock()
-}
-
-// VAD is a simple energy voice-activity detector over 20 ms frames.
-type VAD struct {
-	// Threshold is the RMS level (of 32768) above which a frame is
-	// voiced; 0 means 500 (about -36 dBFS), far above G.711 line noise
-	// and below any speech at a normal level.
-	Threshold float64
-	// StartFrames voiced frames in a row start an utterance (and cut a
-	// prompt); 0 means 3 (60 ms).
-	StartFrames int
-	// EndSilence of unvoiced frames ends an utterance; 0 means 700 ms.
-	EndSilence time.Duration
-	// MaxUtterance bounds one utterance; 0 means 15 s.
-	MaxUtterance time.Duration
-}
-
-func (v VAD) withDefaults() VAD {
-	if v.Threshold <= 0 {
-		v.Threshold = 500
-	}
-	if v.StartFrames <= 0 {
-		v.StartFrames = 3
-	}
-	if v.EndSilence <= 0 {
-		v.EndSilence = 700 * time.Millisecond
-	}
-	if v.MaxUtterance <= 0 {
-		v.MaxUtterance = 15 * time.Second
-	}
-	return v
-}
-
-// Voiced reports whether a frame's RMS level is above the threshold.
-func (v VAD) Voiced(frame []int16) bool {
-	if len(frame) == 0 {
-		return false
-	}
-	var sum float64
-	for _, s := range frame {
-		f := float64(s)
-		sum += f * f
-	}
-	return math.Sqrt(sum/float64(len(frame))) > v.Threshold
 }

@@ -40,6 +40,17 @@ type Pool struct {
 	// Guard is every trunk's Config.Guard: the companies' trunk hosts are
 	// checked again at each dial (PARLEY_TRUNK_ALLOW_PRIVATE turns it off).
 	Guard *egress.Guard
+	// VAD and JitterMin are every trunk's (PARLEY_VOICE_END_SILENCE,
+	// PARLEY_VOICE_GRAMMAR_SILENCE, PARLEY_VOICE_JITTER_MIN).
+	VAD       VAD
+	JitterMin time.Duration
+	// Prepare, if set, runs once in the background when the first
+	// company trunk is resolved (a call is about to be placed): it warms
+	// the recognizer, so a node that never places a SIP call never loads
+	// a model.
+	Prepare func()
+
+	prepare sync.Once
 
 	mu    sync.Mutex
 	cache map[cacheKey]*cached
@@ -82,6 +93,10 @@ func (p *Pool) Resolve(ctx context.Context, companyID int64, name string) (diale
 		return nil, err
 	}
 	tr.Synth, tr.Log, tr.Recognizer = p.Synth, p.Log, p.Recognizer
+	tr.VAD, tr.JitterMin = p.VAD, p.JitterMin
+	if p.Prepare != nil {
+		p.prepare.Do(func() { go p.Prepare() })
+	}
 	if p.Speech != nil && p.Agents != nil {
 		tr.Speech = p.callSpeech
 	}

@@ -57,3 +57,46 @@ func SpeechSettings(a *agent.Speech) speech.Settings {
 	}
 	return set
 }
+
+// StreamingRecognizer is a Recognizer that decodes an utterance while it
+// arrives (internal/speech's resident pocketsphinx): Listen feeds it each
+// frame and ends a closed-grammar turn as soon as it holds a complete
+// phrase.
+type StreamingRecognizer interface {
+	Recognizer
+	// Stream starts an utterance at audio.Rate; an error (no free
+	// decoder) makes Listen buffer and call Recognize instead.
+	Stream(ctx context.Context, expect []string) (RecogStream, error)
+}
+
+// RecogStream is one utterance being decoded.
+type RecogStream interface {
+	Write(samples []int16)
+	Complete() bool // the hypothesis is one of the expected phrases
+	Finish(ctx context.Context) (text string, ok bool, err error)
+	Close()
+}
+
+// Stream implements StreamingRecognizer when the wrapped recognizer
+// streams; otherwise it fails and Listen buffers.
+func (r SpeechRecognizer) Stream(ctx context.Context, expect []string) (RecogStream, error) {
+	s, ok := r.Recognizer.(speech.Streamer)
+	if !ok {
+		return nil, speech.ErrBusy
+	}
+	st, err := s.Stream(ctx, audio.Rate, expect)
+	if err != nil {
+		return nil, err
+	}
+	return speechStream{st}, nil
+}
+
+type speechStream struct{ speech.Stream }
+
+func (s speechStream) Finish(ctx context.Context) (string, bool, error) {
+	res, err := s.Stream.Finish(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	return res.Text, res.Text != "", nil
+}

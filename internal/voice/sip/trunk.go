@@ -26,6 +26,7 @@
 package sip
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -120,7 +121,10 @@ type Trunk struct {
 	Recognizer Recognizer        // nil: utterances are heard, not transcribed
 	VAD        VAD
 	NoBargeIn  bool // keep playing prompts while the callee talks
-	Log        *slog.Logger
+	// JitterMin is the receive jitter buffer's minimum delay; 0 is
+	// DefaultJitterMin. It grows by itself on a line with late packets.
+	JitterMin time.Duration
+	Log       *slog.Logger
 	// Speech, if set, picks each call's voice and recognizer (the calling
 	// agent's: see Pool). Without it, or when it fails (logged), a call
 	// uses Synth with the espeak voice of req.Voice and Recognizer.
@@ -430,7 +434,7 @@ func (t *Trunk) dial(ctx context.Context, req dialer.CallRequest, target *sip.Ur
 		dtmfPT = sdp.DTMFPayloadType // we decode what we offered
 	}
 	rec := audio.NewRecorder(audio.Rate)
-	m := newMedia(rtpConn, net.UDPAddrFromAddrPort(ans.Remote), ans.Codec, ans.PayloadType, dtmfPT, rec, t.VAD, !t.NoBargeIn, answeredAt)
+	m := newMedia(rtpConn, net.UDPAddrFromAddrPort(ans.Remote), ans.Codec, ans.PayloadType, dtmfPT, rec, t.VAD, !t.NoBargeIn, answeredAt, cmp.Or(t.JitterMin, DefaultJitterMin))
 	ok = true
 	conn := &Conn{trunk: t, sess: sess, media: m, rec: rec, answered: answeredAt, synth: sp.Synth, voice: sp.Voice,
 		recog: sp.Recognizer, hasDTMF: ans.HasDTMF}
