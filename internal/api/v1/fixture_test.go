@@ -16,6 +16,7 @@ type fixture struct {
 	ClientID   int64
 	OperatorID int64
 	ChatID     int64
+	CannedID   int64
 	// Secrets only this tenant's data contains.
 	Secrets []string
 }
@@ -40,7 +41,15 @@ func newFixture(t *testing.T, env *testenv.Env, name string) *fixture {
 	f.ChatID = ch.ChatID
 	mustStatus(t, env.Do(t, "POST", fmt.Sprintf("/v1/chats/%d/messages", f.ChatID), f.Token,
 		map[string]any{"sender_type": "client", "content": name + "-message-secret"}), 201)
-	f.Secrets = []string{name + "-client-secret", name + "-contact-secret", name + "-op-secret", name + "-message-secret"}
+	var k struct {
+		CannedID int64 `json:"canned_id"`
+	}
+	mustStatus(t, env.Do(t, "POST", "/v1/canned_responses", f.Token, map[string]any{"shortcut": strings.ToLower(name) + "-greet", "content": name + "-canned-secret"}), 201).JSON(t, &k)
+	f.CannedID = k.CannedID
+	mustStatus(t, env.Do(t, "POST", fmt.Sprintf("/v1/chats/%d/notes", f.ChatID), f.Token, map[string]any{"content": name + "-note-secret"}), 201)
+	mustStatus(t, env.Do(t, "PUT", fmt.Sprintf("/v1/chats/%d/labels", f.ChatID), f.Token, map[string]any{"labels": []string{strings.ToLower(name) + "-label-secret"}}), 200)
+	f.Secrets = []string{name + "-client-secret", name + "-contact-secret", name + "-op-secret", name + "-message-secret",
+		name + "-canned-secret", name + "-note-secret", strings.ToLower(name) + "-label-secret"}
 	return f
 }
 
@@ -55,18 +64,31 @@ type request struct {
 func routeRequests(f *fixture) map[string]request {
 	chat := fmt.Sprintf("/v1/chats/%d", f.ChatID)
 	return map[string]request{
-		"POST /v1/clients":                 {"POST", "/v1/clients", map[string]any{"name": "n", "contact_info": "c"}},
-		"GET /v1/clients/{clientId}":       {"GET", fmt.Sprintf("/v1/clients/%d", f.ClientID), nil},
-		"POST /v1/operators":               {"POST", "/v1/operators", map[string]any{"name": "o", "status": "busy"}},
-		"GET /v1/operators":                {"GET", "/v1/operators", nil},
-		"GET /v1/operators/me":             {"GET", "/v1/operators/me", nil},
-		"PATCH /v1/operators/{operatorId}": {"PATCH", fmt.Sprintf("/v1/operators/%d", f.OperatorID), map[string]any{"status": "offline", "capacity": 3}},
-		"POST /v1/chats":                   {"POST", "/v1/chats", map[string]any{"client_id": f.ClientID}},
-		"GET /v1/chats":                    {"GET", "/v1/chats", nil},
-		"GET /v1/chats/{chatId}":           {"GET", chat, nil},
-		"PATCH /v1/chats/{chatId}":         {"PATCH", chat, map[string]any{"status": "closed"}},
-		"GET /v1/chats/{chatId}/messages":  {"GET", chat + "/messages", nil},
-		"POST /v1/chats/{chatId}/messages": {"POST", chat + "/messages", map[string]any{"sender_type": "operator", "content": "hi"}},
+		"POST /v1/clients":                        {"POST", "/v1/clients", map[string]any{"name": "n", "contact_info": "c"}},
+		"GET /v1/clients/{clientId}":              {"GET", fmt.Sprintf("/v1/clients/%d", f.ClientID), nil},
+		"POST /v1/operators":                      {"POST", "/v1/operators", map[string]any{"name": "o", "status": "busy"}},
+		"GET /v1/operators":                       {"GET", "/v1/operators", nil},
+		"GET /v1/operators/me":                    {"GET", "/v1/operators/me", nil},
+		"PATCH /v1/operators/{operatorId}":        {"PATCH", fmt.Sprintf("/v1/operators/%d", f.OperatorID), map[string]any{"status": "offline", "capacity": 3}},
+		"POST /v1/chats":                          {"POST", "/v1/chats", map[string]any{"client_id": f.ClientID}},
+		"GET /v1/chats":                           {"GET", "/v1/chats", nil},
+		"GET /v1/chats/{chatId}":                  {"GET", chat, nil},
+		"PATCH /v1/chats/{chatId}":                {"PATCH", chat, map[string]any{"status": "closed"}},
+		"GET /v1/chats/{chatId}/messages":         {"GET", chat + "/messages", nil},
+		"POST /v1/chats/{chatId}/messages":        {"POST", chat + "/messages", map[string]any{"sender_type": "operator", "content": "hi"}},
+		"GET /v1/inbox":                           {"GET", "/v1/inbox?view=all", nil},
+		"POST /v1/chats/{chatId}/read":            {"POST", chat + "/read", map[string]any{"seq": 1}},
+		"GET /v1/search/messages":                 {"GET", "/v1/search/messages?q=" + f.Secrets[3], nil},
+		"GET /v1/chats/{chatId}/notes":            {"GET", chat + "/notes", nil},
+		"POST /v1/chats/{chatId}/notes":           {"POST", chat + "/notes", map[string]any{"content": "a note"}},
+		"POST /v1/chats/{chatId}/transfer":        {"POST", chat + "/transfer", map[string]any{"operator_id": f.OperatorID, "note": "yours"}},
+		"PUT /v1/chats/{chatId}/labels":           {"PUT", chat + "/labels", map[string]any{"labels": []string{"x"}}},
+		"GET /v1/labels":                          {"GET", "/v1/labels", nil},
+		"GET /v1/canned_responses":                {"GET", "/v1/canned_responses", nil},
+		"POST /v1/canned_responses":               {"POST", "/v1/canned_responses", map[string]any{"shortcut": "new", "content": "c"}},
+		"PATCH /v1/canned_responses/{cannedId}":   {"PATCH", fmt.Sprintf("/v1/canned_responses/%d", f.CannedID), map[string]any{"content": "changed"}},
+		"DELETE /v1/canned_responses/{cannedId}":  {"DELETE", fmt.Sprintf("/v1/canned_responses/%d", f.CannedID), nil},
+		"GET /v1/chats/{chatId}/canned_responses": {"GET", chat + "/canned_responses", nil},
 	}
 }
 
