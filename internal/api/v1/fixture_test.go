@@ -78,7 +78,7 @@ func routeRequests(f *fixture) map[string]request {
 		"POST /v1/chats/{chatId}/messages":        {"POST", chat + "/messages", map[string]any{"sender_type": "operator", "content": "hi"}},
 		"GET /v1/inbox":                           {"GET", "/v1/inbox?view=all", nil},
 		"POST /v1/chats/{chatId}/read":            {"POST", chat + "/read", map[string]any{"seq": 1}},
-		"GET /v1/search/messages":                 {"GET", "/v1/search/messages?q=" + f.Secrets[3], nil},
+		"GET /v1/messages/search":                 {"GET", "/v1/messages/search?q=" + f.Secrets[3], nil},
 		"GET /v1/chats/{chatId}/notes":            {"GET", chat + "/notes", nil},
 		"POST /v1/chats/{chatId}/notes":           {"POST", chat + "/notes", map[string]any{"content": "a note"}},
 		"POST /v1/chats/{chatId}/transfer":        {"POST", chat + "/transfer", map[string]any{"operator_id": f.OperatorID, "note": "yours"}},

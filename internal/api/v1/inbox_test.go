@@ -280,7 +280,7 @@ func TestSearchMessages(t *testing.T) {
 		search := func(token, q string) searchResp {
 			t.Helper()
 			var r searchResp
-			mustStatus(t, env.Do(t, "GET", "/v1/search/messages?q="+url.QueryEscape(q), token, nil), 200).JSON(t, &r)
+			mustStatus(t, env.Do(t, "GET", "/v1/messages/search?q="+url.QueryEscape(q), token, nil), 200).JSON(t, &r)
 			return r
 		}
 		mustStatus(t, env.Do(t, "PATCH", fmt.Sprintf("/v1/chats/%d", w.mine), w.tn.OperatorToken, map[string]any{"status": "closed"}), 200)
@@ -321,16 +321,16 @@ func TestSearchMessages(t *testing.T) {
 		r = search(w.tn.Token, "acme")
 		_ = r
 		var p1, p2 searchResp
-		mustStatus(t, env.Do(t, "GET", "/v1/search/messages?limit=1&q=the", w.tn.Token, nil), 200).JSON(t, &p1)
+		mustStatus(t, env.Do(t, "GET", "/v1/messages/search?limit=1&q=the", w.tn.Token, nil), 200).JSON(t, &p1)
 		if len(p1.Messages) != 1 || p1.NextBeforeID == nil {
 			t.Fatalf("page 1: %+v", p1)
 		}
-		mustStatus(t, env.Do(t, "GET", fmt.Sprintf("/v1/search/messages?limit=1&q=the&before_id=%d", *p1.NextBeforeID), w.tn.Token, nil), 200).JSON(t, &p2)
+		mustStatus(t, env.Do(t, "GET", fmt.Sprintf("/v1/messages/search?limit=1&q=the&before_id=%d", *p1.NextBeforeID), w.tn.Token, nil), 200).JSON(t, &p2)
 		if len(p2.Messages) != 1 || p2.Messages[0].MessageID >= p1.Messages[0].MessageID {
 			t.Errorf("page 2: %+v after %+v", p2, p1)
 		}
 		for _, q := range []string{"", "q=", "q=%20!!", "q=a&limit=101", "q=a&before_id=-1"} {
-			if r := env.Do(t, "GET", "/v1/search/messages?"+q, w.tn.Token, nil); r.Status != 400 {
+			if r := env.Do(t, "GET", "/v1/messages/search?"+q, w.tn.Token, nil); r.Status != 400 {
 				t.Errorf("search %s: %d", q, r.Status)
 			}
 		}

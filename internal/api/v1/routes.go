@@ -53,7 +53,7 @@ func Routes() []Route {
 		{Method: "POST", Path: "/chats/{chatId}/messages", Handle: (*Handler).postMessage},
 		{Method: "GET", Path: "/inbox", Handle: (*Handler).inbox},
 		{Method: "POST", Path: "/chats/{chatId}/read", Handle: (*Handler).markRead},
-		{Method: "GET", Path: "/search/messages", Handle: (*Handler).search},
+		{Method: "GET", Path: "/messages/search", Handle: (*Handler).search},
 		{Method: "GET", Path: "/chats/{chatId}/notes", Handle: (*Handler).listNotes},
 		{Method: "POST", Path: "/chats/{chatId}/notes", Handle: (*Handler).addNote},
 		{Method: "POST", Path: "/chats/{chatId}/transfer", Handle: (*Handler).transfer},
