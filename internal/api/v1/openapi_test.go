@@ -214,6 +214,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			{"POST", tc + "/messages", opTok, map[string]any{"content": "intruder"}, 403},
 			{"GET", tc, tok, nil, 200},
 		})
+		inboxContract(t, rec, tok, opTok, bearer(colleague), taken.ChatID, op.OperatorID, me.OperatorID)
 		rec.CheckCoverage(t)
 	})
 }
