@@ -24,6 +24,7 @@ Usage:
   parley-bench dialer  [--db DSN] [--channels 1000] [--duration 20s] [--pace 0.5]
   parley-bench report  [--db DSN] [--dialogs 1000000] [--queries 500]
   parley-bench chat    [--db DSN] [--chats 200] [--posters 32] [--duration 10s] [--warmup 2s] [--rate 0] [--json] [--cpuprofile FILE]
+  parley-bench search  [--db DSN] [--messages 1000000] [--per-chat 50] [--queries 500] [--loaders 4]
   parley-bench ws-idle [--conns 10000] [--chats 1000] [--hold 5s] [--bin PATH] [--json]
   parley-bench turns   [--calls 2] [--turns 50] [--beside dialer]
 
@@ -49,7 +50,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("no benchmark named: ext, import, dialer, report, chat, ws-idle or turns")
+		return errors.New("no benchmark named: ext, import, dialer, report, chat, search, ws-idle or turns")
 	}
 	switch args[0] {
 	case "ext":
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return benchDialogs(ctx, args[0], args[1:], stdout, stderr)
 	case "chat":
 		return benchChat(ctx, args[1:], stdout, stderr)
+	case "search":
+		return benchSearch(ctx, args[1:], stdout, stderr)
 	case "ws-idle":
 		return benchWSIdle(ctx, args[1:], stdout, stderr)
 	case "turns":

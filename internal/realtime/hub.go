@@ -358,6 +358,9 @@ func apply(st chatState, ev events.Event) chatState {
 		st.status, st.operator, st.menu = str(ev.Data["status"]), 0, num(ev.Data["menu_id"])
 	case chat.EventChatStatus:
 		st.status = str(ev.Data["status"])
+		if m := num(ev.Data["menu_id"]); m != 0 {
+			st.menu = m // transferred to another menu's queue
+		}
 		switch st.status {
 		case chat.StatusAssigned:
 			st.operator = num(ev.Data["operator_id"])

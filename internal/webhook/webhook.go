@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/chat"
 	"github.com/parley-cc/parley/internal/store"
 )
 
@@ -171,6 +172,9 @@ func ValidEvents(events []string) ([]string, error) {
 // Matches reports whether an event of type typ goes to a webhook
 // subscribed to patterns.
 func Matches(patterns []string, typ string) bool {
+	if chat.StaffOnlyEvent(typ) {
+		return false // internal notes never leave the company's staff
+	}
 	for _, p := range patterns {
 		if p == "*" || p == typ || (strings.HasSuffix(p, ".*") && strings.HasPrefix(typ, p[:len(p)-1])) {
 			return true

@@ -17,6 +17,7 @@ type fixture struct {
 	OperatorID int64
 	ChatID     int64
 	TransferID int64
+	CannedID   int64
 	// Secrets only this tenant's data contains.
 	Secrets []string
 }
@@ -41,7 +42,15 @@ func newFixture(t *testing.T, env *testenv.Env, name string) *fixture {
 	f.ChatID = ch.ChatID
 	mustStatus(t, env.Do(t, "POST", fmt.Sprintf("/v1/chats/%d/messages", f.ChatID), f.Token,
 		map[string]any{"sender_type": "client", "content": name + "-message-secret"}), 201)
-	f.Secrets = []string{name + "-client-secret", name + "-contact-secret", name + "-op-secret", name + "-message-secret"}
+	var k struct {
+		CannedID int64 `json:"canned_id"`
+	}
+	mustStatus(t, env.Do(t, "POST", "/v1/canned_responses", f.Token, map[string]any{"shortcut": strings.ToLower(name) + "-greet", "content": name + "-canned-secret"}), 201).JSON(t, &k)
+	f.CannedID = k.CannedID
+	mustStatus(t, env.Do(t, "POST", fmt.Sprintf("/v1/chats/%d/notes", f.ChatID), f.Token, map[string]any{"content": name + "-note-secret"}), 201)
+	mustStatus(t, env.Do(t, "PUT", fmt.Sprintf("/v1/chats/%d/labels", f.ChatID), f.Token, map[string]any{"labels": []string{strings.ToLower(name) + "-label-secret"}}), 200)
+	f.Secrets = []string{name + "-client-secret", name + "-contact-secret", name + "-op-secret", name + "-message-secret",
+		name + "-canned-secret", name + "-note-secret", strings.ToLower(name) + "-label-secret"}
 	f.TransferID = fixtureTransfer(t, env, f)
 	return f
 }
@@ -81,6 +90,19 @@ func routeRequests(f *fixture) map[string]request {
 		"POST /v1/call-transfers/{transferId}/disposition": {"POST", tr + "/disposition", map[string]any{"note": "n"}},
 		"GET /v1/live-calls":                               {"GET", "/v1/live-calls", nil},
 		"POST /v1/live-calls/{callId}/listen":              {"POST", "/v1/live-calls/1/listen", map[string]any{"sdp": "v=0"}},
+		"GET /v1/inbox":                                    {"GET", "/v1/inbox?view=all", nil},
+		"POST /v1/chats/{chatId}/read":                     {"POST", chat + "/read", map[string]any{"seq": 1}},
+		"GET /v1/messages/search":                          {"GET", "/v1/messages/search?q=" + f.Secrets[3], nil},
+		"GET /v1/chats/{chatId}/notes":                     {"GET", chat + "/notes", nil},
+		"POST /v1/chats/{chatId}/notes":                    {"POST", chat + "/notes", map[string]any{"content": "a note"}},
+		"POST /v1/chats/{chatId}/transfer":                 {"POST", chat + "/transfer", map[string]any{"operator_id": f.OperatorID, "note": "yours"}},
+		"PUT /v1/chats/{chatId}/labels":                    {"PUT", chat + "/labels", map[string]any{"labels": []string{"x"}}},
+		"GET /v1/labels":                                   {"GET", "/v1/labels", nil},
+		"GET /v1/canned_responses":                         {"GET", "/v1/canned_responses", nil},
+		"POST /v1/canned_responses":                        {"POST", "/v1/canned_responses", map[string]any{"shortcut": "new", "content": "c"}},
+		"PATCH /v1/canned_responses/{cannedId}":            {"PATCH", fmt.Sprintf("/v1/canned_responses/%d", f.CannedID), map[string]any{"content": "changed"}},
+		"DELETE /v1/canned_responses/{cannedId}":           {"DELETE", fmt.Sprintf("/v1/canned_responses/%d", f.CannedID), nil},
+		"GET /v1/chats/{chatId}/canned_responses":          {"GET", chat + "/canned_responses", nil},
 	}
 }
 

@@ -51,7 +51,8 @@ func snapshot(t *testing.T, env *testenv.Env, f *fixture) string {
 	t.Helper()
 	var b strings.Builder
 	for _, p := range []string{fmt.Sprintf("/v1/clients/%d", f.ClientID), "/v1/operators",
-		fmt.Sprintf("/v1/chats/%d", f.ChatID), fmt.Sprintf("/v1/chats/%d/messages", f.ChatID)} {
+		fmt.Sprintf("/v1/chats/%d", f.ChatID), fmt.Sprintf("/v1/chats/%d/messages", f.ChatID),
+		fmt.Sprintf("/v1/chats/%d/notes", f.ChatID), "/v1/canned_responses", "/v1/labels"} {
 		b.Write(mustStatus(t, env.Do(t, "GET", p, f.Token, nil), 200).Body)
 	}
 	return b.String()

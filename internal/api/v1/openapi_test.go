@@ -215,6 +215,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			{"GET", tc, tok, nil, 200},
 		})
 		transferContract(t, rec, env, tn)
+		inboxContract(t, rec, tok, opTok, bearer(colleague), taken.ChatID, op.OperatorID, me.OperatorID)
 		rec.CheckCoverage(t)
 	})
 }

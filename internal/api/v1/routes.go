@@ -66,6 +66,19 @@ func Routes() []Route {
 		{Method: "POST", Path: "/call-transfers/{transferId}/disposition", Handle: (*Handler).disposeTransfer},
 		{Method: "GET", Path: "/live-calls", Handle: (*Handler).liveCalls},
 		{Method: "POST", Path: "/live-calls/{callId}/listen", Handle: (*Handler).listenCall},
+		{Method: "GET", Path: "/inbox", Handle: (*Handler).inbox},
+		{Method: "POST", Path: "/chats/{chatId}/read", Handle: (*Handler).markRead},
+		{Method: "GET", Path: "/messages/search", Handle: (*Handler).search},
+		{Method: "GET", Path: "/chats/{chatId}/notes", Handle: (*Handler).listNotes},
+		{Method: "POST", Path: "/chats/{chatId}/notes", Handle: (*Handler).addNote},
+		{Method: "POST", Path: "/chats/{chatId}/transfer", Handle: (*Handler).transfer},
+		{Method: "PUT", Path: "/chats/{chatId}/labels", Handle: (*Handler).setLabels},
+		{Method: "GET", Path: "/labels", Handle: (*Handler).listLabels},
+		{Method: "GET", Path: "/canned_responses", Handle: (*Handler).listCanned},
+		{Method: "POST", Path: "/canned_responses", Handle: (*Handler).createCanned},
+		{Method: "PATCH", Path: "/canned_responses/{cannedId}", Handle: (*Handler).updateCanned},
+		{Method: "DELETE", Path: "/canned_responses/{cannedId}", Handle: (*Handler).deleteCanned},
+		{Method: "GET", Path: "/chats/{chatId}/canned_responses", Handle: (*Handler).chatCanned},
 	})
 }
 

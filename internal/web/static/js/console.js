@@ -6,6 +6,7 @@
 import { call, requireLogin, session, logout, el, fmtTime, ApiError } from "./api.js";
 import { Stream } from "./stream.js";
 import * as calls from "./calls.js";
+import * as inbox from "./inbox.js";
 
 requireLogin();
 
@@ -42,6 +43,7 @@ $("presence").addEventListener("change", async (e) => {
   try {
     state.me = await call("PATCH", "/v1/operators/" + state.me.operator_id, { status: e.target.value });
     notify("You are " + state.me.status + ".");
+    inbox.presenceChanged();
     scheduleLists();
   } catch (x) { alert(x.message); e.target.value = state.me.status; }
 });
@@ -55,13 +57,14 @@ function scheduleLists() { clearTimeout(listTimer); listTimer = setTimeout(loadL
 
 async function loadLists() {
   try {
-    const [queue, mine] = await Promise.all([call("GET", "/v1/chats?status=open"), call("GET", "/v1/chats?status=assigned")]);
+    // One inbox call per list: client, last message, waiting, unread.
+    const { queue, mine } = await inbox.lists($("label-filter").value.trim());
     state.chats.clear();
-    for (const c of [...queue.chats, ...mine.chats]) state.chats.set(c.chat_id, c);
-    renderList($("queue"), queue.chats, "The queue is empty.");
-    renderList($("mine"), mine.chats, "No chats assigned to you.");
-    $("queue-n").textContent = queue.chats.length;
-    $("mine-n").textContent = mine.chats.length;
+    for (const c of [...queue, ...mine]) state.chats.set(c.chat_id, c);
+    renderList($("queue"), queue, "The queue is empty.");
+    renderList($("mine"), mine, "No chats assigned to you.");
+    $("queue-n").textContent = queue.length;
+    $("mine-n").textContent = mine.length;
     document.title = (state.unread.size ? "(" + state.unread.size + ") " : "") + "Parley — console";
   } catch (x) { if (!(x instanceof ApiError) || x.status !== 401) console.warn(x); }
 }
@@ -70,8 +73,7 @@ function renderList(ul, chats, empty) {
   ul.replaceChildren(...(chats.length ? chats.map((c) => el("li", {},
     el("button", { type: "button", "data-chat": c.chat_id, "aria-current": c.chat_id === state.current ? "true" : "false",
       class: state.unread.has(c.chat_id) ? "unread" : null, onclick: () => openChat(c.chat_id) },
-      el("span", {}, "Chat #" + c.chat_id + (state.unread.has(c.chat_id) ? " • new" : "")),
-      el("span", { class: "muted small" }, STATUS[c.status] || c.status, " · ", fmtTime(c.start_time))))) :
+      ...inbox.itemBody(c, state.unread.has(c.chat_id))))) :
     [el("li", { class: "muted small" }, empty)]));
 }
 
@@ -90,6 +92,7 @@ async function openChat(id) {
   stream.watch(id);
   loadLists();
   await Promise.all([loadChat(), loadMessages()]);
+  if (state.chat && state.chat.id === id) inbox.opened(state.chat).catch((x) => console.warn(x));
   $("reply-text").focus();
 }
 
@@ -149,6 +152,7 @@ async function fetchMessages() {
       for (const p of [...photos, ...videos]) state.photos.set(p.s3_path, p.url);
     }
     for (const m of res.messages) addMessage(m);
+    if (res.messages.length) inbox.read(id, state.lastSeq);
   } catch (x) { console.warn(x); }
 }
 
@@ -246,6 +250,7 @@ $("photo").addEventListener("change", async (e) => {
 let typingTimer = null;
 function onEvent(f) {
   const id = f.chat_id;
+  inbox.onEvent(f);
   switch (f.event) {
     case "typing":
       if (id === state.current && f.data.sender_type === "end_user") {
@@ -293,4 +298,6 @@ const stream = new Stream({ token: () => (session() || {}).token, all: true, onE
   onResync: (id) => { if (id === state.current) loadMessages(); } });
 
 calls.init({ me: () => state.me, notify });
+inbox.setupInbox({ openChat, current: () => state.current, me: () => state.me, notify, reload: scheduleLists });
+
 loadMe().then(() => { calls.reload(); return loadLists(); }).catch((x) => { $("me").textContent = x.message; });

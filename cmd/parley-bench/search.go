@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/chat"
+)
+
+// benchSearch measures full-text search over chat messages (issue 14):
+// --messages text messages stored through the chat service (chats opened
+// with a transcript, --per-chat messages each), then --queries two-word
+// searches through chat.Service.SearchMessages as an admin of the company,
+// timed one at a time. Words follow a Zipf law over a 20,000-word
+// vocabulary, as words of a language do; a query's two words are taken
+// from one message generated the same way, so frequent words are searched
+// as often as they are written (the hard case for an index: long lists).
+func benchSearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench search", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", "", "postgres://... (a fresh database on that server, dropped at the end) or sqlite:///path; default: a fresh SQLite file in a temp dir")
+	messages := fs.Int("messages", 1_000_000, "text messages to store")
+	perChat := fs.Int("per-chat", 50, "messages per chat")
+	queries := fs.Int("queries", 500, "two-word searches to time")
+	loaders := fs.Int("loaders", 4, "concurrent chat creators while loading")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 || *messages < 1 || *perChat < 1 || *queries < 1 || *loaders < 1 {
+		return errors.New("bench search: --messages, --per-chat, --queries and --loaders must be at least 1")
+	}
+	dsn, where, drop, err := freshDB(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer drop()
+	srv, err := startBenchServer(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer stopBenchServer(srv)
+	c, err := srv.Companies.Create(ctx, "Search bench", "UTC")
+	if err != nil {
+		return err
+	}
+	actx := parley.WithCaller(ctx, parley.Caller{CompanyID: c.ID, CompanyUUID: c.UUID, Role: parley.RoleAdmin})
+	words := vocabulary(20_000)
+	zipf := func(r *rand.Rand) *rand.Zipf { return rand.NewZipf(r, 1.1, 1, uint64(len(words)-1)) }
+	sentence := func(r *rand.Rand, z *rand.Zipf) string {
+		n := 5 + r.IntN(11)
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = words[z.Uint64()]
+		}
+		return strings.Join(parts, " ")
+	}
+
+	chats := (*messages + *perChat - 1) / *perChat
+	fmt.Fprintf(stdout, "search: loading %d messages in %d chats into %s (%s)\n", *messages, chats, where, srv.DB.Dialect)
+	start := time.Now()
+	var next, stored atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, *loaders)
+	for w := range *loaders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 7))
+			z := zipf(r)
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(chats) || ctx.Err() != nil {
+					return
+				}
+				n := min(*perChat, *messages-int(i)*(*perChat))
+				turns := make([]chat.Turn, n)
+				for k := range turns {
+					sender := chat.SenderEndUser
+					if k%2 == 1 {
+						sender = chat.SenderOperator
+					}
+					turns[k] = chat.Turn{SenderType: sender, Content: sentence(r, z)}
+				}
+				_, err := srv.Chats.OpenChat(actx, chat.NewChat{EndUser: chat.NewEndUser{Identifier: fmt.Sprintf("bench:%d", i%5000)}, Transcript: turns})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if s := stored.Add(int64(n)); s/100_000 != (s-int64(n))/100_000 {
+					fmt.Fprintf(stdout, "  %d messages stored, %.0f/s\n", s, float64(s)/time.Since(start).Seconds())
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return fmt.Errorf("bench search: load: %w", err)
+	}
+	fmt.Fprintf(stdout, "loaded %d messages in %s (%.0f messages/s)\n", stored.Load(), time.Since(start).Round(time.Second), float64(stored.Load())/time.Since(start).Seconds())
+
+	r := rand.New(rand.NewPCG(99, 99))
+	z := zipf(r)
+	var lat []time.Duration
+	hits, empty := 0, 0
+	for range *queries {
+		ws := strings.Fields(sentence(r, z))
+		a := ws[r.IntN(len(ws))]
+		b := ws[r.IntN(len(ws))]
+		for b == a && len(slices.Compact(slices.Clone(ws))) > 1 {
+			b = ws[r.IntN(len(ws))]
+		}
+		t0 := time.Now()
+		res, err := srv.Chats.SearchMessages(actx, a+" "+b, 0, 20)
+		lat = append(lat, time.Since(t0))
+		if err != nil {
+			return fmt.Errorf("bench search: query %q: %w", a+" "+b, err)
+		}
+		hits += len(res)
+		if len(res) == 0 {
+			empty++
+		}
+	}
+	slices.Sort(lat)
+	fmt.Fprintf(stdout, "search: %d two-word queries, page of 20, newest first: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms; %.1f hits per query, %d queries without a hit\n",
+		len(lat), ms(percentile(lat, 0.5)), ms(percentile(lat, 0.9)), ms(percentile(lat, 0.99)), ms(lat[len(lat)-1]), float64(hits)/float64(len(lat)), empty)
+	fmt.Fprintf(stdout, "goal: p99 < 100 ms: %v\n", percentile(lat, 0.99) < 100*time.Millisecond)
+	return nil
+}
+
+// vocabulary makes n distinct pronounceable words, the same on every run.
+func vocabulary(n int) []string {
+	r := rand.New(rand.NewPCG(1, 2))
+	cons, vow := "bcdfghklmnprstvz", "aeiou"
+	seen := map[string]bool{}
+	out := make([]string, 0, n)
+	for len(out) < n {
+		var b strings.Builder
+		for range 1 + r.IntN(4) {
+			b.WriteByte(cons[r.IntN(len(cons))])
+			b.WriteByte(vow[r.IntN(len(vow))])
+		}
+		if w := b.String(); !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	return out
+}

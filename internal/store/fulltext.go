@@ -1,0 +1,62 @@
+package store
+
+import (
+	"strings"
+	"unicode"
+)
+
+// Full-text search is spelled differently by the two engines; this file is
+// where the difference lives. Migration 0016 builds both indexes over
+// chat_messages.content: an FTS5 table (chat_messages_fts, rowid = message
+// id) on SQLite, a generated tsvector column (search) with a GIN index on
+// PostgreSQL. Both fold case and split on everything but letters and
+// digits, without stemming, so a query finds the same messages on both.
+
+// MaxSearchWords bounds the words of one query.
+const MaxSearchWords = 8
+
+// SearchWords splits a user's query the way both indexes split text:
+// lower-cased runs of letters and digits, at most MaxSearchWords of them,
+// each at most 64 runes. Everything else (quotes, operators, punctuation)
+// is a separator, so no query syntax of either engine reaches it.
+func SearchWords(query string) []string {
+	var out []string
+	for _, w := range strings.FieldsFunc(strings.ToLower(query), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsNumber(r)
+	}) {
+		if r := []rune(w); len(r) > 64 {
+			w = string(r[:64])
+		}
+		out = append(out, w)
+		if len(out) == MaxSearchWords {
+			break
+		}
+	}
+	return out
+}
+
+// MessageSearch is a search of chat_messages for words, as parts of one
+// SELECT: From replaces "FROM chat_messages <alias>", Where is a condition
+// to AND in (Arg is its one parameter), and Order orders by message id,
+// newest first, in the way the engine's index delivers rows.
+type MessageSearch struct {
+	From, Where, Order string
+	Arg                any
+}
+
+// SearchMessages returns the parts of a search of chat_messages (alias
+// alias) for every word of words (from SearchWords, non-empty).
+func (db *DB) SearchMessages(alias string, words []string) MessageSearch {
+	if db.Dialect == Postgres {
+		return MessageSearch{From: "chat_messages " + alias,
+			Where: alias + ".search @@ plainto_tsquery('simple', ?)",
+			Order: alias + ".id DESC", Arg: strings.Join(words, " ")}
+	}
+	quoted := make([]string, len(words))
+	for i, w := range words {
+		quoted[i] = `"` + w + `"` // words hold no quote: SearchWords split on them
+	}
+	return MessageSearch{From: "chat_messages_fts JOIN chat_messages " + alias + " ON " + alias + ".id = chat_messages_fts.rowid",
+		Where: "chat_messages_fts MATCH ?",
+		Order: "chat_messages_fts.rowid DESC", Arg: strings.Join(quoted, " ")}
+}
