@@ -303,6 +303,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.Dialer.TrunkResolver = s.SIPTrunks.Resolve
+	s.Dialogs.Queued, s.Agents.Changed = s.Dialer.Wake, s.Dialer.Wake
 	s.WebhookDispatcher = &webhook.Dispatcher{DB: db, Bus: bus, Log: cfg.Log, Node: node, AllowPrivate: cfg.WebhookAllowPrivate,
 		Backoff: cfg.WebhookBackoff, MaxAttempts: cfg.WebhookMaxAttempts, SweepEvery: cfg.WebhookSweepEvery, SweepLag: cfg.WebhookSweepLag}
 	s.Webhooks = &webhook.Service{DB: db, AllowPrivate: cfg.WebhookAllowPrivate, Wake: s.WebhookDispatcher.Wake}
@@ -449,7 +450,8 @@ func (s *Server) Start() error {
 func (s *Server) startWorkers() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
-	for _, run := range []func(context.Context){s.Importer.Run, s.Dialer.Run, s.runJanitor, s.Router.Run, s.Agentic.Run, s.WebhookDispatcher.Run} {
+	for _, run := range []func(context.Context){s.Importer.Run, s.Dialer.Run, s.runJanitor, s.Router.Run, s.Agentic.Run, s.WebhookDispatcher.Run,
+		s.wakeOnClusterEvents} {
 		s.workers.Add(1)
 		go func() {
 			defer s.workers.Done()
