@@ -144,6 +144,11 @@ type Config struct {
 	// (PARLEY_DIALER_MAX_CALLS); 0 sizes it from the file descriptor
 	// limit (CallCapFor).
 	DialerMaxCalls int
+	// DialerPoll and ChatPoll are the safety polls of the dialer and of the
+	// chat loops (routing, virtual agents): how long they sleep when no
+	// event wakes them and nothing is due (defaults 30s); tests lengthen
+	// them to prove the wake-ups.
+	DialerPoll, ChatPoll time.Duration
 	// MaxChannelLimit is the ceiling of agents' total_channel_limit and
 	// routing_channel_limit (PARLEY_MAX_CHANNEL_LIMIT); 0 is
 	// agent.DefaultMaxChannelLimit.
@@ -276,15 +281,15 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s.Uploads = &chat.Uploads{Chats: s.Chats, Store: s.Media, Limits: cfg.Uploads, Log: cfg.Log}
 	s.Dialogs.Imported = s.Importer.Wake
 	s.Dialogs.Media = s.Media // recordings
-	s.Router = &chat.Router{Chats: s.Chats, Log: cfg.Log}
-	s.Agentic = &chat.VirtualAgents{Chats: s.Chats, Log: cfg.Log}
+	s.Router = &chat.Router{Chats: s.Chats, Log: cfg.Log, Every: cfg.ChatPoll}
+	s.Agentic = &chat.VirtualAgents{Chats: s.Chats, Log: cfg.Log, Every: cfg.ChatPoll}
 	s.Chats.OperatorFree = s.Router.Wake
 	s.Chats.OnChange = func(ev events.Event) {
 		s.Router.Notice(ev)
 		s.Agentic.Notice(ev)
 	}
 	s.Dialer = &dialer.Dialer{Dialogs: s.Dialogs, Agents: s.Agents, Node: node, Log: cfg.Log, Lease: cfg.Lease, Trunks: trunks,
-		MaxCalls: callCap(cfg)}
+		MaxCalls: callCap(cfg), Interval: cfg.DialerPoll}
 	reg := cfg.Speech
 	if reg == nil {
 		reg = &speech.Registry{Espeak: cfg.Synth}
