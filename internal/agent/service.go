@@ -21,6 +21,16 @@ type Service struct {
 	// total_channel_limit and routing_channel_limit
 	// (PARLEY_MAX_CHANNEL_LIMIT); 0 is DefaultMaxChannelLimit.
 	MaxChannelLimit int
+	// Changed is called after an agent's dialing settings or time slots
+	// changed (a channel limit raised, a slot opened), so that an idle
+	// dialer looks now; nil: nobody listens.
+	Changed func()
+}
+
+func (s *Service) changed() {
+	if s.Changed != nil {
+		s.Changed()
+	}
 }
 
 // DefaultMaxChannelLimit is the ceiling of channel limits when the
@@ -278,5 +288,8 @@ func (s *Service) UpdateSettings(ctx context.Context, agentUUID string, u Settin
 		result = a
 		return err
 	})
+	if err == nil {
+		s.changed()
+	}
 	return result, err
 }

@@ -86,6 +86,7 @@ func (s *Service) CreateTimeSlot(ctx context.Context, agentUUID string, t TimeSl
 	if err != nil {
 		return nil, err
 	}
+	s.changed()
 	return &t, nil
 }
 
@@ -116,6 +117,7 @@ func (s *Service) UpdateTimeSlot(ctx context.Context, t TimeSlot) (*TimeSlot, er
 	if err != nil {
 		return nil, err
 	}
+	s.changed()
 	return &t, nil
 }
 
@@ -128,7 +130,7 @@ func (s *Service) DeleteTimeSlot(ctx context.Context, slotUUID string) error {
 	if err := ValidUUID("time_slot_uuid", slotUUID); err != nil {
 		return err
 	}
-	return s.DB.Write(ctx, func(q store.Querier) error {
+	err = s.DB.Write(ctx, func(q store.Querier) error {
 		res, err := q.Exec(ctx, `DELETE FROM agent_time_slots WHERE uuid = ? AND company_id = ?`, slotUUID, cid)
 		if err != nil {
 			return err
@@ -138,4 +140,8 @@ func (s *Service) DeleteTimeSlot(ctx context.Context, slotUUID string) error {
 		}
 		return nil
 	})
+	if err == nil {
+		s.changed()
+	}
+	return err
 }

@@ -105,13 +105,21 @@ func candidate(ctx context.Context, q store.Querier, cid int64, menu *int64) (in
 	return id, err
 }
 
+// DefaultSafetyPoll is how often the chat loops (routing, virtual agents)
+// look for work no event announced. They wake on the events that give
+// them work; this is only the net under them, long so that an idle node
+// sleeps.
+const DefaultSafetyPoll = 30 * time.Second
+
 // Router assigns queued chats to operators. Every node runs one; they
 // agree through the database, so any of them may assign any chat.
 type Router struct {
 	Chats *Service
 	Log   *slog.Logger
-	// Every is how often the queue is scanned besides wake-ups (changes
-	// made by other nodes only show up then). Default 1s.
+	// Every is the safety poll: how often the queue is scanned besides
+	// wake-ups (a chat queued or released, an operator online or freed:
+	// Notice and Wake), for what no event announces (chat timeouts,
+	// changes on a node whose events this one misses). Default 30s.
 	Every    time.Duration
 	wake     chan struct{}
 	wakeOnce sync.Once
@@ -143,7 +151,7 @@ func (r *Router) Notice(ev events.Event) {
 func (r *Router) Run(ctx context.Context) {
 	every := r.Every
 	if every <= 0 {
-		every = time.Second
+		every = DefaultSafetyPoll
 	}
 	wake := r.wakeCh()
 	t := time.NewTicker(every)

@@ -32,8 +32,10 @@ import (
 type VirtualAgents struct {
 	Chats *Service
 	Log   *slog.Logger
-	// Every is how often chats with unanswered messages are swept up (after
-	// a restart, or a wake-up lost to a crash). Default 2s.
+	// Every is the safety poll: how often chats with unanswered messages
+	// are swept up besides the sweep at start (a wake-up lost to a crash,
+	// a message another node's events did not bring). Default
+	// DefaultSafetyPoll.
 	Every time.Duration
 
 	mu      sync.Mutex
@@ -89,19 +91,23 @@ func (v *VirtualAgents) Run(ctx context.Context) {
 	v.init()
 	every := v.Every
 	if every <= 0 {
-		every = 2 * time.Second
+		every = DefaultSafetyPoll
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
+	sweep := func() {
+		if err := v.sweep(ctx); err != nil && ctx.Err() == nil {
+			v.Log.Error("virtual agents: sweep failed", "error", err)
+		}
+	}
+	sweep() // what was left unanswered before this node started
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-v.wake:
 		case <-t.C:
-			if err := v.sweep(ctx); err != nil && ctx.Err() == nil {
-				v.Log.Error("virtual agents: sweep failed", "error", err)
-			}
+			sweep()
 		}
 		for ctx.Err() == nil {
 			v.mu.Lock()

@@ -33,7 +33,7 @@ type Dialer struct {
 	Trunks   map[string]Trunk
 	Log      *slog.Logger
 	Now      func() time.Time // the clock of time slots and of calls; nil is time.Now
-	Interval time.Duration    // how often to look for due dialogs
+	Interval time.Duration    // safety poll: the longest Run sleeps without a wake-up or a due time (default 30s)
 	Lease    time.Duration    // how long a call's claim lasts without renewal
 
 	// TrunkResolver, if set, finds a company's own trunk by the agent's
@@ -59,9 +59,13 @@ type Dialer struct {
 	programs script.Cache
 
 	// last is the decision last logged per agent (0: the dialer as a
-	// whole), so that a tick every 100 ms logs changes, not repeats.
+	// whole), so that repeated passes log changes, not repeats.
 	mu   sync.Mutex
 	last map[int64]string
+	hint time.Time // the pass's earliest known next work not in the database (slot opening, trunk rate)
+
+	wake     chan struct{}
+	wakeOnce sync.Once
 }
 
 // decided logs a decision of the dialer at debug level when it differs
@@ -99,7 +103,7 @@ func (d *Dialer) now() time.Time {
 
 func (d *Dialer) defaults() {
 	if d.Interval <= 0 {
-		d.Interval = 100 * time.Millisecond
+		d.Interval = 30 * time.Second
 	}
 	if d.Lease <= 0 {
 		d.Lease = 30 * time.Second
@@ -109,28 +113,95 @@ func (d *Dialer) defaults() {
 	}
 }
 
-// Run dials until ctx ends, then waits for the calls in progress.
+// Run dials until ctx ends, then waits for the calls in progress. It
+// does not poll: after each pass it sleeps until the next thing it knows
+// will be due (the earliest future next attempt or lease expiry in the
+// database, a time slot opening, the trunk's next call slot) or until
+// Wake, whichever comes first, with Interval as a safety net for what no
+// event announces.
 func (d *Dialer) Run(ctx context.Context) {
 	d.defaults()
 	renew := time.NewTicker(d.Lease / 3)
 	defer renew.Stop()
-	tick := time.NewTicker(d.Interval)
-	defer tick.Stop()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	wake := d.wakeCh()
 	for {
+		passStart := time.Now()
 		if _, err := d.Tick(ctx); err != nil && ctx.Err() == nil {
 			d.Log.Error("dialer tick", "error", err)
 		}
+		timer.Reset(d.sleepFor(ctx, passStart))
+	wait:
 		select {
 		case <-ctx.Done():
 			d.wg.Wait()
 			return
 		case <-renew.C:
-			if err := d.Dialogs.RenewLeases(ctx, d.Node, d.Lease); err != nil && ctx.Err() == nil {
-				d.Log.Error("dialer lease renewal", "error", err)
+			if d.inflight.Load() > 0 { // leases are only held by calls in progress
+				if err := d.Dialogs.RenewLeases(ctx, d.Node, d.Lease); err != nil && ctx.Err() == nil {
+					d.Log.Error("dialer lease renewal", "error", err)
+				}
 			}
-		case <-tick.C:
+			goto wait
+		case <-timer.C:
+		case <-wake:
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
 		}
 	}
+}
+
+// Wake makes a sleeping Run look for due dialogs now: dialogs were
+// queued or returned, a channel was freed, an agent's settings changed.
+// It never blocks.
+func (d *Dialer) Wake() {
+	select {
+	case d.wakeCh() <- struct{}{}:
+	default:
+	}
+}
+
+func (d *Dialer) wakeCh() chan struct{} {
+	d.wakeOnce.Do(func() { d.wake = make(chan struct{}, 1) })
+	return d.wake
+}
+
+// sleepFor is how long Run may sleep after a pass that started at
+// passStart: until the earliest dialog or lease that was not yet due then
+// (one due already was either dialled or held back by something that
+// wakes the dialer, or sets a hint), the earliest hint the pass left
+// (a slot opening, a trunk's next call), or the safety interval.
+func (d *Dialer) sleepFor(ctx context.Context, passStart time.Time) time.Duration {
+	until := time.Now().Add(d.Interval)
+	if at, ok, err := d.Dialogs.NextDueAfter(ctx, passStart); err != nil {
+		if ctx.Err() == nil {
+			d.Log.Error("dialer: next due dialog", "error", err)
+		}
+		until = time.Now().Add(time.Second) // the database is unwell: look again soon
+	} else if ok && at.Before(until) {
+		until = at
+	}
+	d.mu.Lock()
+	if !d.hint.IsZero() && d.hint.Before(until) {
+		until = d.hint
+	}
+	d.hint = time.Time{}
+	d.mu.Unlock()
+	return max(0, time.Until(until))
+}
+
+// hintAt asks the next sleep to end by t at the latest.
+func (d *Dialer) hintAt(t time.Time) {
+	d.mu.Lock()
+	if d.hint.IsZero() || t.Before(d.hint) {
+		d.hint = t
+	}
+	d.mu.Unlock()
 }
 
 // Wait blocks until every call this dialer started has finished.
@@ -160,6 +231,9 @@ func (d *Dialer) Tick(ctx context.Context) (int, error) {
 		}
 		if !outbound.SlotOpen(now, a.Location, a.Slots) {
 			open, _ := outbound.NextSlotOpening(now, a.Location, a.Slots)
+			if !open.IsZero() {
+				d.hintAt(time.Now().Add(open.Sub(now)))
+			}
 			d.decided(id, "agent waits: time slots closed", "agent_uuid", a.UUID, "until", open.UTC().Format(time.RFC3339))
 			continue
 		}
@@ -178,6 +252,7 @@ func (d *Dialer) Tick(ctx context.Context) (int, error) {
 		wall := time.Now()
 		free := d.pace.available(key, rate, wall)
 		if free <= 0 {
+			d.hintAt(wall.Add(time.Duration(float64(time.Second) / rate)))
 			d.decided(id, "agent waits: the trunk's calls per second are used", "agent_uuid", a.UUID, "trunk", a.TrunkName, "calls_per_second", rate)
 			continue
 		}
@@ -199,6 +274,7 @@ func (d *Dialer) Tick(ctx context.Context) (int, error) {
 			d.inflight.Add(1)
 			go func() {
 				defer d.wg.Done()
+				defer d.Wake() // a place under the node's cap is free
 				defer d.inflight.Add(-1)
 				d.runCall(ctx, at)
 			}()

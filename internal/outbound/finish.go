@@ -115,6 +115,9 @@ func (s *Service) FinishAll(ctx context.Context, batch []Finished) (lost []*Atte
 		s.publishAttempt("call.ended", at, map[string]any{"call_uuid": at.CallUUID, "result": callResult(out)})
 		s.publishAttempt("dialog."+string(p.next.state), at, map[string]any{"status": string(p.next.state), "result": p.next.result})
 	}
+	if len(preps) > 0 {
+		s.wake() // channels freed, retries scheduled
+	}
 	return lost, nil
 }
 

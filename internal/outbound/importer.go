@@ -27,7 +27,7 @@ type Importer struct {
 	Log       *slog.Logger
 	BatchSize int           // rows per transaction (default 500: short enough that a write queued behind one waits little)
 	Lease     time.Duration // how long a claim lasts without renewal
-	Poll      time.Duration // how often to look for work when idle
+	Poll      time.Duration // safety poll when idle (uploads on this node Wake it): default min(5s, Lease/2), for tasks a dead process left
 
 	wakeMu sync.Mutex
 	wake   chan struct{}
@@ -58,7 +58,7 @@ func (im *Importer) defaults() {
 		im.Lease = 30 * time.Second
 	}
 	if im.Poll <= 0 {
-		im.Poll = 200 * time.Millisecond
+		im.Poll = min(5*time.Second, im.Lease/2)
 	}
 }
 
@@ -178,6 +178,7 @@ func (im *Importer) process(ctx context.Context, t *importTask) error {
 			return err
 		}
 		im.changed(t, TaskRunning)
+		im.Dialogs.wake() // the batch's dialogs are due now
 	}
 	err = im.Dialogs.DB.Write(ctx, func(q store.Querier) error {
 		res, err := q.Exec(ctx, `UPDATE import_tasks SET state = 'done', payload = NULL, total_rows = ?, lease_until = 0, updated_at = ?

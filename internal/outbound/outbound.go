@@ -38,6 +38,10 @@ type Service struct {
 	// Imported is called after a group upload is stored, so that the
 	// importer starts on it at once instead of at its next poll.
 	Imported func()
+	// Queued is called after dialogs were queued or returned, or a call
+	// ended (a channel freed, a retry scheduled), so that an idle dialer
+	// looks now instead of at its next safety poll.
+	Queued func()
 	// Media is where recordings go (calls.recording_key); nil keeps them
 	// in call_recordings, where recordings without a key are read from.
 	Media media.Store

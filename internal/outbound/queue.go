@@ -79,7 +79,11 @@ func (s *Service) Stop(ctx context.Context, agentUUID string) error {
 
 // Return puts the agent's stopped dialogs back in the queue.
 func (s *Service) Return(ctx context.Context, agentUUID string) error {
-	return s.moveAll(ctx, agentUUID, []DialogState{DialogStopped}, DialogQueued)
+	err := s.moveAll(ctx, agentUUID, []DialogState{DialogStopped}, DialogQueued)
+	if err == nil {
+		s.wake()
+	}
+	return err
 }
 
 // Remove takes the agent's waiting dialogs (queued or stopped) out of the

@@ -88,6 +88,9 @@ func (s *Service) Create(ctx context.Context, agentUUID string, opts UploadOptio
 		id = ids[0]
 		return nil
 	})
+	if err == nil {
+		s.wake()
+	}
 	return id, err
 }
 
@@ -158,6 +161,7 @@ func (s *Service) CreateRows(ctx context.Context, agentUUID string, rows []*Row)
 			return nil, err
 		}
 	}
+	s.wake()
 	return ids, nil
 }
 

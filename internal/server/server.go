@@ -148,6 +148,11 @@ type Config struct {
 	// (PARLEY_DIALER_MAX_CALLS); 0 sizes it from the file descriptor
 	// limit (CallCapFor).
 	DialerMaxCalls int
+	// DialerPoll and ChatPoll are the safety polls of the dialer and of the
+	// chat loops (routing, virtual agents): how long they sleep when no
+	// event wakes them and nothing is due (defaults 30s); tests lengthen
+	// them to prove the wake-ups.
+	DialerPoll, ChatPoll time.Duration
 	// MaxChannelLimit is the ceiling of agents' total_channel_limit and
 	// routing_channel_limit (PARLEY_MAX_CHANNEL_LIMIT); 0 is
 	// agent.DefaultMaxChannelLimit.
@@ -282,15 +287,15 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s.Uploads = &chat.Uploads{Chats: s.Chats, Store: s.Media, Limits: cfg.Uploads, Log: cfg.Log}
 	s.Dialogs.Imported = s.Importer.Wake
 	s.Dialogs.Media = s.Media // recordings
-	s.Router = &chat.Router{Chats: s.Chats, Log: cfg.Log}
-	s.Agentic = &chat.VirtualAgents{Chats: s.Chats, Log: cfg.Log}
+	s.Router = &chat.Router{Chats: s.Chats, Log: cfg.Log, Every: cfg.ChatPoll}
+	s.Agentic = &chat.VirtualAgents{Chats: s.Chats, Log: cfg.Log, Every: cfg.ChatPoll}
 	s.Chats.OperatorFree = s.Router.Wake
 	s.Chats.OnChange = func(ev events.Event) {
 		s.Router.Notice(ev)
 		s.Agentic.Notice(ev)
 	}
 	s.Dialer = &dialer.Dialer{Dialogs: s.Dialogs, Agents: s.Agents, Node: node, Log: cfg.Log, Lease: cfg.Lease, Trunks: trunks,
-		MaxCalls: callCap(cfg)}
+		MaxCalls: callCap(cfg), Interval: cfg.DialerPoll}
 	s.Metrics.Registry.MustRegister(voicesip.Collectors()...)
 	reg, warm := cfg.Speech, func() {}
 	if reg == nil {
@@ -313,6 +318,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s.Handover = &handover.Service{Chats: s.Chats, Agents: s.Agents, Dialogs: s.Dialogs, RTC: s.RTC, Synth: cfg.Synth, Log: cfg.Log,
 		Node: node, Lease: cfg.Lease}
 	s.Dialer.Handover = s.Handover
+	s.Dialogs.Queued, s.Agents.Changed = s.Dialer.Wake, s.Dialer.Wake
 	s.WebhookDispatcher = &webhook.Dispatcher{DB: db, Bus: bus, Log: cfg.Log, Node: node, AllowPrivate: cfg.WebhookAllowPrivate,
 		Backoff: cfg.WebhookBackoff, MaxAttempts: cfg.WebhookMaxAttempts, SweepEvery: cfg.WebhookSweepEvery, SweepLag: cfg.WebhookSweepLag}
 	s.Webhooks = &webhook.Service{DB: db, AllowPrivate: cfg.WebhookAllowPrivate, Wake: s.WebhookDispatcher.Wake}
@@ -459,7 +465,8 @@ func (s *Server) Start() error {
 func (s *Server) startWorkers() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
-	for _, run := range []func(context.Context){s.Importer.Run, s.Dialer.Run, s.runJanitor, s.Router.Run, s.Agentic.Run, s.WebhookDispatcher.Run, s.Handover.Run} {
+	for _, run := range []func(context.Context){s.Importer.Run, s.Dialer.Run, s.runJanitor, s.Router.Run, s.Agentic.Run, s.WebhookDispatcher.Run, s.Handover.Run,
+		s.wakeOnClusterEvents} {
 		s.workers.Add(1)
 		go func() {
 			defer s.workers.Done()
