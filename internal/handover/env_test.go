@@ -50,7 +50,14 @@ func start(t *testing.T, dsn string) (*testenv.Env, *testenv.Tenant) {
 	env := testenv.StartWith(t, dsn, testenv.Options{Configure: func(c *server.Config) {
 		c.WebRTC = webrtc.Config{Loopback: true, LocalIPs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}}
 		c.SimPace = 0.05
+		c.WebhookAllowPrivate = true
+		c.WebhookBackoff = 5 * time.Millisecond
 	}})
+	select {
+	case <-env.WebhookDispatcher.Ready():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the webhook dispatcher never subscribed to the bus")
+	}
 	env.Handover.Poll = 50 * time.Millisecond
 	ten := env.NewTenant(t, "Acme")
 	q := "?agent_uuid=" + ten.AgentUUID
