@@ -188,10 +188,15 @@ type browser struct {
 	wg    sync.WaitGroup
 }
 
-func newBrowser(t *testing.T) (*browser, string) {
+func newBrowser(t *testing.T) (*browser, string) { return newPeer(t, false) }
+
+// newListener is a receive-only browser (a supervisor).
+func newListener(t *testing.T) (*browser, string) { return newPeer(t, true) }
+
+func newPeer(t *testing.T, listen bool) (*browser, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	b, offer, err := voicetest.NewBrowser(ctx, false)
+	b, offer, err := voicetest.NewBrowser(ctx, listen)
 	if err != nil {
 		t.Fatal(err)
 	}
