@@ -30,6 +30,7 @@ type Trunk struct {
 	Codecs      string // "PCMU,PCMA": in order of preference
 	RingTimeout int    // seconds
 	CPS         int    // calls per second the dialer starts through it, per node
+	Refer       bool   // external transfers by REFER (blind), not bridged
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 
@@ -66,6 +67,7 @@ type NewTrunk struct {
 	Codecs      string
 	RingTimeout int // seconds
 	CPS         int
+	Refer       bool
 }
 
 // Update is a partial change of a trunk: a nil field keeps its value. The
@@ -82,6 +84,7 @@ type Update struct {
 	Codecs      *string
 	RingTimeout *int
 	CPS         *int
+	Refer       *bool
 }
 
 // validate checks a trunk and fills in its defaults.

@@ -23,6 +23,7 @@ type trunkDTO struct {
 	Codecs      string `json:"codecs"`
 	RingTimeout int    `json:"ring_timeout_s"`
 	CPS         int    `json:"calls_per_second"`
+	Refer       bool   `json:"refer"`
 	CreatedAt   string `json:"created_at"`
 	UpdatedAt   string `json:"updated_at"`
 }
@@ -32,7 +33,7 @@ const trunkTimeLayout = "2006-01-02 15:04:05"
 func toTrunk(t *trunk.Trunk) trunkDTO {
 	return trunkDTO{
 		TrunkUUID: t.UUID, Name: t.Name, Host: t.Host, Port: t.Port, Transport: t.Transport, Username: t.Username,
-		Password: t.Password, CallerID: t.CallerID, Codecs: t.Codecs, RingTimeout: t.RingTimeout, CPS: t.CPS,
+		Password: t.Password, CallerID: t.CallerID, Codecs: t.Codecs, RingTimeout: t.RingTimeout, CPS: t.CPS, Refer: t.Refer,
 		CreatedAt: t.CreatedAt.UTC().Format(trunkTimeLayout),
 		UpdatedAt: t.UpdatedAt.UTC().Format(trunkTimeLayout),
 	}
@@ -53,11 +54,12 @@ type trunkBody struct {
 	RingTimeout  *api.Int `json:"ring_timeout"`
 	RingTimeoutS *api.Int `json:"ring_timeout_s"`
 	CPS          *api.Int `json:"calls_per_second"`
+	Refer        bool     `json:"refer"`
 }
 
 func (b trunkBody) domain() (trunk.NewTrunk, error) {
 	in := trunk.NewTrunk{Name: b.Name, Host: b.Host, Transport: b.Transport, Username: b.Username, Password: b.Password,
-		CallerID: b.CallerID, Codecs: b.Codecs}
+		CallerID: b.CallerID, Codecs: b.Codecs, Refer: b.Refer}
 	if p := api.IntPtr(b.Port); p != nil {
 		if *p == 0 { // 0 would mean "the default" to the service
 			return in, parley.FieldError("port", "must be 1-65535")
@@ -159,11 +161,12 @@ type trunkUpdateBody struct {
 	RingTimeout  *api.Int `json:"ring_timeout"`
 	RingTimeoutS *api.Int `json:"ring_timeout_s"`
 	CPS          *api.Int `json:"calls_per_second"`
+	Refer        *bool    `json:"refer"`
 }
 
 func (b trunkUpdateBody) domain(pathName string) (trunk.Update, error) {
 	u := trunk.Update{Host: b.Host, Port: api.IntPtr(b.Port), Transport: b.Transport, Username: b.Username,
-		Password: b.Password, CallerID: b.CallerID, Codecs: b.Codecs, CPS: api.IntPtr(b.CPS)}
+		Password: b.Password, CallerID: b.CallerID, Codecs: b.Codecs, CPS: api.IntPtr(b.CPS), Refer: b.Refer}
 	if b.Name != nil && strings.TrimSpace(*b.Name) != strings.TrimSpace(pathName) {
 		return u, parley.FieldError("name", "cannot be changed (delete the trunk and create it under the new name)")
 	}

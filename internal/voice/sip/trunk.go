@@ -95,6 +95,10 @@ type Config struct {
 	// CPS is the calls per second the dialer starts through the trunk
 	// (the trunk's calls_per_second); 0: the dialer's default.
 	CPS int
+	// Refer makes s.transfer() to a number or SIP URI a blind transfer by
+	// REFER (the trunk or PBX calls the target and Parley leaves the call);
+	// off, Parley dials the target and bridges the two calls.
+	Refer bool
 }
 
 // CallsPerSecond is the dialer's rate for this trunk (dialer.RatedTrunk).
