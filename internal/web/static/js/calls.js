@@ -32,6 +32,7 @@ const gone = new Set(); // calls this page ended: a list read before the end mus
 export function init(p) {
   page = p;
   bindBar();
+  for (const ev of ["pointerdown", "keydown"]) document.addEventListener(ev, () => { ringer.unlock(); document.querySelectorAll(".sound-hint").forEach((h) => h.remove()); }, { once: true, capture: true });
   setInterval(() => { const m = page.me(); if (m && m.status !== "offline" && !accepting) reload(); }, 5000);
 }
 
@@ -87,8 +88,15 @@ export async function reload() {
 
 // ---- ringing ----
 
+// Browsers start an AudioContext suspended until the user interacts with
+// the page: the first click or key in the console unlocks the ring, and
+// a ringing card asks for that click while the sound is still blocked.
 const ringer = {
   ctx: null, timer: null,
+  unlock() {
+    try { this.ctx = this.ctx || new AudioContext(); this.ctx.resume().catch(() => {}); } catch { /* no WebAudio */ }
+  },
+  blocked() { return !!this.ctx && this.ctx.state === "suspended"; },
   start() {
     if (this.timer) return;
     probe.ringing = true;
@@ -126,8 +134,8 @@ const ringer = {
 
 function render() {
   const list = [...offers.values()];
-  $("offers").replaceChildren(...list.map(card));
   if (list.length && !active) ringer.start(); else ringer.stop();
+  $("offers").replaceChildren(...list.map(card));
   $("calls").hidden = !list.length && !active && !wrap;
   document.body.classList.toggle("in-call", !!active);
   document.body.dataset.offers = String(list.length);
@@ -174,6 +182,7 @@ function card(t) {
       t.reason ? [el("dt", {}, "Why"), el("dd", {}, t.reason)] : null,
       el("dt", {}, "Waiting since"), el("dd", {}, fmtTime(t.created_at))),
     el("div", { class: "offer-actions" }, accept, decline),
+    ringer.blocked() ? el("p", { class: "muted small sound-hint" }, "No ring sound? Click anywhere on the page once to allow it.") : null,
     err,
     el("div", { class: "entities" }, entities("What we knew before the call", t.initial_entities), entities("What the virtual agent found out", t.output_entities)),
     el("h4", {}, "Conversation so far"),
