@@ -164,8 +164,19 @@ func quote(s string) string {
 }
 
 func (c *conn) subscribe(f clientFrame) {
+	if f.Calls {
+		if c.p.kind == kindEndUser {
+			c.sendError(parley.EFORBIDDEN, "An end-user token watches its own chat only.", 0, f.ID)
+			return
+		}
+		c.hub.indexCalls(c)
+		c.send(encode(subscribedFrame{Type: sSubscribed, ChatIDs: []int64{}, Calls: true, ID: f.ID}))
+		if !f.All && len(f.Chats) == 0 {
+			return
+		}
+	}
 	if !f.All && len(f.Chats) == 0 {
-		c.sendError(parley.EINVALID, `A subscribe frame names "chats" or says "all": true.`, 0, f.ID)
+		c.sendError(parley.EINVALID, `A subscribe frame names "chats", or says "all": true or "calls": true.`, 0, f.ID)
 		return
 	}
 	if len(f.Chats) > c.hub.MaxChats {

@@ -79,6 +79,7 @@ type Hub struct {
 	conns     map[*conn]struct{}
 	chats     map[int64]map[*conn]struct{} // explicit chat subscriptions
 	companies map[int64]map[*conn]struct{} // "all" subscriptions
+	callSubs  map[int64]map[*conn]struct{} // "calls" subscriptions (calls.go)
 	// endUsers counts the open connections of each chat's end-user token:
 	// a widget token is cheap to get, so its connections are capped.
 	endUsers map[int64]int
@@ -190,6 +191,8 @@ func (h *Hub) loop(evs <-chan events.Event) {
 				h.dispatch(ev)
 			} else if ev.ChatID != 0 && ev.CompanyID != 0 && ev.Type == chat.EventTyping {
 				h.dispatchEphemeral(ev)
+			} else if isTransferChange(ev) {
+				h.dispatchTransfer(ev)
 			}
 		}
 	}
@@ -515,6 +518,7 @@ func (h *Hub) remove(c *conn, chats []int64, all bool) {
 	if all {
 		h.unindexAll(c)
 	}
+	h.unindexCalls(c)
 }
 
 func (h *Hub) indexChat(c *conn, id int64) {

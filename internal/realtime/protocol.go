@@ -46,6 +46,7 @@ type clientFrame struct {
 	Chats   []chatRequest   `json:"chats"`
 	All     bool            `json:"all"`
 	ChatIDs []int64         `json:"chat_ids"`
+	Calls   bool            `json:"calls"` // call transfers (calls.go)
 }
 
 type chatRequest struct {
@@ -70,6 +71,7 @@ type subscribedFrame struct {
 	Type    string          `json:"type"`
 	ChatIDs []int64         `json:"chat_ids"`
 	All     bool            `json:"all,omitempty"`
+	Calls   bool            `json:"calls,omitempty"`
 	ID      json.RawMessage `json:"id,omitempty"`
 }
 
