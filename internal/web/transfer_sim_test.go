@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -183,10 +184,49 @@ func TestCallTransferRingTimeout(t *testing.T) {
 			// Whoever it rings for first lets it ring.
 			hasOffer := `!!document.querySelector("#offers .offer")`
 			first, next := "", ""
+			// What the API says, to tell a page's lag from the server's.
+			var seen []string
+			stop := make(chan struct{})
+			watched := make(chan struct{})
+			go func() {
+				defer close(watched)
+				last := ""
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(100 * time.Millisecond):
+					}
+					var list struct {
+						Items []callTransfer `json:"items"`
+					}
+					if r := env.Do(t, "GET", "/v1/call-transfers?state=all", tn.Token, nil); r.Status == 200 {
+						r.JSON(t, &list)
+					}
+					for _, x := range list.Items {
+						op := int64(0)
+						if x.OperatorID != nil {
+							op = *x.OperatorID
+						}
+						if now := fmt.Sprintf("%s/%d", x.State, op); now != last {
+							seen, last = append(seen, time.Now().Format("15:04:05.000")+" "+now), now
+						}
+					}
+				}
+			}()
+			defer func() {
+				close(stop)
+				<-watched
+				t.Logf("operators %v; the transfer as the API saw it: %v", ids, seen)
+				for login, ctx := range pages {
+					t.Logf("%s's console got frames (UTC) %v", login, cEval[any](t, ctx, `window.parleyCall.frameLog`))
+				}
+			}()
 			for deadline := time.Now().Add(90 * time.Second); first == ""; time.Sleep(100 * time.Millisecond) {
 				for login, ctx := range pages {
-					if cEval[bool](t, ctx, hasOffer) {
+					if first == "" && cEval[bool](t, ctx, hasOffer) {
 						first = login
+						t.Logf("%s %s's console rings", time.Now().Format("15:04:05.000"), login)
 					}
 				}
 				if first == "" && time.Now().After(deadline) {

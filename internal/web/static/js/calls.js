@@ -32,6 +32,9 @@ const gone = new Set(); // calls this page ended: a list read before the end mus
 export function init(p) {
   page = p;
   bindBar();
+  // The page's one AudioContext, made now: making one can take a
+  // moment (the audio device opens), better at load than when a call rings.
+  ringer.unlock();
   for (const ev of ["pointerdown", "keydown"]) document.addEventListener(ev, () => { ringer.unlock(); document.querySelectorAll(".sound-hint").forEach((h) => h.remove()); }, { once: true, capture: true });
   setInterval(() => { const m = page.me(); if (m && m.status !== "offline" && !accepting) reload(); }, 5000);
 }
@@ -44,6 +47,7 @@ const mine = (t) => t.state === "ringing" && t.operator_id === me();
 export function onTransfer(t) {
   if (!me()) return; // reload() reads the list once the operator is known
   probe.framesSeen++;
+  probe.frameLog = [...(probe.frameLog || []).slice(-19), new Date().toISOString().slice(11, 23) + " " + t.state + "/" + (t.operator_id || 0)];
   if (accepting === t.id) { early = t; return; }
   if (active && active.t.id === t.id) { update(t); return; }
   if (mine(t)) {
@@ -94,7 +98,10 @@ export async function reload() {
 const ringer = {
   ctx: null, timer: null,
   unlock() {
-    try { this.ctx = this.ctx || new AudioContext(); this.ctx.resume().catch(() => {}); } catch { /* no WebAudio */ }
+    try {
+      if (!this.ctx) { const t0 = performance.now(); this.ctx = new AudioContext(); probe.audioSetupMs = Math.round(performance.now() - t0); }
+      this.ctx.resume().catch(() => {});
+    } catch { /* no WebAudio */ }
   },
   blocked() { return !!this.ctx && this.ctx.state === "suspended"; },
   start() {
@@ -102,8 +109,7 @@ const ringer = {
     probe.ringing = true;
     const beep = () => {
       try {
-        this.ctx = this.ctx || new AudioContext();
-        this.ctx.resume().catch(() => {});
+        this.unlock();
         const now = this.ctx.currentTime;
         const gain = this.ctx.createGain();
         gain.gain.setValueAtTime(0.0001, now);
@@ -249,7 +255,7 @@ function start(t, pc, mic, remote) {
     const audio = $("call-audio");
     audio.srcObject = stream;
     audio.play().catch(() => {});
-    active.meter = new Meter(stream, probe, (rms) => { $("incall-level").style.width = Math.min(100, rms * 400) + "%"; });
+    active.meter = new Meter(stream, probe, (rms) => { $("incall-level").style.width = Math.min(100, rms * 400) + "%"; }, ringer.ctx);
   });
   active.timer = setInterval(tick, 1000);
   $("incall").hidden = false;
