@@ -14,9 +14,11 @@ import (
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/audio"
+	"github.com/parley-cc/parley/internal/handover"
 	"github.com/parley-cc/parley/internal/server"
 	"github.com/parley-cc/parley/internal/testenv"
 	"github.com/parley-cc/parley/internal/voice/g711"
+	"github.com/parley-cc/parley/internal/voice/sip"
 	"github.com/parley-cc/parley/internal/voice/voicetest"
 	"github.com/parley-cc/parley/internal/voice/webrtc"
 )
@@ -269,3 +271,6 @@ func bestTone(s []int16, hz float64) float64 {
 }
 
 func voicetestRMS(s []int16) float64 { return voicetest.RMS(s) }
+
+// A SIP call reaches external parties over its trunk.
+var _ handover.ExternalLine = (*sip.Conn)(nil)

@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/google/uuid"
+
 	"github.com/parley-cc/parley/internal/dialer"
+	"github.com/parley-cc/parley/internal/voice/bridge"
 )
 
 // External transfers. Two ways, both through the call's trunk:
@@ -181,3 +185,24 @@ func parseSipfrag(body []byte) referProgress {
 	}
 	return referProgress{status: code, reason: strings.Join(f[2:], " ")}
 }
+
+// DialExternal calls target over the call's trunk for a bridged external
+// transfer (handover.ExternalLine): the second call is the leg, hangup
+// ends it (its recording is dropped: the first call's holds both).
+func (c *Conn) DialExternal(ctx context.Context, target string) (bridge.Leg, func(), error) {
+	other, result, err := c.trunk.DialTarget(ctx, target, uuid.NewString())
+	if err != nil {
+		return nil, nil, err
+	}
+	if result != dialer.ResultAnswered || other == nil {
+		return nil, nil, fmt.Errorf("sip: transfer target %s: %s", target, result)
+	}
+	return other, func() {
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_, _ = other.Hangup(hctx)
+	}, nil
+}
+
+// ReferAllowed reports whether the call's trunk transfers by REFER.
+func (c *Conn) ReferAllowed() bool { return c.trunk.Refer }

@@ -83,6 +83,10 @@ type Config struct {
 	// NoResponse is how long to wait for any response to the INVITE
 	// before calling the trunk unreachable; 0 means 5 s.
 	NoResponse time.Duration
+	// Refer makes s.transfer() to a number or SIP URI a blind transfer by
+	// REFER (the trunk or PBX calls the target and Parley leaves the call);
+	// off, Parley dials the target and bridges the two calls.
+	Refer bool
 }
 
 // Trunk places calls through one SIP trunk. Create it with New; it is
