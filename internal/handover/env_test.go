@@ -50,7 +50,14 @@ func start(t *testing.T, dsn string) (*testenv.Env, *testenv.Tenant) {
 	env := testenv.StartWith(t, dsn, testenv.Options{Configure: func(c *server.Config) {
 		c.WebRTC = webrtc.Config{Loopback: true, LocalIPs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}}
 		c.SimPace = 0.05
+		c.WebhookAllowPrivate = true
+		c.WebhookBackoff = 5 * time.Millisecond
 	}})
+	select {
+	case <-env.WebhookDispatcher.Ready():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the webhook dispatcher never subscribed to the bus")
+	}
 	env.Handover.Poll = 50 * time.Millisecond
 	ten := env.NewTenant(t, "Acme")
 	q := "?agent_uuid=" + ten.AgentUUID
@@ -181,10 +188,15 @@ type browser struct {
 	wg    sync.WaitGroup
 }
 
-func newBrowser(t *testing.T) (*browser, string) {
+func newBrowser(t *testing.T) (*browser, string) { return newPeer(t, false) }
+
+// newListener is a receive-only browser (a supervisor).
+func newListener(t *testing.T) (*browser, string) { return newPeer(t, true) }
+
+func newPeer(t *testing.T, listen bool) (*browser, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	b, offer, err := voicetest.NewBrowser(ctx, false)
+	b, offer, err := voicetest.NewBrowser(ctx, listen)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,13 +26,13 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
-const columns = `uuid, company_id, name, host, port, transport, username, password, caller_id, codecs, ring_timeout_s, created_at, updated_at`
+const columns = `uuid, company_id, name, host, port, transport, username, password, caller_id, codecs, ring_timeout_s, refer, created_at, updated_at`
 
 func scan(r store.Scanner) (*Trunk, error) {
 	var t Trunk
 	var created, updated int64
 	if err := r.Scan(&t.UUID, &t.CompanyID, &t.Name, &t.Host, &t.Port, &t.Transport, &t.Username, &t.secret,
-		&t.CallerID, &t.Codecs, &t.RingTimeout, &created, &updated); err != nil {
+		&t.CallerID, &t.Codecs, &t.RingTimeout, &t.Refer, &created, &updated); err != nil {
 		return nil, err
 	}
 	if t.secret != "" {
@@ -63,9 +63,9 @@ func (s *Service) Create(ctx context.Context, in NewTrunk) (*Trunk, error) {
 	id := uuid.NewString()
 	err = s.DB.Write(ctx, func(q store.Querier) error {
 		now := s.now().UnixMilli()
-		_, err := q.Exec(ctx, `INSERT INTO trunks (uuid, company_id, name, host, port, transport, username, password, caller_id, codecs, ring_timeout_s, created_at, updated_at)
+		_, err := q.Exec(ctx, `INSERT INTO trunks (uuid, company_id, name, host, port, transport, username, password, caller_id, codecs, ring_timeout_s, refer, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, cid, in.Name, in.Host, in.Port, in.Transport, in.Username, in.Password,
-			in.CallerID, in.Codecs, in.RingTimeout, now, now)
+			in.CallerID, in.Codecs, in.RingTimeout, in.Refer, now, now)
 		return err
 	})
 	if errors.Is(err, store.ErrUnique) {
@@ -148,7 +148,7 @@ func (s *Service) Update(ctx context.Context, name string, u Update) (*Trunk, er
 		}
 		id = cur.UUID
 		in := NewTrunk{Name: cur.Name, Host: cur.Host, Port: cur.Port, Transport: cur.Transport, Username: cur.Username,
-			Password: cur.secret, CallerID: cur.CallerID, Codecs: cur.Codecs, RingTimeout: cur.RingTimeout}
+			Password: cur.secret, CallerID: cur.CallerID, Codecs: cur.Codecs, RingTimeout: cur.RingTimeout, Refer: cur.Refer}
 		for _, f := range []struct {
 			to   *string
 			from *string
@@ -161,6 +161,9 @@ func (s *Service) Update(ctx context.Context, name string, u Update) (*Trunk, er
 		if u.Port != nil {
 			in.Port = *u.Port
 		}
+		if u.Refer != nil {
+			in.Refer = *u.Refer
+		}
 		if u.RingTimeout != nil {
 			in.RingTimeout = *u.RingTimeout
 		}
@@ -168,15 +171,15 @@ func (s *Service) Update(ctx context.Context, name string, u Update) (*Trunk, er
 			return err
 		}
 		if in.Host == cur.Host && in.Port == cur.Port && in.Transport == cur.Transport && in.Username == cur.Username &&
-			in.Password == cur.secret && in.CallerID == cur.CallerID && in.Codecs == cur.Codecs && in.RingTimeout == cur.RingTimeout {
+			in.Password == cur.secret && in.CallerID == cur.CallerID && in.Codecs == cur.Codecs && in.RingTimeout == cur.RingTimeout && in.Refer == cur.Refer {
 			return nil
 		}
 		// Strictly later than before, so that a cache keyed by updated_at
 		// sees the change even within the millisecond of the last one.
 		now := max(s.now().UnixMilli(), cur.UpdatedAt.UnixMilli()+1)
 		_, err = q.Exec(ctx, `UPDATE trunks SET host = ?, port = ?, transport = ?, username = ?, password = ?, caller_id = ?,
-			codecs = ?, ring_timeout_s = ?, updated_at = ? WHERE uuid = ? AND company_id = ?`, in.Host, in.Port, in.Transport,
-			in.Username, in.Password, in.CallerID, in.Codecs, in.RingTimeout, now, cur.UUID, cid)
+			codecs = ?, ring_timeout_s = ?, refer = ?, updated_at = ? WHERE uuid = ? AND company_id = ?`, in.Host, in.Port, in.Transport,
+			in.Username, in.Password, in.CallerID, in.Codecs, in.RingTimeout, in.Refer, now, cur.UUID, cid)
 		return err
 	})
 	if err != nil {

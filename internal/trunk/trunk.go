@@ -29,6 +29,7 @@ type Trunk struct {
 	CallerID    string
 	Codecs      string // "PCMU,PCMA": in order of preference
 	RingTimeout int    // seconds
+	Refer       bool   // external transfers by REFER (blind), not bridged
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 
@@ -54,6 +55,7 @@ type NewTrunk struct {
 	CallerID    string
 	Codecs      string
 	RingTimeout int // seconds
+	Refer       bool
 }
 
 // Update is a partial change of a trunk: a nil field keeps its value. The
@@ -69,6 +71,7 @@ type Update struct {
 	CallerID    *string
 	Codecs      *string
 	RingTimeout *int
+	Refer       *bool
 }
 
 // validate checks a trunk and fills in its defaults.

@@ -706,7 +706,7 @@ func oaTrunks(t *testing.T, c *oaChecker, ten *testenv.Tenant) {
 		Password string `json:"password"`
 	}
 	c.json(t, oaCall{"POST", "/trunks", tok, map[string]any{"name": " Main PBX ", "host": "pbx.example.com", "port": "5080", "transport": "TCP",
-		"username": "acme", "password": "s3cret", "caller_id": "+74950000000", "codecs": "PCMA,PCMU", "ring_timeout_s": 45}, 201}, &made)
+		"username": "acme", "password": "s3cret", "caller_id": "+74950000000", "codecs": "PCMA,PCMU", "ring_timeout_s": 45, "refer": true}, 201}, &made)
 	if made.Name != "Main PBX" || made.Password != "********" {
 		t.Errorf("created trunk: %+v, want the trimmed name and a masked password", made)
 	}
@@ -757,6 +757,7 @@ func oaTrunks(t *testing.T, c *oaChecker, ten *testenv.Tenant) {
 		{"PUT", "/trunks/" + url.PathEscape("Бэкап"), tok, map[string]any{"transport": "tls"}, 409},
 		{"PUT", "/trunks/" + url.PathEscape("Бэкап"), tok, map[string]any{"ring_timeout_s": 20, "ring_timeout": 30}, 409},
 		{"PUT", "/trunks/" + url.PathEscape("Бэкап"), tok, map[string]any{"ring_timeout_s": "x"}, 409},
+		{"PUT", "/trunks/" + url.PathEscape("Бэкап"), tok, map[string]any{"refer": false}, 200},
 		{"PUT", "/trunks/" + url.PathEscape("Бэкап"), tok, map[string]any{"company_uuid": uuid.NewString()}, 403},
 		{"DELETE", "/trunks/" + url.PathEscape("Бэкап"), tok, nil, 204},
 		{"DELETE", "/trunks/" + url.PathEscape("Бэкап"), tok, nil, 404},

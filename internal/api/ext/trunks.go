@@ -22,6 +22,7 @@ type trunkDTO struct {
 	CallerID    string `json:"caller_id"`
 	Codecs      string `json:"codecs"`
 	RingTimeout int    `json:"ring_timeout_s"`
+	Refer       bool   `json:"refer"`
 	CreatedAt   string `json:"created_at"`
 	UpdatedAt   string `json:"updated_at"`
 }
@@ -31,7 +32,7 @@ const trunkTimeLayout = "2006-01-02 15:04:05"
 func toTrunk(t *trunk.Trunk) trunkDTO {
 	return trunkDTO{
 		TrunkUUID: t.UUID, Name: t.Name, Host: t.Host, Port: t.Port, Transport: t.Transport, Username: t.Username,
-		Password: t.Password, CallerID: t.CallerID, Codecs: t.Codecs, RingTimeout: t.RingTimeout,
+		Password: t.Password, CallerID: t.CallerID, Codecs: t.Codecs, RingTimeout: t.RingTimeout, Refer: t.Refer,
 		CreatedAt: t.CreatedAt.UTC().Format(trunkTimeLayout),
 		UpdatedAt: t.UpdatedAt.UTC().Format(trunkTimeLayout),
 	}
@@ -51,11 +52,12 @@ type trunkBody struct {
 	Codecs       string   `json:"codecs"`
 	RingTimeout  *api.Int `json:"ring_timeout"`
 	RingTimeoutS *api.Int `json:"ring_timeout_s"`
+	Refer        bool     `json:"refer"`
 }
 
 func (b trunkBody) domain() (trunk.NewTrunk, error) {
 	in := trunk.NewTrunk{Name: b.Name, Host: b.Host, Transport: b.Transport, Username: b.Username, Password: b.Password,
-		CallerID: b.CallerID, Codecs: b.Codecs}
+		CallerID: b.CallerID, Codecs: b.Codecs, Refer: b.Refer}
 	if p := api.IntPtr(b.Port); p != nil {
 		if *p == 0 { // 0 would mean "the default" to the service
 			return in, parley.FieldError("port", "must be 1-65535")
@@ -150,11 +152,12 @@ type trunkUpdateBody struct {
 	Codecs       *string  `json:"codecs"`
 	RingTimeout  *api.Int `json:"ring_timeout"`
 	RingTimeoutS *api.Int `json:"ring_timeout_s"`
+	Refer        *bool    `json:"refer"`
 }
 
 func (b trunkUpdateBody) domain(pathName string) (trunk.Update, error) {
 	u := trunk.Update{Host: b.Host, Port: api.IntPtr(b.Port), Transport: b.Transport, Username: b.Username,
-		Password: b.Password, CallerID: b.CallerID, Codecs: b.Codecs}
+		Password: b.Password, CallerID: b.CallerID, Codecs: b.Codecs, Refer: b.Refer}
 	if b.Name != nil && strings.TrimSpace(*b.Name) != strings.TrimSpace(pathName) {
 		return u, parley.FieldError("name", "cannot be changed (delete the trunk and create it under the new name)")
 	}

@@ -49,6 +49,10 @@ ALTER TABLE agents ADD COLUMN transfer_ring_timeout INTEGER NOT NULL DEFAULT 20;
 ALTER TABLE agents ADD COLUMN transfer_timeout INTEGER NOT NULL DEFAULT 60;
 ALTER TABLE agents ADD COLUMN transfer_external_to TEXT NOT NULL DEFAULT '';
 
+-- A trunk that transfers by REFER (internal/trunk): s.transfer() to a
+-- number or SIP URI hands the callee over blindly instead of bridging.
+ALTER TABLE trunks ADD COLUMN refer {{BOOL}} NOT NULL DEFAULT FALSE;
+
 -- What a transferred call's statistics show (internal/outbound).
 ALTER TABLE calls ADD COLUMN transfer_operator_id BIGINT;
 ALTER TABLE calls ADD COLUMN transfer_operator_name TEXT NOT NULL DEFAULT '';

@@ -72,7 +72,7 @@ func (p *Pool) Resolve(ctx context.Context, companyID int64, name string) (diale
 	}
 	laws, _ := sdp.ParseCodecs(t.Codecs)
 	tr, err := New(Config{Name: t.Name, Host: t.Host, Port: t.Port, Transport: t.Transport, Username: t.Username,
-		Password: t.Secret(), CallerID: t.CallerID, Codecs: laws, Ring: time.Duration(t.RingTimeout) * time.Second,
+		Password: t.Secret(), CallerID: t.CallerID, Codecs: laws, Ring: time.Duration(t.RingTimeout) * time.Second, Refer: t.Refer,
 		PublicIP: p.PublicIP})
 	if err != nil {
 		return nil, err
