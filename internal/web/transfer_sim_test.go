@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -156,7 +157,10 @@ func shopAgentNoTransfer(t *testing.T, env *testenv.Env, tn *testenv.Tenant, gen
 // TestCallTransferRingTimeout: two operators online in two browser
 // contexts; the offer rings for one, who doesn't answer; after the
 // agent's ring timeout it rings for the other (and leaves the first's
-// console), who answers and hangs up.
+// console), who answers and hangs up. The second works at a phone's
+// width (390 px): the call card and the in-call bar fit, the Answer and
+// Hang up buttons are on screen and the bar sits at the bottom, under the
+// thumb.
 func TestCallTransferRingTimeout(t *testing.T) {
 	for _, d := range testenv.Dialects {
 		t.Run(d, func(t *testing.T) {
@@ -183,10 +187,49 @@ func TestCallTransferRingTimeout(t *testing.T) {
 			// Whoever it rings for first lets it ring.
 			hasOffer := `!!document.querySelector("#offers .offer")`
 			first, next := "", ""
+			// What the API says, to tell a page's lag from the server's.
+			var seen []string
+			stop := make(chan struct{})
+			watched := make(chan struct{})
+			go func() {
+				defer close(watched)
+				last := ""
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(100 * time.Millisecond):
+					}
+					var list struct {
+						Items []callTransfer `json:"items"`
+					}
+					if r := env.Do(t, "GET", "/v1/call-transfers?state=all", tn.Token, nil); r.Status == 200 {
+						r.JSON(t, &list)
+					}
+					for _, x := range list.Items {
+						op := int64(0)
+						if x.OperatorID != nil {
+							op = *x.OperatorID
+						}
+						if now := fmt.Sprintf("%s/%d", x.State, op); now != last {
+							seen, last = append(seen, time.Now().Format("15:04:05.000")+" "+now), now
+						}
+					}
+				}
+			}()
+			defer func() {
+				close(stop)
+				<-watched
+				t.Logf("operators %v; the transfer as the API saw it: %v", ids, seen)
+				for login, ctx := range pages {
+					t.Logf("%s's console got frames (UTC) %v", login, cEval[any](t, ctx, `window.parleyCall.frameLog`))
+				}
+			}()
 			for deadline := time.Now().Add(90 * time.Second); first == ""; time.Sleep(100 * time.Millisecond) {
 				for login, ctx := range pages {
-					if cEval[bool](t, ctx, hasOffer) {
+					if first == "" && cEval[bool](t, ctx, hasOffer) {
 						first = login
+						t.Logf("%s %s's console rings", time.Now().Format("15:04:05.000"), login)
 					}
 				}
 				if first == "" && time.Now().After(deadline) {
@@ -198,8 +241,11 @@ func TestCallTransferRingTimeout(t *testing.T) {
 					next = login
 				}
 			}
+			// The second operator works on a phone (390 px).
+			do(t, pages[next], chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
 			id := offerID(t, pages[first])
 			cWait(t, pages[next], "the offer moves to the second operator", hasOffer)
+			fitsPhone(t, pages[next], "the call card", "#offers .offer button.accept")
 			cWait(t, pages[first], "the offer leaves the first operator", `!document.querySelector("#offers .offer") && document.getElementById("notify").textContent.startsWith("The call went to another operator")`)
 			// The consoles follow the stream's call_transfer frames (they
 			// also re-read the list every few seconds, as a safety net).
@@ -212,6 +258,12 @@ func TestCallTransferRingTimeout(t *testing.T) {
 				t.Errorf("the second operator got transfer %d, want %d", got, id)
 			}
 			answer(t, pages[next])
+			fitsPhone(t, pages[next], "the in-call bar", "#call-hangup")
+			bottom := cEval[[]float64](t, pages[next], `[document.getElementById("incall").getBoundingClientRect().bottom, window.innerHeight]`)
+			if bottom[1]-bottom[0] > 2 {
+				t.Errorf("the in-call bar ends %.0f px above the bottom of the screen", bottom[1]-bottom[0])
+			}
+			shoot(t, pages[next], "console-call-phone.png")
 			tr := getTransfer(t, env, tn.Token, id)
 			if tr.OperatorID == nil || *tr.OperatorID != ids[next] || tr.State != "talking" {
 				t.Errorf("after the second operator answered: %+v (want operator %d)", tr, ids[next])
@@ -223,40 +275,15 @@ func TestCallTransferRingTimeout(t *testing.T) {
 	}
 }
 
-// TestCallTransferFitsAPhone: at a phone's width (390 px) the call card
-// and the in-call bar fit, the Answer and Hang up buttons are on screen
-// and the bar sits at the bottom, under the thumb.
-func TestCallTransferFitsAPhone(t *testing.T) {
-	for _, d := range testenv.Dialects {
-		t.Run(d, func(t *testing.T) {
-			env := voiceEnv(t, testenv.DSN(t, d), false)
-			tn := env.NewTenant(t, "Pocket")
-			ctx := isolated(t, voiceBrowser(t, espeakWAV(t, operatorSay, 48000, 0.8, 1.2, 0)))
-			do(t, ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
-			loginConsole(t, ctx, env, tn)
-			setPresence(t, ctx, "online")
-			shopAgentNoTransfer(t, env, tn, simGeneral, transferScript, simDialog("+15550003", "Di"))
-			id := offerID(t, ctx)
-			fits := func(where, sel string) {
-				t.Helper()
-				if o := cEval[float64](t, ctx, `document.documentElement.scrollWidth - window.innerWidth`); o > 1 {
-					t.Errorf("%s overflows a 390 px screen by %.0f px", where, o)
-				}
-				r := cEval[[]float64](t, ctx, `(() => { const r = document.querySelector(`+cJS(sel)+`).getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom, window.innerWidth, window.innerHeight]; })()`)
-				if r[0] < 0 || r[1] < 0 || r[2] > r[4] || r[3] > r[5] {
-					t.Errorf("%s: %s at %v is not on a %vx%v screen", where, sel, r[:4], r[4], r[5])
-				}
-			}
-			fits("the call card", "#offers .offer button.accept")
-			answer(t, ctx)
-			fits("the in-call bar", "#call-hangup")
-			bottom := cEval[[]float64](t, ctx, `[document.getElementById("incall").getBoundingClientRect().bottom, window.innerHeight]`)
-			if bottom[1]-bottom[0] > 2 {
-				t.Errorf("the in-call bar ends %.0f px above the bottom of the screen", bottom[1]-bottom[0])
-			}
-			shoot(t, ctx, "console-call-phone.png")
-			cRun(t, ctx, "hang up", chromedp.Click(chromedp.CSS(`#call-hangup`)))
-			waitTransfer(t, env, tn.OperatorToken, id, "ended", func(x callTransfer) bool { return x.State == "ended" })
-		})
+// fitsPhone checks that the page doesn't overflow sideways and that sel
+// is on screen.
+func fitsPhone(t *testing.T, ctx context.Context, where, sel string) {
+	t.Helper()
+	if o := cEval[float64](t, ctx, `document.documentElement.scrollWidth - window.innerWidth`); o > 1 {
+		t.Errorf("%s overflows a 390 px screen by %.0f px", where, o)
+	}
+	r := cEval[[]float64](t, ctx, `(() => { const r = document.querySelector(`+cJS(sel)+`).getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom, window.innerWidth, window.innerHeight]; })()`)
+	if r[0] < 0 || r[1] < 0 || r[2] > r[4] || r[3] > r[5] {
+		t.Errorf("%s: %s at %v is not on a %vx%v screen", where, sel, r[:4], r[4], r[5])
 	}
 }

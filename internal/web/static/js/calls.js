@@ -32,6 +32,10 @@ const gone = new Set(); // calls this page ended: a list read before the end mus
 export function init(p) {
   page = p;
   bindBar();
+  // The page's one AudioContext, made now: making one can take a
+  // moment (the audio device opens), better at load than when a call rings.
+  ringer.unlock();
+  for (const ev of ["pointerdown", "keydown"]) document.addEventListener(ev, () => { ringer.unlock(); document.querySelectorAll(".sound-hint").forEach((h) => h.remove()); }, { once: true, capture: true });
   setInterval(() => { const m = page.me(); if (m && m.status !== "offline" && !accepting) reload(); }, 5000);
 }
 
@@ -43,6 +47,7 @@ const mine = (t) => t.state === "ringing" && t.operator_id === me();
 export function onTransfer(t) {
   if (!me()) return; // reload() reads the list once the operator is known
   probe.framesSeen++;
+  probe.frameLog = [...(probe.frameLog || []).slice(-19), new Date().toISOString().slice(11, 23) + " " + t.state + "/" + (t.operator_id || 0)];
   if (accepting === t.id) { early = t; return; }
   if (active && active.t.id === t.id) { update(t); return; }
   if (mine(t)) {
@@ -87,15 +92,24 @@ export async function reload() {
 
 // ---- ringing ----
 
+// Browsers start an AudioContext suspended until the user interacts with
+// the page: the first click or key in the console unlocks the ring, and
+// a ringing card asks for that click while the sound is still blocked.
 const ringer = {
   ctx: null, timer: null,
+  unlock() {
+    try {
+      if (!this.ctx) { const t0 = performance.now(); this.ctx = new AudioContext(); probe.audioSetupMs = Math.round(performance.now() - t0); }
+      this.ctx.resume().catch(() => {});
+    } catch { /* no WebAudio */ }
+  },
+  blocked() { return !!this.ctx && this.ctx.state === "suspended"; },
   start() {
     if (this.timer) return;
     probe.ringing = true;
     const beep = () => {
       try {
-        this.ctx = this.ctx || new AudioContext();
-        this.ctx.resume().catch(() => {});
+        this.unlock();
         const now = this.ctx.currentTime;
         const gain = this.ctx.createGain();
         gain.gain.setValueAtTime(0.0001, now);
@@ -126,8 +140,8 @@ const ringer = {
 
 function render() {
   const list = [...offers.values()];
-  $("offers").replaceChildren(...list.map(card));
   if (list.length && !active) ringer.start(); else ringer.stop();
+  $("offers").replaceChildren(...list.map(card));
   $("calls").hidden = !list.length && !active && !wrap;
   document.body.classList.toggle("in-call", !!active);
   document.body.dataset.offers = String(list.length);
@@ -174,6 +188,7 @@ function card(t) {
       t.reason ? [el("dt", {}, "Why"), el("dd", {}, t.reason)] : null,
       el("dt", {}, "Waiting since"), el("dd", {}, fmtTime(t.created_at))),
     el("div", { class: "offer-actions" }, accept, decline),
+    ringer.blocked() ? el("p", { class: "muted small sound-hint" }, "No ring sound? Click anywhere on the page once to allow it.") : null,
     err,
     el("div", { class: "entities" }, entities("What we knew before the call", t.initial_entities), entities("What the virtual agent found out", t.output_entities)),
     el("h4", {}, "Conversation so far"),
@@ -240,7 +255,7 @@ function start(t, pc, mic, remote) {
     const audio = $("call-audio");
     audio.srcObject = stream;
     audio.play().catch(() => {});
-    active.meter = new Meter(stream, probe, (rms) => { $("incall-level").style.width = Math.min(100, rms * 400) + "%"; });
+    active.meter = new Meter(stream, probe, (rms) => { $("incall-level").style.width = Math.min(100, rms * 400) + "%"; }, ringer.ctx);
   });
   active.timer = setInterval(tick, 1000);
   $("incall").hidden = false;

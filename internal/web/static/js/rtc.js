@@ -41,15 +41,18 @@ export async function offer(pc) {
 // to WebAudio only while a media element plays it, so the caller passes
 // the element that plays the stream.
 export class Meter {
-  constructor(stream, stats, onLevel) {
+  // ctx, if given, is the page's AudioContext (kept open on stop).
+  constructor(stream, stats, onLevel, ctx) {
     this.stats = stats;
     Object.assign(stats, { frames: 0, loud: 0, rms: 0, maxRms: 0 });
     try {
-      this.ctx = new AudioContext();
+      this.own = !ctx;
+      this.ctx = ctx || new AudioContext();
       this.ctx.resume().catch(() => {});
       const an = this.ctx.createAnalyser();
       an.fftSize = 2048;
-      this.ctx.createMediaStreamSource(stream).connect(an);
+      this.src = this.ctx.createMediaStreamSource(stream);
+      this.src.connect(an);
       const buf = new Float32Array(an.fftSize);
       this.timer = setInterval(() => {
         an.getFloatTimeDomainData(buf);
@@ -67,7 +70,8 @@ export class Meter {
 
   stop() {
     clearInterval(this.timer);
-    if (this.ctx) this.ctx.close().catch(() => {});
+    if (this.src) this.src.disconnect();
+    if (this.ctx && this.own) this.ctx.close().catch(() => {});
   }
 }
 
