@@ -68,7 +68,7 @@ func benchTurns(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stdout, "recognizer: pocketsphinx_batch per utterance")
 	}
 	answers := map[string]audio.PCM{}
-	for _, text := range []string{"yes", "no", "I would like to talk to somebody about my bill", "yes yes yes yes yes"} {
+	for _, text := range []string{"yes", "no", "I want to pay my bill", "yes yes yes yes yes"} {
 		pcm, err := es.Synthesize(ctx, text, "en-us")
 		if err != nil {
 			return err
@@ -220,8 +220,8 @@ func (e *calleeEar) wait(ctx context.Context, ch chan time.Time) (time.Time, err
 		return at, nil
 	case <-ctx.Done():
 		return time.Time{}, ctx.Err()
-	case <-time.After(10 * time.Second):
-		return time.Time{}, errors.New("no reply within 10 s")
+	case <-time.After(30 * time.Second):
+		return time.Time{}, errors.New("no reply within 30 s")
 	}
 }
 
@@ -345,7 +345,7 @@ func turnCall(ctx context.Context, tr *sip.Trunk, ph *voicetest.Phone, answers m
 
 	for i := range turns {
 		closed := i%2 == 0
-		answer := "I would like to talk to somebody about my bill"
+		answer := "I want to pay my bill"
 		if closed {
 			answer = []string{"yes", "no"}[i/2%2]
 		}
