@@ -119,3 +119,10 @@ func (c *TTSCache) add(k ttsKey, pcm PCM) {
 		c.size -= int64(len(it.pcm.Samples))*2 + int64(len(it.key.text)+len(it.key.voice)+len(it.key.engine)) + 64
 	}
 }
+
+// Cached tells whether s keeps what it synthesizes (a TTSCache's), so
+// synthesizing ahead is worth it.
+func Cached(s Synthesizer) bool {
+	_, ok := s.(cachedSynth)
+	return ok
+}

@@ -144,6 +144,9 @@ func (d *Dialer) placeCall(ctx context.Context, at *outbound.Attempt) (*outbound
 		return nil, err
 	}
 	host := &transcriptHost{conn: conn, start: out.Answered, turns: &out.Turns}
+	if p, ok := conn.(PrefetchConn); ok {
+		go d.prefetch(ctx, p, a.ID, at.ScriptName)
+	}
 	host.add("answer", nil)
 	outcome, runErr := prog.Run(ctx, at.EntryPoint, host, script.Config{Entities: entities, Outputs: outputs, Channel: script.Voice})
 	if ctx.Err() != nil {
