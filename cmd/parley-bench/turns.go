@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -145,6 +146,31 @@ var wrapSynth = func(s audio.Synthesizer) audio.Synthesizer { return s }
 type turnResults struct {
 	closed, open, barge []time.Duration
 	heard, misheard     int
+	stages              *stageTimes
+}
+
+// stageTimes gathers the stages the agent's calls measure themselves (the
+// transcript's latency_ms), where the code under test has them.
+type stageTimes struct {
+	mu sync.Mutex
+	ms map[string][]time.Duration
+}
+
+func (s *stageTimes) note(conn any) {
+	lc, ok := conn.(interface{ LastLatency() map[string]any })
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ms == nil {
+		s.ms = map[string][]time.Duration{}
+	}
+	for k, v := range lc.LastLatency() {
+		if f, ok := v.(float64); ok {
+			s.ms[k] = append(s.ms[k], time.Duration(f*float64(time.Millisecond)))
+		}
+	}
 }
 
 func (r *turnResults) add(o turnResults) {
@@ -153,6 +179,17 @@ func (r *turnResults) add(o turnResults) {
 	r.barge = append(r.barge, o.barge...)
 	r.heard += o.heard
 	r.misheard += o.misheard
+	if o.stages == nil {
+		return
+	}
+	if r.stages == nil {
+		r.stages = &stageTimes{ms: map[string][]time.Duration{}}
+	}
+	o.stages.mu.Lock()
+	for k, v := range o.stages.ms {
+		r.stages.ms[k] = append(r.stages.ms[k], v...)
+	}
+	o.stages.mu.Unlock()
 }
 
 func (r *turnResults) report(w io.Writer) {
@@ -171,6 +208,14 @@ func (r *turnResults) report(w io.Writer) {
 	line("all turns", append(slices.Clone(r.closed), r.open...))
 	line("barge-in", r.barge)
 	fmt.Fprintf(w, "closed-grammar answers recognized right: %d of %d\n", r.heard, r.heard+r.misheard)
+	for _, k := range []string{"endpoint_ms", "recognition_ms", "script_ms", "synthesis_ms", "first_packet_ms", "turn_ms"} {
+		if r.stages == nil {
+			break
+		}
+		if d := r.stages.ms[k]; len(d) > 0 {
+			line("stage "+strings.TrimSuffix(k, "_ms"), d)
+		}
+	}
 }
 
 // calleeEar follows the agent's audio as the phone receives it.
@@ -319,6 +364,8 @@ func turnCall(ctx context.Context, tr *sip.Trunk, ph *voicetest.Phone, answers m
 		}
 	}()
 
+	stages := &stageTimes{}
+	res.stages = stages
 	prompts := []string{"Shall we go on?", "Thank you. Next question.", "Did you get our letter?", "Very good."}
 	agentErr := make(chan error, 1)
 	heard := make(chan string, turns)
@@ -329,6 +376,7 @@ func turnCall(ctx context.Context, tr *sip.Trunk, ph *voicetest.Phone, answers m
 				agentErr <- err
 				return
 			}
+			stages.note(conn)
 			var expect []string
 			if i%2 == 0 {
 				expect = []string{"yes", "no"}
@@ -341,6 +389,7 @@ func turnCall(ctx context.Context, tr *sip.Trunk, ph *voicetest.Phone, answers m
 			if lc, ok := any(conn).(interface{ LastLatency() map[string]any }); ok && os.Getenv("PARLEY_BENCH_DEBUG") != "" {
 				fmt.Fprintf(os.Stderr, "turn %d %q: %v\n", i, text, lc.LastLatency())
 			}
+			stages.note(conn)
 			heard <- text
 		}
 		_ = conn.Say(ctx, "Goodbye.")
