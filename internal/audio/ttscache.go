@@ -126,3 +126,11 @@ func Cached(s Synthesizer) bool {
 	_, ok := s.(cachedSynth)
 	return ok
 }
+
+// Uncached returns the synthesizer a cache wraps, or s itself.
+func Uncached(s Synthesizer) Synthesizer {
+	if c, ok := s.(cachedSynth); ok {
+		return c.s
+	}
+	return s
+}
