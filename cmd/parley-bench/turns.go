@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -68,7 +69,7 @@ func benchTurns(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stdout, "recognizer: pocketsphinx_batch per utterance")
 	}
 	answers := map[string]audio.PCM{}
-	for _, text := range []string{"yes", "no", "I would like to talk to somebody about my bill", "yes yes yes yes yes"} {
+	for _, text := range []string{"yes", "no", "I want to pay my bill", "yes yes yes yes yes"} {
 		pcm, err := es.Synthesize(ctx, text, "en-us")
 		if err != nil {
 			return err
@@ -105,7 +106,7 @@ func benchTurns(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer tr.Close()
-	tr.Synth, tr.Recognizer = es, sip.SpeechRecognizer{Recognizer: ps}
+	tr.Synth, tr.Recognizer = wrapSynth(es), sip.SpeechRecognizer{Recognizer: ps}
 
 	var (
 		mu  sync.Mutex
@@ -138,9 +139,38 @@ func benchTurns(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
+// wrapSynth gives the trunk's synthesizer what the server gives it (the
+// prompt cache, where the code has one).
+var wrapSynth = func(s audio.Synthesizer) audio.Synthesizer { return s }
+
 type turnResults struct {
 	closed, open, barge []time.Duration
 	heard, misheard     int
+	stages              *stageTimes
+}
+
+// stageTimes gathers the stages the agent's calls measure themselves (the
+// transcript's latency_ms), where the code under test has them.
+type stageTimes struct {
+	mu sync.Mutex
+	ms map[string][]time.Duration
+}
+
+func (s *stageTimes) note(conn any) {
+	lc, ok := conn.(interface{ LastLatency() map[string]any })
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ms == nil {
+		s.ms = map[string][]time.Duration{}
+	}
+	for k, v := range lc.LastLatency() {
+		if f, ok := v.(float64); ok {
+			s.ms[k] = append(s.ms[k], time.Duration(f*float64(time.Millisecond)))
+		}
+	}
 }
 
 func (r *turnResults) add(o turnResults) {
@@ -149,6 +179,17 @@ func (r *turnResults) add(o turnResults) {
 	r.barge = append(r.barge, o.barge...)
 	r.heard += o.heard
 	r.misheard += o.misheard
+	if o.stages == nil {
+		return
+	}
+	if r.stages == nil {
+		r.stages = &stageTimes{ms: map[string][]time.Duration{}}
+	}
+	o.stages.mu.Lock()
+	for k, v := range o.stages.ms {
+		r.stages.ms[k] = append(r.stages.ms[k], v...)
+	}
+	o.stages.mu.Unlock()
 }
 
 func (r *turnResults) report(w io.Writer) {
@@ -167,6 +208,14 @@ func (r *turnResults) report(w io.Writer) {
 	line("all turns", append(slices.Clone(r.closed), r.open...))
 	line("barge-in", r.barge)
 	fmt.Fprintf(w, "closed-grammar answers recognized right: %d of %d\n", r.heard, r.heard+r.misheard)
+	for _, k := range []string{"endpoint_ms", "recognition_ms", "script_ms", "synthesis_ms", "first_packet_ms", "turn_ms"} {
+		if r.stages == nil {
+			break
+		}
+		if d := r.stages.ms[k]; len(d) > 0 {
+			line("stage "+strings.TrimSuffix(k, "_ms"), d)
+		}
+	}
 }
 
 // calleeEar follows the agent's audio as the phone receives it.
@@ -220,8 +269,8 @@ func (e *calleeEar) wait(ctx context.Context, ch chan time.Time) (time.Time, err
 		return at, nil
 	case <-ctx.Done():
 		return time.Time{}, ctx.Err()
-	case <-time.After(10 * time.Second):
-		return time.Time{}, errors.New("no reply within 10 s")
+	case <-time.After(30 * time.Second):
+		return time.Time{}, errors.New("no reply within 30 s")
 	}
 }
 
@@ -315,6 +364,8 @@ func turnCall(ctx context.Context, tr *sip.Trunk, ph *voicetest.Phone, answers m
 		}
 	}()
 
+	stages := &stageTimes{}
+	res.stages = stages
 	prompts := []string{"Shall we go on?", "Thank you. Next question.", "Did you get our letter?", "Very good."}
 	agentErr := make(chan error, 1)
 	heard := make(chan string, turns)
@@ -325,6 +376,7 @@ func turnCall(ctx context.Context, tr *sip.Trunk, ph *voicetest.Phone, answers m
 				agentErr <- err
 				return
 			}
+			stages.note(conn)
 			var expect []string
 			if i%2 == 0 {
 				expect = []string{"yes", "no"}
@@ -337,6 +389,7 @@ func turnCall(ctx context.Context, tr *sip.Trunk, ph *voicetest.Phone, answers m
 			if lc, ok := any(conn).(interface{ LastLatency() map[string]any }); ok && os.Getenv("PARLEY_BENCH_DEBUG") != "" {
 				fmt.Fprintf(os.Stderr, "turn %d %q: %v\n", i, text, lc.LastLatency())
 			}
+			stages.note(conn)
 			heard <- text
 		}
 		_ = conn.Say(ctx, "Goodbye.")
@@ -345,7 +398,7 @@ func turnCall(ctx context.Context, tr *sip.Trunk, ph *voicetest.Phone, answers m
 
 	for i := range turns {
 		closed := i%2 == 0
-		answer := "I would like to talk to somebody about my bill"
+		answer := "I want to pay my bill"
 		if closed {
 			answer = []string{"yes", "no"}[i/2%2]
 		}

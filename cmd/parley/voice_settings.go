@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-cc/parley/internal/audio"
 	"github.com/parley-cc/parley/internal/server"
 	voicesip "github.com/parley-cc/parley/internal/voice/sip"
 )
@@ -107,6 +108,13 @@ func turnSettings(cfg *server.Config) error {
 			return fmt.Errorf("PARLEY_ASR_DECODERS: want a number from 1 to 64, got %q", s)
 		}
 		v.ASRDecoders = n
+	}
+	if s := os.Getenv("PARLEY_VOICE_NICE"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < -20 || n > 19 {
+			return fmt.Errorf("PARLEY_VOICE_NICE: want a nice value from -20 to 19 (0: no thread of its own), got %q", s)
+		}
+		audio.MediaNice.Store(int32(n))
 	}
 	if s := os.Getenv("PARLEY_TTS_CACHE_MB"); s != "" {
 		n, err := strconv.Atoi(s)

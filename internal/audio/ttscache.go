@@ -119,3 +119,18 @@ func (c *TTSCache) add(k ttsKey, pcm PCM) {
 		c.size -= int64(len(it.pcm.Samples))*2 + int64(len(it.key.text)+len(it.key.voice)+len(it.key.engine)) + 64
 	}
 }
+
+// Cached tells whether s keeps what it synthesizes (a TTSCache's), so
+// synthesizing ahead is worth it.
+func Cached(s Synthesizer) bool {
+	_, ok := s.(cachedSynth)
+	return ok
+}
+
+// Uncached returns the synthesizer a cache wraps, or s itself.
+func Uncached(s Synthesizer) Synthesizer {
+	if c, ok := s.(cachedSynth); ok {
+		return c.s
+	}
+	return s
+}

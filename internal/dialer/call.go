@@ -32,6 +32,7 @@ func (h *transcriptHost) Say(ctx context.Context, text string) error {
 	if b, ok := h.conn.(BargeInConn); ok && err == nil && b.BargedIn() {
 		data["barged_in"] = true
 	}
+	h.latency(data)
 	return err
 }
 
@@ -42,6 +43,7 @@ func (h *transcriptHost) Listen(ctx context.Context, timeout time.Duration, expe
 	}
 	if ok {
 		data := map[string]any{"text": text, "speaker": "callee"}
+		h.latency(data)
 		if u, isU := h.conn.(UtteranceConn); isU {
 			if start, end, has := u.LastUtterance(); has {
 				data["start_ms"], data["end_ms"] = start.Milliseconds(), end.Milliseconds()
@@ -54,6 +56,16 @@ func (h *transcriptHost) Listen(ctx context.Context, timeout time.Duration, expe
 		h.add("listen", nil)
 	}
 	return text, ok, nil
+}
+
+// latency adds the stages of the Say or Listen just done, when the call
+// measures them (a SIP call), as the turn's "latency_ms".
+func (h *transcriptHost) latency(data map[string]any) {
+	if l, ok := h.conn.(LatencyConn); ok {
+		if lat := l.LastLatency(); len(lat) > 0 {
+			data["latency_ms"] = lat
+		}
+	}
 }
 
 // runCall places one claimed call and stores its outcome. If ctx ends
@@ -132,6 +144,9 @@ func (d *Dialer) placeCall(ctx context.Context, at *outbound.Attempt) (*outbound
 		return nil, err
 	}
 	host := &transcriptHost{conn: conn, start: out.Answered, turns: &out.Turns}
+	if p, ok := conn.(PrefetchConn); ok {
+		go d.prefetch(ctx, p, a.ID, at.ScriptName)
+	}
 	host.add("answer", nil)
 	var sh script.Host = host
 	var ho *handoverHost

@@ -54,6 +54,14 @@ type BargeInConn interface {
 	BargedIn() bool
 }
 
+// LatencyConn is a Conn that measures its turns: after a Listen, the
+// endpointing and recognition times; after a Say, the script, synthesis
+// and first-packet times and, answering a listen, the whole turn's (ms).
+// The transcript keeps them in the turn's "latency_ms".
+type LatencyConn interface {
+	LastLatency() map[string]any
+}
+
 // UtteranceConn is a Conn that knows when, on its own clock, the utterance
 // the last Listen returned started and ended; the transcript's listen turn
 // is then stamped with the start and carries "start_ms" and "end_ms".

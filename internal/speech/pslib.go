@@ -128,6 +128,11 @@ func newPSDecoder(lib *psLib, hmm, dict, lm string) (*psDecoder, error) {
 		"-hmm", hmm, "-dict", dict, "-lm", lm,
 		"-samprate", "16000",
 		"-dither", "yes", "-seed", "1",
+		// The language model's second passes (flat lexicon, best path)
+		// re-decode the whole utterance when it ends: the hypothesis of
+		// the first pass, ready as the audio arrives, is what a turn
+		// needs. Grammars have no such passes.
+		"-fwdflat", "no", "-bestpath", "no",
 		"-logfn", "/dev/null",
 	}
 	d := &psDecoder{lib: lib, argv: newCStrings(args), grammars: map[string]uint64{}}

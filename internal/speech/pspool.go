@@ -278,6 +278,7 @@ type psStream struct {
 
 func (s *psStream) run() {
 	defer close(s.done)
+	audio.MediaThread() // decoding keeps pace with the call under load
 	var up []int16
 	for samples := range s.in {
 		if s.rate == psRate {

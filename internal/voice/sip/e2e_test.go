@@ -145,6 +145,14 @@ func TestEndToEndBaresip(t *testing.T) {
 	if heard["text"] != "yes" || heard["speaker"] != "callee" {
 		t.Errorf("listen turn %v", heard)
 	}
+	// Each turn carries its latency stages (issue 15), which the
+	// supervisor's call page shows.
+	if lat, _ := heard["latency_ms"].(map[string]any); lat["endpoint_ms"] == nil || lat["recognition_ms"] == nil || (lat["end"] != "grammar" && lat["end"] != "silence") {
+		t.Errorf("listen turn latency %v", heard["latency_ms"])
+	}
+	if lat, _ := said["latency_ms"].(map[string]any); lat["synthesis_ms"] == nil || lat["first_packet_ms"] == nil {
+		t.Errorf("say turn latency %v", said["latency_ms"])
+	}
 	// "yes" starts 3 s into baresip's audio, after the question.
 	start, _ := heard["start_ms"].(float64)
 	end, _ := heard["end_ms"].(float64)

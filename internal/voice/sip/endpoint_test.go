@@ -53,9 +53,24 @@ func (s *phraseStream) Complete() bool {
 func (s *phraseStream) Finish(context.Context) (string, bool, error) { return "yes", true, nil }
 func (s *phraseStream) Close()                                       {}
 
-// playAnswer sends pcm to the call at the 20 ms pace, then silence until
-// ctx ends.
-func playAnswer(ctx context.Context, call *voicetest.PhoneCall, pcm []int16) {
+// playAnswer waits for conn's Listen to be listening (so the answer is
+// never sent before the question is asked, however late the test's
+// goroutines run), then sends pcm to the call at the 20 ms pace, then
+// silence until ctx ends.
+func playAnswer(ctx context.Context, conn *Conn, call *voicetest.PhoneCall, pcm []int16) {
+	for {
+		conn.media.mu.Lock()
+		listening := conn.media.listen != nil
+		conn.media.mu.Unlock()
+		if listening {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 	tick := time.NewTicker(rtp.FrameTime)
 	defer tick.Stop()
 	for i := 0; ; i += rtp.FrameSamples {
@@ -119,7 +134,7 @@ func TestClosedGrammarEndsTurnEarly(t *testing.T) {
 			}
 			pctx, stop := context.WithCancel(ctx)
 			defer stop()
-			go playAnswer(pctx, call, append(make([]int16, audio.Rate/5), tone(400*time.Millisecond)...))
+			go playAnswer(pctx, conn, call, append(make([]int16, audio.Rate/5), tone(400*time.Millisecond)...))
 			text, ok, err := conn.Listen(ctx, 10*time.Second, c.expect)
 			if err != nil || !ok || text != "yes" {
 				t.Fatalf("listen: %q %v %v", text, ok, err)
@@ -176,7 +191,7 @@ func TestClosedGrammarPocketsphinx(t *testing.T) {
 	}
 	pctx, stop := context.WithCancel(ctx)
 	defer stop()
-	go playAnswer(pctx, call, append(make([]int16, audio.Rate/2), yes.Samples...))
+	go playAnswer(pctx, conn, call, append(make([]int16, audio.Rate/2), yes.Samples...))
 	text, ok, err := conn.Listen(ctx, 10*time.Second, []string{"yes", "no"})
 	if err != nil || !ok || text != "yes" {
 		t.Fatalf("listen: %q %v %v", text, ok, err)

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/parley-cc/parley/internal/audio"
 )
 
 // TurnTimes are the latency stages of a call's last turn: from the end of
@@ -116,3 +118,18 @@ func (c *Conn) noteListen() {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// Prefetch synthesizes texts into the call's prompt cache, one after the
+// other, so a later say() of one of them starts at once; without a cache
+// it does nothing (the audio would be thrown away).
+func (c *Conn) Prefetch(ctx context.Context, texts []string) {
+	if !audio.Cached(c.synth) {
+		return
+	}
+	for _, t := range texts {
+		if ctx.Err() != nil || c.hungUp() {
+			return
+		}
+		_, _ = c.synth.Synthesize(ctx, t, c.voice)
+	}
+}

@@ -149,6 +149,7 @@ func (m *media) readLoop() {
 
 func (m *media) tickLoop() {
 	defer m.wg.Done()
+	audio.MediaThread() // its own thread at media priority, ended with the call
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	var n int64

@@ -8,6 +8,7 @@ import (
 
 	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/agent"
+	"github.com/parley-cc/parley/internal/audio"
 	"github.com/parley-cc/parley/internal/dialer"
 	"github.com/parley-cc/parley/internal/speech"
 	"github.com/parley-cc/parley/internal/testenv"
@@ -89,8 +90,8 @@ func TestTrunkCallSpeech(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	y, ok := sp.Synth.(*speech.YandexTTS)
-	if !ok || y.APIKey != "yandex-secret-key" || sp.Voice != "alena" {
+	y, ok := audio.Uncached(sp.Synth).(*speech.YandexTTS)
+	if !ok || y.APIKey != "yandex-secret-key" || sp.Voice != "alena" || !audio.Cached(sp.Synth) {
 		t.Errorf("synth %#v voice %q", sp.Synth, sp.Voice)
 	}
 	r, ok := sp.Recognizer.(sip.SpeechRecognizer)

@@ -12,9 +12,12 @@
 // call: Say and Listen then return ErrHungUp.
 //
 // Media: see media.go. Say synthesises at 8 kHz and plays the prompt on
-// the 20 ms clock; Listen returns the callee's next utterance (energy VAD,
-// ended by 700 ms of silence) as transcribed by the trunk's Recognizer, or
-// the DTMF digits pressed. Without a Recognizer an utterance is reported
+// the 20 ms clock, its first frame at once; Listen returns the callee's
+// next utterance as transcribed by the trunk's Recognizer, or the DTMF
+// digits pressed. The utterance's end (vad.go): an adaptive energy VAD
+// (thresholds follow the line's noise floor) and, for a closed grammar
+// with a streaming recognizer, a complete expected phrase plus a short
+// silence; otherwise a longer silence. latency.go measures each turn. Without a Recognizer an utterance is reported
 // as heard with empty text: the script knows the callee said something,
 // not what. Both legs are recorded; Hangup returns the stereo WAV.
 //

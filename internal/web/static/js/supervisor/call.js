@@ -45,9 +45,23 @@ function turn(t) {
   const d = t.data || {};
   const at = String(t.date).slice(11, 19);
   switch (t.action_alias) {
-    case "say": return el("div", { class: "msg mine" }, el("span", { class: "who" }, "Agent · " + at), d.text || "");
-    case "listen": return el("div", { class: "msg" }, el("span", { class: "who" }, "Callee · " + at), d.text || "(silence)");
+    case "say": return el("div", { class: "msg mine" }, el("span", { class: "who" }, "Agent · " + at), d.text || "", latency(d.latency_ms));
+    case "listen": return el("div", { class: "msg" }, el("span", { class: "who" }, "Callee · " + at), d.text || "(silence)", latency(d.latency_ms));
     case "set": return el("div", { class: "msg system" }, `${at} set ${d.name} = ${d.value}`);
     default: return el("div", { class: "msg system" }, `${at} ${t.action_alias}${d.reason ? ": " + d.reason : ""}${d.message ? ": " + d.message : ""}`);
   }
+}
+
+// latency shows a turn's measured stages (SIP calls): how long the end of
+// the callee's speech took to detect and transcribe, and how long the
+// agent's answer took to reach the wire.
+const stages = [
+  ["endpoint_ms", "end of speech"], ["recognition_ms", "recognition"], ["script_ms", "script"],
+  ["synthesis_ms", "synthesis"], ["first_packet_ms", "first packet"], ["barge_in_ms", "barge-in"], ["turn_ms", "turn"],
+];
+function latency(l) {
+  if (!l || typeof l !== "object") return "";
+  const parts = stages.filter(([k]) => typeof l[k] === "number").map(([k, label]) =>
+    `${label} ${Math.round(l[k])} ms${k === "endpoint_ms" && l.end ? " (" + l.end + ")" : ""}`);
+  return parts.length ? el("span", { class: "latency small muted", title: "Turn latency stages" }, parts.join(" · ")) : "";
 }
