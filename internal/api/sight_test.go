@@ -78,6 +78,12 @@ func sightRoutes(project string, company int64, c sightChat) (address, list map[
 		"POST /apps/api/v1/chats/{id}/customer_flag":                            {"POST", a + "/customer_flag", map[string]any{"bad_actor": true}},
 		"POST /apps/api/v1/chats/{id}/custom_data":                              {"POST", a + "/custom_data", map[string]any{"signed": false, "data": map[string]any{"f": map[string]any{"value": "v"}}}},
 		"POST /apps/api/v1/chats/{id}/end-user":                                 {"POST", a + "/end-user", map[string]any{"identifier": "intruder", "name": "n"}},
+		"POST /v1/chats/{chatId}/read":                                          {"POST", v + "/read", map[string]any{"seq": 1}},
+		"GET /v1/chats/{chatId}/notes":                                          {"GET", v + "/notes", nil},
+		"POST /v1/chats/{chatId}/notes":                                         {"POST", v + "/notes", map[string]any{"content": "intruder"}},
+		"POST /v1/chats/{chatId}/transfer":                                      {"POST", v + "/transfer", map[string]any{"operator_id": sightTransferTo, "note": "intruder"}},
+		"PUT /v1/chats/{chatId}/labels":                                         {"PUT", v + "/labels", map[string]any{"labels": []string{"intruder"}}},
+		"GET /v1/chats/{chatId}/canned_responses":                               {"GET", v + "/canned_responses", nil},
 		"GET " + livechat.Prefix + "/conversations/{conversationUuid}/messages": {"GET", conv + "/messages", nil},
 		"POST " + livechat.Prefix + "/conversations/{conversationUuid}/messages/operator": {"POST", conv + "/messages/operator",
 			map[string]any{"itemUuid": item(), "text": "intruder"}},
@@ -87,6 +93,7 @@ func sightRoutes(project string, company int64, c sightChat) (address, list map[
 	}
 	list = map[string]sightRequest{
 		"GET /v1/chats":                             {"GET", "/v1/chats?status=open", nil},
+		"GET /v1/inbox":                             {"GET", "/v1/inbox?view=all", nil},
 		"GET /apps/api/v1/chats":                    {"GET", "/apps/api/v1/chats?status=queued", nil},
 		"GET " + livechat.Prefix + "/conversations": {"GET", lc + "/conversations", nil},
 	}
@@ -101,9 +108,19 @@ func sightRoutes(project string, company int64, c sightChat) (address, list map[
 		"POST /apps/api/v1/chats":                    "opens a new chat",
 		"POST " + livechat.Prefix + "/conversations": "opens a new chat",
 		"GET /apps/api/v1/stats/live":                "company totals, no chat",
+		"GET /v1/messages/search":                    "messages in sight: v1 TestSearchMessages",
+		"GET /v1/labels":                             "the company's label names, no chat",
+		"GET /v1/canned_responses":                   "canned responses, no chat",
+		"POST /v1/canned_responses":                  "canned responses, no chat",
+		"PATCH /v1/canned_responses/{cannedId}":      "canned responses: v1 TestCannedResponses",
+		"DELETE /v1/canned_responses/{cannedId}":     "canned responses: v1 TestCannedResponses",
 	}
 	return address, list, other
 }
+
+// sightTransferTo is the operator TestOperatorSight's transfers name:
+// operator A (a transfer of A's own chat to A is 400, of a queued one 200).
+var sightTransferTo int64
 
 // operatorsNever are the chat routes no operator may use on any chat.
 var operatorsNever = map[string]string{
@@ -125,6 +142,7 @@ func TestOperatorSight(t *testing.T) {
 		tokenA := tn.OperatorToken
 		tokenB, _ := env.Login(t, "sight-op2", tn.Password)
 		opA := operatorID(t, env, tokenA)
+		sightTransferTo = opA
 		need(t, env.Do(t, "PATCH", fmt.Sprintf("/v1/operators/%d", opA), tn.Token, map[string]any{"capacity": 100}), 200)
 
 		// menuA's queue is A's alone; a chat without a menu is everyone's.

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/parley-cc/parley"
@@ -21,6 +22,15 @@ type SearchHit struct {
 	ChatStatus  string
 	EndUserID   int64
 	EndUserName string
+}
+
+func scanHit(r store.Scanner) (*SearchHit, error) {
+	h := &SearchHit{Message: &Message{}}
+	var created int64
+	err := r.Scan(&h.Message.ID, &h.Message.ChatID, &h.Message.Seq, &h.Message.SenderType, &h.Message.SenderID, &h.Message.Type,
+		&h.Message.Content, &created, &h.ChatStatus, &h.EndUserID, &h.EndUserName)
+	h.Message.CreatedAt = time.UnixMilli(created).UTC()
+	return h, err
 }
 
 // MaxSearchPage bounds one page of search results.
@@ -57,16 +67,34 @@ func (s *Service) SearchMessages(ctx context.Context, query string, before int64
 		if !g.Staff() {
 			where, args = where+" AND "+sightSQL, append(args, g.Operator, g.Operator)
 		}
-		out, err = store.Collect(ctx, q, func(r store.Scanner) (*SearchHit, error) {
-			h := &SearchHit{Message: &Message{}}
-			var created int64
-			err := r.Scan(&h.Message.ID, &h.Message.ChatID, &h.Message.Seq, &h.Message.SenderType, &h.Message.SenderID, &h.Message.Type,
-				&h.Message.Content, &created, &h.ChatStatus, &h.EndUserID, &h.EndUserName)
-			h.Message.CreatedAt = time.UnixMilli(created).UTC()
-			return h, err
-		}, `SELECT m.id, m.chat_id, m.seq, m.sender_type, m.sender_id, m.type, m.content, m.created_at, c.status, c.end_user_id, e.name
-			FROM `+fts.From+` JOIN chats c ON c.id = m.chat_id JOIN end_users e ON e.id = c.end_user_id
-			WHERE `+where+` ORDER BY `+fts.Order+` LIMIT ?`, append(args, limit)...)
+		find := func(cond, order string, condArgs []any, n int) ([]*SearchHit, error) {
+			return store.Collect(ctx, q, scanHit, `SELECT m.id, m.chat_id, m.seq, m.sender_type, m.sender_id, m.type, m.content, m.created_at, c.status, c.end_user_id, e.name
+				FROM `+fts.From+` JOIN chats c ON c.id = m.chat_id JOIN end_users e ON e.id = c.end_user_id
+				WHERE `+where+cond+` ORDER BY `+order+` LIMIT ?`, append(append(append([]any{}, args...), condArgs...), n)...)
+		}
+		if fts.Window == 0 {
+			out, err = find("", fts.Order, nil, limit)
+			return err
+		}
+		// Two passes (store.MessageSearch): the newest Window messages of
+		// the company, then the older ones if the page is not full.
+		var floor int64
+		fq, fargs := `SELECT id FROM chat_messages WHERE company_id = ?`, []any{cid}
+		if before > 0 {
+			fq, fargs = fq+` AND id < ?`, append(fargs, before)
+		}
+		err = q.QueryRow(ctx, fq+` ORDER BY company_id DESC, id DESC LIMIT 1 OFFSET ?`, append(fargs, fts.Window-1)...).Scan(&floor)
+		if errors.Is(err, store.ErrNoRows) {
+			out, err = find("", fts.Order, nil, limit) // fewer messages than the window
+			return err
+		} else if err != nil {
+			return err
+		}
+		if out, err = find(" AND m.id >= ?", fts.Order, []any{floor}, limit); err != nil || len(out) == limit {
+			return err
+		}
+		rest, err := find(" AND m.id < ?", fts.OrderRest, []any{floor}, limit-len(out))
+		out = append(out, rest...)
 		return err
 	})
 	if out == nil && err == nil {

@@ -39,10 +39,28 @@ func SearchWords(query string) []string {
 // SELECT: From replaces "FROM chat_messages <alias>", Where is a condition
 // to AND in (Arg is its one parameter), and Order orders by message id,
 // newest first, in the way the engine's index delivers rows.
+//
+// Window > 0 asks for two passes: first over the company's newest Window
+// messages (ids at or above the Window-th newest), ordered by Order; then,
+// if that did not fill the page, over the older ones, ordered by
+// OrderRest. PostgreSQL needs them: a GIN index finds rare words at once
+// but hands back every match of frequent ones unordered, while walking the
+// primary key backwards finds frequent words at once but reads the whole
+// table for a pair that never occurs, and its estimates of word pairs
+// cannot tell the two apart. Among the newest messages a walk is bounded;
+// past them, OrderRest keeps the planner on the index, where a pair still
+// unfound among the newest Window messages is rare. SQLite's FTS5 delivers
+// matches newest first from the index itself: one pass.
 type MessageSearch struct {
-	From, Where, Order string
-	Arg                any
+	From, Where, Order, OrderRest string
+	Arg                           any
+	Window                        int
 }
+
+// SearchWindow is how many of a company's newest messages PostgreSQL's
+// first pass walks at most (a variable so that tests reach the second
+// pass with a few messages).
+var SearchWindow = 20_000
 
 // SearchMessages returns the parts of a search of chat_messages (alias
 // alias) for every word of words (from SearchWords, non-empty).
@@ -50,7 +68,8 @@ func (db *DB) SearchMessages(alias string, words []string) MessageSearch {
 	if db.Dialect == Postgres {
 		return MessageSearch{From: "chat_messages " + alias,
 			Where: alias + ".search @@ plainto_tsquery('simple', ?)",
-			Order: alias + ".id DESC", Arg: strings.Join(words, " ")}
+			Order: alias + ".id DESC", OrderRest: "(" + alias + ".id + 0) DESC", // + 0: not the primary key's order
+			Arg: strings.Join(words, " "), Window: SearchWindow}
 	}
 	quoted := make([]string, len(words))
 	for i, w := range words {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/store"
 	"github.com/parley-cc/parley/internal/testenv"
 )
 
@@ -328,6 +329,24 @@ func TestSearchMessages(t *testing.T) {
 		mustStatus(t, env.Do(t, "GET", fmt.Sprintf("/v1/messages/search?limit=1&q=the&before_id=%d", *p1.NextBeforeID), w.tn.Token, nil), 200).JSON(t, &p2)
 		if len(p2.Messages) != 1 || p2.Messages[0].MessageID >= p1.Messages[0].MessageID {
 			t.Errorf("page 2: %+v after %+v", p2, p1)
+		}
+		// PostgreSQL's two passes (store.MessageSearch) find the same:
+		// with a window of 2 messages, most are in the second pass.
+		defer func(w int) { store.SearchWindow = w }(store.SearchWindow)
+		store.SearchWindow = 2
+		var all1, all2 searchResp
+		mustStatus(t, env.Do(t, "GET", "/v1/messages/search?limit=100&q=the", w.tn.Token, nil), 200).JSON(t, &all1)
+		store.SearchWindow = 1 << 30
+		mustStatus(t, env.Do(t, "GET", "/v1/messages/search?limit=100&q=the", w.tn.Token, nil), 200).JSON(t, &all2)
+		store.SearchWindow = 2
+		if fmt.Sprint(all1) != fmt.Sprint(all2) || len(all1.Messages) < 2 {
+			t.Errorf("two passes found %+v, one pass %+v", all1, all2)
+		}
+		if r := search(w.tn.OperatorToken, "ZEBRA42 tracking"); len(r.Messages) != 1 || r.Messages[0].ChatID != w.mine {
+			t.Errorf("two passes, my closed chat's message: %+v", r)
+		}
+		if r := search(w.tn.OperatorToken, "blue kettle"); len(r.Messages) != 0 {
+			t.Errorf("two passes: an operator found a colleague's message: %+v", r)
 		}
 		for _, q := range []string{"", "q=", "q=%20!!", "q=a&limit=101", "q=a&before_id=-1"} {
 			if r := env.Do(t, "GET", "/v1/messages/search?"+q, w.tn.Token, nil); r.Status != 400 {

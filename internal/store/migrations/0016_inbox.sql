@@ -66,3 +66,5 @@ CREATE INDEX chats_company_end_user ON chats (company_id, end_user_id, id);
 {{SQLITE}}CREATE TRIGGER chat_messages_fts_update AFTER UPDATE OF content ON chat_messages WHEN old.type IN ('text', 'transcript') BEGIN INSERT INTO chat_messages_fts (chat_messages_fts, rowid, content) VALUES ('delete', old.id, old.content); INSERT INTO chat_messages_fts (rowid, content) VALUES (new.id, new.content); END;
 {{PG}}ALTER TABLE chat_messages ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('simple', CASE WHEN type IN ('text', 'transcript') THEN content ELSE '' END)) STORED;
 {{PG}}CREATE INDEX chat_messages_search ON chat_messages USING GIN (search);
+-- PostgreSQL searches the newest messages of a company first (fulltext.go).
+{{PG}}CREATE INDEX chat_messages_company ON chat_messages (company_id, id);
