@@ -64,7 +64,7 @@ func (s *Service) Create(ctx context.Context, in NewTrunk) (*Trunk, error) {
 	err = s.DB.Write(ctx, func(q store.Querier) error {
 		now := s.now().UnixMilli()
 		_, err := q.Exec(ctx, `INSERT INTO trunks (uuid, company_id, name, host, port, transport, username, password, caller_id, codecs, ring_timeout_s, refer, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, cid, in.Name, in.Host, in.Port, in.Transport, in.Username, in.Password,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, cid, in.Name, in.Host, in.Port, in.Transport, in.Username, in.Password,
 			in.CallerID, in.Codecs, in.RingTimeout, in.Refer, now, now)
 		return err
 	})
