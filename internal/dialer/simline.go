@@ -84,6 +84,13 @@ func (c *simConn) runLine(limit time.Duration) {
 		case <-t.C:
 		}
 		l.mu.Lock()
+		if len(l.hold) == 0 && l.out.Load() == nil {
+			// Not handed over (any more): the script's own turns keep the
+			// call's clock.
+			l.inbox = nil
+			l.mu.Unlock()
+			continue
+		}
 		for i := range frame {
 			frame[i] = l.speech[l.spos]
 			l.spos = (l.spos + 1) % len(l.speech)
