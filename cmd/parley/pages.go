@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/parley-cc/parley/internal/server"
 )
@@ -35,7 +36,11 @@ func logPages(ctx context.Context, srv *server.Server, base string) {
 	log := srv.Config.Log
 	log.Info("pages", "console", base+"/console/", "supervisor", base+"/supervisor/",
 		"widget_demo", base+"/widget/demo/?project=PROJECT_UUID", "api_reference", base+"/docs/api/")
-	n, err := srv.Users.CountUsers(ctx)
+	// Counted even when a signal came meanwhile: the answer is the point
+	// of the log line, and shutdown waits until this returns.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	n, err := srv.Users.CountUsers(cctx)
 	if err != nil {
 		log.Warn("users not counted", "error", err)
 		return
