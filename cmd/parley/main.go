@@ -85,6 +85,9 @@ PARLEY_PASSWORD_HASHES (password hashes at once; default one per CPU),
 PARLEY_PASSWORD_HASH_QUEUE (hashes that may wait; default 4 per CPU),
 PARLEY_SCRIPT_MAX_ALLOC (what one script run's bulk operations may allocate; default 64MiB),
 PARLEY_SCRIPT_MAX_RUN_STEPS (steps of one script run; default 4000000),
+PARLEY_STREAM_USER_CONNS (stream connections of one staff user on a node; default 16),
+PARLEY_UPLOAD_CHAT_FILES, PARLEY_UPLOAD_CHAT_BYTES (a chat's upload quota; default 200, 1GiB),
+PARLEY_UPLOAD_COMPANY_FILES, PARLEY_UPLOAD_COMPANY_BYTES (a company's; default 100000, 100GiB),
 PARLEY_TRUNK_ALLOW_PRIVATE (1 lets SIP trunk hosts be loopback, private and link-local
 addresses; default 0: refused when saved and at every dial),
 PARLEY_DIALER_MAX_CALLS (calls in progress on one node; default sized from the file
