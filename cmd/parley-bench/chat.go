@@ -576,6 +576,8 @@ type wsIdleReport struct {
 	Chats         int         `json:"chats"`
 	Opened        int         `json:"opened"`
 	OpenSeconds   float64     `json:"open_seconds"`
+	CPUWindow     float64     `json:"cpu_window_seconds"`
+	IdleCPU       float64     `json:"idle_cpu_seconds_per_second"`
 	RSSBefore     int64       `json:"rss_before_bytes"`
 	RSSAfter      int64       `json:"rss_after_bytes"`
 	PerConn       float64     `json:"rss_per_connection_bytes"`
@@ -598,6 +600,7 @@ func benchWSIdle(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	db := fs.String("db", "", "sqlite:///path (default: a fresh SQLite file in a temp dir)")
 	parallel := fs.Int("dial-parallel", 32, "connections opened at once")
 	hold := fs.Duration("hold", 5*time.Second, "how long the connections sit idle before the RSS is read")
+	cpuWindow := fs.Duration("cpu-window", 0, "then measure the idle server's CPU (CPU-s/s from /proc) over this long; 0: not measured")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -611,7 +614,7 @@ func benchWSIdle(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 	}
-	rep, err := runWSIdle(ctx, *bin, *db, *conns, min(*chats, *conns), *parallel, *hold)
+	rep, err := runWSIdle(ctx, *bin, *db, *conns, min(*chats, *conns), *parallel, *hold, *cpuWindow)
 	if err != nil {
 		return err
 	}
@@ -628,6 +631,10 @@ func benchWSIdle(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fmt.Fprintf(stdout, "opened %d of %d connections (each subscribed to one of %d chats) in %.1fs\n", rep.Opened, rep.Conns, rep.Chats, rep.OpenSeconds)
 	fmt.Fprintf(stdout, "server RSS: %.1f MiB before, %.1f MiB after (%.1f KiB per connection); goroutines %d -> %d; heap in use after %.1f MiB\n",
 		mib(rep.RSSBefore), mib(rep.RSSAfter), rep.PerConn/1024, rep.Goroutines0, rep.Goroutines1, mib(rep.HeapInuse1))
+	if rep.CPUWindow > 0 {
+		fmt.Fprintf(stdout, "idle CPU of the server with the connections open and no traffic: %.4f CPU-s/s over %.0fs (goal < 0.01: %s)\n",
+			rep.IdleCPU, rep.CPUWindow, verdict(rep.IdleCPU < 0.01))
+	}
 	fmt.Fprintf(stdout, "broadcast check: a message to one chat reached %d of its %d subscribers in %.1f ms\n", rep.Broadcast, rep.BroadcastWant, rep.BroadcastMS)
 	scaled := float64(rep.RSSBefore) + rep.PerConn*goalIdleConns
 	fmt.Fprintf(stdout, "goal < 1 GiB RSS for %d idle connections (%.0f MiB at this rate): %s\n", goalIdleConns, scaled/(1<<20), verdict(rep.MeetsGoal))
@@ -638,6 +645,30 @@ func benchWSIdle(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// childCPU is the user plus system CPU time process pid has used
+// (/proc/PID/stat, in clock ticks of 1/100 s on Linux).
+func childCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
 
 // parleyBinary finds the parley binary: beside this one (both built into
 // one directory), else on PATH.
@@ -679,7 +710,7 @@ func raiseNoFile(want uint64) uint64 {
 	return r.Cur
 }
 
-func runWSIdle(ctx context.Context, bin, db string, conns, chats, parallel int, hold time.Duration) (*wsIdleReport, error) {
+func runWSIdle(ctx context.Context, bin, db string, conns, chats, parallel int, hold, cpuWindow time.Duration) (*wsIdleReport, error) {
 	rep := &wsIdleReport{Machine: machineFacts(), Conns: conns, Chats: chats}
 	rep.NoFile = raiseNoFile(uint64(conns) + 1024)
 	dsn, _, drop, err := freshDB(ctx, db)
@@ -797,6 +828,26 @@ func runWSIdle(ctx context.Context, bin, db string, conns, chats, parallel int, 
 	rep.HeapInuse1, _ = metricValue(client, base, "go_memstats_heap_inuse_bytes")
 	rep.PerConn = float64(rep.RSSAfter-rep.RSSBefore) / float64(rep.Opened)
 	rep.MeetsGoal = float64(rep.RSSBefore)+rep.PerConn*goalIdleConns < goalIdleRSS
+	if cpuWindow > 0 {
+		// No traffic: what the node spends on its own (loops, pings).
+		pid := child.cmd.Process.Pid
+		c0, err := childCPU(pid)
+		if err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		select {
+		case <-time.After(cpuWindow):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		c1, err := childCPU(pid)
+		if err != nil {
+			return nil, err
+		}
+		rep.CPUWindow = time.Since(t0).Seconds()
+		rep.IdleCPU = (c1 - c0).Seconds() / rep.CPUWindow
+	}
 
 	// Are they alive? Post to chat 0 and count its subscribers that hear it.
 	for i := 0; i < conns; i += chats {

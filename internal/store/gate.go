@@ -14,7 +14,9 @@ import (
 // write waits for at most the one bulk transaction already running.
 // After maxStreak interactive writes in a row while a bulk write waits,
 // the bulk write goes next, so a steady stream of small writes slows an
-// import but never stops it.
+// import but never stops it: with the writer saturated by interactive
+// writes, a bulk job still gets one turn in maxStreak+1 (an import's
+// batch of 500 rows every 8 posts).
 type writeGate struct {
 	mu     sync.Mutex
 	held   bool
@@ -23,7 +25,7 @@ type writeGate struct {
 	streak int
 }
 
-const maxStreak = 64
+const maxStreak = 8
 
 // acquire waits for the write turn; bulk marks a low-priority writer.
 func (g *writeGate) acquire(ctx context.Context, bulk bool) error {
