@@ -214,8 +214,10 @@ func TestOpenAPIResponses(t *testing.T) {
 			{"POST", tc + "/messages", opTok, map[string]any{"content": "intruder"}, 403},
 			{"GET", tc, tok, nil, 200},
 		})
-		transferContract(t, rec, env, tn)
+		// The inbox's flow first: it needs the tenant's operator offline,
+		// which the call transfers' flow puts online.
 		inboxContract(t, rec, tok, opTok, bearer(colleague), taken.ChatID, op.OperatorID, me.OperatorID)
+		transferContract(t, rec, env, tn)
 		rec.CheckCoverage(t)
 	})
 }
