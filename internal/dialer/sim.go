@@ -28,6 +28,15 @@ type SimTrunk struct {
 	Pace float64
 }
 
+// simCallsPerSecond is the sim trunk's pace: it reaches no carrier, so
+// the telecom norm (DefaultCallsPerSecond) does not apply; its calls are
+// bounded by the agents' channel limits and the node's call cap, and the
+// dialer benchmark measures the dialer through it.
+const simCallsPerSecond = 1e6
+
+// CallsPerSecond makes the sim trunk a RatedTrunk without a carrier's pace.
+func (t *SimTrunk) CallsPerSecond() float64 { return simCallsPerSecond }
+
 // Dial answers according to sim_answer.
 func (t *SimTrunk) Dial(ctx context.Context, req CallRequest) (Conn, string, error) {
 	switch req.Entities[outbound.KeySimAnswer] {
