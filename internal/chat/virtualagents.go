@@ -101,13 +101,17 @@ func (v *VirtualAgents) Run(ctx context.Context) {
 		}
 	}
 	sweep() // what was left unanswered before this node started
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-v.wake:
-		case <-t.C:
-			sweep()
+	for first := true; ; first = false {
+		// The start's sweep is run at once, not after the first wake-up
+		// or safety poll (which may be half a minute away).
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-v.wake:
+			case <-t.C:
+				sweep()
+			}
 		}
 		for ctx.Err() == nil {
 			v.mu.Lock()
