@@ -145,6 +145,7 @@ export async function opened(chat) {
   $("canned-hint").textContent = "";
   const ended = ["finished", "dismissed", "timed_out"].includes(chat.status);
   $("transfer").disabled = ended || chat.status === "va_assigned";
+  const gen = ++notesGen;
   const [notes, cr, items] = await Promise.all([
     call("GET", "/v1/chats/" + id + "/notes").catch(() => ({ notes: [] })),
     call("GET", "/v1/chats/" + id + "/canned_responses").catch(() => ({ canned_responses: [] })),
@@ -152,7 +153,7 @@ export async function opened(chat) {
   ]);
   if (hooks.current() !== id) return;
   canned = cr.canned_responses;
-  $("notes").replaceChildren(...notes.notes.map(noteItem));
+  if (gen === notesGen) $("notes").replaceChildren(...notes.notes.map(noteItem));
   const mine = items.chats.find((c) => c.chat_id === id);
   $("labels-input").value = mine ? mine.labels.join(", ") : "";
   $("history").replaceChildren(...(items.chats.filter((c) => c.chat_id !== id).map(chatItem)));
@@ -175,10 +176,16 @@ async function addNote(e) {
   } catch (x) { hooks.notify(x.message); }
 }
 
+// notesGen numbers the reads of the open chat's notes: only the latest
+// one is shown, so a read begun before a note was added (the chat reopened
+// while the operator wrote) never replaces the list that holds it.
+let notesGen = 0;
+
 async function reloadNotes() {
   const id = hooks.current();
+  const gen = ++notesGen;
   const res = await call("GET", "/v1/chats/" + id + "/notes");
-  if (id === hooks.current()) $("notes").replaceChildren(...res.notes.map(noteItem));
+  if (id === hooks.current() && gen === notesGen) $("notes").replaceChildren(...res.notes.map(noteItem));
 }
 
 async function saveLabels() {
