@@ -44,7 +44,21 @@ func streamFrames(t *testing.T, env *testenv.Env, tok string) <-chan map[string]
 			}
 		}
 	}()
-	return out
+	// The subscription is in once the stream acknowledges it: frames of
+	// changes after that are the test's to see.
+	for end := time.After(10 * time.Second); ; {
+		select {
+		case f, ok := <-out:
+			if !ok {
+				t.Fatal("the stream closed before acknowledging the subscription")
+			}
+			if f["type"] == "subscribed" {
+				return out
+			}
+		case <-end:
+			t.Fatal("the stream did not acknowledge the calls subscription")
+		}
+	}
 }
 
 // nextTransferFrame waits for a call_transfer frame whose transfer has
@@ -84,7 +98,6 @@ func TestStreamCallTransfers(t *testing.T) {
 		opFrames := streamFrames(t, env, op.Token)
 		staffFrames := streamFrames(t, env, ten.Token)
 		strangerFrames := streamFrames(t, env, other.OperatorToken)
-		time.Sleep(200 * time.Millisecond) // the subscriptions are in
 		call(t, env, ten, "79990001122", 60)
 		tr := nextTransferFrame(t, opFrames, "ringing", op.ID)
 		if tr["phone"] != "79990001122" {
