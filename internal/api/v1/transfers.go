@@ -125,25 +125,33 @@ func (h *Handler) handover() (*handover.Service, error) {
 	return h.Handover, nil
 }
 
-func (h *Handler) acceptTransfer(w http.ResponseWriter, r *http.Request) error {
-	id, err := api.PathID(r, "transferId")
+// offer reads what accept and listen share: the path's id, the body's
+// WebRTC offer (what describes names it in the error when it is missing),
+// and the node's handover.
+func (h *Handler) offer(r *http.Request, pathName, describes string) (int64, string, *handover.Service, error) {
+	id, err := api.PathID(r, pathName)
 	if err != nil {
-		return err
+		return 0, "", nil, err
 	}
 	var in struct {
 		SDP string `json:"sdp"`
 	}
 	if err := decode(r, &in); err != nil {
-		return err
+		return 0, "", nil, err
 	}
 	if in.SDP == "" {
-		return parley.FieldError("sdp", "is required: the browser's offer once ICE gathering is complete")
+		return 0, "", nil, parley.FieldError("sdp", "is required: %s", describes)
 	}
 	ho, err := h.handover()
+	return id, in.SDP, ho, err
+}
+
+func (h *Handler) acceptTransfer(w http.ResponseWriter, r *http.Request) error {
+	id, sdp, ho, err := h.offer(r, "transferId", "the browser's offer once ICE gathering is complete")
 	if err != nil {
 		return err
 	}
-	answer, c, err := ho.Accept(r.Context(), id, in.SDP)
+	answer, c, err := ho.Accept(r.Context(), id, sdp)
 	if err != nil {
 		return err
 	}
@@ -274,24 +282,11 @@ func (h *Handler) liveCalls(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) listenCall(w http.ResponseWriter, r *http.Request) error {
-	id, err := api.PathID(r, "callId")
+	id, sdp, ho, err := h.offer(r, "callId", "a receive-only offer once ICE gathering is complete")
 	if err != nil {
 		return err
 	}
-	var in struct {
-		SDP string `json:"sdp"`
-	}
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	if in.SDP == "" {
-		return parley.FieldError("sdp", "is required: a receive-only offer once ICE gathering is complete")
-	}
-	ho, err := h.handover()
-	if err != nil {
-		return err
-	}
-	answer, err := ho.Listen(r.Context(), id, in.SDP)
+	answer, err := ho.Listen(r.Context(), id, sdp)
 	if err != nil {
 		return err
 	}
