@@ -25,7 +25,14 @@ type Importer struct {
 	Dialogs   *Service
 	Node      string // unique per process
 	Log       *slog.Logger
-	BatchSize int           // rows per transaction (default 500: short enough that a write queued behind one waits little)
+	BatchSize int // most rows per transaction (default 500)
+	// BatchTime bounds one batch's transaction on SQLite, whose writers
+	// take turns: another tenant's write that arrives during a batch
+	// waits for it, so the importer sizes its batches from the time its
+	// last ones took per row (default 10ms; at least minBatch rows). On
+	// PostgreSQL writers do not wait for each other and batches are
+	// BatchSize rows.
+	BatchTime time.Duration
 	Lease     time.Duration // how long a claim lasts without renewal
 	Poll      time.Duration // safety poll when idle (uploads on this node Wake it): default min(5s, Lease/2), for tasks a dead process left
 
@@ -53,6 +60,9 @@ func (im *Importer) wakeChan() chan struct{} {
 func (im *Importer) defaults() {
 	if im.BatchSize <= 0 {
 		im.BatchSize = 500
+	}
+	if im.BatchTime <= 0 {
+		im.BatchTime = 10 * time.Millisecond
 	}
 	if im.Lease <= 0 {
 		im.Lease = 30 * time.Second
@@ -130,7 +140,7 @@ func (im *Importer) process(ctx context.Context, t *importTask) error {
 	var payload []byte
 	tgt := &target{companyID: t.companyID, agentID: t.agentID, bulkID: t.bulkID, selectionID: t.selectionID, taskID: &t.id}
 	err := im.Dialogs.DB.Read(ctx, func(q store.Querier) error {
-		if err := q.QueryRow(ctx, `SELECT payload FROM import_tasks WHERE id = ?`, t.id).Scan(&payload); err != nil {
+		if err := q.QueryRow(ctx, `SELECT payload FROM import_payloads WHERE task_id = ?`, t.id).Scan(&payload); err != nil {
 			return err
 		}
 		var err error
@@ -159,9 +169,11 @@ func (im *Importer) process(ctx context.Context, t *importTask) error {
 			return im.fail(ctx, t, "The body changed under the task.")
 		}
 	}
+	size := newBatchSizer(im.BatchSize, im.BatchTime, im.Dialogs.DB.Dialect == store.SQLite)
 	for dec.More() {
-		batch := make([]map[string]json.RawMessage, 0, im.BatchSize)
-		for len(batch) < im.BatchSize && dec.More() {
+		n := size.next()
+		batch := make([]map[string]json.RawMessage, 0, n)
+		for len(batch) < n && dec.More() {
 			// Decoded once, straight into the row's fields; an element that
 			// is not an object leaves a nil map and fails alone.
 			var obj map[string]json.RawMessage
@@ -174,14 +186,16 @@ func (im *Importer) process(ctx context.Context, t *importTask) error {
 			}
 			batch = append(batch, obj)
 		}
-		if err := im.storeBatch(ctx, t, tgt, batch); err != nil {
+		took, err := im.storeBatch(ctx, t, tgt, batch)
+		if err != nil {
 			return err
 		}
+		size.took(len(batch), took)
 		im.changed(t, TaskRunning)
 		im.Dialogs.wake() // the batch's dialogs are due now
 	}
 	err = im.Dialogs.DB.Write(ctx, func(q store.Querier) error {
-		res, err := q.Exec(ctx, `UPDATE import_tasks SET state = 'done', payload = NULL, total_rows = ?, lease_until = 0, updated_at = ?
+		res, err := q.Exec(ctx, `UPDATE import_tasks SET state = 'done', total_rows = ?, lease_until = 0, updated_at = ?
 			WHERE id = ? AND lease_owner = ?`, t.total, im.Dialogs.now().UnixMilli(), t.id, im.Node)
 		if err != nil {
 			return err
@@ -189,7 +203,7 @@ func (im *Importer) process(ctx context.Context, t *importTask) error {
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errLeaseLost
 		}
-		return nil
+		return dropPayload(ctx, q, t.id)
 	})
 	if err == nil {
 		im.changed(t, TaskDone)
@@ -199,8 +213,9 @@ func (im *Importer) process(ctx context.Context, t *importTask) error {
 
 // storeBatch validates a batch and stores its dialogs, its per-row results
 // and the task's progress in one transaction, so that a crash leaves either
-// all of the batch or none of it.
-func (im *Importer) storeBatch(ctx context.Context, t *importTask, tgt *target, batch []map[string]json.RawMessage) error {
+// all of the batch or none of it. It returns how long the transaction held
+// the writer (not counting the wait for its turn).
+func (im *Importer) storeBatch(ctx context.Context, t *importTask, tgt *target, batch []map[string]json.RawMessage) (time.Duration, error) {
 	rows := make([]*Row, 0, len(batch))
 	rowNos := make([]int, 0, len(batch))
 	var failed []ResultRow
@@ -224,7 +239,9 @@ func (im *Importer) storeBatch(ctx context.Context, t *importTask, tgt *target, 
 	// A bulk write: on SQLite every interactive write waiting (another
 	// tenant's message post) goes first, so the import yields between its
 	// batches.
-	return im.Dialogs.DB.WriteBulk(ctx, func(q store.Querier) error {
+	var began time.Time
+	err := im.Dialogs.DB.WriteBulk(ctx, func(q store.Querier) error {
+		began = time.Now()
 		now := im.Dialogs.now()
 		res, err := q.Exec(ctx, `UPDATE import_tasks SET processed_rows = ?, failed_rows = ?, total_rows = ?, lease_until = ?, updated_at = ?
 			WHERE id = ? AND lease_owner = ? AND processed_rows = ?`,
@@ -245,6 +262,12 @@ func (im *Importer) storeBatch(ctx context.Context, t *importTask, tgt *target, 
 		t.fails += fails
 		return nil
 	})
+	// The commit is part of the writer's hold; began is zero when the
+	// transaction never started.
+	if began.IsZero() {
+		return 0, err
+	}
+	return time.Since(began), err
 }
 
 func insertResults(ctx context.Context, q store.Querier, taskID int64, results []ResultRow) error {
@@ -279,11 +302,24 @@ func rawMSISDN(obj map[string]json.RawMessage, _ *Row) string {
 	return ""
 }
 
+// dropPayload deletes a finished task's body: it is only input, and a
+// million-row body is ~100 MB.
+func dropPayload(ctx context.Context, q store.Querier, taskID int64) error {
+	_, err := q.Exec(ctx, `DELETE FROM import_payloads WHERE task_id = ?`, taskID)
+	return err
+}
+
 func (im *Importer) fail(ctx context.Context, t *importTask, msg string) error {
 	err := im.Dialogs.DB.Write(ctx, func(q store.Querier) error {
-		_, err := q.Exec(ctx, `UPDATE import_tasks SET state = 'failed', message = ?, payload = NULL, lease_until = 0, updated_at = ?
+		res, err := q.Exec(ctx, `UPDATE import_tasks SET state = 'failed', message = ?, lease_until = 0, updated_at = ?
 			WHERE id = ? AND lease_owner = ?`, msg, im.Dialogs.now().UnixMilli(), t.id, im.Node)
-		return err
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil // another process holds the task now; its body stays
+		}
+		return dropPayload(ctx, q, t.id)
 	})
 	if err == nil {
 		im.changed(t, TaskFailed)

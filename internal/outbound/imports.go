@@ -47,8 +47,14 @@ func (s *Service) StartImport(ctx context.Context, agentUUID string, opts Upload
 		}
 		bulkUUID = t.bulkUUID
 		ms := now.UnixMilli()
-		_, err = q.Exec(ctx, `INSERT INTO import_tasks (uuid, company_id, agent_id, bulk_id, selection_id, state, payload, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`, taskUUID, t.companyID, t.agentID, t.bulkID, t.selectionID, trimmed, ms, ms)
+		var taskID int64
+		err = q.QueryRow(ctx, `INSERT INTO import_tasks (uuid, company_id, agent_id, bulk_id, selection_id, state, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, 'queued', ?, ?) RETURNING id`, taskUUID, t.companyID, t.agentID, t.bulkID, t.selectionID, ms, ms).Scan(&taskID)
+		if err != nil {
+			return err
+		}
+		// The body has a table of its own: see migration 0024.
+		_, err = q.Exec(ctx, `INSERT INTO import_payloads (task_id, payload) VALUES (?, ?)`, taskID, trimmed)
 		return err
 	})
 	if err == nil && s.Imported != nil {

@@ -1,0 +1,73 @@
+package outbound_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/agent"
+	"github.com/parley-cc/parley/internal/company"
+	"github.com/parley-cc/parley/internal/outbound"
+	"github.com/parley-cc/parley/internal/store"
+	"github.com/parley-cc/parley/internal/testenv"
+)
+
+// TestImportBodyApartAndDropped: an upload's body is stored apart from its
+// task's row (which the importer updates after every batch: on SQLite an
+// UPDATE rewrites the whole record, a 100 MB body included) and is deleted
+// once the task is done; the rows and the progress are as before.
+func TestImportBodyApartAndDropped(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db, err := store.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c, err := (&company.Service{DB: db}).Create(ctx, "Acme", "UTC")
+		if err != nil {
+			t.Fatal(err)
+		}
+		actx := parley.WithCaller(ctx, parley.Caller{CompanyID: c.ID, CompanyUUID: c.UUID, Role: parley.RoleAdmin})
+		a, err := (&agent.Service{DB: db}).Create(actx, agent.NewAgent{Name: "a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := &outbound.Service{DB: db}
+		body := []byte(`[{"msisdn":"+79990000001"},{"msisdn":"not a number"},{"msisdn":"+79990000002"}]`)
+		_, taskUUID, err := svc.StartImport(actx, a.UUID, outbound.UploadOptions{}, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		payloads := func() (n int) {
+			if err := db.Reader().QueryRow(ctx, `SELECT COUNT(*) FROM import_payloads p JOIN import_tasks t ON t.id = p.task_id WHERE t.uuid = ?`, taskUUID).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := payloads(); n != 1 {
+			t.Fatalf("queued task: %d stored bodies, want 1", n)
+		}
+		// Small batches, so that the task's row is updated several times
+		// while the body is still needed.
+		im := &outbound.Importer{Dialogs: svc, Node: "t", BatchSize: 1, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		if worked, err := im.RunOnce(ctx); err != nil || !worked {
+			t.Fatalf("RunOnce: %v %v", worked, err)
+		}
+		st, err := svc.Status(actx, taskUUID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.State != outbound.TaskDone || st.Total != 3 || st.Processed != 3 || st.Failed != 1 {
+			t.Fatalf("status %+v, want done with 3 rows, 1 failed", st)
+		}
+		if n := payloads(); n != 0 {
+			t.Errorf("done task: %d stored bodies, want 0", n)
+		}
+	})
+}
