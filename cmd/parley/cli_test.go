@@ -130,6 +130,7 @@ func TestBadSettingsRefused(t *testing.T) {
 		{"PARLEY_VOICE_NICE", []string{"PARLEY_VOICE_NICE=-40"}},
 		{"PARLEY_ASR_DECODERS", []string{"PARLEY_ASR_DECODERS=0"}},
 		{"PARLEY_TTS_CACHE_MB", []string{"PARLEY_TTS_CACHE_MB=-1"}},
+		{"PARLEY_TTS_STORE_MB", []string{"PARLEY_TTS_STORE_MB=lots"}},
 		{"PARLEY_METRICS_ADDR", []string{"PARLEY_METRICS_ADDR=metrics"}},
 		{"PARLEY_METRICS_TOKEN", []string{"PARLEY_METRICS_TOKEN=short"}},
 		{"PARLEY_LOGIN_FAILURES_PER_LOGIN", []string{"PARLEY_LOGIN_FAILURES_PER_LOGIN=many"}},

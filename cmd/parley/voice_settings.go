@@ -116,6 +116,16 @@ func turnSettings(cfg *server.Config) error {
 		}
 		audio.MediaNice.Store(int32(n))
 	}
+	if s := os.Getenv("PARLEY_TTS_STORE_MB"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > 1<<20 {
+			return fmt.Errorf("PARLEY_TTS_STORE_MB: want a number of MiB from 0 (prompts in memory only) to 1048576, got %q", s)
+		}
+		v.PromptStoreBytes = int64(n) << 20
+		if n == 0 {
+			v.PromptStoreBytes = -1
+		}
+	}
 	if s := os.Getenv("PARLEY_TTS_CACHE_MB"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 || n > 16384 {

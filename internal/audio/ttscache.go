@@ -3,7 +3,10 @@ package audio
 import (
 	"container/list"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"sync"
+	"time"
 )
 
 // TTSCache keeps synthesized prompts in memory by (engine, voice, text),
@@ -13,14 +16,49 @@ import (
 // the same prompt share one synthesis. Safe for concurrent use.
 type TTSCache struct {
 	max int64 // bytes of samples
+	// store, if set, is the second tier (the media store): prompts
+	// survive restarts and are shared by nodes, so a cloud engine is paid
+	// once per prompt, not once per process.
+	store PromptStore
+	saves chan struct{} // bounds the saves in flight
 
-	mu       sync.Mutex
-	size     int64
-	items    map[ttsKey]*list.Element
-	lru      *list.List // front: most recent
-	inflight map[ttsKey]*ttsCall
-	hits     uint64
-	misses   uint64
+	mu        sync.Mutex
+	size      int64
+	items     map[ttsKey]*list.Element
+	lru       *list.List // front: most recent
+	inflight  map[ttsKey]*ttsCall
+	hits      uint64
+	misses    uint64
+	storeHits uint64
+}
+
+// PromptStore keeps synthesized prompts by key outside the process.
+// Get reports ok=false for a prompt it does not hold.
+type PromptStore interface {
+	Get(ctx context.Context, key string) (pcm PCM, ok bool, err error)
+	Put(ctx context.Context, key string, pcm PCM) error
+}
+
+// WithStore makes store the cache's second tier and returns the cache.
+// A prompt missing from memory is looked up there before the engine is
+// asked, and what the engine synthesizes is saved there in the
+// background (at most two saves at once; a prompt whose save is refused
+// for that is saved on its next synthesis).
+func (c *TTSCache) WithStore(store PromptStore) *TTSCache {
+	c.store, c.saves = store, make(chan struct{}, 2)
+	return c
+}
+
+// StoreKey is where a prompt lives in a PromptStore: a digest of what
+// makes its audio, so that texts of any length and alphabet make valid
+// object names and a listing of the store reveals no text.
+func StoreKey(engine, voice, text string) string {
+	h := sha256.New()
+	for _, part := range []string{engine, voice, text} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 type ttsKey struct{ engine, voice, text string }
@@ -47,6 +85,13 @@ func (c *TTSCache) Stats() (hits, misses uint64, bytes int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.hits, c.misses, c.size
+}
+
+// StoreHits is how many memory misses the second tier answered.
+func (c *TTSCache) StoreHits() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.storeHits
 }
 
 // Synthesizer wraps s: engine names it in the key (with whatever else
@@ -93,21 +138,57 @@ func (cs cachedSynth) Synthesize(ctx context.Context, text, voice string) (PCM, 
 
 	// The synthesis outlives a caller that gives up, for the others
 	// waiting on it; the engine's own timeout bounds it.
-	call.pcm, call.err = cs.s.Synthesize(context.WithoutCancel(ctx), text, voice)
+	fromStore := false
+	if c.store != nil {
+		// A store that fails or holds a damaged object is a miss: the
+		// engine still answers.
+		if pcm, ok, err := c.store.Get(context.WithoutCancel(ctx), StoreKey(k.engine, k.voice, k.text)); err == nil && ok && len(pcm.Samples) > 0 {
+			call.pcm, fromStore = pcm, true
+		}
+	}
+	if !fromStore {
+		call.pcm, call.err = cs.s.Synthesize(context.WithoutCancel(ctx), text, voice)
+	}
 	c.mu.Lock()
 	delete(c.inflight, k)
+	stored := false
 	if call.err == nil {
-		c.add(k, call.pcm)
+		stored = c.add(k, call.pcm)
+	}
+	if fromStore {
+		c.storeHits++
 	}
 	c.mu.Unlock()
 	close(call.done)
+	if stored && !fromStore && c.store != nil {
+		c.save(k, call.pcm)
+	}
 	return call.pcm, call.err
 }
 
-func (c *TTSCache) add(k ttsKey, pcm PCM) {
-	n := int64(len(pcm.Samples))*2 + int64(len(k.text)+len(k.voice)+len(k.engine)) + 64
-	if n > c.max/4 { // one prompt may not flush the cache
+// save writes a prompt to the store in the background unless two saves
+// are already running.
+func (c *TTSCache) save(k ttsKey, pcm PCM) {
+	select {
+	case c.saves <- struct{}{}:
+	default:
 		return
+	}
+	go func() {
+		defer func() { <-c.saves }()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = c.store.Put(ctx, StoreKey(k.engine, k.voice, k.text), pcm)
+	}()
+}
+
+// add keeps a prompt and tells whether it did: one larger than a quarter
+// of the budget is not kept (nor saved to the store), so that one prompt
+// cannot flush the cache.
+func (c *TTSCache) add(k ttsKey, pcm PCM) bool {
+	n := int64(len(pcm.Samples))*2 + int64(len(k.text)+len(k.voice)+len(k.engine)) + 64
+	if n > c.max/4 {
+		return false
 	}
 	c.items[k] = c.lru.PushFront(&ttsItem{key: k, pcm: pcm})
 	c.size += n
@@ -118,6 +199,7 @@ func (c *TTSCache) add(k ttsKey, pcm PCM) {
 		delete(c.items, it.key)
 		c.size -= int64(len(it.pcm.Samples))*2 + int64(len(it.key.text)+len(it.key.voice)+len(it.key.engine)) + 64
 	}
+	return true
 }
 
 // Cached tells whether s keeps what it synthesizes (a TTSCache's), so

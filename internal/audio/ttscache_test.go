@@ -50,3 +50,71 @@ func TestTTSCache(t *testing.T) {
 		t.Error("a zero budget still wraps")
 	}
 }
+
+// mapStore is a PromptStore in memory.
+type mapStore struct {
+	mu   sync.Mutex
+	m    map[string]PCM
+	puts chan string
+}
+
+func (s *mapStore) Get(_ context.Context, key string) (PCM, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.m[key]
+	return p, ok, nil
+}
+
+func (s *mapStore) Put(_ context.Context, key string, pcm PCM) error {
+	s.mu.Lock()
+	s.m[key] = pcm
+	s.mu.Unlock()
+	s.puts <- key
+	return nil
+}
+
+// TestTTSCacheStoreTier: what one cache synthesizes is saved to the store,
+// and another cache on the same store (a restarted or another node) gets
+// it from there without asking the engine; prompts too large for memory
+// are not saved.
+func TestTTSCacheStoreTier(t *testing.T) {
+	ctx := context.Background()
+	store := &mapStore{m: map[string]PCM{}, puts: make(chan string, 8)}
+	inner := &countingSynth{}
+	first := NewTTSCache(10_000).WithStore(store).Synthesizer("espeak", inner)
+	if _, err := first.Synthesize(ctx, "hello", "en"); err != nil {
+		t.Fatal(err)
+	}
+	if key := <-store.puts; key != StoreKey("espeak", "en", "hello") {
+		t.Errorf("saved under %q", key)
+	}
+	c2 := NewTTSCache(10_000).WithStore(store)
+	second := c2.Synthesizer("espeak", inner)
+	pcm, err := second.Synthesize(ctx, "hello", "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := inner.n.Load(); got != 1 {
+		t.Errorf("the engine synthesized %d times, want 1 (the second node reads the store)", got)
+	}
+	if len(pcm.Samples) != 500 || c2.StoreHits() != 1 {
+		t.Errorf("second node: %d samples, %d store hits", len(pcm.Samples), c2.StoreHits())
+	}
+	// Another engine's prompt of the same text is its own.
+	if _, err := c2.Synthesizer("google:k1", inner).Synthesize(ctx, "hello", "en"); err != nil {
+		t.Fatal(err)
+	}
+	if got := inner.n.Load(); got != 2 {
+		t.Errorf("another engine: %d syntheses, want 2", got)
+	}
+	<-store.puts
+	// 100 samples a character: 3,000 bytes, over a quarter of the budget.
+	if _, err := second.Synthesize(ctx, "a prompt far too long", "en"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case key := <-store.puts:
+		t.Errorf("a prompt the memory tier refuses was saved: %s", key)
+	default:
+	}
+}

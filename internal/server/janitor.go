@@ -87,6 +87,13 @@ func (s *Server) runJanitor(ctx context.Context) {
 			s.Config.Log.Info("janitor purged", "idempotency_keys", p.IdempotencyKeys, "refresh_tokens", p.RefreshTokens,
 				"chat_events", p.ChatEvents, "expired_uploads", p.Uploads.Expired, "swept_uploads", p.Uploads.Swept)
 		}
+		if b := s.Config.Voice.promptBudget(); b > 0 && s.Media != nil && pass%promptTrimEvery == 0 {
+			if n, err := TrimPrompts(ctx, s.Media, b); err != nil && ctx.Err() == nil {
+				s.Config.Log.Error("janitor: stored prompts", "error", err)
+			} else if n > 0 {
+				s.Config.Log.Info("janitor trimmed stored prompts", "deleted", n, "budget_bytes", b)
+			}
+		}
 		if pass%orphanEvery != 0 {
 			continue
 		}

@@ -299,7 +299,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s.Metrics.Registry.MustRegister(voicesip.Collectors()...)
 	reg, warm := cfg.Speech, func() {}
 	if reg == nil {
-		reg, warm = cfg.Voice.registry(cfg.Synth, cfg.Log)
+		reg, warm = cfg.Voice.registry(cfg.Synth, s.Media, cfg.Log)
 	}
 	guard := &egress.Guard{AllowPrivate: cfg.TrunkAllowPrivate}
 	s.Trunks = &trunk.Service{DB: db, Guard: guard}

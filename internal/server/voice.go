@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/parley-cc/parley/internal/audio"
+	"github.com/parley-cc/parley/internal/media"
 	"github.com/parley-cc/parley/internal/speech"
 	voicesip "github.com/parley-cc/parley/internal/voice/sip"
 )
@@ -26,6 +27,10 @@ type VoiceConfig struct {
 	// TTSCacheBytes bounds the prompt cache; 0 is DefaultTTSCacheBytes,
 	// negative disables it.
 	TTSCacheBytes int64
+	// PromptStoreBytes bounds the prompts kept in the media store, the
+	// cache's second tier; 0 is DefaultPromptStoreBytes, negative keeps
+	// prompts in memory only.
+	PromptStoreBytes int64
 	// Warm loads the recognizer's model and dictionary (parley serve) when
 	// the first company trunk is resolved, before its first call is
 	// dialled; until the decoders are ready, utterances take the batch
@@ -37,15 +42,31 @@ type VoiceConfig struct {
 // 70 minutes of 8 kHz audio).
 const DefaultTTSCacheBytes = 64 << 20
 
+// promptBudget is what the janitor trims the stored prompts to; 0 when
+// none are stored.
+func (v VoiceConfig) promptBudget() int64 {
+	switch {
+	case v.PromptStoreBytes < 0:
+		return 0
+	case v.PromptStoreBytes == 0:
+		return DefaultPromptStoreBytes
+	}
+	return v.PromptStoreBytes
+}
+
 // registry builds the speech registry of the SIP trunks from the settings,
 // and the function that warms its recognizer (nil unless Warm).
-func (v VoiceConfig) registry(synth audio.Synthesizer, log *slog.Logger) (*speech.Registry, func()) {
+func (v VoiceConfig) registry(synth audio.Synthesizer, store media.Store, log *slog.Logger) (*speech.Registry, func()) {
 	size := v.TTSCacheBytes
 	if size == 0 {
 		size = DefaultTTSCacheBytes
 	}
 	ps := &speech.Pocketsphinx{Mode: v.ASR, Decoders: v.ASRDecoders}
-	reg := &speech.Registry{Espeak: synth, Pocketsphinx: ps, Cache: audio.NewTTSCache(size)}
+	cache := audio.NewTTSCache(size)
+	if store != nil && v.PromptStoreBytes >= 0 {
+		cache.WithStore(promptStore{media: store})
+	}
+	reg := &speech.Registry{Espeak: synth, Pocketsphinx: ps, Cache: cache}
 	var warm func()
 	if v.Warm {
 		warm = func() {
