@@ -578,6 +578,13 @@ type wsIdleReport struct {
 	OpenSeconds   float64     `json:"open_seconds"`
 	CPUWindow     float64     `json:"cpu_window_seconds"`
 	IdleCPU       float64     `json:"idle_cpu_seconds_per_second"`
+	// On PostgreSQL: the CPU of the backends serving the node's database
+	// over the same window, and of every other process of the cluster
+	// (its background writers, autovacuum), which an idle cluster spends
+	// without the node too.
+	PGBackendCPU float64 `json:"pg_backend_cpu_seconds_per_second,omitempty"`
+	PGClusterCPU float64 `json:"pg_other_cpu_seconds_per_second,omitempty"`
+	Postgres     bool    `json:"postgres"`
 	RSSBefore     int64       `json:"rss_before_bytes"`
 	RSSAfter      int64       `json:"rss_after_bytes"`
 	PerConn       float64     `json:"rss_per_connection_bytes"`
@@ -597,7 +604,8 @@ func benchWSIdle(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	conns := fs.Int("conns", goalIdleConns, "idle WebSocket connections")
 	chats := fs.Int("chats", 1000, "chats they subscribe to (connection i watches chat i mod chats)")
 	bin := fs.String("bin", "", "the parley binary run as the server (default: the parley beside this binary, else on PATH)")
-	db := fs.String("db", "", "sqlite:///path (default: a fresh SQLite file in a temp dir)")
+	db := fs.String("db", "", "sqlite:///path or postgres://... (default: a fresh SQLite file in a temp dir; PostgreSQL: a fresh database, and the idle CPU counts its backends)")
+	natsURL := fs.String("nats", "", "NATS URL for the server (as a PostgreSQL deployment runs); default none")
 	parallel := fs.Int("dial-parallel", 32, "connections opened at once")
 	hold := fs.Duration("hold", 5*time.Second, "how long the connections sit idle before the RSS is read")
 	cpuWindow := fs.Duration("cpu-window", 0, "then measure the idle server's CPU (CPU-s/s from /proc) over this long; 0: not measured")
@@ -614,7 +622,7 @@ func benchWSIdle(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 	}
-	rep, err := runWSIdle(ctx, *bin, *db, *conns, min(*chats, *conns), *parallel, *hold, *cpuWindow)
+	rep, err := runWSIdle(ctx, *bin, *db, *natsURL, *conns, min(*chats, *conns), *parallel, *hold, *cpuWindow)
 	if err != nil {
 		return err
 	}
@@ -627,13 +635,19 @@ func benchWSIdle(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	m := rep.Machine
 	fmt.Fprintf(stdout, "%s\n", rep.Command)
 	fmt.Fprintf(stdout, "machine: %d CPUs, %s, %s RAM, %s %s; RLIMIT_NOFILE %d\n", m.NumCPU, m.CPUModel, m.Memory, m.GoVersion, m.OSArch, rep.NoFile)
-	fmt.Fprintf(stdout, "server: `parley serve` child process on SQLite; clients in this process\n")
+	fmt.Fprintf(stdout, "server: `parley serve` child process on %s; clients in this process\n", map[bool]string{false: "SQLite", true: "PostgreSQL"}[rep.Postgres])
 	fmt.Fprintf(stdout, "opened %d of %d connections (each subscribed to one of %d chats) in %.1fs\n", rep.Opened, rep.Conns, rep.Chats, rep.OpenSeconds)
 	fmt.Fprintf(stdout, "server RSS: %.1f MiB before, %.1f MiB after (%.1f KiB per connection); goroutines %d -> %d; heap in use after %.1f MiB\n",
 		mib(rep.RSSBefore), mib(rep.RSSAfter), rep.PerConn/1024, rep.Goroutines0, rep.Goroutines1, mib(rep.HeapInuse1))
 	if rep.CPUWindow > 0 {
-		fmt.Fprintf(stdout, "idle CPU of the server with the connections open and no traffic: %.4f CPU-s/s over %.0fs (goal < 0.01: %s)\n",
-			rep.IdleCPU, rep.CPUWindow, verdict(rep.IdleCPU < 0.01))
+		if rep.Postgres {
+			total := rep.IdleCPU + rep.PGBackendCPU
+			fmt.Fprintf(stdout, "idle CPU with the connections open and no traffic, over %.0fs: server %.4f + its PostgreSQL backends %.4f = %.4f CPU-s/s (goal < 0.01: %s); the rest of the PostgreSQL cluster %.4f CPU-s/s\n",
+				rep.CPUWindow, rep.IdleCPU, rep.PGBackendCPU, total, verdict(total < 0.01), rep.PGClusterCPU)
+		} else {
+			fmt.Fprintf(stdout, "idle CPU of the server with the connections open and no traffic: %.4f CPU-s/s over %.0fs (goal < 0.01: %s)\n",
+				rep.IdleCPU, rep.CPUWindow, verdict(rep.IdleCPU < 0.01))
+		}
 	}
 	fmt.Fprintf(stdout, "broadcast check: a message to one chat reached %d of its %d subscribers in %.1f ms\n", rep.Broadcast, rep.BroadcastWant, rep.BroadcastMS)
 	scaled := float64(rep.RSSBefore) + rep.PerConn*goalIdleConns
@@ -710,7 +724,7 @@ func raiseNoFile(want uint64) uint64 {
 	return r.Cur
 }
 
-func runWSIdle(ctx context.Context, bin, db string, conns, chats, parallel int, hold, cpuWindow time.Duration) (*wsIdleReport, error) {
+func runWSIdle(ctx context.Context, bin, db, natsURL string, conns, chats, parallel int, hold, cpuWindow time.Duration) (*wsIdleReport, error) {
 	rep := &wsIdleReport{Machine: machineFacts(), Conns: conns, Chats: chats}
 	rep.NoFile = raiseNoFile(uint64(conns) + 1024)
 	dsn, _, drop, err := freshDB(ctx, db)
@@ -718,9 +732,7 @@ func runWSIdle(ctx context.Context, bin, db string, conns, chats, parallel int, 
 		return nil, err
 	}
 	defer drop()
-	if !strings.HasPrefix(dsn, "sqlite://") {
-		return nil, errors.New("bench ws-idle: --db must be a SQLite DSN")
-	}
+	rep.Postgres = !strings.HasPrefix(dsn, "sqlite://")
 	// The tenant and its chats, written before the server starts.
 	setupSrv, err := server.Open(ctx, server.Config{DB: dsn, NoWorkers: true,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -737,7 +749,7 @@ func runWSIdle(ctx context.Context, bin, db string, conns, chats, parallel int, 
 		return nil, fmt.Errorf("bench ws-idle: set up tenant: %w", err)
 	}
 
-	child, base, err := startServeChild(ctx, bin, dsn)
+	child, base, err := startServeChild(ctx, bin, dsn, natsURL)
 	if err != nil {
 		return nil, err
 	}
@@ -831,6 +843,12 @@ func runWSIdle(ctx context.Context, bin, db string, conns, chats, parallel int, 
 	if cpuWindow > 0 {
 		// No traffic: what the node spends on its own (loops, pings).
 		pid := child.cmd.Process.Pid
+		var pg *pgCPU
+		if rep.Postgres {
+			if pg, err = startPGCPU(ctx, dsn); err != nil {
+				return nil, err
+			}
+		}
 		c0, err := childCPU(pid)
 		if err != nil {
 			return nil, err
@@ -847,6 +865,10 @@ func runWSIdle(ctx context.Context, bin, db string, conns, chats, parallel int, 
 		}
 		rep.CPUWindow = time.Since(t0).Seconds()
 		rep.IdleCPU = (c1 - c0).Seconds() / rep.CPUWindow
+		if pg != nil {
+			backends, others := pg.since()
+			rep.PGBackendCPU, rep.PGClusterCPU = backends.Seconds()/rep.CPUWindow, others.Seconds()/rep.CPUWindow
+		}
 	}
 
 	// Are they alive? Post to chat 0 and count its subscribers that hear it.
@@ -878,7 +900,7 @@ type serveChild struct {
 }
 
 // startServeChild runs `parley serve` on a free port and waits for it.
-func startServeChild(ctx context.Context, bin, dsn string) (*serveChild, string, error) {
+func startServeChild(ctx context.Context, bin, dsn, natsURL string) (*serveChild, string, error) {
 	dir, err := os.MkdirTemp("", "parley-ws-idle-")
 	if err != nil {
 		return nil, "", err
@@ -890,7 +912,7 @@ func startServeChild(ctx context.Context, bin, dsn string) (*serveChild, string,
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--db", dsn, "--data-dir", filepath.Join(dir, "data"))
 	// One bench user holds every connection of the ws-idle bench.
-	cmd.Env = append(os.Environ(), "PARLEY_LOG_LEVEL=warn", "PARLEY_NATS_URL=", "PARLEY_METRICS_ADDR=", "PARLEY_METRICS_TOKEN="+benchMetricsToken, "PARLEY_STREAM_USER_CONNS=100000")
+	cmd.Env = append(os.Environ(), "PARLEY_LOG_LEVEL=warn", "PARLEY_NATS_URL="+natsURL, "PARLEY_METRICS_ADDR=", "PARLEY_METRICS_TOKEN="+benchMetricsToken, "PARLEY_STREAM_USER_CONNS=100000")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		_ = os.RemoveAll(dir)

@@ -34,7 +34,7 @@ type Importer struct {
 	// BatchSize rows.
 	BatchTime time.Duration
 	Lease     time.Duration // how long a claim lasts without renewal
-	Poll      time.Duration // safety poll when idle (uploads on this node Wake it): default min(5s, Lease/2), for tasks a dead process left
+	Poll      time.Duration // safety poll when idle (uploads on this node Wake it): default Lease/2, for tasks a dead process left (their lease must run out first anyway)
 
 	wakeMu sync.Mutex
 	wake   chan struct{}
@@ -68,7 +68,7 @@ func (im *Importer) defaults() {
 		im.Lease = 30 * time.Second
 	}
 	if im.Poll <= 0 {
-		im.Poll = min(5*time.Second, im.Lease/2)
+		im.Poll = im.Lease / 2
 	}
 }
 

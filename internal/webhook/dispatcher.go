@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -113,9 +115,13 @@ type Dispatcher struct {
 	MaxAttempts  int           // then the delivery fails; default 8
 	Timeout      time.Duration // per attempt; default 10s
 	Lease        time.Duration // claim of an attempt; default 30s, at least Timeout+10s
-	Poll         time.Duration // look for due deliveries this often when idle; default min(1s, Backoff)
-	Concurrency  int           // attempts in flight; default 8
-	Buffer       int           // events buffered from the bus; default 16384
+	// Poll is the longest an idle delivery loop sleeps: it sleeps until the
+	// earliest pending delivery is due or it is woken (an enqueue, an
+	// attempt done), and looks again after Poll at the latest, for what
+	// another process changed; default 30s.
+	Poll        time.Duration
+	Concurrency int // attempts in flight; default 8
+	Buffer      int // events buffered from the bus; default 16384
 	// Retention is how long finished deliveries are kept; default 30 days,
 	// negative keeps them forever.
 	Retention time.Duration
@@ -135,6 +141,7 @@ type Dispatcher struct {
 	ready     chan struct{}
 	wake      chan struct{}
 	client    *http.Client
+	seen      atomic.Bool // an event came from the bus since the last sweep
 }
 
 func (d *Dispatcher) init() {
@@ -161,7 +168,7 @@ func (d *Dispatcher) init() {
 			d.Lease = max(30*time.Second, d.Timeout+10*time.Second)
 		}
 		if d.Poll <= 0 {
-			d.Poll = max(5*time.Millisecond, min(time.Second, d.Backoff))
+			d.Poll = 30 * time.Second
 		}
 		if d.Concurrency <= 0 {
 			d.Concurrency = 8
@@ -250,6 +257,7 @@ func (d *Dispatcher) consume(ctx context.Context, evs <-chan events.Event) {
 			if !ok {
 				return
 			}
+			d.seen.Store(true)
 			var err error
 			for try := 0; try < 3 && ctx.Err() == nil; try++ {
 				if _, err = d.Enqueue(ctx, ev); err == nil {
@@ -397,12 +405,30 @@ func (d *Dispatcher) deliverLoop(ctx context.Context) {
 		if free > 0 && len(jobs) == free {
 			continue // there may be more due
 		}
+		wait := d.Poll
+		if due, ok, err := d.nextDue(ctx); err != nil && ctx.Err() == nil {
+			d.Log.Error("webhook next due", "error", err)
+		} else if ok {
+			wait = min(wait, max(5*time.Millisecond, due.Sub(clock(d.Now))))
+		}
 		select {
 		case <-ctx.Done():
 		case <-d.wake:
-		case <-time.After(d.Poll):
+		case <-time.After(wait):
 		}
 	}
+}
+
+// nextDue is when the earliest pending delivery can be claimed: at its
+// next attempt, or once the lease of the process attempting it runs out.
+func (d *Dispatcher) nextDue(ctx context.Context) (time.Time, bool, error) {
+	var due sql.NullInt64
+	err := d.DB.Reader().QueryRow(ctx, `SELECT MIN(CASE WHEN next_attempt_at > lease_until THEN next_attempt_at ELSE lease_until + 1 END)
+		FROM webhook_deliveries WHERE status = 'pending'`).Scan(&due)
+	if err != nil || !due.Valid {
+		return time.Time{}, false, err
+	}
+	return time.UnixMilli(due.Int64), true, nil
 }
 
 // claim takes up to n due deliveries. Candidates are read on the read pool

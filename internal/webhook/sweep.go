@@ -31,19 +31,31 @@ const (
 )
 
 func (d *Dispatcher) sweepLoop(ctx context.Context) {
-	t := time.NewTicker(d.SweepEvery)
-	defer t.Stop()
+	// The sweep is the path of events the bus lost (a node that died
+	// between its commit and its publish): every SweepEvery while events
+	// flow; with none seen since the last sweep the interval doubles, up
+	// to sweepIdleFactor times SweepEvery (a minute by default), so an
+	// idle node does not read the log every few seconds for nothing.
+	every := d.SweepEvery
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			if err := d.Sweep(ctx, clock(d.Now)); err != nil && ctx.Err() == nil {
-				d.Log.Error("webhook sweep of the chat event log failed", "error", err)
-			}
+		case <-time.After(every):
+		}
+		if err := d.Sweep(ctx, clock(d.Now)); err != nil && ctx.Err() == nil {
+			d.Log.Error("webhook sweep of the chat event log failed", "error", err)
+		}
+		if d.seen.Swap(false) {
+			every = d.SweepEvery
+		} else {
+			every = min(2*every, sweepIdleFactor*d.SweepEvery)
 		}
 	}
 }
+
+// sweepIdleFactor bounds the sweep's interval on an idle node.
+const sweepIdleFactor = 12
 
 // companyHooks is an active webhook as the sweep matches events to it.
 type companyHooks struct {
