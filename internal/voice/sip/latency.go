@@ -72,12 +72,22 @@ func (c *Conn) sayTimed(ctx context.Context, text string) error {
 		c.turn.Script = began.Sub(c.turn.listenEnd)
 		c.turn.listenEnd = time.Time{}
 	}
-	pcm, err := c.synth.Synthesize(ctx, text, c.voice)
+	// Clause by clause: the callee hears the first clause after its own
+	// synthesis while the rest is synthesized (audio.Clauses).
+	clauses := audio.Clauses(text)
+	if len(clauses) == 0 {
+		clauses = []string{text}
+	}
+	pcm, err := c.synth.Synthesize(ctx, clauses[0], c.voice)
 	if err != nil {
 		return err
 	}
 	synth := time.Since(began)
-	err = c.Play(ctx, pcm)
+	if len(clauses) == 1 {
+		err = c.Play(ctx, pcm)
+	} else {
+		err = c.playClauses(ctx, pcm, clauses[1:])
+	}
 	m := c.media
 	m.mu.Lock()
 	first := time.Duration(-1)
@@ -108,6 +118,43 @@ func (c *Conn) sayTimed(ctx context.Context, text string) error {
 	return err
 }
 
+// playClauses plays first and, as each is synthesized, the clauses after
+// it, as one prompt: a barge-in or a hang-up cuts it and stops the
+// synthesis; a clause that fails to synthesize ends the prompt after what
+// was already queued, and its error is returned.
+func (c *Conn) playClauses(ctx context.Context, first audio.PCM, rest []string) error {
+	done, add, end := c.media.startStream(first)
+	synthErr := make(chan error, 1)
+	go func() {
+		defer end()
+		for _, t := range rest {
+			pcm, err := c.synth.Synthesize(ctx, t, c.voice)
+			if err != nil {
+				synthErr <- err
+				return
+			}
+			if !add(pcm) {
+				return
+			}
+		}
+	}()
+	select {
+	case <-done:
+		select {
+		case err := <-synthErr:
+			return err
+		default:
+			return nil
+		}
+	case <-ctx.Done():
+		c.media.stopPrompt()
+		return ctx.Err()
+	case <-c.Done():
+		c.media.stopPrompt()
+		return ErrHungUp
+	}
+}
+
 // noteListen records the last Listen's stages for the transcript and the
 // histograms.
 func (c *Conn) noteListen() {
@@ -127,9 +174,11 @@ func (c *Conn) Prefetch(ctx context.Context, texts []string) {
 		return
 	}
 	for _, t := range texts {
-		if ctx.Err() != nil || c.hungUp() {
-			return
+		for _, cl := range audio.Clauses(t) { // as say() will ask for them
+			if ctx.Err() != nil || c.hungUp() {
+				return
+			}
+			_, _ = c.synth.Synthesize(ctx, cl, c.voice)
 		}
-		_, _ = c.synth.Synthesize(ctx, t, c.voice)
 	}
 }

@@ -3,6 +3,7 @@ package sip
 import (
 	"errors"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +52,7 @@ type media struct {
 	mu       sync.Mutex
 	play     []int16        // prompt samples still to send
 	playDone chan struct{}  // closed when play runs out or is cut
+	playMore bool           // a streamed prompt: more of it is coming, so running out is a gap, not the end
 	bargedIn bool           // the last prompt was cut by the callee
 	events   []*pion.Packet // DTMF packets still to send, one a tick
 	evDone   chan struct{}  // closed when events run out
@@ -265,7 +267,7 @@ func (m *media) sendSlot(n int64, now time.Time, late time.Duration, pcm []int16
 		if m.promptFirst.IsZero() {
 			m.promptFirst = now
 		}
-		if len(m.play) == 0 {
+		if len(m.play) == 0 && !m.playMore {
 			m.cutPrompt(false)
 		}
 	default:
@@ -291,6 +293,7 @@ func (m *media) sendSlot(n int64, now time.Time, late time.Duration, pcm []int16
 // cutPrompt ends the current prompt; m.mu is held.
 func (m *media) cutPrompt(barged bool) {
 	m.play = nil
+	m.playMore = false
 	m.speaking = 0
 	if m.playDone != nil {
 		m.bargedIn = barged
@@ -330,6 +333,46 @@ func (m *media) startPrompt(pcm audio.PCM) <-chan struct{} {
 	default:
 	}
 	return done
+}
+
+// startStream is startPrompt for a prompt whose audio comes in parts (a
+// text synthesized clause by clause): the first part plays at once, add
+// appends the next ones (false once the prompt was cut, by a barge-in or
+// a hang-up: stop synthesizing), and end says no more are coming. Until
+// end, a prompt that runs out of audio sends silence and goes on.
+func (m *media) startStream(first audio.PCM) (done <-chan struct{}, add func(audio.PCM) bool, end func()) {
+	ch := m.startPrompt(first)
+	m.mu.Lock()
+	if m.playDone == ch {
+		m.playMore = true
+	}
+	m.mu.Unlock()
+	add = func(p audio.PCM) bool {
+		if p.Rate != audio.Rate {
+			p = audio.Resample(p, audio.Rate)
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.playDone != ch {
+			return false
+		}
+		// Clip: the samples may be a cached prompt's, shared with other
+		// calls; appending must not write past their end.
+		m.play = append(slices.Clip(m.play), p.Samples...)
+		return true
+	}
+	end = func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.playDone != ch {
+			return
+		}
+		m.playMore = false
+		if len(m.play) == 0 {
+			m.cutPrompt(false)
+		}
+	}
+	return ch, add, end
 }
 
 // stopPrompt cuts the current prompt (the caller's context ended).
