@@ -1,0 +1,258 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-cc/parley"
+	"github.com/parley-cc/parley/internal/agent"
+	"github.com/parley-cc/parley/internal/audio"
+	"github.com/parley-cc/parley/internal/testenv"
+	"github.com/parley-cc/parley/internal/trunk"
+	"github.com/parley-cc/parley/internal/voice/voicetest"
+)
+
+// External transfers (issue 12): the script's s.transfer(to=...) sends
+// the call to a number or SIP URI over the agent's trunk, bridged in
+// Parley or, on a trunk with the refer option, by a blind REFER.
+
+// externalScript greets and transfers to target; it goes on when the
+// transfer failed.
+func externalScript(target string) string {
+	return `def main(s):
+    s.say("Hello. Let me put you through.")
+    if s.transfer("wants a person", to="` + target + `"):
+        return
+    s.say("Nobody answered.")
+    s.hangup()
+`
+}
+
+// externalAgent makes a trunk to port (refer: the trunk's refer option)
+// and an agent on it running script, with one dialog to msisdn; it
+// returns the agent's and the dialog's uuids.
+func externalAgent(t *testing.T, env *testenv.Env, tn *testenv.Tenant, port int, refer bool, script, msisdn string) (string, string) {
+	t.Helper()
+	actx := parley.WithCaller(context.Background(), parley.Caller{CompanyID: tn.CompanyID, CompanyUUID: tn.CompanyUUID, Role: parley.RoleAdmin})
+	if _, err := env.Trunks.Create(actx, trunk.NewTrunk{Name: "loopback", Host: "127.0.0.1", Port: port, RingTimeout: 10, Refer: refer}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := env.Agents.Create(actx, agent.NewAgent{Name: "Front desk", TrunkName: "loopback", Language: "en-US"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialogUUID := shopAgent(t, env, tn, a.UUID,
+		map[string]any{"total_channel_limit": 1, "routing_channel_limit": 1},
+		map[string]any{"menu_id": nil, "hold_prompt": "", "ring_timeout_seconds": 30, "transfer_timeout_seconds": 60, "external_to": ""},
+		script, map[string]any{"msisdn": msisdn, "name": "Ann Lee"})
+	return a.UUID, dialogUUID
+}
+
+// transcriptTurns reads the call's transcript: each turn's action and
+// data.
+func transcriptTurns(t *testing.T, env *testenv.Env, token, agentUUID, callUUID string) map[string]map[string]any {
+	t.Helper()
+	var turns struct {
+		Data []struct {
+			Action string         `json:"action_alias"`
+			Data   map[string]any `json:"data"`
+		} `json:"data"`
+	}
+	cMust(t, env.Do(t, "GET", "/api/v2/ext/statistic/"+callUUID+"/transcription?agent_uuid="+agentUUID, token, nil), 200).JSON(t, &turns)
+	out := map[string]map[string]any{}
+	for _, x := range turns.Data {
+		out[x.Action] = x.Data
+	}
+	return out
+}
+
+// heardSoFar waits until baresip's recording in progress in dir (the
+// sndfile module's dump-*-dec.wav, a 16-bit mono WAV whose header sizes
+// are only written at the end) holds at least secs of audio: a count of
+// samples received, not a time waited.
+func heardSoFar(t *testing.T, ctx context.Context, dir string, secs float64) {
+	t.Helper()
+	for {
+		files, _ := filepath.Glob(filepath.Join(dir, "dump-*-dec.wav"))
+		if len(files) == 1 {
+			if b, err := os.ReadFile(files[0]); err == nil && len(b) > 44 {
+				rate := int(binary.LittleEndian.Uint32(b[24:28]))
+				if rate > 0 && float64(len(b)-44) >= secs*float64(2*rate) {
+					return
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: baresip did not hear %v s of the call", dir, secs)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// TestCallTransferExternal: the script transfers to a SIP URI; Parley
+// dials it over the agent's trunk and bridges the two legs. Two baresip
+// instances: the callee, asking for a person (an espeak-ng WAV,
+// repeated), and the operator's phone, answering with another phrase.
+// Once the phone has heard ten seconds of the call it hangs up. Each
+// side heard the other (pocketsphinx on what each baresip recorded);
+// Parley's recording continued through the bridge, the phone's voice on
+// the agent leg; the statistics say transferred to the target, and the
+// transcript has the handover to it.
+func TestCallTransferExternal(t *testing.T) {
+	ps := needPocketsphinx(t)
+	needTool(t, "baresip")
+	for _, d := range testenv.Dialects {
+		t.Run(d, func(t *testing.T) {
+			callee := voicetest.StartBaresip(t, espeakWAV(t, calleeWants, 8000, 1.5, 1.5, 12))
+			phone := voicetest.StartBaresip(t, espeakWAV(t, operatorSay, 8000, 1.0, 1.5, 12))
+			target := fmt.Sprintf("sip:%s@127.0.0.1:%d", voicetest.BaresipUser, phone.Port)
+			env := voiceEnv(t, testenv.DSN(t, d), false)
+			tn := env.NewTenant(t, "Voice")
+			agentUUID, dialogUUID := externalAgent(t, env, tn, callee.Port, false, externalScript(target), voicetest.BaresipUser)
+
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			heardSoFar(t, ctx, phone.Heard, 10)
+			phone.Hangup(t)
+
+			row := dialogStats(t, env, tn.Token, agentUUID, dialogUUID)
+			t.Logf("statistic/dialog: %v", row)
+			talk, _ := row["transfer_talk_seconds"].(float64)
+			if row["result"] != "transferred" || row["transfer_operator"] != target || talk <= 0 {
+				t.Errorf("statistics of the transferred dialog, want transferred to %s with talk seconds: %v", target, row)
+			}
+			callUUID, _ := row["call_uuid"].(string)
+			turns := transcriptTurns(t, env, tn.Token, agentUUID, callUUID)
+			if h := turns["handover"]; h == nil || h["to"] != target || h["refer"] != nil {
+				t.Errorf("transcript's handover turn %v, want bridged to %s (all turns %v)", h, target, turns)
+			}
+			if e := turns["transfer_end"]; e == nil || e["to"] != target {
+				t.Errorf("transcript's transfer_end turn %v, want to %s", e, target)
+			}
+
+			phrases := []string{calleeWants, operatorSay, "hello let me put you through", "nobody answered"}
+			prate, phoneHeard := phone.HeardWAV(t, ctx)
+			talked := time.Duration(len(phoneHeard)) * time.Second / time.Duration(prate)
+			got := heardPhrases(t, ctx, ps, phoneHeard, prate, phrases)
+			t.Logf("the operator's phone heard %v in %v", got, talked)
+			if !contains(got, calleeWants) {
+				t.Errorf("the operator's phone did not hear the callee's %q: %v", calleeWants, got)
+			}
+			crate, calleeHeard := callee.HeardWAV(t, ctx)
+			from := max(0, len(calleeHeard)-int((talked-time.Second).Seconds()*float64(crate)))
+			got = heardPhrases(t, ctx, ps, calleeHeard[from:], crate, phrases)
+			t.Logf("the callee heard %v in the last %v", got, talked)
+			if !contains(got, operatorSay) {
+				t.Errorf("the callee did not hear the operator's phone's %q: %v", operatorSay, got)
+			}
+
+			var rec struct {
+				Data string `json:"data"`
+			}
+			cMust(t, env.Do(t, "GET", "/api/v2/ext/statistic/download/call?agent_uuid="+agentUUID+"&call_uuid="+callUUID, tn.Token, nil), 200).JSON(t, &rec)
+			wav, err := base64.StdEncoding.DecodeString(rec.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rrate, legs, err := audio.DecodeWAV(bytes.NewReader(wav))
+			if err != nil || len(legs) != 2 {
+				t.Fatalf("recording: %v, %d legs", err, len(legs))
+			}
+			split := max(0, len(legs[0])-int((talked-time.Second).Seconds()*float64(rrate)))
+			agentLeg := heardPhrases(t, ctx, ps, legs[0][split:], rrate, phrases)
+			calleeLeg := heardPhrases(t, ctx, ps, legs[1][split:], rrate, phrases)
+			t.Logf("recording (%v), its last %v: agent leg %v, callee leg %v",
+				time.Duration(len(legs[0]))*time.Second/time.Duration(rrate), talked, agentLeg, calleeLeg)
+			if !contains(agentLeg, operatorSay) || !contains(calleeLeg, calleeWants) {
+				t.Errorf("the recording does not hold the bridged call: agent leg %v, callee leg %v", agentLeg, calleeLeg)
+			}
+		})
+	}
+}
+
+// TestCallTransferRefer: on a trunk with the refer option the script's
+// transfer is a blind REFER. sipp is the callee (testdata/
+// uas_refer_transfer.xml): it answers, checks the REFER's Refer-To,
+// accepts it (202), reports the transfer trying and then answered by
+// NOTIFY (sipfrag), and expects Parley's BYE. The REFER sipp received is
+// read back from its message log; the statistics say transferred to the
+// target, the transcript has the REFER handover.
+func TestCallTransferRefer(t *testing.T) {
+	needTool(t, "sipp")
+	const target = "sip:4000@pbx.example.com"
+	for _, d := range testenv.Dialects {
+		t.Run(d, func(t *testing.T) {
+			uas := voicetest.StartSipp(t, 0, filepath.Join("testdata", "uas_refer_transfer.xml"), 1)
+			env := voiceEnv(t, testenv.DSN(t, d), false)
+			tn := env.NewTenant(t, "Voice")
+			agentUUID, dialogUUID := externalAgent(t, env, tn, uas.Port, true, externalScript(target), "5550100")
+
+			row := dialogStats(t, env, tn.Token, agentUUID, dialogUUID)
+			t.Logf("statistic/dialog: %v", row)
+			if row["result"] != "transferred" || row["transfer_operator"] != target {
+				t.Errorf("statistics of the dialog, want transferred to %s: %v", target, row)
+			}
+			callUUID, _ := row["call_uuid"].(string)
+			turns := transcriptTurns(t, env, tn.Token, agentUUID, callUUID)
+			if h := turns["handover"]; h == nil || h["to"] != target || h["refer"] != true {
+				t.Errorf("transcript's handover turn %v, want a REFER to %s (all turns %v)", h, target, turns)
+			}
+			if r := turns["transfer_result"]; r != nil {
+				t.Errorf("a transfer_result turn in a REFER that succeeded: %v", r)
+			}
+			uas.Wait(t)
+			msgs, err := os.ReadFile(uas.Messages)
+			if err != nil {
+				t.Fatal(err)
+			}
+			refer := sipMessage(string(msgs), "REFER ")
+			if refer == "" {
+				t.Fatalf("sipp received no REFER:\n%s", msgs)
+			}
+			if h := sipHeader(refer, "Refer-To"); h != "<"+target+">" && h != target {
+				t.Errorf("REFER's Refer-To %q, want %s:\n%s", h, target, refer)
+			}
+			if sipMessage(string(msgs), "BYE ") == "" {
+				t.Errorf("Parley sent no BYE after the REFER succeeded:\n%s", msgs)
+			}
+		})
+	}
+}
+
+// sipMessage is the first message of sipp's message log (-trace_msg)
+// whose first line starts with start, up to the blank line that ends its
+// headers ("" when none).
+func sipMessage(log, start string) string {
+	lines := strings.Split(strings.ReplaceAll(log, "\r\n", "\n"), "\n")
+	for i, line := range lines {
+		if !strings.HasPrefix(line, start) {
+			continue
+		}
+		end := i
+		for end < len(lines) && lines[end] != "" {
+			end++
+		}
+		return strings.Join(lines[i:end], "\n")
+	}
+	return ""
+}
+
+// sipHeader is header name's value in msg.
+func sipHeader(msg, name string) string {
+	for _, line := range strings.Split(msg, "\n") {
+		k, v, ok := strings.Cut(strings.TrimRight(line, "\r"), ":")
+		if ok && strings.EqualFold(strings.TrimSpace(k), name) {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
