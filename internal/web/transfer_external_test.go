@@ -218,6 +218,7 @@ func TestCallTransferRefer(t *testing.T) {
 			if refer == "" {
 				t.Fatalf("sipp received no REFER:\n%s", msgs)
 			}
+			t.Logf("REFER sipp received:\n%s", refer)
 			if h := sipHeader(refer, "Refer-To"); h != "<"+target+">" && h != target {
 				t.Errorf("REFER's Refer-To %q, want %s:\n%s", h, target, refer)
 			}
