@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ import (
 // transfer failed.
 func externalScript(target string) string {
 	return `def main(s):
-    s.say("Hello. Let me put you through.")
+    s.say("Hello. Let me put you through to a person who can help you with that.")
     if s.transfer("wants a person", to="` + target + `"):
         return
     s.say("Nobody answered.")
@@ -74,16 +75,18 @@ func transcriptTurns(t *testing.T, env *testenv.Env, token, agentUUID, callUUID 
 	return out
 }
 
-// heardSoFar waits until baresip's recording in progress in dir (the
-// sndfile module's dump-*-dec.wav, a 16-bit mono WAV whose header sizes
-// are only written at the end) holds at least secs of audio: a count of
-// samples received, not a time waited.
-func heardSoFar(t *testing.T, ctx context.Context, dir string, secs float64) {
+// heardSoFar waits until baresip's recording in progress of its call
+// number n (1-based, in the order the calls began) in dir holds at least
+// secs of audio: a count of samples received, not a time waited. (The
+// sndfile module's dump-*-dec.wav is a 16-bit mono WAV whose header sizes
+// are only written at the end.)
+func heardSoFar(t *testing.T, ctx context.Context, dir string, n int, secs float64) {
 	t.Helper()
 	for {
 		files, _ := filepath.Glob(filepath.Join(dir, "dump-*-dec.wav"))
-		if len(files) == 1 {
-			if b, err := os.ReadFile(files[0]); err == nil && len(b) > 44 {
+		if len(files) >= n {
+			sort.Strings(files)
+			if b, err := os.ReadFile(files[n-1]); err == nil && len(b) > 44 {
 				rate := int(binary.LittleEndian.Uint32(b[24:28]))
 				if rate > 0 && float64(len(b)-44) >= secs*float64(2*rate) {
 					return
@@ -92,7 +95,7 @@ func heardSoFar(t *testing.T, ctx context.Context, dir string, secs float64) {
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("%s: baresip did not hear %v s of the call", dir, secs)
+			t.Fatalf("%s: baresip did not hear %v s of its call %d", dir, secs, n)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -100,10 +103,14 @@ func heardSoFar(t *testing.T, ctx context.Context, dir string, secs float64) {
 
 // TestCallTransferExternal: the script transfers to a SIP URI; Parley
 // dials it over the agent's trunk and bridges the two legs. Two baresip
-// instances: the callee, asking for a person (an espeak-ng WAV,
-// repeated), and the operator's phone, answering with another phrase.
-// Once the phone has heard ten seconds of the call it hangs up. Each
-// side heard the other (pocketsphinx on what each baresip recorded);
+// parties: the callee, asking for a person (an espeak-ng WAV, repeated),
+// and the operator's phone, answering with another phrase. A trunk sends
+// every INVITE to one address (the target URI is the request URI), so
+// both are lines of one baresip process behind the trunk's address, each
+// with its own user and voice. Once the phone has heard ten seconds of
+// the call, baresip hangs up (its ctrl_tcp hangup: either party; either
+// ends the bridge). Each side heard the other (pocketsphinx on what
+// baresip recorded of each call);
 // Parley's recording continued through the bridge, the phone's voice on
 // the agent leg; the statistics say transferred to the target, and the
 // transcript has the handover to it.
@@ -112,17 +119,19 @@ func TestCallTransferExternal(t *testing.T) {
 	needTool(t, "baresip")
 	for _, d := range testenv.Dialects {
 		t.Run(d, func(t *testing.T) {
-			callee := voicetest.StartBaresip(t, espeakWAV(t, calleeWants, 8000, 1.5, 1.5, 12))
-			phone := voicetest.StartBaresip(t, espeakWAV(t, operatorSay, 8000, 1.0, 1.5, 12))
-			target := fmt.Sprintf("sip:%s@127.0.0.1:%d", voicetest.BaresipUser, phone.Port)
+			const phoneUser = "15550200"
+			sip := voicetest.StartBaresipLines(t,
+				voicetest.BaresipLine{User: voicetest.BaresipUser, WAV: espeakWAV(t, calleeWants, 8000, 1.5, 1.5, 12)},
+				voicetest.BaresipLine{User: phoneUser, WAV: espeakWAV(t, operatorSay, 8000, 1.0, 1.5, 12)})
+			target := fmt.Sprintf("sip:%s@127.0.0.1:%d", phoneUser, sip.Port)
 			env := voiceEnv(t, testenv.DSN(t, d), false)
 			tn := env.NewTenant(t, "Voice")
-			agentUUID, dialogUUID := externalAgent(t, env, tn, callee.Port, false, externalScript(target), voicetest.BaresipUser)
+			agentUUID, dialogUUID := externalAgent(t, env, tn, sip.Port, false, externalScript(target), voicetest.BaresipUser)
 
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			heardSoFar(t, ctx, phone.Heard, 10)
-			phone.Hangup(t)
+			heardSoFar(t, ctx, sip.Heard, 2, 10)
+			sip.Hangup(t)
 
 			row := dialogStats(t, env, tn.Token, agentUUID, dialogUUID)
 			t.Logf("statistic/dialog: %v", row)
@@ -139,17 +148,17 @@ func TestCallTransferExternal(t *testing.T) {
 				t.Errorf("transcript's transfer_end turn %v, want to %s", e, target)
 			}
 
-			phrases := []string{calleeWants, operatorSay, "hello let me put you through", "nobody answered"}
-			prate, phoneHeard := phone.HeardWAV(t, ctx)
-			talked := time.Duration(len(phoneHeard)) * time.Second / time.Duration(prate)
-			got := heardPhrases(t, ctx, ps, phoneHeard, prate, phrases)
+			phrases := []string{calleeWants, operatorSay, "hello let me put you through to a person who can help you with that", "nobody answered"}
+			rate, calls := voicetest.HeardCalls(t, ctx, sip.Heard, 2)
+			calleeHeard, phoneHeard := calls[0], calls[1]
+			talked := time.Duration(len(phoneHeard)) * time.Second / time.Duration(rate)
+			got := heardPhrases(t, ctx, ps, phoneHeard, rate, phrases)
 			t.Logf("the operator's phone heard %v in %v", got, talked)
 			if !contains(got, calleeWants) {
 				t.Errorf("the operator's phone did not hear the callee's %q: %v", calleeWants, got)
 			}
-			crate, calleeHeard := callee.HeardWAV(t, ctx)
-			from := max(0, len(calleeHeard)-int((talked-time.Second).Seconds()*float64(crate)))
-			got = heardPhrases(t, ctx, ps, calleeHeard[from:], crate, phrases)
+			from := max(0, len(calleeHeard)-int((talked-time.Second).Seconds()*float64(rate)))
+			got = heardPhrases(t, ctx, ps, calleeHeard[from:], rate, phrases)
 			t.Logf("the callee heard %v in the last %v", got, talked)
 			if !contains(got, operatorSay) {
 				t.Errorf("the callee did not hear the operator's phone's %q: %v", operatorSay, got)

@@ -1,13 +1,17 @@
 package voicetest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -97,9 +101,24 @@ type Baresip struct {
 	ctrl  int // ctrl_tcp's port
 }
 
-// StartBaresip runs baresip answering every call at once with wav (8 kHz,
-// aufile) as its voice, until the test ends.
+// BaresipLine is one account of a baresip process: the user part it
+// answers as and the WAV (8 kHz, aufile) it says on its calls.
+type BaresipLine struct {
+	User, WAV string
+}
+
+// StartBaresip runs baresip answering every call to BaresipUser at once
+// with wav (8 kHz, aufile) as its voice, until the test ends.
 func StartBaresip(t testing.TB, wav string) *Baresip {
+	t.Helper()
+	return StartBaresipLines(t, BaresipLine{User: BaresipUser, WAV: wav})
+}
+
+// StartBaresipLines is StartBaresip with several accounts in one process,
+// each answering its own user with its own voice: the INVITE's user part
+// picks the line. Two parties behind one address, as a trunk reaches
+// both a callee and a transfer target.
+func StartBaresipLines(t testing.TB, lines ...BaresipLine) *Baresip {
 	t.Helper()
 	bin := NeedTool(t, "baresip")
 	if _, err := os.Stat(filepath.Join(BaresipModules, "aufile.so")); err != nil {
@@ -111,7 +130,7 @@ func StartBaresip(t testing.TB, wav string) *Baresip {
 	// baresip 1.0 also binds TCP and TLS (port+1) beside UDP, which a free
 	// UDP port doesn't promise: a clash is retried on other ports.
 	for attempt := 1; ; attempt++ {
-		b, out := tryBaresip(t, bin, wav)
+		b, out := tryBaresip(t, bin, lines)
 		if b != nil {
 			return b
 		}
@@ -149,7 +168,7 @@ func freeTCPPort(t testing.TB) int {
 }
 
 // tryBaresip starts baresip once; on failure it returns its output.
-func tryBaresip(t testing.TB, bin, wav string) (*Baresip, string) {
+func tryBaresip(t testing.TB, bin string, lines []BaresipLine) (*Baresip, string) {
 	b := &Baresip{Port: FreeUDPPort(t), ctrl: freeTCPPort(t)}
 	rtpPort := FreeUDPPort(t)
 	dir := t.TempDir()
@@ -163,14 +182,19 @@ func tryBaresip(t testing.TB, bin, wav string) (*Baresip, string) {
 		"module g711.so", "module aufile.so", "module sndfile.so",
 		"snd_path " + b.Heard,
 		"module_app account.so",
+		"module_app menu.so", // the commands, hangup among them
 		"module_app ctrl_tcp.so",
 		"ctrl_tcp_listen 127.0.0.1:" + fmt.Sprint(b.ctrl),
-		"audio_source aufile," + wav,
+		"audio_source aufile," + lines[0].WAV,
 		"audio_alert aufile,/dev/null",
-		fmt.Sprintf("rtp_ports %d-%d", rtpPort, rtpPort+1),
+		// Two ports a call (RTP, RTCP); baresip takes them from the range.
+		fmt.Sprintf("rtp_ports %d-%d", rtpPort, rtpPort+4*len(lines)-1),
 		"",
 	}, "\n")
-	account := "<sip:" + BaresipUser + "@127.0.0.1>;regint=0;answermode=auto\n"
+	var account string
+	for _, l := range lines {
+		account += "<sip:" + l.User + "@127.0.0.1>;regint=0;answermode=auto;audio_source=aufile," + l.WAV + "\n"
+	}
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -224,11 +248,28 @@ func (b *Baresip) Hangup(t testing.TB) {
 	if _, err := fmt.Fprintf(c, "%d:%s,", len(msg), msg); err != nil {
 		t.Fatalf("baresip ctrl_tcp: %v", err)
 	}
-	// The response says the command ran (netstring JSON with "ok").
-	buf := make([]byte, 512)
-	n, err := c.Read(buf)
-	if err != nil || !strings.Contains(string(buf[:n]), `"ok":true`) {
-		t.Fatalf("baresip hangup: %q %v", buf[:n], err)
+	// ctrl_tcp sends events too (netstrings of JSON, as the command):
+	// read until the command's response, which says whether it ran.
+	r := bufio.NewReader(c)
+	for {
+		lenText, err := r.ReadString(':')
+		if err != nil {
+			t.Fatalf("baresip hangup: no response: %v", err)
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(lenText, ":")))
+		if err != nil || n < 0 || n > 1<<20 {
+			t.Fatalf("baresip hangup: a netstring of length %q", lenText)
+		}
+		msg := make([]byte, n+1) // and the trailing comma
+		if _, err := io.ReadFull(r, msg); err != nil {
+			t.Fatalf("baresip hangup: %v", err)
+		}
+		if strings.Contains(string(msg), `"response":true`) {
+			if !strings.Contains(string(msg), `"ok":true`) {
+				t.Fatalf("baresip hangup: %s", msg)
+			}
+			return
+		}
 	}
 }
 
@@ -242,19 +283,37 @@ func (b *Baresip) HeardWAV(t testing.TB, ctx context.Context) (int, []int16) {
 // HeardWAV is Baresip.HeardWAV for a directory.
 func HeardWAV(t testing.TB, ctx context.Context, dir string) (int, []int16) {
 	t.Helper()
+	rate, calls := HeardCalls(t, ctx, dir, 1)
+	return rate, calls[0]
+}
+
+// HeardCalls waits until baresip's recordings of n calls in dir are
+// complete and returns them in the order the calls began (the sndfile
+// module names its files by the second a call's audio started: calls
+// must begin in different seconds).
+func HeardCalls(t testing.TB, ctx context.Context, dir string, n int) (int, [][]int16) {
+	t.Helper()
 	for {
 		files, _ := filepath.Glob(filepath.Join(dir, "dump-*-dec.wav"))
-		if len(files) == 1 {
-			if b, err := os.ReadFile(files[0]); err == nil {
-				if rate, ch, err := audio.DecodeWAV(bytes.NewReader(b)); err == nil && len(ch) > 0 && len(ch[0]) > rate {
-					return rate, ch[0]
+		if len(files) == n {
+			sort.Strings(files)
+			rate, calls := 0, make([][]int16, 0, n)
+			for _, f := range files {
+				if b, err := os.ReadFile(f); err == nil {
+					if r, ch, err := audio.DecodeWAV(bytes.NewReader(b)); err == nil && len(ch) > 0 && len(ch[0]) > r {
+						rate = r
+						calls = append(calls, ch[0])
+					}
 				}
+			}
+			if len(calls) == n {
+				return rate, calls
 			}
 		}
 		select {
 		case <-ctx.Done():
 			all, _ := filepath.Glob(filepath.Join(dir, "*"))
-			t.Fatalf("%s: no complete recording of the call among %v", dir, all)
+			t.Fatalf("%s: no complete recording of %d calls among %v", dir, n, all)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
