@@ -194,47 +194,66 @@ func TestCallTransferExternal(t *testing.T) {
 // accepts it (202), reports the transfer trying and then answered by
 // NOTIFY (sipfrag), and expects Parley's BYE. The REFER sipp received is
 // read back from its message log; the statistics say transferred to the
-// target, the transcript has the REFER handover.
+// target, the transcript has the REFER handover. In the second case
+// (uas_refer_transfer_busy.xml) the target is busy (a 486 sipfrag):
+// s.transfer() returns False, the script goes on and hangs up, and the
+// dialog is not transferred.
 func TestCallTransferRefer(t *testing.T) {
 	needTool(t, "sipp")
-	const target = "sip:4000@pbx.example.com"
 	for _, d := range testenv.Dialects {
-		t.Run(d, func(t *testing.T) {
-			uas := voicetest.StartSipp(t, 0, filepath.Join("testdata", "uas_refer_transfer.xml"), 1)
-			env := voiceEnv(t, testenv.DSN(t, d), false)
-			tn := env.NewTenant(t, "Voice")
-			agentUUID, dialogUUID := externalAgent(t, env, tn, uas.Port, true, externalScript(target), "5550100")
+		for _, c := range []struct {
+			scenario, to string
+			referTo      func(port int) string
+			transferred  bool
+		}{
+			{"uas_refer_transfer.xml", "sip:4000@pbx.example.com", func(int) string { return "sip:4000@pbx.example.com" }, true},
+			{"uas_refer_transfer_busy.xml", "4000", func(port int) string { return fmt.Sprintf("sip:4000@127.0.0.1:%d", port) }, false},
+		} {
+			t.Run(d+"/"+c.scenario, func(t *testing.T) {
+				uas := voicetest.StartSipp(t, 0, filepath.Join("testdata", c.scenario), 1)
+				env := voiceEnv(t, testenv.DSN(t, d), false)
+				tn := env.NewTenant(t, "Voice")
+				agentUUID, dialogUUID := externalAgent(t, env, tn, uas.Port, true, externalScript(c.to), "5550100")
 
-			row := dialogStats(t, env, tn.Token, agentUUID, dialogUUID)
-			t.Logf("statistic/dialog: %v", row)
-			if row["result"] != "transferred" || row["transfer_operator"] != target {
-				t.Errorf("statistics of the dialog, want transferred to %s: %v", target, row)
-			}
-			callUUID, _ := row["call_uuid"].(string)
-			turns := transcriptTurns(t, env, tn.Token, agentUUID, callUUID)
-			if h := turns["handover"]; h == nil || h["to"] != target || h["refer"] != true {
-				t.Errorf("transcript's handover turn %v, want a REFER to %s (all turns %v)", h, target, turns)
-			}
-			if r := turns["transfer_result"]; r != nil {
-				t.Errorf("a transfer_result turn in a REFER that succeeded: %v", r)
-			}
-			uas.Wait(t)
-			msgs, err := os.ReadFile(uas.Messages)
-			if err != nil {
-				t.Fatal(err)
-			}
-			refer := sipMessage(string(msgs), "REFER ")
-			if refer == "" {
-				t.Fatalf("sipp received no REFER:\n%s", msgs)
-			}
-			t.Logf("REFER sipp received:\n%s", refer)
-			if h := sipHeader(refer, "Refer-To"); h != "<"+target+">" && h != target {
-				t.Errorf("REFER's Refer-To %q, want %s:\n%s", h, target, refer)
-			}
-			if sipMessage(string(msgs), "BYE ") == "" {
-				t.Errorf("Parley sent no BYE after the REFER succeeded:\n%s", msgs)
-			}
-		})
+				row := dialogStats(t, env, tn.Token, agentUUID, dialogUUID)
+				t.Logf("statistic/dialog: %v", row)
+				callUUID, _ := row["call_uuid"].(string)
+				turns := transcriptTurns(t, env, tn.Token, agentUUID, callUUID)
+				h, r := turns["handover"], turns["transfer_result"]
+				if c.transferred {
+					if row["result"] != "transferred" || row["transfer_operator"] != c.to {
+						t.Errorf("statistics of the dialog, want transferred to %s: %v", c.to, row)
+					}
+					if h == nil || h["to"] != c.to || h["refer"] != true || r != nil {
+						t.Errorf("transcript: handover turn %v, transfer_result %v; want a REFER to %s (all turns %v)", h, r, c.to, turns)
+					}
+				} else {
+					if row["result"] == "transferred" || row["transfer_operator"] != nil {
+						t.Errorf("statistics of the dialog whose transfer failed: %v", row)
+					}
+					if h != nil || r == nil || r["result"] != "failed" || r["refer"] != true || r["to"] != c.to {
+						t.Errorf("transcript: handover turn %v, transfer_result %v; want a failed REFER to %s (all turns %v)", h, r, c.to, turns)
+					}
+				}
+				uas.Wait(t)
+				msgs, err := os.ReadFile(uas.Messages)
+				if err != nil {
+					t.Fatal(err)
+				}
+				refer := sipMessage(string(msgs), "REFER ")
+				if refer == "" {
+					t.Fatalf("sipp received no REFER:\n%s", msgs)
+				}
+				t.Logf("REFER sipp received:\n%s", refer)
+				want := c.referTo(uas.Port)
+				if h := sipHeader(refer, "Refer-To"); h != "<"+want+">" && h != want {
+					t.Errorf("REFER's Refer-To %q, want %s:\n%s", h, want, refer)
+				}
+				if sipMessage(string(msgs), "BYE ") == "" {
+					t.Errorf("Parley sent no BYE:\n%s", msgs)
+				}
+			})
+		}
 	}
 }
 
