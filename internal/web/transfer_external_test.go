@@ -57,8 +57,8 @@ func externalAgent(t *testing.T, env *testenv.Env, tn *testenv.Tenant, port int,
 	return a.UUID, dialogUUID
 }
 
-// transcriptTurns reads the call's transcript: each turn's action and
-// data.
+// transcriptTurns reads the call's transcript: each action's data (of
+// its last turn).
 func transcriptTurns(t *testing.T, env *testenv.Env, token, agentUUID, callUUID string) map[string]map[string]any {
 	t.Helper()
 	var turns struct {
@@ -183,6 +183,41 @@ func TestCallTransferExternal(t *testing.T) {
 				time.Duration(len(legs[0]))*time.Second/time.Duration(rrate), talked, agentLeg, calleeLeg)
 			if !contains(agentLeg, operatorSay) || !contains(calleeLeg, calleeWants) {
 				t.Errorf("the recording does not hold the bridged call: agent leg %v, callee leg %v", agentLeg, calleeLeg)
+			}
+		})
+	}
+}
+
+// TestCallTransferExternalFails: a bridged external transfer whose target
+// does not exist (baresip answers 404 for a user it has no line for):
+// s.transfer() returns False, the callee stays with the script, which
+// goes on and hangs up; the dialog is not transferred and the transcript
+// says why.
+func TestCallTransferExternalFails(t *testing.T) {
+	needTool(t, "baresip")
+	for _, d := range testenv.Dialects {
+		t.Run(d, func(t *testing.T) {
+			sip := voicetest.StartBaresip(t, espeakWAV(t, calleeWants, 8000, 1.5, 1.5, 3))
+			target := fmt.Sprintf("sip:15550999@127.0.0.1:%d", sip.Port)
+			env := voiceEnv(t, testenv.DSN(t, d), false)
+			tn := env.NewTenant(t, "Voice")
+			agentUUID, dialogUUID := externalAgent(t, env, tn, sip.Port, false, externalScript(target), voicetest.BaresipUser)
+
+			row := dialogStats(t, env, tn.Token, agentUUID, dialogUUID)
+			t.Logf("statistic/dialog: %v", row)
+			if row["result"] == "transferred" || row["transfer_operator"] != nil {
+				t.Errorf("statistics of the dialog whose transfer failed: %v", row)
+			}
+			callUUID, _ := row["call_uuid"].(string)
+			turns := transcriptTurns(t, env, tn.Token, agentUUID, callUUID)
+			h, r := turns["handover"], turns["transfer_result"]
+			if h != nil || r == nil || r["result"] != "failed" || r["to"] != target || r["message"] == "" {
+				t.Errorf("transcript: handover turn %v, transfer_result %v; want a failed transfer to %s (all turns %v)", h, r, target, turns)
+			}
+			// The script went on after s.transfer() returned False: its last
+			// prompt is the one after the transfer.
+			if say := turns["say"]; say == nil || say["text"] != "Nobody answered." {
+				t.Errorf("the script did not go on after the failed transfer: %v", turns)
 			}
 		})
 	}
