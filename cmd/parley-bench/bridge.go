@@ -22,7 +22,9 @@ import (
 // same ticks is the baseline). It reports every step and the largest N
 // whose frames were less than 1% late or lost both ways. Steps stop
 // after the first two steps over the goal: beyond them the machine only
-// drowns.
+// drowns. Then --http-accepts calls run through the whole server (HTTP
+// API, dialer, script, handover) to time the operator's HTTP accept to
+// first audio both ways (bridge_accept.go).
 func benchBridge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench bridge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -31,6 +33,7 @@ func benchBridge(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	accepts := fs.Int("accepts", 10, "operators accepting at the same moment while the calls are bridged")
 	baseline := fs.Int("baseline", 10, "bare UDP relay streams measured beside the calls (0: none)")
 	ports := fs.Bool("ports", false, "a UDP port per WebRTC peer instead of one for all")
+	httpAccepts := fs.Int("http-accepts", 10, "calls of the accept-over-HTTP measurement through the whole server (0: none)")
 	keepGoing := fs.Bool("all", false, "run every step even after two steps over the 1% goal")
 	asJSON := fs.Bool("json", false, "one JSON report on stdout instead of text")
 	if err := fs.Parse(args); err != nil {
@@ -42,8 +45,8 @@ func benchBridge(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("bench bridge: unexpected argument %q", fs.Arg(0))
 	case err != nil:
 		return fmt.Errorf("bench bridge: --calls: %w", err)
-	case *duration <= 0 || *accepts < 1 || *baseline < 0:
-		return errors.New("bench bridge: --duration positive, --accepts at least 1, --baseline not negative")
+	case *duration <= 0 || *accepts < 1 || *baseline < 0 || *httpAccepts < 0:
+		return errors.New("bench bridge: --duration positive, --accepts at least 1, --baseline and --http-accepts not negative")
 	}
 	rep := bridgeReport{Machine: machineFacts(), Duration: duration.String(), Goal: bridgeGoal{
 		Calls: bridgebench.GoalCalls, LateShare: bridgebench.GoalLate, DelayP99Ms: ms(bridgebench.GoalDelayP99),
@@ -73,6 +76,13 @@ func benchBridge(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			break
 		}
 	}
+	if *httpAccepts > 0 {
+		acc, err := benchAccept(ctx, *httpAccepts)
+		if err != nil {
+			return fmt.Errorf("bench bridge: accept over HTTP: %w", err)
+		}
+		rep.AcceptHTTP = acc
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -86,6 +96,13 @@ func benchBridge(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			s.FirstAudioToOperatorP99Ms, s.FirstAudioToCalleeP99Ms)
 	}
 	fmt.Fprintf(stdout, "largest N with < %.0f%% late or lost: %d (goal >= %d)\n", 100*bridgebench.GoalLate, rep.MaxCallsUnder1Pct, bridgebench.GoalCalls)
+	if a := rep.AcceptHTTP; a != nil {
+		fmt.Fprintf(stdout, "accept over HTTP, whole server, %d operators accepting at once: POST accept p50 %.0f ms p99 %.0f ms; "+
+			"accept to first audio to the operator p50 %.0f ms p99 %.0f ms, to the callee p50 %.0f ms p99 %.0f ms "+
+			"(both ways p99 %.0f ms, goal < %.0f ms)\n", a.Calls, a.AcceptHTTPP50Ms, a.AcceptHTTPP99Ms,
+			a.FirstAudioToOperatorP50Ms, a.FirstAudioToOperatorP99Ms, a.FirstAudioToCalleeP50Ms, a.FirstAudioToCalleeP99Ms,
+			a.FirstAudioBothWaysP99Ms, ms(bridgebench.GoalFirstAudio))
+	}
 	return nil
 }
 
@@ -96,6 +113,9 @@ type bridgeReport struct {
 	Goal              bridgeGoal   `json:"goal"`
 	Steps             []bridgeStat `json:"steps"`
 	MaxCallsUnder1Pct int          `json:"max_calls_under_1pct_late"`
+	// AcceptHTTP is the operator's accept over HTTP to first audio
+	// through the whole server (bridge_accept.go).
+	AcceptHTTP *acceptResult `json:"accept_http,omitempty"`
 }
 
 type bridgeGoal struct {
