@@ -122,9 +122,8 @@ func benchAccept(ctx context.Context, n int) (*acceptResult, error) {
 	var mu sync.Mutex
 	heardAt := map[uint32]time.Time{} // by the operator's index in the frame
 	talk, stop := context.WithCancel(ctx)
-	defer stop()
 	var talkers sync.WaitGroup
-	defer talkers.Wait()
+	defer func() { stop(); talkers.Wait() }() // on every return: the talkers end with talk
 	go func() {
 		for i := 0; ; i++ {
 			pc, err := ph.Next(talk)
