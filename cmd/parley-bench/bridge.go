@@ -144,6 +144,7 @@ type bridgeStat struct {
 	SIPSent        uint64  `json:"sip_sent"`
 	SIPLate        uint64  `json:"sip_late"`
 	RelayDropped   uint64  `json:"relay_dropped"`
+	RelayTrimmed   uint64  `json:"relay_trimmed"`
 	RelayLeadMaxMs float64 `json:"relay_lead_max_ms"`
 }
 
@@ -154,7 +155,7 @@ func bridgeStep(r *bridgebench.Result) bridgeStat {
 		BaselineP50Ms: ms(r.Baseline.P50), BaselineP99Ms: ms(r.Baseline.P99),
 		FirstAudioToOperatorP99Ms: ms(r.FirstAudioToOperatorP99), FirstAudioToCalleeP99Ms: ms(r.FirstAudioToCalleeP99),
 		ToOperator: r.ToOperator, ToCallee: r.ToCallee, Baseline: r.Baseline,
-		SIPSent: r.SIPSent, SIPLate: r.SIPLate, RelayDropped: r.RelayDropped, RelayLeadMaxMs: ms(r.RelayLeadMax),
+		SIPSent: r.SIPSent, SIPLate: r.SIPLate, RelayDropped: r.RelayDropped, RelayTrimmed: r.RelayTrimmed, RelayLeadMaxMs: ms(r.RelayLeadMax),
 	}
 }
 
