@@ -107,10 +107,11 @@ func heardSoFar(t *testing.T, ctx context.Context, dir string, n int, secs float
 // and the operator's phone, answering with another phrase. A trunk sends
 // every INVITE to one address (the target URI is the request URI), so
 // both are lines of one baresip process behind the trunk's address, each
-// with its own user and voice. Once the phone has heard ten seconds of
-// the call, baresip hangs up (its ctrl_tcp hangup: either party; either
-// ends the bridge). Each side heard the other (pocketsphinx on what
-// baresip recorded of each call);
+// with its own user and voice (the script's long greeting puts the two
+// calls' starts in different seconds, which orders baresip's recordings).
+// Once the phone has heard ten seconds of the call, baresip hangs up
+// (ctrl_tcp's hangup, of either call: either ends the bridge). Each side
+// heard the other (pocketsphinx on what baresip recorded of each call);
 // Parley's recording continued through the bridge, the phone's voice on
 // the agent leg; the statistics say transferred to the target, and the
 // transcript has the handover to it.
