@@ -27,6 +27,7 @@ Usage:
   parley-bench search  [--db DSN] [--messages 1000000] [--per-chat 50] [--queries 500] [--loaders 4]
   parley-bench ws-idle [--conns 10000] [--chats 1000] [--hold 5s] [--bin PATH] [--json]
   parley-bench turns   [--calls 2] [--turns 50] [--beside dialer]
+  parley-bench bridge  [--calls 10,25,50,100,150,200] [--duration 20s] [--accepts 10] [--baseline 10] [--http-accepts 10] [--ports] [--all] [--json]
 
 --db: empty (the default) is a fresh SQLite file in a temporary directory, removed at the
 end; postgres://... is a fresh database created on that server and dropped at the end;
@@ -50,7 +51,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("no benchmark named: ext, import, dialer, report, chat, search, ws-idle or turns")
+		return errors.New("no benchmark named: ext, import, dialer, report, chat, search, ws-idle, turns or bridge")
 	}
 	switch args[0] {
 	case "ext":
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return benchWSIdle(ctx, args[1:], stdout, stderr)
 	case "turns":
 		return benchTurns(ctx, args[1:], stdout, stderr)
+	case "bridge":
+		return benchBridge(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -112,6 +112,7 @@ type Result struct {
 	// frame after their slot) of all they sent, over the whole run.
 	SIPSent, SIPLate uint64
 	RelayDropped     uint64 // operator frames the SIP side dropped
+	RelayTrimmed     uint64 // of those, dropped to step back a lead over half a frame
 	// How far ahead of their slot's time the SIP side sent the operator's
 	// frames (sip.RelayStats.Lead): mean and max over all calls.
 	RelayLeadMean, RelayLeadMax time.Duration
@@ -148,9 +149,9 @@ func (r *Result) Report(w io.Writer) {
 	fmt.Fprintf(w, "  accept to first audio: to the operator p50 %v p99 %v, to the callee p50 %v p99 %v (goal p99 < %v)\n",
 		r.FirstAudioToOperatorP50.Round(time.Millisecond), r.FirstAudioToOperatorP99.Round(time.Millisecond),
 		r.FirstAudioToCalleeP50.Round(time.Millisecond), r.FirstAudioToCalleeP99.Round(time.Millisecond), GoalFirstAudio)
-	fmt.Fprintf(w, "  Parley's SIP side: %d packets sent, %d late (%.3f%%), %d relayed frames dropped, "+
+	fmt.Fprintf(w, "  Parley's SIP side: %d packets sent, %d late (%.3f%%), %d relayed frames dropped (%d trimmed), "+
 		"relayed frames sent ahead of their slot by %v on average, %v at most\n", r.SIPSent, r.SIPLate,
-		100*float64(r.SIPLate)/float64(max(r.SIPSent, 1)), r.RelayDropped, r.RelayLeadMean.Round(10*time.Microsecond),
+		100*float64(r.SIPLate)/float64(max(r.SIPSent, 1)), r.RelayDropped, r.RelayTrimmed, r.RelayLeadMean.Round(10*time.Microsecond),
 		r.RelayLeadMax.Round(10*time.Microsecond))
 }
 
@@ -432,6 +433,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		rs := l.conn.RelayStats()
 		log.Debug("bridged call", "call", l.i, "relay", fmt.Sprintf("%+v", rs), "media", fmt.Sprintf("%+v", st))
 		res.RelayDropped += rs.Dropped
+		res.RelayTrimmed += rs.Trimmed
 		lead += rs.Lead
 		relayed += rs.Sent
 		res.RelayLeadMax = max(res.RelayLeadMax, rs.MaxLead)

@@ -1,7 +1,5 @@
 package sip
 
-import "testing"
-
 // Test helpers for the external tests of package sip_test.
 var (
 	SpeechWAV        = speechWAV
@@ -17,6 +15,5 @@ var (
 	StartSippTCP = startSippTCP
 )
 
-func (s *sippUAS) Port() int         { return s.port }
-func (s *sippUAS) Wait(t testing.TB) { s.wait(t) }
-func (s *sippUAS) Output() string    { return s.out.String() }
+// Port is the UAS's SIP port (Wait and Output are voicetest.Sipp's).
+func (s *sippUAS) Port() int { return s.port }

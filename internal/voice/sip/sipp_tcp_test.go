@@ -147,7 +147,7 @@ func TestSippTCPResults(t *testing.T) {
 			ctx := ctxT(t, 30*time.Second)
 			conn, result, err := tr.Dial(ctx, dialer.CallRequest{MSISDN: "201"})
 			if err != nil || result != tc.want {
-				t.Fatalf("dial: %q %v, want %q\n%s", result, err, tc.want, tail(uas.out.String(), 2000))
+				t.Fatalf("dial: %q %v, want %q\n%s", result, err, tc.want, tail(uas.Output(), 2000))
 			}
 			if conn != nil {
 				if _, err := conn.Hangup(ctx); err != nil {

@@ -3,7 +3,6 @@ package sip
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"math"
 	"net"
 	"net/netip"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/parley-cc/parley/internal/audio"
 	"github.com/parley-cc/parley/internal/dialer"
+	"github.com/parley-cc/parley/internal/voice/voicetest"
 )
 
 // requireTool skips the test when a program is missing, unless
@@ -43,11 +43,10 @@ func freePort(t testing.TB) int {
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
+// sippUAS is voicetest's sipp with its scenario under testdata.
 type sippUAS struct {
+	*voicetest.Sipp
 	port int
-	cmd  *exec.Cmd
-	out  bytes.Buffer
-	done chan error
 }
 
 // startSipp runs sipp as a UAS with a scenario of testdata for calls
@@ -60,41 +59,14 @@ func startSipp(t testing.TB, scenario string, calls int, extra ...string) *sippU
 // startSippOn is startSipp on a given SIP port.
 func startSippOn(t testing.TB, port int, scenario string, calls int, extra ...string) *sippUAS {
 	t.Helper()
-	bin := requireTool(t, "sipp")
-	s := &sippUAS{port: port, done: make(chan error, 1)}
-	dir := t.TempDir()
-	args := []string{"-sf", filepath.Join("testdata", scenario), "-i", "127.0.0.1", "-p", fmt.Sprint(s.port),
-		"-mp", fmt.Sprint(freePort(t)), "-rtp_echo", "-m", fmt.Sprint(calls), "-nostdin", "-timeout", "120s",
-		"-trace_err", "-error_file", filepath.Join(dir, "err.log"), "-max_socket", "4096"}
-	args = append(args, extra...)
-	s.cmd = exec.Command(bin, args...)
-	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
-	s.cmd.Dir, _ = os.Getwd()
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.done <- s.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = s.cmd.Process.Kill()
-		<-s.done
-		s.done <- nil
-	})
-	time.Sleep(150 * time.Millisecond) // let it bind; INVITE retransmission covers the rest
-	return s
+	s := voicetest.StartSipp(t, port, filepath.Join("testdata", scenario), calls, extra...)
+	return &sippUAS{Sipp: s, port: s.Port}
 }
 
-// wait returns sipp's verdict: nil when every call followed the scenario.
+// wait fails the test unless every call followed the scenario.
 func (s *sippUAS) wait(t testing.TB) {
 	t.Helper()
-	select {
-	case err := <-s.done:
-		s.done <- err
-		if err != nil {
-			t.Errorf("sipp: %v\n%s", err, tail(s.out.String(), 2000))
-		}
-	case <-time.After(20 * time.Second):
-		t.Errorf("sipp did not finish\n%s", tail(s.out.String(), 2000))
-	}
+	s.Sipp.Wait(t)
 }
 
 func tail(s string, n int) string {

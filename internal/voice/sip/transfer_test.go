@@ -3,14 +3,14 @@ package sip
 import (
 	"bytes"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"context"
 	"github.com/parley-cc/parley/internal/audio"
 	"github.com/parley-cc/parley/internal/dialer"
 	"github.com/parley-cc/parley/internal/voice/bridge"
+	"github.com/parley-cc/parley/internal/voice/voicetest"
 )
 
 // TestBaresipBridgedTransfer is an external transfer bridged in Parley:
@@ -82,27 +82,19 @@ func TestBaresipBridgedTransfer(t *testing.T) {
 	}
 }
 
-// heardWAV reads what baresip heard in its call (the decoder's dump in
-// dir), once baresip has closed the file after the call (its header then
-// holds the sizes).
+// heardWAV reads what baresip heard in its call (voicetest.HeardWAV).
 func heardWAV(t *testing.T, done <-chan struct{}, dir string) (int, []int16) {
 	t.Helper()
-	for {
-		files, _ := filepath.Glob(filepath.Join(dir, "dump-*-dec.wav"))
-		if len(files) == 1 {
-			if b, err := os.ReadFile(files[0]); err == nil {
-				if rate, ch, err := audio.DecodeWAV(bytes.NewReader(b)); err == nil && len(ch) > 0 && len(ch[0]) > rate {
-					return rate, ch[0]
-				}
-			}
-		}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
 		select {
 		case <-done:
-			all, _ := filepath.Glob(filepath.Join(dir, "*"))
-			t.Fatalf("%s: no complete recording of the call among %v", dir, all)
-		case <-time.After(100 * time.Millisecond):
+			cancel()
+		case <-ctx.Done():
 		}
-	}
+	}()
+	return voicetest.HeardWAV(t, ctx, dir)
 }
 
 // TestSippRefer: a blind transfer by REFER. sipp answers, accepts the
