@@ -7,9 +7,9 @@
 // domain's (chat.Service: StartTransfer, OfferTransfer, AcceptTransfer...),
 // the call's statistics outbound's. What it holds is the node's live
 // calls in memory: the SIP (or simulated) line and, once accepted, the
-// bridge and the peer. An operator's accept must reach the node holding
-// the call; on another node it is refused with 409 (see
-// docs/compatibility.md).
+// bridge and the peer. An operator's accept (a supervisor's listen, the
+// in-call controls) that reaches another node is relayed to the node
+// holding the call over NATS (relay.go; docs/compatibility.md).
 package handover
 
 import (
@@ -51,6 +51,12 @@ type Service struct {
 	// Node names this process in the transfers it holds (their lease).
 	Node  string
 	Lease time.Duration
+	// Relay carries requests for calls other nodes hold to them (NATS);
+	// nil on a single node, where such a request is refused with 409.
+	Relay Relay
+	// RelayPrefix is the prefix of the relay's subjects (RelayPrefix of
+	// the cluster's events subject).
+	RelayPrefix string
 	// Poll is how often a waiting call looks at its transfer's state
 	// (a decline or an operator going offline on any node).
 	Poll time.Duration

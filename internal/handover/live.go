@@ -100,19 +100,17 @@ func (s *Service) Listen(ctx context.Context, callID int64, offer string) (strin
 	if err != nil {
 		return "", err
 	}
-	s.mu.Lock()
-	var lc *liveCall
-	for _, c := range s.calls {
-		if c.companyID == cid && c.callID == callID {
-			lc = c
-		}
-	}
-	s.mu.Unlock()
-	if lc == nil {
-		return "", parley.Errorf(parley.ENOTFOUND, "No live call %d on this node.", callID)
-	}
+	lc := s.liveByCallID(cid, callID)
 	if err := s.Chats.StaffOnly(ctx); err != nil {
 		return "", err
+	}
+	if lc == nil {
+		if s.Relay == nil || relayed(ctx) {
+			return "", parley.Errorf(parley.ENOTFOUND, "No live call %d on this node.", callID)
+		}
+		// No row names the node of a call the agent still talks: every
+		// node hears the request, the one holding the call answers.
+		return s.relay(ctx, s.RelayAnySubject(), relayRequest{Op: opListen, ID: callID, SDP: offer})
 	}
 	t, ok := lc.c.Conn.(tapper)
 	if !ok {
@@ -137,4 +135,16 @@ func (s *Service) Listen(ctx context.Context, callID int64, offer string) (strin
 		_ = peer.Close()
 	}()
 	return answer, nil
+}
+
+// liveByCallID finds call callID of company cid on this node.
+func (s *Service) liveByCallID(cid, callID int64) *liveCall {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.calls {
+		if c.companyID == cid && c.callID == callID {
+			return c
+		}
+	}
+	return nil
 }

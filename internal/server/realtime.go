@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/parley-cc/parley/internal/events"
+	"github.com/parley-cc/parley/internal/handover"
 	"github.com/parley-cc/parley/internal/realtime"
 )
 
@@ -23,6 +24,14 @@ func (s *Server) openRealtime(ctx context.Context, node string) error {
 			return err
 		}
 		s.NATS = n
+		// Requests for the calls this node holds, from the other nodes
+		// (an operator's accept that reached them).
+		s.Handover.Relay, s.Handover.RelayPrefix = n, handover.RelayPrefix(s.Config.NATSSubject)
+		for _, subject := range []string{s.Handover.RelaySubject(node), s.Handover.RelayAnySubject()} {
+			if _, err := n.Reply(subject, s.Handover.ServeRelay); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
