@@ -648,6 +648,35 @@ func (s *Service) EndTransfer(ctx context.Context, cid, id int64, result string)
 	return out, err
 }
 
+// ExpireTransfer ends transfer id with result (the transfer timeout)
+// unless an operator took it first: a talking (or ended) transfer comes
+// back unchanged. The row decides between an accept and the timeout that
+// arrive together: exactly one of AcceptTransfer and ExpireTransfer
+// changes it, and the other sees what the first did.
+func (s *Service) ExpireTransfer(ctx context.Context, cid, id int64, result string) (*CallTransfer, error) {
+	var out *CallTransfer
+	err := s.retry(ctx, func() error {
+		return s.write(ctx, cid, func(t *tx) error {
+			c, err := getTransfer(ctx, t.Querier, cid, id, t.now)
+			if err != nil {
+				return err
+			}
+			if c.State == TransferTalking || !c.Live() {
+				out = c
+				return nil
+			}
+			if c.OperatorID != nil {
+				if err := lockOperator(ctx, t.Querier, cid, *c.OperatorID); err != nil {
+					return err
+				}
+			}
+			out, err = t.endTransfer(ctx, c, result, false)
+			return err
+		})
+	})
+	return out, err
+}
+
 // endTransfer ends c unless it has ended already; the accepted result of
 // a talked transfer stays unless force (interrupted).
 func (t *tx) endTransfer(ctx context.Context, c *CallTransfer, result string, force bool) (*CallTransfer, error) {

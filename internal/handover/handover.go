@@ -201,6 +201,13 @@ func (s *Service) Transfer(ctx context.Context, c *dialer.HandoverCall, req scri
 		lc.sess = nil
 		s.mu.Unlock()
 		close(sess.ended)
+		// A peer an accept handed in after the call stopped waiting
+		// (the callee hung up meanwhile) talks to nobody.
+		select {
+		case p := <-sess.accept:
+			_ = p.Close()
+		default:
+		}
 	}()
 	line.Hold(bridge.HoldAudio(s.prompt(ctx, settings.HoldPrompt, c.Attempt.Agent.TTS)))
 	turn("hold", map[string]any{"transfer_id": tr.ID, "prompt": settings.HoldPrompt})
@@ -297,13 +304,24 @@ func (s *Service) wait(ctx context.Context, sess *session, line bridge.Line, set
 		case <-line.Done():
 			return nil, chat.TransferCalleeHangup, nil
 		case <-timeout.C:
-			// An accept that raced the timeout wins if it is in already.
+			// The row decides between the timeout and an accept arriving
+			// with it: ended here, the accept is refused (409); taken,
+			// the accepting request brings its peer at once.
+			tr, err := s.Chats.ExpireTransfer(context.WithoutCancel(ctx), sess.cid, sess.id, chat.TransferTimeout)
+			if err != nil {
+				return nil, chat.TransferFailed, err
+			}
+			if tr.State != chat.TransferTalking {
+				return nil, tr.Result, nil
+			}
 			select {
 			case p := <-sess.accept:
 				return p, chat.TransferAccepted, nil
-			default:
+			case <-line.Done():
+				return nil, chat.TransferCalleeHangup, nil
+			case <-ctx.Done():
+				return nil, chat.TransferInterrupted, ctx.Err()
 			}
-			return nil, chat.TransferTimeout, nil
 		case <-ctx.Done():
 			return nil, chat.TransferInterrupted, ctx.Err()
 		case <-sess.wake:
