@@ -65,6 +65,10 @@ func (s *Service) relayPrefix() string {
 // (a second or two), a hang-up waits for the transfer to end.
 const relayTimeout = 20 * time.Second
 
+// listenRelayTimeout bounds a listen sent to every node: only the holder
+// answers, so a call nobody holds costs this wait before its 404.
+const listenRelayTimeout = 8 * time.Second
+
 // Relayed operations.
 const (
 	opAccept = "accept"
@@ -117,7 +121,11 @@ func (s *Service) relay(ctx context.Context, subject string, req relayRequest) (
 	if err != nil {
 		return "", err
 	}
-	rctx, cancel := context.WithTimeout(ctx, relayTimeout)
+	d := relayTimeout
+	if req.Op == opListen {
+		d = listenRelayTimeout
+	}
+	rctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	out, err := s.Relay.Request(rctx, subject, data)
 	if err != nil {

@@ -1,0 +1,127 @@
+package handover_test
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/parley-cc/parley/internal/server"
+	"github.com/parley-cc/parley/internal/testenv"
+	"github.com/parley-cc/parley/internal/voice/webrtc"
+)
+
+// A cluster (issue 12, deployments): nodes on one PostgreSQL database
+// linked by NATS. These tests need both (PARLEY_TEST_PG, PARLEY_TEST_NATS).
+
+// clusterConfig is the configuration of a test cluster's node: its own
+// NATS subjects (events and handover relay), loopback WebRTC.
+func clusterConfig(t *testing.T) func(*server.Config) {
+	u := testenv.NATSURL(t)
+	subject := fmt.Sprintf("parley-test.%d.events", time.Now().UnixNano())
+	return func(c *server.Config) {
+		c.NATSURL, c.NATSSubject = u, subject
+		c.WebRTC = webrtc.Config{Loopback: true, LocalIPs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}}
+		c.SimPace = 0.05
+	}
+}
+
+// TestClusterAcceptOnOtherNode: the call is on node 1 (node 2 dials
+// nothing); the operator's console talks to node 2 only. The offer rings
+// for them there, their accept is relayed to node 1, which answers the
+// WebRTC offer: audio flows both ways between the browser and node 1. The
+// in-call controls, a supervisor's listen and the hang-up sent to node 2
+// reach the call as well.
+func TestClusterAcceptOnOtherNode(t *testing.T) {
+	configure := clusterConfig(t)
+	dsn := testenv.PostgresDSN(t)
+	node1 := testenv.StartWith(t, dsn, testenv.Options{Configure: configure})
+	node2 := testenv.StartWith(t, dsn, testenv.Options{Configure: configure, Manual: true})
+	node1.Handover.Poll = 50 * time.Millisecond
+	ten := node1.NewTenant(t, "Acme")
+	q := "?agent_uuid=" + ten.AgentUUID
+	must(t, node1.Do(t, "PUT", ext+"/agent-settings/script"+q, ten.Token, map[string]any{"name": "main", "source": transferScript}), 200)
+	settings(t, node1, ten, 20, 60, 1)
+	op := online(t, node2, ten.OperatorToken)
+	dialog := call(t, node1, ten, "79990001133", 60)
+
+	tr := ringing(t, node2, op)
+	b, offer := newBrowser(t)
+	var acc struct {
+		SDP      string   `json:"sdp"`
+		Transfer transfer `json:"transfer"`
+	}
+	must(t, node2.Do(t, "POST", fmt.Sprintf("/v1/call-transfers/%d/accept", tr.ID), op.Token, map[string]any{"sdp": offer}), 200).JSON(t, &acc)
+	if acc.Transfer.State != "talking" || acc.SDP == "" {
+		t.Fatalf("accepted on node 2: %+v", acc.Transfer)
+	}
+	if err := b.Accept(acc.SDP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-b.Connected():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the operator's peer did not connect to node 1")
+	}
+	b.talk(1000)
+	mark := b.mark()
+	time.Sleep(1500 * time.Millisecond)
+	if rms := b.rms(mark); rms < 300 {
+		t.Errorf("the operator hears the callee at RMS %.0f: silence", rms)
+	}
+	// The controls sent to node 2 act on the call on node 1.
+	var got transfer
+	must(t, node2.Do(t, "POST", fmt.Sprintf("/v1/call-transfers/%d/dtmf", tr.ID), op.Token, map[string]any{"digits": "12#"}), 200)
+	var muted struct {
+		Muted bool `json:"muted"`
+	}
+	must(t, node2.Do(t, "POST", fmt.Sprintf("/v1/call-transfers/%d/mute", tr.ID), op.Token, map[string]any{"muted": true}), 200).JSON(t, &muted)
+	if !muted.Muted {
+		t.Error("mute relayed to node 1: not muted")
+	}
+	must(t, node2.Do(t, "POST", fmt.Sprintf("/v1/call-transfers/%d/mute", tr.ID), op.Token, map[string]any{"muted": false}), 200)
+
+	// A supervisor on node 2 listens to the call on node 1.
+	sup, loffer := newListener(t)
+	var ans struct {
+		SDP string `json:"sdp"`
+	}
+	must(t, node2.Do(t, "POST", fmt.Sprintf("/v1/live-calls/%d/listen", tr.CallID), ten.Token, map[string]any{"sdp": loffer}), 200).JSON(t, &ans)
+	if err := sup.Accept(ans.SDP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-sup.Connected():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the listener did not connect to node 1")
+	}
+	smark := sup.mark()
+	time.Sleep(time.Second)
+	if rms := sup.rms(smark); rms < 300 {
+		t.Errorf("the supervisor hears RMS %.0f: silence", rms)
+	}
+	// A call no node holds: 404 once nobody answers.
+	must(t, node2.Do(t, "POST", "/v1/live-calls/999999/listen", ten.Token, map[string]any{"sdp": loffer}), 404)
+
+	must(t, node2.Do(t, "POST", fmt.Sprintf("/v1/call-transfers/%d/hangup", tr.ID), op.Token, map[string]any{}), 200).JSON(t, &got)
+	if got.State != "ended" || got.Result != "accepted" || got.TalkSeconds <= 0 {
+		t.Errorf("after hang-up on node 2: %+v", got)
+	}
+	b.Close()
+	row := stats(t, node2, ten, dialog)
+	if row["result"] != "transferred" || row["transfer_operator_id"] != float64(op.ID) {
+		t.Errorf("statistics: %v", row)
+	}
+	// The callee heard the operator: node 1 recorded the operator's tone.
+	left, _ := recording(t, node1, ten, row["call_uuid"].(string))
+	if g := bestTone(left, 1000); g < 0.3 {
+		t.Errorf("the recording's callee side heard the operator's tone at most %.2f", g)
+	}
+	var me struct {
+		Load int `json:"load"`
+	}
+	must(t, node2.Do(t, "GET", "/v1/operators/me", op.Token, nil), 200).JSON(t, &me)
+	if me.Load != 0 {
+		t.Errorf("the operator's load after the call: %d", me.Load)
+	}
+}
