@@ -259,7 +259,11 @@ func (s *Service) StartTransfer(ctx context.Context, n NewTransfer) (*CallTransf
 			return err
 		}
 		var live int
-		if err := t.QueryRow(ctx, `SELECT COUNT(*) FROM call_transfers WHERE agent_id = ? AND state <> ?`, n.AgentID, TransferEnded).Scan(&live); err != nil {
+		// A transfer whose node's lease ran out is dead (the sweep ends it
+		// soon): it does not keep the dialog that node was calling, retried
+		// at once elsewhere, from its transfer.
+		if err := t.QueryRow(ctx, `SELECT COUNT(*) FROM call_transfers WHERE agent_id = ? AND state <> ? AND lease_until >= ?`,
+			n.AgentID, TransferEnded, t.nowMS()).Scan(&live); err != nil {
 			return err
 		}
 		if live >= n.Limit {
