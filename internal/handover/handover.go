@@ -63,6 +63,10 @@ type Service struct {
 
 	mu    sync.Mutex
 	calls map[string]*liveCall // by call UUID
+
+	// expiring, when set (tests), runs as a transfer's timeout fires,
+	// before the row decides between it and an accept.
+	expiring func(transferID int64)
 }
 
 // liveCall is an answered call on this node.
@@ -307,6 +311,9 @@ func (s *Service) wait(ctx context.Context, sess *session, line bridge.Line, set
 			// The row decides between the timeout and an accept arriving
 			// with it: ended here, the accept is refused (409); taken,
 			// the accepting request brings its peer at once.
+			if s.expiring != nil {
+				s.expiring(sess.id)
+			}
 			tr, err := s.Chats.ExpireTransfer(context.WithoutCancel(ctx), sess.cid, sess.id, chat.TransferTimeout)
 			if err != nil {
 				return nil, chat.TransferFailed, err
