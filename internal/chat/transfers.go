@@ -259,11 +259,13 @@ func (s *Service) StartTransfer(ctx context.Context, n NewTransfer) (*CallTransf
 			return err
 		}
 		var live int
-		// A transfer whose node's lease ran out is dead (the sweep ends it
-		// soon): it does not keep the dialog that node was calling, retried
-		// at once elsewhere, from its transfer.
-		if err := t.QueryRow(ctx, `SELECT COUNT(*) FROM call_transfers WHERE agent_id = ? AND state <> ? AND lease_until >= ?`,
-			n.AgentID, TransferEnded, t.nowMS()).Scan(&live); err != nil {
+		// A transfer of a node that died is dead before the sweep ends
+		// it: it does not count once its lease ran out, nor when it is
+		// this dialog's (a dialog has one call at a time: its call was cut
+		// off and the dialog is being retried, maybe before the leases of
+		// the dead node's transfers run out).
+		if err := t.QueryRow(ctx, `SELECT COUNT(*) FROM call_transfers WHERE agent_id = ? AND state <> ? AND lease_until >= ? AND dialog_id <> ?`,
+			n.AgentID, TransferEnded, t.nowMS(), n.DialogID).Scan(&live); err != nil {
 			return err
 		}
 		if live >= n.Limit {

@@ -22,7 +22,7 @@ type serveNode struct {
 }
 
 // startServe runs bin as a cluster node on addr (loopback WebRTC, the sim
-// trunk paced like the in-process nodes, a 2 s lease so that a dead node's
+// trunk in real time (the retried call waits for the sweep on hold), a 2 s lease so that a dead node's
 // work is swept soon) and waits until it answers /healthz.
 func startServe(t *testing.T, bin, addr, dsn, natsURL, subject string, n int) *serveNode {
 	t.Helper()
@@ -33,7 +33,7 @@ func startServe(t *testing.T, bin, addr, dsn, natsURL, subject string, n int) *s
 	}
 	cmd := exec.Command(bin, "serve", "--addr", addr)
 	cmd.Env = append(os.Environ(), "PARLEY_DB="+dsn, "PARLEY_NATS_URL="+natsURL, "PARLEY_NATS_SUBJECT="+subject,
-		"PARLEY_RTC_LOOPBACK=1", "PARLEY_SIM_TTS=tone", "PARLEY_SIM_PACE=0.05", "PARLEY_LEASE=2s", "PARLEY_LOG_LEVEL=info")
+		"PARLEY_RTC_LOOPBACK=1", "PARLEY_SIM_TTS=tone", "PARLEY_LEASE=2s", "PARLEY_LOG_LEVEL=info")
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

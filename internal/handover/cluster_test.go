@@ -81,12 +81,23 @@ func TestClusterAcceptOnOtherNode(t *testing.T) {
 	}
 	must(t, node2.Do(t, "POST", fmt.Sprintf("/v1/call-transfers/%d/mute", tr.ID), op.Token, map[string]any{"muted": false}), 200)
 
-	// A supervisor on node 2 listens to the call on node 1.
+	// A supervisor on node 2 sees the call on node 1 and listens to it.
+	var live struct {
+		Items []struct {
+			CallID int64  `json:"call_id"`
+			State  string `json:"state"`
+			Phone  string `json:"phone"`
+		} `json:"items"`
+	}
+	must(t, node2.Do(t, "GET", "/v1/live-calls", ten.Token, nil), 200).JSON(t, &live)
+	if len(live.Items) != 1 || live.Items[0].CallID != tr.CallID || live.Items[0].State != "transfer" || live.Items[0].Phone != "79990001133" {
+		t.Fatalf("node 2's live view: %+v", live)
+	}
 	sup, loffer := newListener(t)
 	var ans struct {
 		SDP string `json:"sdp"`
 	}
-	must(t, node2.Do(t, "POST", fmt.Sprintf("/v1/live-calls/%d/listen", tr.CallID), ten.Token, map[string]any{"sdp": loffer}), 200).JSON(t, &ans)
+	must(t, node2.Do(t, "POST", fmt.Sprintf("/v1/live-calls/%d/listen", live.Items[0].CallID), ten.Token, map[string]any{"sdp": loffer}), 200).JSON(t, &ans)
 	if err := sup.Accept(ans.SDP); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +111,7 @@ func TestClusterAcceptOnOtherNode(t *testing.T) {
 	if rms := sup.rms(smark); rms < 300 {
 		t.Errorf("the supervisor hears RMS %.0f: silence", rms)
 	}
-	// A call no node holds: 404 once nobody answers.
+	// A call no node holds: 404.
 	must(t, node2.Do(t, "POST", "/v1/live-calls/999999/listen", ten.Token, map[string]any{"sdp": loffer}), 404)
 
 	must(t, node2.Do(t, "POST", fmt.Sprintf("/v1/call-transfers/%d/hangup", tr.ID), op.Token, map[string]any{}), 200).JSON(t, &got)

@@ -18,9 +18,9 @@ import (
 // the transfer's lease. That node creates the WebRTC peer, so the answer
 // carries its own ICE candidates (its PARLEY_PUBLIC_IP): media flows
 // between the browser and the node holding the call, never through the
-// relaying node. A listen (no row names the node of a call the agent
-// still talks) goes to <prefix>.any, which every node hears and only the
-// holder answers.
+// relaying node. A listen, and the live view, find the node of a call
+// the agent still talks from its dialog's lease (outbound.CallNode,
+// CallingNodes).
 //
 // The request carries the caller (company, user, role) the relaying node
 // authenticated; the holder runs the same method under it, so the chat
@@ -50,10 +50,6 @@ func RelayPrefix(eventSubject string) string {
 // RelaySubject is the subject node answers relayed requests on.
 func (s *Service) RelaySubject(node string) string { return s.relayPrefix() + "." + node }
 
-// RelayAnySubject is the subject of requests every node hears and only
-// the node holding the call answers.
-func (s *Service) RelayAnySubject() string { return s.relayPrefix() + ".any" }
-
 func (s *Service) relayPrefix() string {
 	if s.RelayPrefix != "" {
 		return s.RelayPrefix
@@ -65,10 +61,6 @@ func (s *Service) relayPrefix() string {
 // (a second or two), a hang-up waits for the transfer to end.
 const relayTimeout = 20 * time.Second
 
-// listenRelayTimeout bounds a listen sent to every node: only the holder
-// answers, so a call nobody holds costs this wait before its 404.
-const listenRelayTimeout = 8 * time.Second
-
 // Relayed operations.
 const (
 	opAccept = "accept"
@@ -77,6 +69,7 @@ const (
 	opMute   = "mute"
 	opHold   = "hold"
 	opDTMF   = "dtmf"
+	opLive   = "live" // the node's answered calls of the caller's company
 )
 
 type relayRequest struct {
@@ -95,6 +88,7 @@ type relayReply struct {
 	Code    string            `json:"code,omitempty"`
 	Message string            `json:"message,omitempty"`
 	Fields  map[string]string `json:"fields,omitempty"`
+	Calls   []LiveCall        `json:"calls,omitempty"`
 }
 
 type relayedKey struct{}
@@ -112,45 +106,52 @@ func (s *Service) canRelay(ctx context.Context, node string) bool {
 // relay sends req to subject under the caller of ctx and returns the
 // holder's answer (SDP) or its error as the holder put it.
 func (s *Service) relay(ctx context.Context, subject string, req relayRequest) (string, error) {
-	c, ok := parley.CallerFrom(ctx)
-	if !ok {
-		return "", parley.Errorf(parley.EUNAUTHORIZED, "No authenticated company.")
-	}
-	req.Caller = c
-	data, err := json.Marshal(req)
+	rep, err := s.relayReply(ctx, subject, req)
 	if err != nil {
 		return "", err
-	}
-	d := relayTimeout
-	if req.Op == opListen {
-		d = listenRelayTimeout
-	}
-	rctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	out, err := s.Relay.Request(rctx, subject, data)
-	if err != nil {
-		s.log().Warn("handover relay got no reply", "op", req.Op, "id", req.ID, "subject", subject, "error", err)
-		if req.Op == opListen {
-			return "", parley.Errorf(parley.ENOTFOUND, "No live call %d.", req.ID)
-		}
-		return "", parley.Errorf(parley.ECONFLICT, "The node holding call transfer %d does not answer; retry.", req.ID)
-	}
-	var rep relayReply
-	if err := json.Unmarshal(out, &rep); err != nil {
-		return "", err
-	}
-	if rep.Code != "" {
-		if rep.Code == parley.EINTERNAL {
-			return "", errors.New("handover: the node holding the call failed: " + rep.Message)
-		}
-		return "", &parley.Error{Code: rep.Code, Message: rep.Message, Fields: rep.Fields}
 	}
 	return rep.SDP, nil
 }
 
+// relayReply is relay returning the whole reply.
+func (s *Service) relayReply(ctx context.Context, subject string, req relayRequest) (*relayReply, error) {
+	c, ok := parley.CallerFrom(ctx)
+	if !ok {
+		return nil, parley.Errorf(parley.EUNAUTHORIZED, "No authenticated company.")
+	}
+	req.Caller = c
+	data, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, relayTimeout)
+	defer cancel()
+	out, err := s.Relay.Request(rctx, subject, data)
+	if err != nil {
+		s.log().Warn("handover relay got no reply", "op", req.Op, "id", req.ID, "subject", subject, "error", err)
+		switch req.Op {
+		case opListen:
+			return nil, parley.Errorf(parley.ENOTFOUND, "No live call %d (its node does not answer).", req.ID)
+		case opLive:
+			return nil, err
+		}
+		return nil, parley.Errorf(parley.ECONFLICT, "Call transfer %d is not held by a live node (its node does not answer).", req.ID)
+	}
+	var rep relayReply
+	if err := json.Unmarshal(out, &rep); err != nil {
+		return nil, err
+	}
+	if rep.Code != "" {
+		if rep.Code == parley.EINTERNAL {
+			return nil, errors.New("handover: the node holding the call failed: " + rep.Message)
+		}
+		return nil, &parley.Error{Code: rep.Code, Message: rep.Message, Fields: rep.Fields}
+	}
+	return &rep, nil
+}
+
 // ServeRelay answers a request another node relayed (the handler of
-// s.RelaySubject(s.Node) and s.RelayAnySubject()). It returns nil, no reply,
-// for a listen to a call this node does not hold.
+// s.RelaySubject(s.Node)).
 func (s *Service) ServeRelay(data []byte) []byte {
 	var req relayRequest
 	if err := json.Unmarshal(data, &req); err != nil || req.Caller.CompanyID == 0 {
@@ -160,9 +161,6 @@ func (s *Service) ServeRelay(data []byte) []byte {
 	ctx, cancel := context.WithTimeout(context.Background(), relayTimeout)
 	defer cancel()
 	ctx = context.WithValue(parley.WithCaller(ctx, req.Caller), relayedKey{}, true)
-	if req.Op == opListen && s.liveByCallID(req.Caller.CompanyID, req.ID) == nil {
-		return nil
-	}
 	var rep relayReply
 	var err error
 	switch req.Op {
@@ -178,6 +176,8 @@ func (s *Service) ServeRelay(data []byte) []byte {
 		_, err = s.Hold(ctx, req.ID, req.Flag)
 	case opDTMF:
 		_, err = s.DTMF(ctx, req.ID, req.Digits)
+	case opLive:
+		rep.Calls = s.localCalls(req.Caller.CompanyID)
 	default:
 		err = parley.Errorf(parley.EINVALID, "Unknown relayed operation %q.", req.Op)
 	}

@@ -27,10 +27,8 @@ func (s *Server) openRealtime(ctx context.Context, node string) error {
 		// Requests for the calls this node holds, from the other nodes
 		// (an operator's accept that reached them).
 		s.Handover.Relay, s.Handover.RelayPrefix = n, handover.RelayPrefix(s.Config.NATSSubject)
-		for _, subject := range []string{s.Handover.RelaySubject(node), s.Handover.RelayAnySubject()} {
-			if _, err := n.Reply(subject, s.Handover.ServeRelay); err != nil {
-				return err
-			}
+		if _, err := n.Reply(s.Handover.RelaySubject(node), s.Handover.ServeRelay); err != nil {
+			return err
 		}
 	}
 	return nil
