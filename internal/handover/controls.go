@@ -42,6 +42,11 @@ func (s *Service) Accept(ctx context.Context, id int64, offer string) (string, *
 	sess := s.sessionOf(tr.CompanyID, id)
 	if sess == nil {
 		if !s.canRelay(ctx, tr.Node) {
+			// Mostly the call stopped waiting between the two reads (the
+			// transfer timeout won): say so as the row does.
+			if cur, err := s.Chats.Transfer(ctx, cid, id); err == nil && cur.State != chat.TransferRinging {
+				return "", nil, parley.Errorf(parley.ECONFLICT, "Call transfer %d is not ringing for you (state %s).", id, cur.State)
+			}
 			return "", nil, notHere(id)
 		}
 		answer, err := s.relay(ctx, s.RelaySubject(tr.Node), relayRequest{Op: opAccept, ID: id, SDP: offer})
