@@ -245,5 +245,8 @@ func (n *NATS) Reply(subject string, fn func(data []byte) []byte) (stop func(), 
 		}
 		return nil, fmt.Errorf("events: subscribe to %s: %w", subject, err)
 	}
-	return func() { _ = sub.Unsubscribe() }, nil
+	return func() {
+		_ = sub.Unsubscribe()
+		_ = n.nc.FlushTimeout(2 * time.Second) // gone from the server: requests get no-responders
+	}, nil
 }
