@@ -3,6 +3,7 @@ package handover_test
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,4 +136,38 @@ func TestClusterAcceptOnOtherNode(t *testing.T) {
 	if me.Load != 0 {
 		t.Errorf("the operator's load after the call: %d", me.Load)
 	}
+}
+
+// TestClusterAnswerIsTheHolders: each node has its own public address
+// (PARLEY_PUBLIC_IP); an accept sent to node 2 for a call on node 1 is
+// answered with node 1's address, where the call's media is.
+func TestClusterAnswerIsTheHolders(t *testing.T) {
+	base := clusterConfig(t)
+	dsn := testenv.PostgresDSN(t)
+	public := func(ip string) func(*server.Config) {
+		return func(c *server.Config) {
+			base(c)
+			c.WebRTC = webrtc.Config{}
+			c.PublicIP = netip.MustParseAddr(ip)
+		}
+	}
+	node1 := testenv.StartWith(t, dsn, testenv.Options{Configure: public("192.0.2.1")})
+	node2 := testenv.StartWith(t, dsn, testenv.Options{Configure: public("192.0.2.2"), Manual: true})
+	node1.Handover.Poll = 50 * time.Millisecond
+	ten := node1.NewTenant(t, "Acme")
+	q := "?agent_uuid=" + ten.AgentUUID
+	must(t, node1.Do(t, "PUT", ext+"/agent-settings/script"+q, ten.Token, map[string]any{"name": "main", "source": transferScript}), 200)
+	settings(t, node1, ten, 20, 60, 1)
+	op := online(t, node2, ten.OperatorToken)
+	call(t, node1, ten, "79990001177", 60)
+	tr := ringing(t, node2, op)
+	_, offer := newBrowser(t)
+	var acc struct {
+		SDP string `json:"sdp"`
+	}
+	must(t, node2.Do(t, "POST", fmt.Sprintf("/v1/call-transfers/%d/accept", tr.ID), op.Token, map[string]any{"sdp": offer}), 200).JSON(t, &acc)
+	if !strings.Contains(acc.SDP, " 192.0.2.1 ") || strings.Contains(acc.SDP, "192.0.2.2") {
+		t.Errorf("the answer relayed by node 2 does not carry node 1's public address:\n%s", acc.SDP)
+	}
+	must(t, node2.Do(t, "POST", fmt.Sprintf("/v1/call-transfers/%d/hangup", tr.ID), op.Token, map[string]any{}), 200)
 }
