@@ -29,7 +29,7 @@ func clusterConfig(t *testing.T) func(*server.Config) {
 
 // TestClusterAcceptOnOtherNode: the call is on node 1 (node 2 dials
 // nothing); the operator's console talks to node 2 only. The offer rings
-// for them there, their accept is relayed to node 1, which answers the
+// for them there (list and stream frame), their accept is relayed to node 1, which answers the
 // WebRTC offer: audio flows both ways between the browser and node 1. The
 // in-call controls, a supervisor's listen and the hang-up sent to node 2
 // reach the call as well.
@@ -44,8 +44,14 @@ func TestClusterAcceptOnOtherNode(t *testing.T) {
 	must(t, node1.Do(t, "PUT", ext+"/agent-settings/script"+q, ten.Token, map[string]any{"name": "main", "source": transferScript}), 200)
 	settings(t, node1, ten, 20, 60, 1)
 	op := online(t, node2, ten.OperatorToken)
+	frames := streamFrames(t, node2, op.Token)
 	dialog := call(t, node1, ten, "79990001133", 60)
 
+	// The offer rings on the operator's stream on node 2 (node 1's
+	// change, through NATS).
+	if f := nextTransferFrame(t, frames, "ringing", op.ID); f["phone"] != "79990001133" {
+		t.Errorf("the offer's frame on node 2: %v", f)
+	}
 	tr := ringing(t, node2, op)
 	b, offer := newBrowser(t)
 	var acc struct {
