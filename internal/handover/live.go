@@ -135,10 +135,8 @@ func (s *Service) Listen(ctx context.Context, callID int64, offer string) (strin
 	if err != nil {
 		return "", err
 	}
+	// Another company's call is 404 before the caller's role is 403.
 	lc := s.liveByCallID(cid, callID)
-	if err := s.Chats.StaffOnly(ctx); err != nil {
-		return "", err
-	}
 	if lc == nil {
 		node, err := s.Dialogs.CallNode(ctx, cid, callID)
 		if err != nil {
@@ -147,7 +145,13 @@ func (s *Service) Listen(ctx context.Context, callID int64, offer string) (strin
 		if !s.canRelay(ctx, node) {
 			return "", parley.Errorf(parley.ENOTFOUND, "No live call %d on this node.", callID)
 		}
+		if err := s.Chats.StaffOnly(ctx); err != nil {
+			return "", err
+		}
 		return s.relay(ctx, s.RelaySubject(node), relayRequest{Op: opListen, ID: callID, SDP: offer})
+	}
+	if err := s.Chats.StaffOnly(ctx); err != nil {
+		return "", err
 	}
 	t, ok := lc.c.Conn.(tapper)
 	if !ok {
