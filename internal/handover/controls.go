@@ -65,9 +65,22 @@ func (s *Service) Accept(ctx context.Context, id int64, offer string) (string, *
 		_ = peer.Close()
 		return "", nil, err
 	}
+	// One accept can take the row, and the buffer holds its peer: the
+	// send never blocks. Under sess.mu it cannot land after the call's
+	// end has looked for it.
+	sess.mu.Lock()
+	handed := false
 	select {
-	case sess.accept <- peer:
 	case <-sess.ended:
+	default:
+		select {
+		case sess.accept <- peer:
+			handed = true
+		default:
+		}
+	}
+	sess.mu.Unlock()
+	if !handed {
 		_ = peer.Close()
 		return "", nil, parley.Errorf(parley.ECONFLICT, "Call transfer %d ended meanwhile.", id)
 	}

@@ -204,14 +204,17 @@ func (s *Service) Transfer(ctx context.Context, c *dialer.HandoverCall, req scri
 		s.mu.Lock()
 		lc.sess = nil
 		s.mu.Unlock()
-		close(sess.ended)
 		// A peer an accept handed in after the call stopped waiting
-		// (the callee hung up meanwhile) talks to nobody.
+		// (the callee hung up meanwhile) talks to nobody; sess.mu keeps
+		// another from coming in after this look (see Accept).
+		sess.mu.Lock()
+		close(sess.ended)
 		select {
 		case p := <-sess.accept:
 			_ = p.Close()
 		default:
 		}
+		sess.mu.Unlock()
 	}()
 	line.Hold(bridge.HoldAudio(s.prompt(ctx, settings.HoldPrompt, c.Attempt.Agent.TTS)))
 	turn("hold", map[string]any{"transfer_id": tr.ID, "prompt": settings.HoldPrompt})
