@@ -31,7 +31,8 @@ func startServe(t *testing.T, bin, addr, dsn, natsURL, subject string, n int) *s
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--addr", addr)
+	// Its own data directory: the default is the working directory's.
+	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", t.TempDir())
 	cmd.Env = append(os.Environ(), "PARLEY_DB="+dsn, "PARLEY_NATS_URL="+natsURL, "PARLEY_NATS_SUBJECT="+subject,
 		"PARLEY_RTC_LOOPBACK=1", "PARLEY_SIM_TTS=tone", "PARLEY_LEASE=2s", "PARLEY_LOG_LEVEL=info")
 	cmd.Stdout, cmd.Stderr = out, out
