@@ -177,3 +177,44 @@ func TestClusterAnswerIsTheHolders(t *testing.T) {
 	}
 	must(t, node2.Do(t, "POST", fmt.Sprintf("/v1/call-transfers/%d/hangup", tr.ID), op.Token, map[string]any{}), 200)
 }
+
+// TestClusterOfferMovesOnOtherNode: the ring timeout is node 1's (the
+// call's) change; the operator whose offer moved on is connected to node
+// 2 and is told there (the remote event's previous operator id), the
+// next operator's stream on node 2 rings.
+func TestClusterOfferMovesOnOtherNode(t *testing.T) {
+	configure := clusterConfig(t)
+	dsn := testenv.PostgresDSN(t)
+	node1 := testenv.StartWith(t, dsn, testenv.Options{Configure: configure})
+	node2 := testenv.StartWith(t, dsn, testenv.Options{Configure: configure, Manual: true})
+	node1.Handover.Poll = 50 * time.Millisecond
+	ten := node1.NewTenant(t, "Acme")
+	q := "?agent_uuid=" + ten.AgentUUID
+	must(t, node1.Do(t, "PUT", ext+"/agent-settings/script"+q, ten.Token, map[string]any{"name": "main", "source": transferScript}), 200)
+	settings(t, node1, ten, 5, 60, 1)
+	ops := []operator{online(t, node2, ten.OperatorToken), newOperator(t, node2, ten, "second-operator")}
+	frames := []<-chan map[string]any{streamFrames(t, node2, ops[0].Token), streamFrames(t, node2, ops[1].Token)}
+	call(t, node1, ten, "79990001188", 60)
+
+	// Whoever it rings for first, the ring timeout moves it to the other.
+	var first int
+	waitFor(t, 20*time.Second, "the first offer", func() bool {
+		for i, op := range ops {
+			for _, tr := range transfers(t, node2, op.Token, "live") {
+				if tr.State == "ringing" {
+					first = i
+					return true
+				}
+			}
+		}
+		return false
+	})
+	next := ops[1-first]
+	nextTransferFrame(t, frames[1-first], "ringing", next.ID)
+	// The first operator's console is told the offer left them.
+	if f := nextTransferFrame(t, frames[first], "ringing", next.ID); f["operator_id"] != float64(next.ID) {
+		t.Errorf("the frame that took the offer away: %v", f)
+	}
+	tr := ringing(t, node2, next)
+	must(t, node2.Do(t, "POST", fmt.Sprintf("/v1/call-transfers/%d/decline", tr.ID), next.Token, map[string]any{}), 200)
+}
