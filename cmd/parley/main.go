@@ -71,7 +71,8 @@ PARLEY_CHAT_TIMEOUT (default 30m: a live chat whose end user is silent this long
 PARLEY_WEBHOOK_ALLOW_PRIVATE (1 lets webhook URLs point at loopback, private and
 link-local addresses; default 0: refused when saved and when connecting),
 PARLEY_NATS_URL (nats://host:4222: links the nodes of a cluster so that every node's
-WebSocket stream sees every node's events; default none: a single node),
+WebSocket stream sees every node's events and an operator's accept reaching any node is
+relayed to the node holding the call; default none: a single node),
 PARLEY_NATS_SUBJECT (subject prefix of the cluster's events; default parley.events),
 PARLEY_PUBLIC_IP (the address SIP trunks and browsers reach this node's media at, behind a 1:1 NAT),
 PARLEY_RTC_UDP_PORT (one UDP port for all WebRTC media) or PARLEY_RTC_UDP_PORTS (a range, 40000-40999),

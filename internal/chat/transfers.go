@@ -259,7 +259,13 @@ func (s *Service) StartTransfer(ctx context.Context, n NewTransfer) (*CallTransf
 			return err
 		}
 		var live int
-		if err := t.QueryRow(ctx, `SELECT COUNT(*) FROM call_transfers WHERE agent_id = ? AND state <> ?`, n.AgentID, TransferEnded).Scan(&live); err != nil {
+		// A transfer of a node that died is dead before the sweep ends
+		// it: it does not count once its lease ran out, nor when it is
+		// this dialog's (a dialog has one call at a time: its call was cut
+		// off and the dialog is being retried, maybe before the leases of
+		// the dead node's transfers run out).
+		if err := t.QueryRow(ctx, `SELECT COUNT(*) FROM call_transfers WHERE agent_id = ? AND state <> ? AND lease_until >= ? AND dialog_id <> ?`,
+			n.AgentID, TransferEnded, t.nowMS(), n.DialogID).Scan(&live); err != nil {
 			return err
 		}
 		if live >= n.Limit {
@@ -644,6 +650,35 @@ func (s *Service) EndTransfer(ctx context.Context, cid, id int64, result string)
 		}
 		out, err = t.endTransfer(ctx, c, result, false)
 		return err
+	})
+	return out, err
+}
+
+// ExpireTransfer ends transfer id with result (the transfer timeout)
+// unless an operator took it first: a talking (or ended) transfer comes
+// back unchanged. The row decides between an accept and the timeout that
+// arrive together: exactly one of AcceptTransfer and ExpireTransfer
+// changes it, and the other sees what the first did.
+func (s *Service) ExpireTransfer(ctx context.Context, cid, id int64, result string) (*CallTransfer, error) {
+	var out *CallTransfer
+	err := s.retry(ctx, func() error {
+		return s.write(ctx, cid, func(t *tx) error {
+			c, err := getTransfer(ctx, t.Querier, cid, id, t.now)
+			if err != nil {
+				return err
+			}
+			if c.State == TransferTalking || !c.Live() {
+				out = c
+				return nil
+			}
+			if c.OperatorID != nil {
+				if err := lockOperator(ctx, t.Querier, cid, *c.OperatorID); err != nil {
+					return err
+				}
+			}
+			out, err = t.endTransfer(ctx, c, result, false)
+			return err
+		})
 	})
 	return out, err
 }

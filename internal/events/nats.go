@@ -2,6 +2,7 @@ package events
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -182,4 +183,70 @@ func (n *NATS) Close() {
 		_ = n.nc.FlushTimeout(2 * time.Second)
 		n.nc.Close()
 	})
+}
+
+// Node-to-node requests. Besides events, a cluster's nodes ask each other
+// for work only one of them can do (the node holding a live call answers
+// an operator's WebRTC offer for it): NATS request/reply, on subjects the
+// asking package names. Replies are at most once, like events: a request
+// that gets none fails with ErrNoReply and the caller decides.
+
+// ErrNoReply is Request's answer when no node replied in time (or none
+// listens on the subject).
+var ErrNoReply = errors.New("events: no node replied")
+
+// maxReplying bounds the requests a node works on at once; past it a
+// request waits in the subscription's queue (NATS' pending limits).
+const maxReplying = 64
+
+// Request sends data to subject and returns the first reply, or
+// ErrNoReply once ctx ends (give it a deadline).
+func (n *NATS) Request(ctx context.Context, subject string, data []byte) ([]byte, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+	}
+	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
+	msg.Header.Set(nodeHeader, n.node)
+	m, err := n.nc.RequestMsgWithContext(ctx, msg)
+	switch {
+	case errors.Is(err, nats.ErrNoResponders), errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+		return nil, fmt.Errorf("%w on %s", ErrNoReply, subject)
+	case err != nil:
+		return nil, fmt.Errorf("events: request on %s: %w", subject, err)
+	}
+	return m.Data, nil
+}
+
+// Reply answers the requests sent to subject with fn, each in its own
+// goroutine (at most maxReplying at once), until the returned stop. fn
+// returning nil sends no reply: on a subject several nodes listen to, the
+// ones that cannot help stay silent and the one that can answers.
+func (n *NATS) Reply(subject string, fn func(data []byte) []byte) (stop func(), err error) {
+	sem := make(chan struct{}, maxReplying)
+	sub, err := n.nc.Subscribe(subject, func(m *nats.Msg) {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			if out := fn(m.Data); out != nil && m.Reply != "" {
+				if err := m.Respond(out); err != nil {
+					n.log.Warn("NATS reply not sent", "subject", subject, "error", err)
+				}
+			}
+		}()
+	})
+	if err == nil {
+		err = n.nc.FlushTimeout(5 * time.Second) // in place before the caller goes on
+	}
+	if err != nil {
+		if sub != nil {
+			_ = sub.Unsubscribe()
+		}
+		return nil, fmt.Errorf("events: subscribe to %s: %w", subject, err)
+	}
+	return func() {
+		_ = sub.Unsubscribe()
+		_ = n.nc.FlushTimeout(2 * time.Second) // gone from the server: requests get no-responders
+	}, nil
 }

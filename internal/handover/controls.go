@@ -17,7 +17,8 @@ import (
 
 // Accept answers the operator's WebRTC offer (non-trickle SDP) and takes
 // transfer id that rings for them: the call is bridged to the peer. 409
-// when it does not ring for them, or when another node holds the call.
+// when it does not ring for them. When another node holds the call the
+// accept is relayed there (relay.go): that node answers the offer.
 func (s *Service) Accept(ctx context.Context, id int64, offer string) (string, *chat.CallTransfer, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
@@ -40,7 +41,20 @@ func (s *Service) Accept(ctx context.Context, id int64, offer string) (string, *
 	}
 	sess := s.sessionOf(tr.CompanyID, id)
 	if sess == nil {
-		return "", nil, parley.Errorf(parley.ECONFLICT, "Call transfer %d is held by another node; accept it there.", id)
+		if !s.canRelay(ctx, tr.Node) {
+			// Mostly the call stopped waiting between the two reads (the
+			// transfer timeout won): say so as the row does.
+			if cur, err := s.Chats.Transfer(ctx, cid, id); err == nil && cur.State != chat.TransferRinging {
+				return "", nil, parley.Errorf(parley.ECONFLICT, "Call transfer %d is not ringing for you (state %s).", id, cur.State)
+			}
+			return "", nil, notHere(id)
+		}
+		answer, err := s.relay(ctx, s.RelaySubject(tr.Node), relayRequest{Op: opAccept, ID: id, SDP: offer})
+		if err != nil {
+			return "", nil, err
+		}
+		tr, err = s.Chats.Transfer(ctx, cid, id)
+		return answer, tr, err
 	}
 	peer, answer, err := s.RTC.Answer(ctx, offer)
 	if err != nil {
@@ -51,9 +65,22 @@ func (s *Service) Accept(ctx context.Context, id int64, offer string) (string, *
 		_ = peer.Close()
 		return "", nil, err
 	}
+	// One accept can take the row, and the buffer holds its peer: the
+	// send never blocks. Under sess.mu it cannot land after the call's
+	// end has looked for it.
+	sess.mu.Lock()
+	handed := false
 	select {
-	case sess.accept <- peer:
 	case <-sess.ended:
+	default:
+		select {
+		case sess.accept <- peer:
+			handed = true
+		default:
+		}
+	}
+	sess.mu.Unlock()
+	if !handed {
 		_ = peer.Close()
 		return "", nil, parley.Errorf(parley.ECONFLICT, "Call transfer %d ended meanwhile.", id)
 	}
@@ -87,7 +114,10 @@ func (s *Service) Hangup(ctx context.Context, id int64) (*chat.CallTransfer, err
 	}
 	sess := s.sessionOf(tr.CompanyID, id)
 	if sess == nil {
-		return nil, parley.Errorf(parley.ECONFLICT, "Call transfer %d is held by another node.", id)
+		if !s.canRelay(ctx, tr.Node) {
+			return nil, notHere(id)
+		}
+		return s.relayControl(ctx, relayRequest{Op: opHangup, ID: id, node: tr.Node})
 	}
 	select {
 	case sess.hangup <- struct{}{}:
@@ -101,7 +131,24 @@ func (s *Service) Hangup(ctx context.Context, id int64) (*chat.CallTransfer, err
 	return s.Chats.GetTransfer(ctx, id)
 }
 
-// talking finds the bridge of talking transfer id on this node.
+// notHere is the refusal of a request for a call no node can be asked
+// about: a single node (no relay) that does not hold it, or a relayed
+// request that reached a node which no longer does.
+func notHere(id int64) error {
+	return parley.Errorf(parley.ECONFLICT, "Call transfer %d is not held by a live node (it has ended or its node is gone).", id)
+}
+
+// relayControl relays an in-call control to the node holding the call and
+// reads the transfer it left.
+func (s *Service) relayControl(ctx context.Context, req relayRequest) (*chat.CallTransfer, error) {
+	if _, err := s.relay(ctx, s.RelaySubject(req.node), req); err != nil {
+		return nil, err
+	}
+	return s.Chats.GetTransfer(ctx, req.ID)
+}
+
+// talking finds the bridge of talking transfer id on this node. A nil
+// bridge without an error: another node holds the call, relay to it.
 func (s *Service) talking(ctx context.Context, id int64) (*chat.CallTransfer, *bridge.Bridge, error) {
 	tr, err := s.Chats.GetTransfer(ctx, id)
 	if err != nil {
@@ -112,7 +159,10 @@ func (s *Service) talking(ctx context.Context, id int64) (*chat.CallTransfer, *b
 	}
 	sess := s.sessionOf(tr.CompanyID, id)
 	if sess == nil {
-		return nil, nil, parley.Errorf(parley.ECONFLICT, "Call transfer %d is held by another node.", id)
+		if !s.canRelay(ctx, tr.Node) {
+			return nil, nil, notHere(id)
+		}
+		return tr, nil, nil
 	}
 	sess.mu.Lock()
 	b := sess.bridge
@@ -125,9 +175,11 @@ func (s *Service) talking(ctx context.Context, id int64) (*chat.CallTransfer, *b
 
 // Mute stops (or restarts) sending the operator's voice to the callee.
 func (s *Service) Mute(ctx context.Context, id int64, muted bool) (*chat.CallTransfer, error) {
-	_, b, err := s.talking(ctx, id)
+	cur, b, err := s.talking(ctx, id)
 	if err != nil {
 		return nil, err
+	} else if b == nil {
+		return s.relayControl(ctx, relayRequest{Op: opMute, ID: id, Flag: muted, node: cur.Node})
 	}
 	tr, err := s.Chats.ControlTransfer(ctx, id, chat.TransferControl{Muted: &muted})
 	if err != nil {
@@ -139,9 +191,11 @@ func (s *Service) Mute(ctx context.Context, id int64, muted bool) (*chat.CallTra
 
 // Hold puts the callee on hold (they hear hold music) or takes them off.
 func (s *Service) Hold(ctx context.Context, id int64, held bool) (*chat.CallTransfer, error) {
-	_, b, err := s.talking(ctx, id)
+	cur, b, err := s.talking(ctx, id)
 	if err != nil {
 		return nil, err
+	} else if b == nil {
+		return s.relayControl(ctx, relayRequest{Op: opHold, ID: id, Flag: held, node: cur.Node})
 	}
 	tr, err := s.Chats.ControlTransfer(ctx, id, chat.TransferControl{Held: &held})
 	if err != nil {
@@ -166,6 +220,8 @@ func (s *Service) DTMF(ctx context.Context, id int64, digits string) (*chat.Call
 	tr, b, err := s.talking(ctx, id)
 	if err != nil {
 		return nil, err
+	} else if b == nil {
+		return s.relayControl(ctx, relayRequest{Op: opDTMF, ID: id, Digits: digits, node: tr.Node})
 	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

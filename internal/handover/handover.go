@@ -7,9 +7,9 @@
 // domain's (chat.Service: StartTransfer, OfferTransfer, AcceptTransfer...),
 // the call's statistics outbound's. What it holds is the node's live
 // calls in memory: the SIP (or simulated) line and, once accepted, the
-// bridge and the peer. An operator's accept must reach the node holding
-// the call; on another node it is refused with 409 (see
-// docs/compatibility.md).
+// bridge and the peer. An operator's accept (a supervisor's listen, the
+// in-call controls) that reaches another node is relayed to the node
+// holding the call over NATS (relay.go; docs/compatibility.md).
 package handover
 
 import (
@@ -51,12 +51,22 @@ type Service struct {
 	// Node names this process in the transfers it holds (their lease).
 	Node  string
 	Lease time.Duration
+	// Relay carries requests for calls other nodes hold to them (NATS);
+	// nil on a single node, where such a request is refused with 409.
+	Relay Relay
+	// RelayPrefix is the prefix of the relay's subjects (RelayPrefix of
+	// the cluster's events subject).
+	RelayPrefix string
 	// Poll is how often a waiting call looks at its transfer's state
 	// (a decline or an operator going offline on any node).
 	Poll time.Duration
 
 	mu    sync.Mutex
 	calls map[string]*liveCall // by call UUID
+
+	// expiring, when set (tests), runs as a transfer's timeout fires,
+	// before the row decides between it and an accept.
+	expiring func(transferID int64)
 }
 
 // liveCall is an answered call on this node.
@@ -194,7 +204,17 @@ func (s *Service) Transfer(ctx context.Context, c *dialer.HandoverCall, req scri
 		s.mu.Lock()
 		lc.sess = nil
 		s.mu.Unlock()
+		// A peer an accept handed in after the call stopped waiting
+		// (the callee hung up meanwhile) talks to nobody; sess.mu keeps
+		// another from coming in after this look (see Accept).
+		sess.mu.Lock()
 		close(sess.ended)
+		select {
+		case p := <-sess.accept:
+			_ = p.Close()
+		default:
+		}
+		sess.mu.Unlock()
 	}()
 	line.Hold(bridge.HoldAudio(s.prompt(ctx, settings.HoldPrompt, c.Attempt.Agent.TTS)))
 	turn("hold", map[string]any{"transfer_id": tr.ID, "prompt": settings.HoldPrompt})
@@ -291,13 +311,27 @@ func (s *Service) wait(ctx context.Context, sess *session, line bridge.Line, set
 		case <-line.Done():
 			return nil, chat.TransferCalleeHangup, nil
 		case <-timeout.C:
-			// An accept that raced the timeout wins if it is in already.
+			// The row decides between the timeout and an accept arriving
+			// with it: ended here, the accept is refused (409); taken,
+			// the accepting request brings its peer at once.
+			if s.expiring != nil {
+				s.expiring(sess.id)
+			}
+			tr, err := s.Chats.ExpireTransfer(context.WithoutCancel(ctx), sess.cid, sess.id, chat.TransferTimeout)
+			if err != nil {
+				return nil, chat.TransferFailed, err
+			}
+			if tr.State != chat.TransferTalking {
+				return nil, tr.Result, nil
+			}
 			select {
 			case p := <-sess.accept:
 				return p, chat.TransferAccepted, nil
-			default:
+			case <-line.Done():
+				return nil, chat.TransferCalleeHangup, nil
+			case <-ctx.Done():
+				return nil, chat.TransferInterrupted, ctx.Err()
 			}
-			return nil, chat.TransferTimeout, nil
 		case <-ctx.Done():
 			return nil, chat.TransferInterrupted, ctx.Err()
 		case <-sess.wake:

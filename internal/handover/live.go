@@ -13,9 +13,47 @@ import (
 type LiveCall struct {
 	DialogID, CallID, AgentID int64
 	AgentName, Phone          string
-	State                     string // "agent" or "transfer"
-	Transfer                  *chat.CallTransfer
+	State                     string             // "agent" or "transfer"
+	Transfer                  *chat.CallTransfer `json:"-"`
 	StartedAt                 time.Time
+	CallUUID                  string
+}
+
+// localCalls lists company cid's answered calls on this node.
+func (s *Service) localCalls(cid int64) []LiveCall {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var calls []LiveCall
+	for uuid, lc := range s.calls {
+		if lc.companyID == cid {
+			calls = append(calls, LiveCall{DialogID: lc.dialogID, CallID: lc.callID, AgentID: lc.agentID, Phone: lc.c.Attempt.MSISDN,
+				State: "agent", StartedAt: lc.started, CallUUID: uuid})
+		}
+	}
+	return calls
+}
+
+// remoteCalls asks the other nodes calling company cid's dialogs for
+// their answered calls. A node that does not answer (it died: its
+// dialogs are recovered soon) is left out.
+func (s *Service) remoteCalls(ctx context.Context, cid int64) []LiveCall {
+	nodes, err := s.Dialogs.CallingNodes(ctx, cid)
+	if err != nil {
+		s.log().Warn("live calls: nodes not read", "error", err)
+		return nil
+	}
+	var out []LiveCall
+	for _, node := range nodes {
+		if node == s.Node {
+			continue
+		}
+		rep, err := s.relayReply(ctx, s.RelaySubject(node), relayRequest{Op: opLive})
+		if err != nil {
+			continue
+		}
+		out = append(out, rep.Calls...)
+	}
+	return out
 }
 
 // AgentLoad is an agent's calls in transfer against its limit.
@@ -26,8 +64,9 @@ type AgentLoad struct {
 	RoutingChannelLimit int
 }
 
-// LiveCalls lists the company's answered calls on this node and its
-// agents' transfers (admin and api users only).
+// LiveCalls lists the company's answered calls on every node (the other
+// nodes' through the relay) and its agents' transfers (admin and api
+// users only).
 func (s *Service) LiveCalls(ctx context.Context) ([]LiveCall, []AgentLoad, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
@@ -48,19 +87,15 @@ func (s *Service) LiveCalls(ctx context.Context) ([]LiveCall, []AgentLoad, error
 		}
 		l.InTransfer++
 	}
-	s.mu.Lock()
-	var calls []LiveCall
-	for uuid, lc := range s.calls {
-		if lc.companyID != cid {
-			continue
-		}
-		c := LiveCall{DialogID: lc.dialogID, CallID: lc.callID, AgentID: lc.agentID, Phone: lc.c.Attempt.MSISDN, State: "agent", StartedAt: lc.started}
-		if t := byCall[uuid]; t != nil {
-			c.State, c.Transfer, c.AgentName = "transfer", t, t.AgentName
-		}
-		calls = append(calls, c)
+	calls := s.localCalls(cid)
+	if s.Relay != nil && !relayed(ctx) {
+		calls = append(calls, s.remoteCalls(ctx, cid)...)
 	}
-	s.mu.Unlock()
+	for i := range calls {
+		if t := byCall[calls[i].CallUUID]; t != nil {
+			calls[i].State, calls[i].Transfer, calls[i].AgentName = "transfer", t, t.AgentName
+		}
+	}
 	sort.Slice(calls, func(i, j int) bool { return calls[i].CallID < calls[j].CallID })
 	out := make([]AgentLoad, 0, len(loads))
 	for _, l := range loads {
@@ -100,16 +135,20 @@ func (s *Service) Listen(ctx context.Context, callID int64, offer string) (strin
 	if err != nil {
 		return "", err
 	}
-	s.mu.Lock()
-	var lc *liveCall
-	for _, c := range s.calls {
-		if c.companyID == cid && c.callID == callID {
-			lc = c
-		}
-	}
-	s.mu.Unlock()
+	// Another company's call is 404 before the caller's role is 403.
+	lc := s.liveByCallID(cid, callID)
 	if lc == nil {
-		return "", parley.Errorf(parley.ENOTFOUND, "No live call %d on this node.", callID)
+		node, err := s.Dialogs.CallNode(ctx, cid, callID)
+		if err != nil {
+			return "", err
+		}
+		if !s.canRelay(ctx, node) {
+			return "", parley.Errorf(parley.ENOTFOUND, "No live call %d on this node.", callID)
+		}
+		if err := s.Chats.StaffOnly(ctx); err != nil {
+			return "", err
+		}
+		return s.relay(ctx, s.RelaySubject(node), relayRequest{Op: opListen, ID: callID, SDP: offer})
 	}
 	if err := s.Chats.StaffOnly(ctx); err != nil {
 		return "", err
@@ -137,4 +176,16 @@ func (s *Service) Listen(ctx context.Context, callID int64, offer string) (strin
 		_ = peer.Close()
 	}()
 	return answer, nil
+}
+
+// liveByCallID finds call callID of company cid on this node.
+func (s *Service) liveByCallID(cid, callID int64) *liveCall {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.calls {
+		if c.companyID == cid && c.callID == callID {
+			return c
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -75,14 +76,7 @@ func (h *Hub) dispatchTransfer(ev events.Event) {
 		}
 		return
 	}
-	op, _ := ev.Data["operator_id"].(int64)
-	prev, _ := ev.Data["previous_operator_id"].(int64)
-	if f, ok := ev.Data["operator_id"].(float64); ok { // a remote event came through JSON
-		op = int64(f)
-	}
-	if f, ok := ev.Data["previous_operator_id"].(float64); ok {
-		prev = int64(f)
-	}
+	op, prev := dataID(ev.Data["operator_id"]), dataID(ev.Data["previous_operator_id"])
 	if tr.OperatorID != nil {
 		op = *tr.OperatorID
 	}
@@ -102,4 +96,20 @@ func (h *Hub) dispatchTransfer(ev events.Event) {
 // isTransferChange tells the loop which events are transfers' changes.
 func isTransferChange(ev events.Event) bool {
 	return ev.Type == chat.EventTransferChanged && ev.CompanyID != 0
+}
+
+// dataID reads an id of an event's data: an int64 on the node that
+// published it, a json.Number when it came from another node through NATS
+// (events decodes with UseNumber), a float64 from plain JSON.
+func dataID(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case json.Number:
+		n, _ := x.Int64()
+		return n
+	case float64:
+		return int64(x)
+	}
+	return 0
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/parley-cc/parley/internal/events"
+	"github.com/parley-cc/parley/internal/handover"
 	"github.com/parley-cc/parley/internal/realtime"
 )
 
@@ -23,6 +24,12 @@ func (s *Server) openRealtime(ctx context.Context, node string) error {
 			return err
 		}
 		s.NATS = n
+		// Requests for the calls this node holds, from the other nodes
+		// (an operator's accept that reached them).
+		s.Handover.Relay, s.Handover.RelayPrefix = n, handover.RelayPrefix(s.Config.NATSSubject)
+		if _, err := n.Reply(s.Handover.RelaySubject(node), s.Handover.ServeRelay); err != nil {
+			return err
+		}
 	}
 	return nil
 }
