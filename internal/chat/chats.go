@@ -67,23 +67,29 @@ type Chat struct {
 	CustomData        json.RawMessage
 	EventSeq          int64
 	VASeenSeq         int // the last message seq the virtual agent has consumed
+	// AwaitingSince is when an operator answered and the end user has not
+	// written since (inactivity.go); FirstReplyAt the first operator
+	// message (reports.go).
+	AwaitingSince *time.Time
+	FirstReplyAt  *time.Time
 }
 
 const chatColumns = `id, uuid, company_id, end_user_id, status, operator_id, created_at, updated_at, ended_at, last_seq, project_id,
 	menu_id, virtual_agent_id, lang, email, context, queued_at, timeout_at, deflection_channel, finished_by_user_id,
-	escalation_id, verified_customer, bad_actor, repeat_customer, custom_data, event_seq, va_seen_seq`
+	escalation_id, verified_customer, bad_actor, repeat_customer, custom_data, event_seq, va_seen_seq, awaiting_since, first_reply_at`
 
 func scanChat(s store.Scanner) (*Chat, error) {
 	c := &Chat{}
 	var created, updated, queued int64
-	var ended, timeout *int64
+	var ended, timeout, awaiting, replied *int64
 	var ctxJSON, custom string
 	if err := s.Scan(&c.ID, &c.UUID, &c.CompanyID, &c.EndUserID, &c.Status, &c.OperatorID, &created, &updated, &ended, &c.LastSeq, &c.ProjectID,
 		&c.MenuID, &c.VirtualAgentID, &c.Lang, &c.Email, &ctxJSON, &queued, &timeout, &c.DeflectionChannel, &c.FinishedByUserID,
-		&c.EscalationID, &c.Flags.VerifiedCustomer, &c.Flags.BadActor, &c.Flags.RepeatCustomer, &custom, &c.EventSeq, &c.VASeenSeq); err != nil {
+		&c.EscalationID, &c.Flags.VerifiedCustomer, &c.Flags.BadActor, &c.Flags.RepeatCustomer, &custom, &c.EventSeq, &c.VASeenSeq, &awaiting, &replied); err != nil {
 		return nil, err
 	}
 	c.EndedAt, c.TimeoutAt = msPtr(ended), msPtr(timeout)
+	c.AwaitingSince, c.FirstReplyAt = msPtr(awaiting), msPtr(replied)
 	if queued > 0 {
 		c.QueuedAt = msPtr(&queued)
 	}
@@ -428,6 +434,9 @@ type StatusChange struct {
 	Status     string
 	EndTime    *time.Time
 	FinishedBy *int64
+	// Reason, when set, goes in the chat.status event (the inactivity
+	// rule's "inactivity").
+	Reason string
 }
 
 // UpdateChatStatus moves a chat along its state machine. endTime may be
@@ -662,7 +671,11 @@ func (t *tx) end(ctx context.Context, c *Chat, sc StatusChange) error {
 	if err := t.setStatus(ctx, c, sc.Status, c.OperatorID, `ended_at = ?, finished_by_user_id = ?`, ended, sc.FinishedBy); err != nil {
 		return err
 	}
-	return t.log(ctx, c.ID, c.UUID, EventChatStatus, statusData(c, sc.Status, c.OperatorID))
+	data := statusData(c, sc.Status, c.OperatorID)
+	if sc.Reason != "" {
+		data["reason"] = sc.Reason
+	}
+	return t.log(ctx, c.ID, c.UUID, EventChatStatus, data)
 }
 
 // setStatus moves c from its read status to status with extra SET clauses,
