@@ -98,6 +98,9 @@ func scanChat(s store.Scanner) (*Chat, error) {
 	return c, nil
 }
 
+// errNoLiveChat answers a resume-only open that found nothing to resume.
+var errNoLiveChat = &parley.Error{Code: parley.ENOTFOUND, Message: "No live chat to resume: the chat starts with the first message."}
+
 func chatNotFound(id int64) error { return store.ErrNotFound(fmt.Sprintf("Chat %d", id)) }
 
 func getChat(ctx context.Context, q store.Querier, cid, id int64) (*Chat, error) {
@@ -140,6 +143,14 @@ type NewChat struct {
 	// Resume returns the end user's live chat of the project, if there is
 	// one, instead of opening another (the widget's visitors come back).
 	Resume bool
+	// ResumeOnly, with Resume, opens nothing: no live chat (or no such end
+	// user) is ENOTFOUND. The widget looks for a chat to resume this way,
+	// so that no chat exists before the visitor writes.
+	ResumeOnly bool
+	// FirstMessage, when set, is the end user's text message posted in the
+	// chat opened (or resumed) in the same transaction: the widget's chat
+	// starts with the visitor's first message (Opened.First).
+	FirstMessage string
 }
 
 // Turn is one message of a starting transcript.
@@ -163,6 +174,7 @@ type Opened struct {
 	Chat    *Chat
 	EndUser *EndUser
 	Resumed bool
+	First   *Message // NewChat.FirstMessage as posted
 }
 
 // CreateChat opens a chat with an end user of the caller's company.
@@ -219,11 +231,23 @@ func (s *Service) OpenChat(ctx context.Context, in NewChat) (*Opened, error) {
 			return nil, err
 		}
 	}
+	if in.FirstMessage != "" {
+		if err := validContent(in.FirstMessage); err != nil {
+			return nil, err
+		}
+	}
+	if in.ResumeOnly && (!in.Resume || in.ProjectID == 0) {
+		return nil, parley.Errorf(parley.EINVALID, "Only a project's chat is resumed.")
+	}
 	var out *Opened
 	err = s.retry(ctx, func() error {
 		return s.write(ctx, cid, func(t *tx) error {
 			var err error
 			out, err = t.openChat(ctx, in, ctxJSON)
+			if err != nil || in.FirstMessage == "" {
+				return err
+			}
+			out.First, err = t.postNew(ctx, out.Chat.ID, nil, nil, SenderEndUser, "text", in.FirstMessage, "")
 			return err
 		})
 	})
@@ -247,6 +271,11 @@ func (t *tx) openChat(ctx context.Context, in NewChat, ctxJSON string) (*Opened,
 		out.EndUser, err = getEndUser(ctx, t.Querier, t.cid, in.EndUserID)
 		if parley.ErrorCode(err) == parley.ENOTFOUND {
 			return nil, &parley.Error{Code: parley.ENOTFOUND, Message: "End user not found.", Fields: map[string]string{"end_user_id": "no such end user"}}
+		}
+	} else if in.ResumeOnly {
+		out.EndUser, err = endUserByIdentifier(ctx, t.Querier, t.cid, in.EndUser.Identifier)
+		if err == nil && out.EndUser == nil {
+			return nil, errNoLiveChat
 		}
 	} else {
 		out.EndUser, err = t.findOrCreateEndUser(ctx, in.EndUser)
@@ -273,6 +302,9 @@ func (t *tx) openChat(ctx context.Context, in NewChat, ctxJSON string) (*Opened,
 				return out, nil
 			} else if !errors.Is(err, store.ErrNoRows) {
 				return nil, err
+			}
+			if in.ResumeOnly {
+				return nil, errNoLiveChat
 			}
 		}
 	}
