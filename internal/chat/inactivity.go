@@ -220,3 +220,34 @@ func (c *Closer) Run(ctx context.Context) {
 		}
 	}
 }
+
+// Detail is what staff see of a chat beside its row: the customer's
+// inactivity (since when, and when the rule closes the chat) and their
+// rating.
+type Detail struct {
+	QuietSince *time.Time
+	CloseAt    *time.Time
+	Rating     *Rating
+}
+
+// ChatDetail reads chat c's Detail; c is a chat the caller has just read
+// (GetChat), so it is in their sight.
+func (s *Service) ChatDetail(ctx context.Context, c *Chat) (*Detail, error) {
+	d := &Detail{}
+	err := s.DB.Read(ctx, func(q store.Querier) error {
+		if c.Status == StatusAssigned && c.AwaitingSince != nil {
+			d.QuietSince = c.AwaitingSince
+			var rule *int
+			if c.MenuID != nil {
+				if err := q.QueryRow(ctx, `SELECT inactivity_minutes FROM menus WHERE id = ? AND company_id = ?`, *c.MenuID, c.CompanyID).Scan(&rule); err != nil {
+					return err
+				}
+			}
+			d.CloseAt = s.InactiveCloseAt(c, rule)
+		}
+		var err error
+		d.Rating, err = getRating(ctx, q, c.CompanyID, c.ID)
+		return err
+	})
+	return d, err
+}

@@ -195,7 +195,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			call{"POST", chat(b) + "/rating", tb, map[string]any{"rating": 4, "comment": "Quick"}, 201},
 			call{"POST", chat(b) + "/rating", tb, map[string]any{"rating": 4, "comment": "Quick"}, 200},
 			call{"POST", chat(b) + "/rating", tb, map[string]any{"rating": 1, "comment": "Quick"}, 409},
-			call{"POST", chat(b) + "/rating", tb, `{"comment": "`+strings.Repeat("c", widget.BodyLimit)+`"}`, 413},
+			call{"POST", chat(b) + "/rating", tb, `{"comment": "` + strings.Repeat("c", widget.BodyLimit) + `"}`, 413},
 			call{"GET", chat(b), tb, nil, 200}, // with its rating
 		)
 
