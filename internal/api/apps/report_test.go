@@ -72,7 +72,7 @@ func TestChatReport(t *testing.T) {
 		// Served: taken, answered, finished, rated 5 in the widget.
 		served, token := widgetChat(t, env, p.ProjectUUID, "visitor-served-0000000")
 		must(t, env.Do(t, "PATCH", fmt.Sprintf("/v1/chats/%d", served), a.OperatorToken, map[string]any{"status": "assigned"}), 200)
-		must(t, env.Do(t, "POST", fmt.Sprintf("/v1/chats/%d/messages", served), a.OperatorToken, map[string]any{"text": "Hi!"}), 201)
+		must(t, env.Do(t, "POST", fmt.Sprintf("/v1/chats/%d/messages", served), a.OperatorToken, map[string]any{"content": "Hi!"}), 201)
 		must(t, env.Do(t, "PATCH", fmt.Sprintf("/v1/chats/%d", served), a.OperatorToken, map[string]any{"status": "finished"}), 200)
 		rate := fmt.Sprintf("/v1/widget/projects/%s/chats/%d/rating", p.ProjectUUID, served)
 		must(t, env.Do(t, "POST", rate, "Bearer-less", map[string]any{"rating": 5}), 401)
