@@ -52,6 +52,19 @@ func TestCSATInReport(t *testing.T) {
 	cMust(t, env.Do(t, "PATCH", chat, tn.OperatorToken, map[string]any{"status": "assigned"}), 200)
 	cMust(t, env.Do(t, "POST", chat+"/messages", tn.OperatorToken, map[string]any{"content": "Yes, it left this morning."}), 201)
 	cWait(t, user, "the answer", frameHas("#log .msg.from-operator", "it left this morning"))
+	// After a reload the notices keep the order of events: the visitor's
+	// message, the operator joining, the operator's answer.
+	order := `[...` + widgetDoc + `.querySelectorAll("#log .msg")].map((m) => m.classList.contains("system") ? "joined" : m.classList.contains("mine") ? "visitor" : "operator").join(",")`
+	if got := cEval[string](t, user, order); got != "visitor,joined,operator" {
+		t.Errorf("live order: %q", got)
+	}
+	cRun(t, user, "reload", chromedp.Reload())
+	frame = openWidget(t, user, env, project)
+	cWait(t, user, "the history after the reload", frameHas("#log .msg.from-operator", "it left this morning"))
+	cWait(t, user, "the join notice after the reload", frameHas("#log .msg.system", "joined the chat"))
+	if got := cEval[string](t, user, order); got != "visitor,joined,operator" {
+		t.Errorf("order after a reload: %q, want the join notice between the visitor's message and the answer", got)
+	}
 	cMust(t, env.Do(t, "PATCH", chat, tn.OperatorToken, map[string]any{"status": "finished"}), 200)
 
 	cWait(t, user, "the rating form", `(() => { try { return !!`+widgetDoc+`.querySelector("#csat-form"); } catch (x) { return false; } })()`)
