@@ -118,6 +118,39 @@ func TestCSATInReport(t *testing.T) {
 		t.Errorf("the chart has %d bars with chats, want 1", n)
 	}
 	shoot(t, sup, "supervisor-chat-report.png")
+
+	// A menu named like a formula, with a chat: the export must keep it text.
+	hostile := hostileCells[0]
+	var evil struct {
+		ID int64 `json:"id"`
+	}
+	cMust(t, env.Do(t, "POST", "/apps/api/v1/menus", tn.Token, map[string]any{"name": hostile[0]}), 201).JSON(t, &evil)
+	cMust(t, env.Do(t, "POST", "/apps/api/v1/chats", tn.Token, map[string]any{"chat": map[string]any{"menu_id": evil.ID},
+		"end_user": map[string]any{"phone": "+100"}}), 201)
+
+	do(t, sup, chromedp.Evaluate[chromedp.Void](`document.querySelector("main form.toolbar").requestSubmit()`))
+	waitJS(t, sup, "the report with the new menu", `document.getElementById("chats-summary") && document.getElementById("chats-summary").textContent.startsWith("2 chats")`)
+	rows = js[[]string](t, sup, `[...document.querySelectorAll("#chat-report tbody tr")].map((r) => [...r.cells].map((c) => c.textContent).join("|"))`)
+
+	// The export: one row per table row, the formula-like name as text.
+	do(t, sup, chromedp.Evaluate[chromedp.Void](`(() => { const orig = URL.createObjectURL; window.__csv = null;
+		URL.createObjectURL = (b) => { b.arrayBuffer().then((buf) => { window.__csv = new TextDecoder("utf-8", { ignoreBOM: true }).decode(buf); }); return orig(b); }; })()`))
+	do(t, sup, chromedp.Click(chromedp.CSS(`#chats-export`)))
+	waitJS(t, sup, "the CSV", `window.__csv !== null`)
+	csvRows := readCSV(t, js[string](t, sup, `window.__csv`))
+	if len(csvRows) != len(rows)+1 || csvRows[0][0] != "kind" || csvRows[0][1] != "name" {
+		t.Fatalf("the export: %q", csvRows)
+	}
+	var neutral bool
+	for _, r := range csvRows[1:] {
+		if strings.HasPrefix(r[1], "=") {
+			t.Errorf("a formula cell in the export: %q", r)
+		}
+		neutral = neutral || r[1] == hostile[1]
+	}
+	if !neutral {
+		t.Errorf("no neutralised menu name %q in the export: %q", hostile[1], csvRows)
+	}
 }
 
 // TestInactivityCloseInConsole: the online operator answers a visitor in
