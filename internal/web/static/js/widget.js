@@ -110,22 +110,23 @@ function addMessage(m) {
 
 function note(text) { addNode(el("div", { class: "msg system" }, text)); }
 
-// joinedNote says the operator joined where it happened: live, at the end
-// of the log; when the history is read after a reload, before the
-// operator's first message (they join, then write), so that notices keep
-// the order of events.
-function joinedNote(text, fromHistory) {
-  const first = fromHistory && $("log").querySelector(".msg.from-operator");
+// joinedNote says the operator joined where it happened: before the first
+// operator message after seq floor (they join, then write; floor is the
+// last message shown when the status change was seen, 0 for a history read
+// after a reload), else at the end, so that notices keep the order of
+// events whichever answer comes back first.
+function joinedNote(text, floor) {
+  const first = [...$("log").querySelectorAll(".msg.from-operator")].find((m) => Number(m.dataset.seq) > floor);
   if (first) first.before(el("div", { class: "msg system" }, text));
   else note(text);
 }
 
 // ---- the chat's state ----
 
-async function loadChat(fromHistory) {
+async function loadChat(floor = state.lastSeq) {
   const c = await api("GET", "");
   const name = c.operator ? c.operator.name : null;
-  if (name && name !== state.operator) joinedNote(name + " joined the chat.", fromHistory);
+  if (name && name !== state.operator) joinedNote(name + " joined the chat.", floor);
   state.operator = name;
   state.status = c.status;
   const ended = ["finished", "dismissed", "timed_out"].includes(c.status);
@@ -150,7 +151,7 @@ async function openChat() {
   state.stream = new Stream({ token: () => state.sess.token, onEvent, onState, onResync: () => loadMessages() });
   state.stream.watch(state.sess.chatId);
   await loadMessages();
-  await loadChat(true).catch(showError);
+  await loadChat(0).catch(showError);
 }
 
 // ---- live updates ----
@@ -171,7 +172,7 @@ function onEvent(f) {
       loadMessages();
       return;
     case "chat.status":
-      loadChat().catch(showError);
+      loadChat(state.lastSeq).catch(showError); // the floor as of the change, before any answer arrives
       loadMessages();
   }
 }
