@@ -56,8 +56,8 @@ type InboxItem struct {
 	// CustomerQuietSince is when an operator answered an assigned chat and
 	// the customer has not written since (the inactivity rule's clock).
 	CustomerQuietSince *time.Time
-	Unread       int
-	Labels       []string
+	Unread             int
+	Labels             []string
 }
 
 // InboxMessage is the last message of an inbox item.

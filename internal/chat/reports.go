@@ -71,10 +71,10 @@ type ChatReport struct {
 
 // reportChat is what the report reads of one chat.
 type reportChat struct {
-	menu, op                               *int64
-	status                                 string
-	created, queued                        int64
-	ended, firstReply, joined, rating, who *int64
+	menu, op                          *int64
+	status                            string
+	created, queued                   int64
+	ended, firstReply, joined, rating *int64
 }
 
 // abandoned reports whether the chat ended before any operator answered
