@@ -702,7 +702,8 @@ func (t *tx) end(ctx context.Context, c *Chat, sc StatusChange) error {
 	}
 	// An ended chat waits on nobody: clearing awaiting_since keeps the
 	// inactivity sweep's partial index to live chats.
-	if err := t.setStatus(ctx, c, sc.Status, c.OperatorID, `ended_at = ?, finished_by_user_id = ?, awaiting_since = NULL`, ended, sc.FinishedBy); err != nil {
+	if err := t.setStatus(ctx, c, sc.Status, c.OperatorID, `ended_at = ?, finished_by_user_id = ?, awaiting_since = NULL, end_reason = ?`,
+		ended, sc.FinishedBy, sc.Reason); err != nil {
 		return err
 	}
 	data := statusData(c, sc.Status, c.OperatorID)

@@ -26,8 +26,12 @@ const DefaultInactivity = 10 * time.Minute
 // MaxInactivityMinutes bounds a menu's rule (a week).
 const MaxInactivityMinutes = 7 * 24 * 60
 
-// ReasonInactivity is the reason of a chat.status event the rule caused.
-const ReasonInactivity = "inactivity"
+// End reasons, in the chat.status event that ends a chat and stored with
+// it (end_reason): the inactivity rule closed it, or the end user ended it.
+const (
+	ReasonInactivity = "inactivity"
+	ReasonEndUser    = "end_user"
+)
 
 func validInactivity(m *int) error {
 	if m != nil && (*m < 0 || *m > MaxInactivityMinutes) {
@@ -250,4 +254,29 @@ func (s *Service) ChatDetail(ctx context.Context, c *Chat) (*Detail, error) {
 		return err
 	})
 	return d, err
+}
+
+// EndByEndUser ends chat chatID as its end user (the widget's "End chat"):
+// status finished with reason end_user, the operator released. A chat that
+// has ended is a conflict.
+func (s *Service) EndByEndUser(ctx context.Context, chatID int64) error {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return err
+	}
+	if c, _ := parley.CallerFrom(ctx); c.Role != parley.RoleEndUser {
+		return parley.Errorf(parley.EFORBIDDEN, "Only the chat's end user ends it this way.")
+	}
+	return s.retry(ctx, func() error {
+		return s.write(ctx, cid, func(t *tx) error {
+			c, err := getChat(ctx, t.Querier, cid, chatID)
+			if err != nil {
+				return err
+			}
+			if Final(c.Status) {
+				return parley.Errorf(parley.ECONFLICT, "Chat %d has ended already.", chatID)
+			}
+			return t.end(ctx, c, StatusChange{Status: StatusFinished, Reason: ReasonEndUser})
+		})
+	})
 }

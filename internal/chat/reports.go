@@ -72,15 +72,15 @@ type ChatReport struct {
 // reportChat is what the report reads of one chat.
 type reportChat struct {
 	menu, op                          *int64
-	status                            string
+	status, endReason                 string
 	created, queued                   int64
 	ended, firstReply, joined, rating *int64
 }
 
-// abandoned reports whether the chat ended before any operator answered
-// and not by staff: the end user went away.
+// abandoned reports whether the chat ended before any operator answered,
+// by the end user: they went silent (timed out) or ended it themselves.
 func (c *reportChat) abandoned() bool {
-	return c.ended != nil && c.firstReply == nil && c.status == StatusTimedOut
+	return c.ended != nil && c.firstReply == nil && (c.status == StatusTimedOut || c.endReason == ReasonEndUser)
 }
 
 // firstResponse is from entering the queue (or creation) to the first
@@ -129,12 +129,12 @@ func (s *Service) ChatReport(ctx context.Context, f ReportFilter) (*ChatReport, 
 		var err error
 		chats, err = store.Collect(ctx, q, func(r store.Scanner) (c reportChat, err error) {
 			var queued *int64
-			err = r.Scan(&c.menu, &c.op, &c.status, &c.created, &queued, &c.ended, &c.firstReply, &c.joined, &c.rating)
+			err = r.Scan(&c.menu, &c.op, &c.status, &c.endReason, &c.created, &queued, &c.ended, &c.firstReply, &c.joined, &c.rating)
 			if queued != nil {
 				c.queued = *queued
 			}
 			return c, err
-		}, `SELECT c.menu_id, c.operator_id, c.status, c.created_at, c.queued_at, c.ended_at, c.first_reply_at,
+		}, `SELECT c.menu_id, c.operator_id, c.status, c.end_reason, c.created_at, c.queued_at, c.ended_at, c.first_reply_at,
 			(SELECT MIN(p.joined_at) FROM chat_participants p WHERE p.chat_id = c.id AND p.kind = '`+PartOperator+`'),
 			r.rating
 			FROM chats c LEFT JOIN chat_ratings r ON r.chat_id = c.id

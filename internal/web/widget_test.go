@@ -52,4 +52,10 @@ func TestWidgetKeepsConversation(t *testing.T) {
 	if len(chats.Chats) != 1 {
 		t.Fatalf("%d chats after a reload, want 1", len(chats.Chats))
 	}
+
+	// The visitor ends the chat: the widget says so and asks for a rating.
+	frame = openWidget(t, user, env, project)
+	cRun(t, user, "end the chat", chromedp.Click(chromedp.CSS(`#end`), chromedp.FromNode(frame)))
+	cWait(t, user, "the chat ended", frameHas("#status", "The chat has ended"))
+	cWait(t, user, "the rating form", `(() => { try { return !!`+widgetDoc+`.querySelector("#csat-form"); } catch (x) { return false; } })()`)
 }

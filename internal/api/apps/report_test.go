@@ -53,7 +53,8 @@ func widgetChat(t *testing.T, env *testenv.Env, pid, visitor string) (int64, str
 
 // TestChatReport: a company's report counts its chats of the window per
 // menu and per operator, with the first response, the CSAT an end user
-// gave in the widget and the chat abandoned before any answer; another
+// gave in the widget and the chats abandoned before any answer (timed out,
+// or ended by the visitor); another
 // company's report has none of it, and operators may not read it.
 func TestChatReport(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, dsn string) {
@@ -81,6 +82,10 @@ func TestChatReport(t *testing.T) {
 		abandoned, _ := widgetChat(t, env, p.ProjectUUID, "visitor-gone-000000000")
 		must(t, env.Do(t, "PATCH", fmt.Sprintf("/apps/api/v1/chats/%d", abandoned), a.Token, map[string]any{"chat": map[string]any{"status": "timed_out"}}), 200)
 
+		// Abandoned too: the visitor ended it before any answer.
+		left, leftToken := widgetChat(t, env, p.ProjectUUID, "visitor-left-000000000")
+		must(t, env.Do(t, "POST", fmt.Sprintf("/v1/widget/projects/%s/chats/%d/end", p.ProjectUUID, left), leftToken, nil), 204)
+
 		// Staff see the rating on the chat.
 		var v1chat struct {
 			Rating *struct {
@@ -99,17 +104,17 @@ func TestChatReport(t *testing.T) {
 		res.JSON(t, &rep)
 		// The fixture's own chat (escalated, never answered) counts too.
 		tot := rep.Totals
-		if tot.Chats != 3 || tot.Ended != 2 || tot.Abandoned != 1 || tot.FirstResponse.Count != 1 || tot.Handle.Count != 1 ||
+		if tot.Chats != 4 || tot.Ended != 3 || tot.Abandoned != 2 || tot.FirstResponse.Count != 1 || tot.Handle.Count != 1 ||
 			tot.CSAT.Count != 1 || tot.CSAT.Avg == nil || *tot.CSAT.Avg != 5 {
 			t.Errorf("totals: %s", res.Body)
 		}
-		if len(rep.Menus) != 1 || rep.Menus[0].ID != a.MenuID || rep.Menus[0].Chats != 3 || rep.Menus[0].Name != "Alpha-menu-secret" {
+		if len(rep.Menus) != 1 || rep.Menus[0].ID != a.MenuID || rep.Menus[0].Chats != 4 || rep.Menus[0].Name != "Alpha-menu-secret" {
 			t.Errorf("menus: %+v", rep.Menus)
 		}
 		if len(rep.Operators) != 1 || rep.Operators[0].ID != me.OperatorID || rep.Operators[0].Chats != 1 || rep.Operators[0].CSAT.Count != 1 {
 			t.Errorf("operators: %+v", rep.Operators)
 		}
-		if len(rep.Days) != 1 || rep.Days[0].Date != today || rep.Days[0].Chats != 3 {
+		if len(rep.Days) != 1 || rep.Days[0].Date != today || rep.Days[0].Chats != 4 {
 			t.Errorf("days: %+v", rep.Days)
 		}
 		// A window of other days has none of them.

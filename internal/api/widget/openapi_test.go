@@ -171,6 +171,9 @@ func TestOpenAPIResponses(t *testing.T) {
 			call{"GET", chat(a) + "/messages", ta, nil, 200},
 			call{"GET", chat(a) + "/messages?after_seq=1&limit=2", ta, nil, 200},
 			call{"GET", chat(a) + "/messages?limit=x", ta, nil, 400},
+			call{"POST", chat(a) + "/end", ta, nil, 204}, // the visitor ends the chat
+			call{"POST", chat(a) + "/end", ta, nil, 409},
+			call{"GET", chat(a), ta, nil, 200},
 		)
 
 		// An ended chat takes no more posts.

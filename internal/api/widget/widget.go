@@ -86,6 +86,7 @@ func Routes() []Route {
 		{Method: "POST", Path: chatPath + "/photos/upload", Handle: (*Handler).uploadPhoto},
 		{Method: "POST", Path: chatPath + "/photos", Handle: (*Handler).attachPhoto},
 		{Method: "POST", Path: chatPath + "/rating", Handle: (*Handler).rate},
+		{Method: "POST", Path: chatPath + "/end", Handle: (*Handler).end},
 	})
 }
 
@@ -482,5 +483,18 @@ func (h *Handler) attachPhoto(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	api.WriteJSON(w, http.StatusCreated, map[string]any{"media_id": as[0].ID, "url": as[0].URL})
+	return nil
+}
+
+// end ends the chat as its end user ("End chat" in the widget): 204, 409
+// once it has ended. The widget then asks for a rating.
+func (h *Handler) end(w http.ResponseWriter, r *http.Request) error {
+	if err := h.limitPost(r); err != nil {
+		return err
+	}
+	if err := h.Chats.EndByEndUser(r.Context(), chatOf(r.Context()).ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

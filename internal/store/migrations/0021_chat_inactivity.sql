@@ -8,6 +8,9 @@
 -- first_reply_at: the first operator message, for the first response time.
 ALTER TABLE chats ADD COLUMN awaiting_since BIGINT;
 ALTER TABLE chats ADD COLUMN first_reply_at BIGINT;
+-- end_reason: why a chat ended when the status does not say it all
+-- ('inactivity', 'end_user'; '' otherwise), for the report's abandoned chats.
+ALTER TABLE chats ADD COLUMN end_reason TEXT NOT NULL DEFAULT '';
 -- NULL: the server's default (PARLEY_CHAT_INACTIVITY); 0: never.
 ALTER TABLE menus ADD COLUMN inactivity_minutes INTEGER;
 

@@ -134,7 +134,23 @@ async function loadChat(floor = state.lastSeq) {
     : c.status === "queued" ? "Waiting for an agent to join…" : "Our assistant is here to help.");
   enable(!ended);
   $("restart").hidden = !ended;
+  endButton().hidden = ended;
   if (ended) showRating(c.rating, api);
+}
+
+// endButton is the visitor's "End chat" (built here: the page has no
+// markup for it); the chat then asks for a rating.
+function endButton() {
+  let b = $("end");
+  if (!b) {
+    b = el("button", { id: "end", type: "button", hidden: true }, "End chat");
+    b.addEventListener("click", async () => {
+      showError();
+      try { await api("POST", "/end"); await loadChat(); } catch (x) { showError(x); }
+    });
+    $("close").before(b);
+  }
+  return b;
 }
 
 // idle is the widget before the first message: nothing to load, the
@@ -143,6 +159,7 @@ function idle() {
   setStatus("Write us a message: we will answer here.");
   enable(true);
   $("restart").hidden = true;
+  endButton().hidden = true;
 }
 
 // openChat watches the session's chat and shows it: the history first,
