@@ -71,8 +71,9 @@ func TestCSATInReport(t *testing.T) {
 	cRun(t, user, "rate 4 stars",
 		chromedp.Click(chromedp.CSS(`#csat .star:nth-child(4)`), chromedp.FromNode(frame)),
 		chromedp.SendKeys(chromedp.CSS(`#csat-comment`), "Quick and kind", chromedp.FromNode(frame)),
-		chromedp.Click(chromedp.CSS(`#csat-form button[type=submit]`), chromedp.FromNode(frame)),
 	)
+	shoot(t, user, "widget-csat.png")
+	cRun(t, user, "send the rating", chromedp.Click(chromedp.CSS(`#csat-form button[type=submit]`), chromedp.FromNode(frame)))
 	cWait(t, user, "the thanks", frameHas("#csat", "You rated this chat 4 of 5"))
 	// Stored with the chat, as staff see it.
 	var got struct {
@@ -178,6 +179,7 @@ func TestInactivityCloseInConsole(t *testing.T) {
 	cWait(t, op, "the inactivity sign in the chat", pageHas("#chat-info", "Customer inactive since"))
 	cWait(t, op, "the closing time", pageHas("#chat-info", "closes at"))
 	cWait(t, op, "the inactivity sign in the list", pageHas("#mine", "customer inactive"))
+	shoot(t, op, "console-customer-inactive.png")
 
 	cWait(t, op, "the close notice", pageHas("#log .msg.system", "Closed for inactivity"))
 	cWait(t, op, "the chat ended", `document.getElementById("finish").disabled`)
