@@ -156,11 +156,16 @@ func TestCSATInReport(t *testing.T) {
 
 // TestInactivityCloseInConsole: the online operator answers a visitor in
 // the console; the console shows that the customer has been inactive since
-// the answer, in the list and in the chat; the inactivity rule then closes
-// the chat with a notice the operator sees live, and frees the operator.
+// the answer, in the list and in the chat; the menu's inactivity rule then
+// closes the chat with a notice the operator sees live, and frees the
+// operator.
 func TestInactivityCloseInConsole(t *testing.T) {
+	// The server's rule is an hour, so the signs are seen whatever the
+	// machine's load; then the menu's rule is set to a minute, which the
+	// closer's safety poll (2 s here) picks up.
 	env := testenv.StartWith(t, testenv.SQLiteDSN(t), testenv.Options{Configure: func(c *server.Config) {
-		c.ChatInactivity = 20 * time.Second // long enough to see the sign, short enough to wait for the close
+		c.ChatInactivity = time.Hour
+		c.ChatPoll = 2 * time.Second
 	}})
 	tn := env.NewTenant(t, "Shop")
 	project := deskProject(t, env, tn)
@@ -180,6 +185,17 @@ func TestInactivityCloseInConsole(t *testing.T) {
 	cWait(t, op, "the closing time", pageHas("#chat-info", "closes at"))
 	cWait(t, op, "the inactivity sign in the list", pageHas("#mine", "customer inactive"))
 	shoot(t, op, "console-customer-inactive.png")
+	var menus struct {
+		Menus []struct {
+			ID   int64  `json:"id"`
+			Name string `json:"name"`
+		} `json:"menus"`
+	}
+	cMust(t, env.Do(t, "GET", "/apps/api/v1/menus", tn.Token, nil), 200).JSON(t, &menus)
+	if len(menus.Menus) != 1 {
+		t.Fatalf("menus: %+v", menus)
+	}
+	cMust(t, env.Do(t, "PATCH", fmt.Sprintf("/apps/api/v1/menus/%d", menus.Menus[0].ID), tn.Token, map[string]any{"inactivity_minutes": 1}), 200)
 
 	cWait(t, op, "the close notice", pageHas("#log .msg.system", "Closed for inactivity"))
 	cWait(t, op, "the chat ended", `document.getElementById("finish").disabled`)
