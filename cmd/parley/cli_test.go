@@ -105,6 +105,7 @@ func TestBadSettingsRefused(t *testing.T) {
 		{"PARLEY_DB", []string{"PARLEY_DB=mysql://root@localhost/parley"}},
 		{"PARLEY_LEASE", []string{"PARLEY_LEASE=5ms"}},
 		{"PARLEY_CHAT_TIMEOUT", []string{"PARLEY_CHAT_TIMEOUT=soon"}},
+		{"PARLEY_CHAT_INACTIVITY", []string{"PARLEY_CHAT_INACTIVITY=-1m"}},
 		{"PARLEY_SIM_PACE", []string{"PARLEY_SIM_PACE=fast"}},
 		{"PARLEY_SIM_TTS", []string{"PARLEY_SIM_TTS=loud"}},
 		{"PARLEY_WEBHOOK_ALLOW_PRIVATE", []string{"PARLEY_WEBHOOK_ALLOW_PRIVATE=yes"}},

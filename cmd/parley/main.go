@@ -68,6 +68,8 @@ PARLEY_MEDIA_BACKEND (local|s3; default local: files in DATA_DIR/media), and for
 PARLEY_S3_ENDPOINT (host:port), PARLEY_S3_BUCKET, PARLEY_S3_ACCESS_KEY, PARLEY_S3_SECRET_KEY,
 PARLEY_S3_REGION (default us-east-1), PARLEY_S3_SECURE (default true: HTTPS),
 PARLEY_CHAT_TIMEOUT (default 30m: a live chat whose end user is silent this long times out; 0 never),
+PARLEY_CHAT_INACTIVITY (default 10m: an assigned chat whose end user has not answered the operator
+this long is closed, freeing the operator; a menu's inactivity_minutes overrides it; 0 never),
 PARLEY_WEBHOOK_ALLOW_PRIVATE (1 lets webhook URLs point at loopback, private and
 link-local addresses; default 0: refused when saved and when connecting),
 PARLEY_NATS_URL (nats://host:4222: links the nodes of a cluster so that every node's
@@ -409,6 +411,14 @@ func workerSettings(cfg *server.Config) error {
 			return fmt.Errorf("PARLEY_CHAT_TIMEOUT: want a duration such as 30m (0 never times out), got %q", v)
 		}
 		cfg.ChatTimeout = d
+	}
+	cfg.ChatInactivity = chat.DefaultInactivity
+	if v := os.Getenv("PARLEY_CHAT_INACTIVITY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > chat.MaxInactivityMinutes*time.Minute {
+			return fmt.Errorf("PARLEY_CHAT_INACTIVITY: want a duration such as 10m, at most 168h (0 never closes), got %q", v)
+		}
+		cfg.ChatInactivity = d
 	}
 	if v := os.Getenv("PARLEY_SIM_PACE"); v != "" {
 		p, err := strconv.ParseFloat(v, 64)

@@ -108,6 +108,7 @@ func sightRoutes(project string, company int64, c sightChat) (address, list map[
 		"POST /apps/api/v1/chats":                          "opens a new chat",
 		"POST " + livechat.Prefix + "/conversations":       "opens a new chat",
 		"GET /apps/api/v1/stats/live":                      "company totals, no chat",
+		"GET /apps/api/v1/stats/chats":                     "company report, no chat: staff only (apps TestChatReport)",
 		"GET /v1/messages/search":                          "messages in sight: v1 TestSearchMessages",
 		"GET /v1/labels":                                   "the company's label names, no chat",
 		"GET /v1/canned_responses":                         "canned responses, no chat",

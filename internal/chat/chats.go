@@ -67,23 +67,29 @@ type Chat struct {
 	CustomData        json.RawMessage
 	EventSeq          int64
 	VASeenSeq         int // the last message seq the virtual agent has consumed
+	// AwaitingSince is when an operator answered and the end user has not
+	// written since (inactivity.go); FirstReplyAt the first operator
+	// message (reports.go).
+	AwaitingSince *time.Time
+	FirstReplyAt  *time.Time
 }
 
 const chatColumns = `id, uuid, company_id, end_user_id, status, operator_id, created_at, updated_at, ended_at, last_seq, project_id,
 	menu_id, virtual_agent_id, lang, email, context, queued_at, timeout_at, deflection_channel, finished_by_user_id,
-	escalation_id, verified_customer, bad_actor, repeat_customer, custom_data, event_seq, va_seen_seq`
+	escalation_id, verified_customer, bad_actor, repeat_customer, custom_data, event_seq, va_seen_seq, awaiting_since, first_reply_at`
 
 func scanChat(s store.Scanner) (*Chat, error) {
 	c := &Chat{}
 	var created, updated, queued int64
-	var ended, timeout *int64
+	var ended, timeout, awaiting, replied *int64
 	var ctxJSON, custom string
 	if err := s.Scan(&c.ID, &c.UUID, &c.CompanyID, &c.EndUserID, &c.Status, &c.OperatorID, &created, &updated, &ended, &c.LastSeq, &c.ProjectID,
 		&c.MenuID, &c.VirtualAgentID, &c.Lang, &c.Email, &ctxJSON, &queued, &timeout, &c.DeflectionChannel, &c.FinishedByUserID,
-		&c.EscalationID, &c.Flags.VerifiedCustomer, &c.Flags.BadActor, &c.Flags.RepeatCustomer, &custom, &c.EventSeq, &c.VASeenSeq); err != nil {
+		&c.EscalationID, &c.Flags.VerifiedCustomer, &c.Flags.BadActor, &c.Flags.RepeatCustomer, &custom, &c.EventSeq, &c.VASeenSeq, &awaiting, &replied); err != nil {
 		return nil, err
 	}
 	c.EndedAt, c.TimeoutAt = msPtr(ended), msPtr(timeout)
+	c.AwaitingSince, c.FirstReplyAt = msPtr(awaiting), msPtr(replied)
 	if queued > 0 {
 		c.QueuedAt = msPtr(&queued)
 	}
@@ -91,6 +97,9 @@ func scanChat(s store.Scanner) (*Chat, error) {
 	c.CreatedAt, c.UpdatedAt = ms(created), ms(updated)
 	return c, nil
 }
+
+// errNoLiveChat answers a resume-only open that found nothing to resume.
+var errNoLiveChat = &parley.Error{Code: parley.ENOTFOUND, Message: "No live chat to resume: the chat starts with the first message."}
 
 func chatNotFound(id int64) error { return store.ErrNotFound(fmt.Sprintf("Chat %d", id)) }
 
@@ -134,6 +143,14 @@ type NewChat struct {
 	// Resume returns the end user's live chat of the project, if there is
 	// one, instead of opening another (the widget's visitors come back).
 	Resume bool
+	// ResumeOnly, with Resume, opens nothing: no live chat (or no such end
+	// user) is ENOTFOUND. The widget looks for a chat to resume this way,
+	// so that no chat exists before the visitor writes.
+	ResumeOnly bool
+	// FirstMessage, when set, is the end user's text message posted in the
+	// chat opened (or resumed) in the same transaction: the widget's chat
+	// starts with the visitor's first message (Opened.First).
+	FirstMessage string
 }
 
 // Turn is one message of a starting transcript.
@@ -157,6 +174,7 @@ type Opened struct {
 	Chat    *Chat
 	EndUser *EndUser
 	Resumed bool
+	First   *Message // NewChat.FirstMessage as posted
 }
 
 // CreateChat opens a chat with an end user of the caller's company.
@@ -213,11 +231,23 @@ func (s *Service) OpenChat(ctx context.Context, in NewChat) (*Opened, error) {
 			return nil, err
 		}
 	}
+	if in.FirstMessage != "" {
+		if err := validContent(in.FirstMessage); err != nil {
+			return nil, err
+		}
+	}
+	if in.ResumeOnly && (!in.Resume || in.ProjectID == 0) {
+		return nil, parley.Errorf(parley.EINVALID, "Only a project's chat is resumed.")
+	}
 	var out *Opened
 	err = s.retry(ctx, func() error {
 		return s.write(ctx, cid, func(t *tx) error {
 			var err error
 			out, err = t.openChat(ctx, in, ctxJSON)
+			if err != nil || in.FirstMessage == "" {
+				return err
+			}
+			out.First, err = t.postNew(ctx, out.Chat.ID, nil, nil, SenderEndUser, "text", in.FirstMessage, "")
 			return err
 		})
 	})
@@ -241,6 +271,11 @@ func (t *tx) openChat(ctx context.Context, in NewChat, ctxJSON string) (*Opened,
 		out.EndUser, err = getEndUser(ctx, t.Querier, t.cid, in.EndUserID)
 		if parley.ErrorCode(err) == parley.ENOTFOUND {
 			return nil, &parley.Error{Code: parley.ENOTFOUND, Message: "End user not found.", Fields: map[string]string{"end_user_id": "no such end user"}}
+		}
+	} else if in.ResumeOnly {
+		out.EndUser, err = endUserByIdentifier(ctx, t.Querier, t.cid, in.EndUser.Identifier)
+		if err == nil && out.EndUser == nil {
+			return nil, errNoLiveChat
 		}
 	} else {
 		out.EndUser, err = t.findOrCreateEndUser(ctx, in.EndUser)
@@ -267,6 +302,9 @@ func (t *tx) openChat(ctx context.Context, in NewChat, ctxJSON string) (*Opened,
 				return out, nil
 			} else if !errors.Is(err, store.ErrNoRows) {
 				return nil, err
+			}
+			if in.ResumeOnly {
+				return nil, errNoLiveChat
 			}
 		}
 	}
@@ -428,6 +466,9 @@ type StatusChange struct {
 	Status     string
 	EndTime    *time.Time
 	FinishedBy *int64
+	// Reason, when set, goes in the chat.status event (the inactivity
+	// rule's "inactivity").
+	Reason string
 }
 
 // UpdateChatStatus moves a chat along its state machine. endTime may be
@@ -659,10 +700,17 @@ func (t *tx) end(ctx context.Context, c *Chat, sc StatusChange) error {
 			return err
 		}
 	}
-	if err := t.setStatus(ctx, c, sc.Status, c.OperatorID, `ended_at = ?, finished_by_user_id = ?`, ended, sc.FinishedBy); err != nil {
+	// An ended chat waits on nobody: clearing awaiting_since keeps the
+	// inactivity sweep's partial index to live chats.
+	if err := t.setStatus(ctx, c, sc.Status, c.OperatorID, `ended_at = ?, finished_by_user_id = ?, awaiting_since = NULL, end_reason = ?`,
+		ended, sc.FinishedBy, sc.Reason); err != nil {
 		return err
 	}
-	return t.log(ctx, c.ID, c.UUID, EventChatStatus, statusData(c, sc.Status, c.OperatorID))
+	data := statusData(c, sc.Status, c.OperatorID)
+	if sc.Reason != "" {
+		data["reason"] = sc.Reason
+	}
+	return t.log(ctx, c.ID, c.UUID, EventChatStatus, data)
 }
 
 // setStatus moves c from its read status to status with extra SET clauses,

@@ -53,8 +53,11 @@ type InboxItem struct {
 	EndUserName  string
 	LastMessage  *InboxMessage // nil: no message yet
 	WaitingSince *time.Time    // the customer's oldest unanswered message, or entering the queue
-	Unread       int
-	Labels       []string
+	// CustomerQuietSince is when an operator answered an assigned chat and
+	// the customer has not written since (the inactivity rule's clock).
+	CustomerQuietSince *time.Time
+	Unread             int
+	Labels             []string
 }
 
 // InboxMessage is the last message of an inbox item.
@@ -169,6 +172,7 @@ func (s *Service) Inbox(ctx context.Context, f InboxFilter) ([]*InboxItem, error
 		}
 		answered := "(SELECT MAX(a.seq) FROM chat_messages a WHERE a.chat_id = c.id AND a.sender_type IN ('" + SenderOperator + "', '" + SenderVirtualAgent + "'))"
 		query := `SELECT * FROM (SELECT c.id, c.status, c.operator_id, c.menu_id, c.created_at, c.ended_at, c.queued_at, c.end_user_id, e.name,
+			CASE WHEN c.status = '` + StatusAssigned + `' THEN c.awaiting_since END AS quiet,
 			m.seq, m.sender_type, m.type, m.content, m.created_at,
 			(SELECT COUNT(*) FROM chat_messages u WHERE u.chat_id = c.id AND u.sender_type = '` + SenderEndUser + `' AND u.seq > COALESCE(` + read + `, 0)) AS unread,
 			CASE WHEN c.status = '` + StatusQueued + `' THEN c.queued_at
@@ -184,15 +188,15 @@ func (s *Service) Inbox(ctx context.Context, f InboxFilter) ([]*InboxItem, error
 		out, err = store.Collect(ctx, q, func(r store.Scanner) (*InboxItem, error) {
 			it := &InboxItem{Labels: []string{}}
 			var created, queued int64
-			var ended, waiting, mCreated *int64
+			var ended, waiting, mCreated, quiet *int64
 			var mSeq *int
 			var mSender, mType, mContent *string
-			err := r.Scan(&it.ChatID, &it.Status, &it.OperatorID, &it.MenuID, &created, &ended, &queued, &it.EndUserID, &it.EndUserName,
+			err := r.Scan(&it.ChatID, &it.Status, &it.OperatorID, &it.MenuID, &created, &ended, &queued, &it.EndUserID, &it.EndUserName, &quiet,
 				&mSeq, &mSender, &mType, &mContent, &mCreated, &it.Unread, &waiting)
 			if err != nil {
 				return nil, err
 			}
-			it.CreatedAt, it.EndedAt, it.WaitingSince = ms(created), msPtr(ended), msPtr(waiting)
+			it.CreatedAt, it.EndedAt, it.WaitingSince, it.CustomerQuietSince = ms(created), msPtr(ended), msPtr(waiting), msPtr(quiet)
 			if mSeq != nil {
 				it.LastMessage = &InboxMessage{Seq: *mSeq, SenderType: *mSender, Type: *mType, Content: clipRunes(*mContent, InboxPreview), CreatedAt: ms(*mCreated)}
 			}

@@ -18,6 +18,9 @@ type Menu struct {
 	AgentID     *int64 // the virtual agent, if any
 	OperatorIDs []int64
 	CreatedAt   time.Time
+	// InactivityMinutes is the menu's inactivity rule (inactivity.go): nil
+	// takes the server's default, 0 never closes.
+	InactivityMinutes *int
 }
 
 // MaxMenuOperators bounds the operators named by one menu.
@@ -27,9 +30,10 @@ const MaxMenuOperators = 1000
 // (an agent of the company), if any; OperatorIDs the operators who serve
 // the menu (none means every operator).
 type NewMenu struct {
-	Name        string
-	AgentUUID   string
-	OperatorIDs []int64
+	Name              string
+	AgentUUID         string
+	OperatorIDs       []int64
+	InactivityMinutes *int
 }
 
 // CreateMenu adds a menu to the caller's company.
@@ -42,14 +46,17 @@ func (s *Service) CreateMenu(ctx context.Context, in NewMenu) (*Menu, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := validInactivity(in.InactivityMinutes); err != nil {
+		return nil, err
+	}
 	var id int64
 	err = s.write(ctx, cid, func(t *tx) error {
 		agentID, err := agentByUUID(ctx, t.Querier, cid, in.AgentUUID)
 		if err != nil {
 			return err
 		}
-		if err := t.QueryRow(ctx, `INSERT INTO menus (company_id, name, agent_id, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
-			cid, name, agentID, t.nowMS()).Scan(&id); err != nil {
+		if err := t.QueryRow(ctx, `INSERT INTO menus (company_id, name, agent_id, created_at, inactivity_minutes) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			cid, name, agentID, t.nowMS(), in.InactivityMinutes).Scan(&id); err != nil {
 			return err
 		}
 		return setMenuOperators(ctx, t.Querier, cid, id, in.OperatorIDs)
@@ -66,13 +73,24 @@ type MenuUpdate struct {
 	Name        *string
 	AgentUUID   *string
 	OperatorIDs *[]int64
+	// Inactivity sets the inactivity rule: Inactivity.Minutes nil goes back
+	// to the server's default.
+	Inactivity *InactivitySetting
 }
+
+// InactivitySetting is a menu's inactivity rule as an update gives it.
+type InactivitySetting struct{ Minutes *int }
 
 // UpdateMenu changes a menu of the caller's company.
 func (s *Service) UpdateMenu(ctx context.Context, id int64, u MenuUpdate) (*Menu, error) {
 	cid, err := parley.CompanyID(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if u.Inactivity != nil {
+		if err := validInactivity(u.Inactivity.Minutes); err != nil {
+			return nil, err
+		}
 	}
 	err = s.write(ctx, cid, func(t *tx) error {
 		q := t.Querier
@@ -90,7 +108,11 @@ func (s *Service) UpdateMenu(ctx context.Context, id int64, u MenuUpdate) (*Menu
 				return err
 			}
 		}
-		if _, err := q.Exec(ctx, `UPDATE menus SET name = ?, agent_id = ? WHERE id = ? AND company_id = ?`, m.Name, m.AgentID, id, cid); err != nil {
+		if u.Inactivity != nil {
+			m.InactivityMinutes = u.Inactivity.Minutes
+		}
+		if _, err := q.Exec(ctx, `UPDATE menus SET name = ?, agent_id = ?, inactivity_minutes = ? WHERE id = ? AND company_id = ?`,
+			m.Name, m.AgentID, m.InactivityMinutes, id, cid); err != nil {
 			return err
 		}
 		if u.OperatorIDs != nil {
@@ -146,8 +168,8 @@ func setMenuOperators(ctx context.Context, q store.Querier, cid, menu int64, ops
 func getMenu(ctx context.Context, q store.Querier, cid, id int64) (*Menu, error) {
 	m := &Menu{}
 	var created int64
-	err := q.QueryRow(ctx, `SELECT id, company_id, name, agent_id, created_at FROM menus WHERE id = ? AND company_id = ?`, id, cid).
-		Scan(&m.ID, &m.CompanyID, &m.Name, &m.AgentID, &created)
+	err := q.QueryRow(ctx, `SELECT id, company_id, name, agent_id, created_at, inactivity_minutes FROM menus WHERE id = ? AND company_id = ?`, id, cid).
+		Scan(&m.ID, &m.CompanyID, &m.Name, &m.AgentID, &created, &m.InactivityMinutes)
 	if errors.Is(err, store.ErrNoRows) {
 		return nil, &parley.Error{Code: parley.ENOTFOUND, Message: "Menu not found.", Fields: map[string]string{"menu_id": "no such menu"}}
 	} else if err != nil {

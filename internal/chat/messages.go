@@ -428,6 +428,9 @@ func (t *tx) insertMessage(ctx context.Context, c *Chat, me *int64, seq int, sen
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, c.CompanyID, c.ID, seq, senderType, sender, typ, content, t.nowMS(), itemCol).Scan(&m.ID); err != nil {
 		return nil, err
 	}
+	if err := t.trackReply(ctx, c.ID, senderType, typ); err != nil {
+		return nil, err
+	}
 	c.LastSeq = seq
 	return m, nil
 }

@@ -24,6 +24,9 @@ type Service struct {
 	// Timeout ends a live chat whose end user has been silent this long
 	// (status timed_out); 0 never times chats out.
 	Timeout time.Duration
+	// Inactivity is the default inactivity rule (inactivity.go) of menus
+	// that set none, and of chats without a menu; 0 turns it off for them.
+	Inactivity time.Duration
 	// OperatorFree, when set, is called when an operator may take more
 	// chats (came online, capacity raised): the server wakes the router.
 	OperatorFree func()

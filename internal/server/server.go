@@ -73,6 +73,11 @@ type Config struct {
 	// ChatTimeout ends a live chat whose end user has been silent this
 	// long (PARLEY_CHAT_TIMEOUT); 0 never does.
 	ChatTimeout time.Duration
+	// ChatInactivity is the default inactivity rule (PARLEY_CHAT_INACTIVITY,
+	// internal/chat/inactivity.go): an assigned chat whose end user has not
+	// answered the operator this long is closed; 0 never (menus may set
+	// their own).
+	ChatInactivity time.Duration
 	// Trunks adds trunks beside the built-in "sim", by name.
 	Trunks map[string]dialer.Trunk
 	// Speech builds the voice and recognizer of each call on a company's
@@ -183,6 +188,7 @@ type Server struct {
 	Dialogs   *outbound.Service
 	Chats     *chat.Service
 	Router    *chat.Router
+	Closer    *chat.Closer // the inactivity rule
 	Agentic   *chat.VirtualAgents
 	Importer  *outbound.Importer
 	Dialer    *dialer.Dialer
@@ -260,7 +266,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	script.SetRunLimits(cfg.ScriptMaxAlloc, cfg.ScriptMaxRunSteps)
 	node := uuid.NewString()
 	bus := events.NewBus()
-	chats := &chat.Service{DB: db, Bus: bus, Timeout: cfg.ChatTimeout}
+	chats := &chat.Service{DB: db, Bus: bus, Timeout: cfg.ChatTimeout, Inactivity: cfg.ChatInactivity}
 	s := &Server{
 		Config:    cfg,
 		DB:        db,
@@ -290,9 +296,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s.Router = &chat.Router{Chats: s.Chats, Log: cfg.Log, Every: cfg.ChatPoll}
 	s.Agentic = &chat.VirtualAgents{Chats: s.Chats, Log: cfg.Log, Every: cfg.ChatPoll}
 	s.Chats.OperatorFree = s.Router.Wake
+	s.Closer = &chat.Closer{Chats: s.Chats, Log: cfg.Log, Every: cfg.ChatPoll}
 	s.Chats.OnChange = func(ev events.Event) {
 		s.Router.Notice(ev)
 		s.Agentic.Notice(ev)
+		s.Closer.Notice(ev)
 	}
 	s.Dialer = &dialer.Dialer{Dialogs: s.Dialogs, Agents: s.Agents, Node: node, Log: cfg.Log, Lease: cfg.Lease, Trunks: trunks,
 		MaxCalls: callCap(cfg), Interval: cfg.DialerPoll}
@@ -465,7 +473,7 @@ func (s *Server) Start() error {
 func (s *Server) startWorkers() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
-	for _, run := range []func(context.Context){s.Importer.Run, s.Dialer.Run, s.runJanitor, s.Router.Run, s.Agentic.Run, s.WebhookDispatcher.Run, s.Handover.Run,
+	for _, run := range []func(context.Context){s.Importer.Run, s.Dialer.Run, s.runJanitor, s.Router.Run, s.Closer.Run, s.Agentic.Run, s.WebhookDispatcher.Run, s.Handover.Run,
 		s.wakeOnClusterEvents} {
 		s.workers.Add(1)
 		go func() {

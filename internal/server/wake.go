@@ -31,6 +31,7 @@ func (s *Server) wakeOnClusterEvents(ctx context.Context) {
 				s.Dialer.Wake()
 			default:
 				s.Router.Notice(ev)
+				s.Closer.Notice(ev) // another node's operator answer may start an earlier wait
 			}
 		}
 	}

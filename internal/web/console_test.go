@@ -202,7 +202,6 @@ func TestConsoleEscalation(t *testing.T) {
 	setPresence(t, op, "online")
 
 	frame := openWidget(t, user, env, project)
-	cWait(t, user, "the greeting", frameHas("#log", "I am the shop assistant"))
 	widgetSay(t, user, frame, "I want a human")
 	cWait(t, user, "the hand-over", frameHas("#log", "Connecting you to a person."))
 

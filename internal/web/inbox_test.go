@@ -61,7 +61,6 @@ func TestConsoleInbox(t *testing.T) {
 	loginConsole(t, op, env, tn)
 	setPresence(t, op, "online")
 	frame := openWidget(t, user, env, project)
-	cWait(t, user, "the greeting", frameHas("#log", "I am the shop assistant"))
 	widgetSay(t, user, frame, "I want a human about order 7781 delivery")
 	cWait(t, user, "the hand-over", frameHas("#log", "Connecting you to a person."))
 

@@ -65,6 +65,7 @@ func chatRequests(f *fixture) map[string]request {
 		"POST /apps/api/v1/chats":                                  {"POST", "/apps/api/v1/chats", map[string]any{"chat": map[string]any{"menu_id": f.MenuID}, "end_user": map[string]any{"phone": "p"}}},
 		"GET /apps/api/v1/chats":                                   {"GET", "/apps/api/v1/chats", nil},
 		"GET /apps/api/v1/stats/live":                              {"GET", "/apps/api/v1/stats/live", nil},
+		"GET /apps/api/v1/stats/chats":                             {"GET", "/apps/api/v1/stats/chats?tz=Europe/Rome", nil},
 		"GET /apps/api/v1/chats/{id}":                              {"GET", c, nil},
 		"PATCH /apps/api/v1/chats/{id}":                            {"PATCH", c, map[string]any{"chat": map[string]any{"deflection_channel": "email"}}},
 		"POST /apps/api/v1/chats/{id}/message":                     {"POST", c + "/message", map[string]any{"message": map[string]any{"type": "text", "content": "hi"}}},

@@ -1,6 +1,7 @@
 package apps
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/parley-cc/parley"
@@ -13,10 +14,29 @@ type menuDTO struct {
 	Name        string  `json:"name"`
 	AgentID     *int64  `json:"virtual_agent_id"`
 	OperatorIDs []int64 `json:"operator_ids"`
+	// InactivityMinutes is the menu's inactivity rule; null takes the
+	// server's default (PARLEY_CHAT_INACTIVITY), 0 never closes.
+	InactivityMinutes *int `json:"inactivity_minutes"`
 }
 
 func toMenu(m *chat.Menu) menuDTO {
-	return menuDTO{ID: m.ID, Name: m.Name, AgentID: m.AgentID, OperatorIDs: m.OperatorIDs}
+	return menuDTO{ID: m.ID, Name: m.Name, AgentID: m.AgentID, OperatorIDs: m.OperatorIDs, InactivityMinutes: m.InactivityMinutes}
+}
+
+// inactivityInput reads an update's inactivity_minutes: absent keeps the
+// rule, null goes back to the server's default, a number sets it.
+func inactivityInput(raw json.RawMessage) (*chat.InactivitySetting, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	if string(raw) == "null" {
+		return &chat.InactivitySetting{}, nil
+	}
+	var n int
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return nil, parley.FieldError("inactivity_minutes", "must be a whole number of minutes or null")
+	}
+	return &chat.InactivitySetting{Minutes: &n}, nil
 }
 
 func (h *Handler) createMenu(w http.ResponseWriter, r *http.Request) error {
@@ -24,14 +44,16 @@ func (h *Handler) createMenu(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in struct {
-		Name        string  `json:"name"`
-		AgentUUID   string  `json:"agent_uuid"`
-		OperatorIDs []int64 `json:"operator_ids"`
+		Name              string  `json:"name"`
+		AgentUUID         string  `json:"agent_uuid"`
+		OperatorIDs       []int64 `json:"operator_ids"`
+		InactivityMinutes *int    `json:"inactivity_minutes"`
 	}
 	if err := api.Decode(r, &in); err != nil {
 		return err
 	}
-	m, err := h.Chats.CreateMenu(r.Context(), chat.NewMenu{Name: in.Name, AgentUUID: in.AgentUUID, OperatorIDs: in.OperatorIDs})
+	m, err := h.Chats.CreateMenu(r.Context(), chat.NewMenu{Name: in.Name, AgentUUID: in.AgentUUID, OperatorIDs: in.OperatorIDs,
+		InactivityMinutes: in.InactivityMinutes})
 	if err != nil {
 		return err
 	}
@@ -74,17 +96,23 @@ func (h *Handler) updateMenu(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in struct {
-		Name        *string  `json:"name"`
-		AgentUUID   *string  `json:"agent_uuid"`
-		OperatorIDs *[]int64 `json:"operator_ids"`
+		Name              *string         `json:"name"`
+		AgentUUID         *string         `json:"agent_uuid"`
+		OperatorIDs       *[]int64        `json:"operator_ids"`
+		InactivityMinutes json.RawMessage `json:"inactivity_minutes"`
 	}
 	if err := api.Decode(r, &in); err != nil {
 		return err
 	}
-	if in.Name == nil && in.AgentUUID == nil && in.OperatorIDs == nil {
-		return parley.Errorf(parley.EINVALID, "Nothing to change: give name, agent_uuid or operator_ids.")
+	inactivity, err := inactivityInput(in.InactivityMinutes)
+	if err != nil {
+		return err
 	}
-	m, err := h.Chats.UpdateMenu(r.Context(), id, chat.MenuUpdate{Name: in.Name, AgentUUID: in.AgentUUID, OperatorIDs: in.OperatorIDs})
+	if in.Name == nil && in.AgentUUID == nil && in.OperatorIDs == nil && inactivity == nil {
+		return parley.Errorf(parley.EINVALID, "Nothing to change: give name, agent_uuid, operator_ids or inactivity_minutes.")
+	}
+	m, err := h.Chats.UpdateMenu(r.Context(), id, chat.MenuUpdate{Name: in.Name, AgentUUID: in.AgentUUID, OperatorIDs: in.OperatorIDs,
+		Inactivity: inactivity})
 	if err != nil {
 		return err
 	}

@@ -171,6 +171,9 @@ func TestOpenAPIResponses(t *testing.T) {
 			oa{"GET", "/menus/0", tok, nil, 422},
 			oa{"PATCH", m, tok, map[string]any{"name": "Support desk", "operator_ids": []int64{}}, 200},
 			oa{"PATCH", m, tok, map[string]any{}, 422},
+			oa{"PATCH", m, tok, map[string]any{"inactivity_minutes": 5}, 200},
+			oa{"PATCH", m, tok, map[string]any{"inactivity_minutes": -1}, 422},
+			oa{"PATCH", m, tok, map[string]any{"inactivity_minutes": nil}, 200},
 			oa{"PATCH", m, opTok, map[string]any{"name": "x"}, 403},
 			oa{"PATCH", "/menus/999999", tok, map[string]any{"name": "x"}, 404},
 			oa{"POST", "/projects", tok, map[string]any{"name": "Site", "menu_id": menu.ID}, 201},
@@ -261,6 +264,11 @@ func TestOpenAPIResponses(t *testing.T) {
 
 			oa{"GET", "/stats/live", tok, nil, 200},
 			oa{"GET", "/stats/live", opTok, nil, 403},
+			oa{"GET", "/stats/chats?from=2026-01-01&to=2026-01-07&tz=Europe/Rome", tok, nil, 200},
+			oa{"GET", "/stats/chats", tok, nil, 200},
+			oa{"GET", "/stats/chats?tz=Mars/Olympus", tok, nil, 422},
+			oa{"GET", "/stats/chats?from=2026-01-07&to=2026-01-01", tok, nil, 422},
+			oa{"GET", "/stats/chats", opTok, nil, 403},
 		)
 
 		// A chat queued in another operator's menu is out of the operator's

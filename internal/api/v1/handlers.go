@@ -248,8 +248,31 @@ func (h *Handler) getChat(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toChat(c))
+	d, err := h.Chats.ChatDetail(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	out := chatDetailDTO{chatDTO: toChat(c), CustomerInactiveSince: api.TimePtr(d.QuietSince), InactiveCloseTime: api.TimePtr(d.CloseAt)}
+	if d.Rating != nil {
+		out.Rating = &ratingDTO{Rating: d.Rating.Rating, Comment: d.Rating.Comment, RatedTime: api.Time(d.Rating.CreatedAt)}
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// chatDetailDTO is one chat as GET /chats/{chatId} answers it (added,
+// issue 14): the seed's chat with the customer's inactivity and rating.
+type chatDetailDTO struct {
+	chatDTO
+	CustomerInactiveSince *string    `json:"customer_inactive_since"`
+	InactiveCloseTime     *string    `json:"inactive_close_time"`
+	Rating                *ratingDTO `json:"rating"`
+}
+
+type ratingDTO struct {
+	Rating    int    `json:"rating"`
+	Comment   string `json:"comment"`
+	RatedTime string `json:"rated_time"`
 }
 
 func (h *Handler) updateChat(w http.ResponseWriter, r *http.Request) error {

@@ -31,8 +31,12 @@ type inboxItemDTO struct {
 	EndTime      *string          `json:"end_time"`
 	LastMessage  *inboxMessageDTO `json:"last_message"`
 	WaitingSince *string          `json:"waiting_since"`
-	Unread       int              `json:"unread"`
-	Labels       []string         `json:"labels"`
+	// CustomerInactiveSince: an operator answered and the customer has
+	// not written since (the inactivity rule closes the chat after its
+	// menu's time); null otherwise.
+	CustomerInactiveSince *string  `json:"customer_inactive_since"`
+	Unread                int      `json:"unread"`
+	Labels                []string `json:"labels"`
 }
 
 // inbox answers one page of the caller's inbox: view (mine, queue, all,
@@ -64,7 +68,7 @@ func (h *Handler) inbox(w http.ResponseWriter, r *http.Request) error {
 	for _, it := range items {
 		d := inboxItemDTO{ChatID: it.ChatID, Status: statusOut[it.Status], OperatorID: it.OperatorID, MenuID: it.MenuID,
 			ClientID: it.EndUserID, ClientName: it.EndUserName, StartTime: api.Time(it.CreatedAt), EndTime: api.TimePtr(it.EndedAt),
-			WaitingSince: api.TimePtr(it.WaitingSince), Unread: it.Unread, Labels: it.Labels}
+			WaitingSince: api.TimePtr(it.WaitingSince), CustomerInactiveSince: api.TimePtr(it.CustomerQuietSince), Unread: it.Unread, Labels: it.Labels}
 		if m := it.LastMessage; m != nil {
 			d.LastMessage = &inboxMessageDTO{Seq: m.Seq, SenderType: senderOut(m.SenderType), Type: m.Type, Content: m.Content, SentTime: api.Time(m.CreatedAt)}
 		}

@@ -102,10 +102,14 @@ func TestOpenAPIResponses(t *testing.T) {
 			call{"POST", "/v1/widget/projects/" + uuid.NewString() + "/chats", "", map[string]any{"visitor_id": "visitor-cccccccccccccccc"}, 404},
 			call{"POST", "/v1/widget/projects/not-a-uuid/chats", "", map[string]any{"visitor_id": "visitor-cccccccccccccccc"}, 400},
 		)
+		// A visitor who has not written has no chat to resume (the
+		// widget opens none before the first message).
+		run(t, rec, call{"POST", base, "", map[string]any{"visitor_id": "visitor-dddddddddddddddd", "resume_only": true}, 404})
 		a := start("visitor-aaaaaaaaaaaaaaaa", 201)
 		start("visitor-aaaaaaaaaaaaaaaa", 200)
 		b := start("visitor-bbbbbbbbbbbbbbbb", 201)
-		c := start("visitor-cccccccccccccccc", 201)
+		var c session
+		rec.JSON(t, apitest.Request{Method: "POST", Path: base, Body: map[string]any{"visitor_id": "visitor-cccccccccccccccc", "text": "First words"}, Want: 201}, &c)
 		for i := 0; ; i++ {
 			res, _ := rec.Send(t, apitest.Request{Method: "POST", Path: base, Body: map[string]any{"visitor_id": fmt.Sprintf("visitor-flood-%04d-xxxx", i)}})
 			if res.StatusCode == 429 {
@@ -142,6 +146,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		}
 		run(t, rec,
 			call{"GET", chat(a), ta, nil, 200},
+			call{"POST", chat(a) + "/rating", ta, map[string]any{"rating": 5}, 409}, // a live chat is not rated
 			call{"POST", chat(a) + "/messages", ta, map[string]any{"text": "Hello"}, 201},
 			call{"POST", chat(a) + "/messages", ta, map[string]any{"text": " "}, 400},
 			call{"POST", chat(a) + "/messages", ta, `{"text": `, 400},
@@ -166,6 +171,9 @@ func TestOpenAPIResponses(t *testing.T) {
 			call{"GET", chat(a) + "/messages", ta, nil, 200},
 			call{"GET", chat(a) + "/messages?after_seq=1&limit=2", ta, nil, 200},
 			call{"GET", chat(a) + "/messages?limit=x", ta, nil, 400},
+			call{"POST", chat(a) + "/end", ta, nil, 204}, // the visitor ends the chat
+			call{"POST", chat(a) + "/end", ta, nil, 409},
+			call{"GET", chat(a), ta, nil, 200},
 		)
 
 		// An ended chat takes no more posts.
@@ -184,6 +192,14 @@ func TestOpenAPIResponses(t *testing.T) {
 			call{"POST", chat(b) + "/typing", tb, nil, 409},
 			call{"POST", chat(b) + "/photos/upload", tb, nil, 409},
 			call{"POST", chat(b) + "/photos", tb, map[string]any{"key": formB.Fields["key"]}, 409},
+			// The ended chat is rated once; a retry answers the stored rating.
+			call{"POST", chat(b) + "/rating", tb, map[string]any{"rating": 6}, 400},
+			call{"POST", chat(b) + "/rating", tb, map[string]any{"comment": "no rating"}, 400},
+			call{"POST", chat(b) + "/rating", tb, map[string]any{"rating": 4, "comment": "Quick"}, 201},
+			call{"POST", chat(b) + "/rating", tb, map[string]any{"rating": 4, "comment": "Quick"}, 200},
+			call{"POST", chat(b) + "/rating", tb, map[string]any{"rating": 1, "comment": "Quick"}, 409},
+			call{"POST", chat(b) + "/rating", tb, `{"comment": "` + strings.Repeat("c", widget.BodyLimit) + `"}`, 413},
+			call{"GET", chat(b), tb, nil, 200}, // with its rating
 		)
 
 		// Posts: at most 30 at once per chat, whatever the method.

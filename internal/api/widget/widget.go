@@ -85,6 +85,8 @@ func Routes() []Route {
 		{Method: "POST", Path: chatPath + "/typing", Handle: (*Handler).typing},
 		{Method: "POST", Path: chatPath + "/photos/upload", Handle: (*Handler).uploadPhoto},
 		{Method: "POST", Path: chatPath + "/photos", Handle: (*Handler).attachPhoto},
+		{Method: "POST", Path: chatPath + "/rating", Handle: (*Handler).rate},
+		{Method: "POST", Path: chatPath + "/end", Handle: (*Handler).end},
 	})
 }
 
@@ -210,11 +212,18 @@ type sessionDTO struct {
 	Token     string `json:"token"`
 	ExpiresAt string `json:"expires_at"`
 	Resumed   bool   `json:"resumed"`
+	// MessageID and Seq are the first message's, when the start carried
+	// one.
+	MessageID *int64 `json:"message_id"`
+	Seq       *int   `json:"seq"`
 }
 
 // start finds the visitor's live chat of the project or opens one, and
 // answers a fresh widget token for it: 201 for a new chat, 200 for the
-// live one resumed.
+// live one resumed. With "text" the visitor's first message is posted in
+// the chat in the same transaction (the widget opens no chat before the
+// visitor writes); with "resume_only" nothing is opened: no live chat is
+// 404.
 func (h *Handler) start(w http.ResponseWriter, r *http.Request) error {
 	if !h.starts.Allow("ip:" + ratelimit.ClientKey(r)) {
 		return parley.Errorf(ErrRateLimited, "Too many chats started from this address; wait a minute.")
@@ -224,11 +233,19 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in struct {
-		VisitorID string `json:"visitor_id"`
-		Name      string `json:"name"`
+		VisitorID  string `json:"visitor_id"`
+		Name       string `json:"name"`
+		Text       string `json:"text"`
+		ResumeOnly bool   `json:"resume_only"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
+	}
+	if in.ResumeOnly && in.Text != "" {
+		return parley.FieldError("resume_only", "cannot go with text: a start with text opens the chat")
+	}
+	if in.Text != "" && strings.TrimSpace(in.Text) == "" {
+		return parley.FieldError("text", "must not be blank")
 	}
 	if !visitorID.MatchString(in.VisitorID) {
 		return parley.FieldError("visitor_id", "must be 16 to 64 letters, digits, - or _")
@@ -239,7 +256,7 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) error {
 		name = "Website visitor"
 	}
 	o, err := h.Chats.OpenChat(ctx, chat.NewChat{EndUser: chat.NewEndUser{Identifier: "widget:" + in.VisitorID, Name: name},
-		ProjectID: p.ID, Context: []byte(`{"channel":"widget"}`), Resume: true})
+		ProjectID: p.ID, Context: []byte(`{"channel":"widget"}`), Resume: true, ResumeOnly: in.ResumeOnly, FirstMessage: in.Text})
 	if err != nil {
 		return err
 	}
@@ -251,8 +268,12 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	api.WriteJSON(w, status, sessionDTO{ChatID: c.ID, ChatUUID: c.UUID, Status: c.Status, Token: token,
-		ExpiresAt: api.Time(exp), Resumed: status == http.StatusOK})
+	out := sessionDTO{ChatID: c.ID, ChatUUID: c.UUID, Status: c.Status, Token: token,
+		ExpiresAt: api.Time(exp), Resumed: status == http.StatusOK}
+	if o.First != nil {
+		out.MessageID, out.Seq = &o.First.ID, &o.First.Seq
+	}
+	api.WriteJSON(w, status, out)
 	return nil
 }
 
@@ -265,6 +286,22 @@ type chatDTO struct {
 	ChatUUID string       `json:"chat_uuid"`
 	Status   string       `json:"status"`
 	Operator *operatorDTO `json:"operator"`
+	// Rating is the end user's rating once given (ratings.go); null
+	// before.
+	Rating *ratingDTO `json:"rating"`
+}
+
+type ratingDTO struct {
+	Rating    int    `json:"rating"`
+	Comment   string `json:"comment"`
+	CreatedAt string `json:"created_at"`
+}
+
+func toRating(r *chat.Rating) *ratingDTO {
+	if r == nil {
+		return nil
+	}
+	return &ratingDTO{Rating: r.Rating, Comment: r.Comment, CreatedAt: api.Time(r.CreatedAt)}
 }
 
 // getChat answers the chat's status and the operator serving it (first
@@ -278,7 +315,43 @@ func (h *Handler) getChat(w http.ResponseWriter, r *http.Request) error {
 	if v.Operator != nil {
 		out.Operator = &operatorDTO{Name: firstName(v.Operator)}
 	}
+	if chat.Final(v.Status) {
+		rt, err := h.Chats.ChatRating(r.Context(), v.ID)
+		if err != nil {
+			return err
+		}
+		out.Rating = toRating(rt)
+	}
 	api.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// rate stores the end user's rating of their ended chat, {"rating": 1-5,
+// "comment"}: 201 the first time, 200 for the same rating again (a retry),
+// 409 for another rating or a chat that has not ended.
+func (h *Handler) rate(w http.ResponseWriter, r *http.Request) error {
+	if err := h.limitPost(r); err != nil {
+		return err
+	}
+	var in struct {
+		Rating  *int   `json:"rating"`
+		Comment string `json:"comment"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Rating == nil {
+		return parley.FieldError("rating", "is required (1 to 5)")
+	}
+	rt, created, err := h.Chats.RateChat(r.Context(), chatOf(r.Context()).ID, *in.Rating, in.Comment)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	api.WriteJSON(w, status, toRating(rt))
 	return nil
 }
 
@@ -410,5 +483,18 @@ func (h *Handler) attachPhoto(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	api.WriteJSON(w, http.StatusCreated, map[string]any{"media_id": as[0].ID, "url": as[0].URL})
+	return nil
+}
+
+// end ends the chat as its end user ("End chat" in the widget): 204, 409
+// once it has ended. The widget then asks for a rating.
+func (h *Handler) end(w http.ResponseWriter, r *http.Request) error {
+	if err := h.limitPost(r); err != nil {
+		return err
+	}
+	if err := h.Chats.EndByEndUser(r.Context(), chatOf(r.Context()).ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -7,6 +7,7 @@ import { call, requireLogin, session, logout, el, fmtTime, ApiError } from "./ap
 import { Stream } from "./stream.js";
 import * as calls from "./calls.js";
 import * as inbox from "./inbox.js";
+import * as chatInfo from "./chatinfo.js";
 
 requireLogin();
 
@@ -113,6 +114,7 @@ async function loadChat() {
   if (c.deflection_channel) $("deflection").value = c.deflection_channel;
   $("reply").querySelectorAll("textarea, button, input").forEach((x) => { x.disabled = ended; });
   renderCustomer(c, flags);
+  chatInfo.show(id);
 }
 
 function renderCustomer(c, flags) {
@@ -251,6 +253,7 @@ let typingTimer = null;
 function onEvent(f) {
   const id = f.chat_id;
   inbox.onEvent(f);
+  chatInfo.onEvent(f, state.current);
   switch (f.event) {
     case "typing":
       if (id === state.current && f.data.sender_type === "end_user") {
@@ -261,7 +264,7 @@ function onEvent(f) {
       return;
     case "message.created":
     case "chat.media":
-      if (id === state.current) loadMessages();
+      if (id === state.current) { loadMessages(); scheduleLists(); } // the item's last message and inactivity
       else if (f.data.sender_type === "end_user" && state.chats.has(id)) {
         state.unread.add(id);
         notify("New message in chat #" + id + ".");

@@ -37,12 +37,16 @@ export function itemBody(c, isNew) {
     el("span", { class: "muted small preview" }, last ? (WHO[last.sender_type] || last.sender_type) + ": " + preview : preview),
     el("span", { class: "muted small" }, "Chat #" + c.chat_id,
       c.waiting_since ? el("span", { class: "waiting", "data-since": c.waiting_since }, " · waiting " + waited(c.waiting_since)) : null,
+      c.customer_inactive_since ? el("span", { class: "quiet", "data-since": c.customer_inactive_since }, " · customer inactive " + waited(c.customer_inactive_since)) : null,
       c.labels && c.labels.length ? " · " + c.labels.join(", ") : null),
   ];
 }
 
 // Waiting times tick without a reload.
-setInterval(() => document.querySelectorAll(".waiting[data-since]").forEach((e) => { e.textContent = " · waiting " + waited(e.dataset.since); }), 15000);
+setInterval(() => {
+  document.querySelectorAll(".waiting[data-since]").forEach((e) => { e.textContent = " · waiting " + waited(e.dataset.since); });
+  document.querySelectorAll(".quiet[data-since]").forEach((e) => { e.textContent = " · customer inactive " + waited(e.dataset.since); });
+}, 15000);
 
 // lists reads the queue and the operator's chats: two calls, whatever
 // their length (up to 1000 each).

@@ -2,9 +2,12 @@
 // widget-loader.js). It talks only to the public widget API
 // (/v1/widget/projects/{project}/...) with its chat's widget token, which
 // also opens the realtime stream. The session (visitor id, chat, token)
-// lives in localStorage, so the conversation survives a reload.
+// lives in localStorage, so the conversation survives a reload. No chat
+// exists before the visitor's first message: the widget only resumes a
+// live chat when it opens, and the first message starts one.
 import { el } from "./api.js";
 import { Stream } from "./stream.js";
+import { showRating, hideRating } from "./widget-csat.js";
 
 const $ = (id) => document.getElementById(id);
 const project = new URLSearchParams(location.search).get("project") || "";
@@ -24,15 +27,24 @@ function visitorID() {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-// startSession resumes the visitor's live chat of the project, or opens
-// one, and keeps the fresh token.
-async function startSession() {
+// startSession resumes the visitor's live chat of the project and keeps
+// the fresh token; with text (the first message) it opens the chat with
+// it. Without text and without a live chat it answers false: the session
+// then has no chat.
+async function startSession(text) {
   const visitor = visitorID();
-  const res = await fetch(base + "/chats", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ visitor_id: visitor }) });
+  const req = text ? { visitor_id: visitor, text } : { visitor_id: visitor, resume_only: true };
+  const res = await fetch(base + "/chats", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(req) });
   const body = await res.json().catch(() => ({}));
+  if (res.status === 404 && !text) {
+    state.sess = { visitor };
+    save(state.sess);
+    return false;
+  }
   if (!res.ok) throw new Error((body.error && body.error.message) || "The chat could not start (" + res.status + ").");
   state.sess = { visitor, chatId: body.chat_id, token: body.token, expires: Date.parse(body.expires_at) };
   save(state.sess);
+  return true;
 }
 
 // api calls the widget API for the session's chat; an expired token is
@@ -58,6 +70,7 @@ function showError(x) { $("error").textContent = x ? (x.message || String(x)) : 
 
 function enable(on) {
   $("send").querySelectorAll("textarea, button[type=submit], input").forEach((x) => { x.disabled = !on; });
+  $("photo").disabled = !on || !state.sess || !state.sess.chatId; // a photo goes into a chat: the first message opens it
 }
 
 // ---- messages ----
@@ -97,12 +110,23 @@ function addMessage(m) {
 
 function note(text) { addNode(el("div", { class: "msg system" }, text)); }
 
+// joinedNote says the operator joined where it happened: before the first
+// operator message after seq floor (they join, then write; floor is the
+// last message shown when the status change was seen, 0 for a history read
+// after a reload), else at the end, so that notices keep the order of
+// events whichever answer comes back first.
+function joinedNote(text, floor) {
+  const first = [...$("log").querySelectorAll(".msg.from-operator")].find((m) => Number(m.dataset.seq) > floor);
+  if (first) first.before(el("div", { class: "msg system" }, text));
+  else note(text);
+}
+
 // ---- the chat's state ----
 
-async function loadChat() {
+async function loadChat(floor = state.lastSeq) {
   const c = await api("GET", "");
   const name = c.operator ? c.operator.name : null;
-  if (name && name !== state.operator) note(name + " joined the chat.");
+  if (name && name !== state.operator) joinedNote(name + " joined the chat.", floor);
   state.operator = name;
   state.status = c.status;
   const ended = ["finished", "dismissed", "timed_out"].includes(c.status);
@@ -110,13 +134,48 @@ async function loadChat() {
     : c.status === "queued" ? "Waiting for an agent to join…" : "Our assistant is here to help.");
   enable(!ended);
   $("restart").hidden = !ended;
+  endButton().hidden = ended;
+  if (ended) showRating(c.rating, api);
+}
+
+// endButton is the visitor's "End chat" (built here: the page has no
+// markup for it); the chat then asks for a rating.
+function endButton() {
+  let b = $("end");
+  if (!b) {
+    b = el("button", { id: "end", type: "button", hidden: true }, "End chat");
+    b.addEventListener("click", async () => {
+      showError();
+      try { await api("POST", "/end"); await loadChat(); } catch (x) { showError(x); }
+    });
+    $("close").before(b);
+  }
+  return b;
+}
+
+// idle is the widget before the first message: nothing to load, the
+// composer ready.
+function idle() {
+  setStatus("Write us a message: we will answer here.");
+  enable(true);
+  $("restart").hidden = true;
+  endButton().hidden = true;
+}
+
+// openChat watches the session's chat and shows it: the history first,
+// then its state, so the notices fall where they happened.
+async function openChat() {
+  state.stream = new Stream({ token: () => state.sess.token, onEvent, onState, onResync: () => loadMessages() });
+  state.stream.watch(state.sess.chatId);
+  await loadMessages();
+  await loadChat(0).catch(showError);
 }
 
 // ---- live updates ----
 
 let typingTimer = null;
 function onEvent(f) {
-  if (f.chat_id !== state.sess.chatId) return;
+  if (!state.sess || f.chat_id !== state.sess.chatId) return;
   switch (f.event) {
     case "typing":
       if (f.data.sender_type === "operator") {
@@ -130,7 +189,7 @@ function onEvent(f) {
       loadMessages();
       return;
     case "chat.status":
-      loadChat().catch(showError);
+      loadChat(state.lastSeq).catch(showError); // the floor as of the change, before any answer arrives
       loadMessages();
   }
 }
@@ -154,6 +213,14 @@ $("send").addEventListener("submit", async (e) => {
   if (!text) return;
   showError();
   try {
+    if (!state.sess.chatId) {
+      // The first message opens the chat (or goes into the live one).
+      await startSession(text);
+      $("text").value = "";
+      await openChat();
+      $("text").focus();
+      return;
+    }
     await api("POST", "/messages", { text });
     $("text").value = "";
     state.typingAt = 0; // the message ends this burst of typing: the next key announces a new one
@@ -167,6 +234,7 @@ $("text").addEventListener("keydown", (e) => {
 });
 
 $("text").addEventListener("input", () => {
+  if (!state.sess || !state.sess.chatId) return; // no chat yet: nobody to tell
   const now = Date.now();
   if (now - state.typingAt < 3000) return;
   state.typingAt = now;
@@ -196,6 +264,7 @@ $("close").addEventListener("click", () => { if (window.parent !== window) windo
 $("restart").addEventListener("click", () => {
   const s = load();
   save({ visitor: s.visitor });
+  hideRating();
   location.reload();
 });
 
@@ -208,10 +277,8 @@ async function main() {
     if (s.chatId && s.token && s.expires - 60000 > Date.now()) state.sess = s;
     else await startSession();
   } catch (x) { setStatus(x.message); return; }
-  state.stream = new Stream({ token: () => state.sess.token, onEvent, onState, onResync: () => loadMessages() });
-  state.stream.watch(state.sess.chatId);
-  await loadChat().catch(showError);
-  await loadMessages();
+  if (state.sess.chatId) await openChat();
+  else idle();
   document.body.dataset.ready = "1";
 }
 

@@ -9,8 +9,9 @@ import * as queue from "./queue.js";
 import * as stats from "./stats.js";
 import * as callView from "./call.js";
 import * as live from "./live.js";
+import * as chats from "./chats.js";
 
-const views = { agents, script, upload, queue, stats, call: callView, live };
+const views = { agents, script, upload, queue, stats, call: callView, live, chats };
 const AGENT_KEY = "parley.supervisor.agent";
 
 const s = requireLogin();

@@ -1,0 +1,56 @@
+// The widget's rating of an ended chat (CSAT, issue 14): 1 to 5 stars and
+// an optional comment, sent once through POST .../rating. The form sits
+// between the conversation and the composer and is built here, so the
+// widget's page needs no markup for it.
+import { el } from "./api.js";
+
+const LABELS = ["Very bad", "Bad", "OK", "Good", "Great"];
+
+// showRating shows the rating form for an ended chat, or the rating given.
+// call(method, path, body) is the widget's API call for its chat.
+export function showRating(rating, call) {
+  let box = document.getElementById("csat");
+  if (!box) {
+    box = el("section", { id: "csat", class: "csat", "aria-label": "Rate this chat" });
+    document.getElementById("send").before(box);
+  }
+  if (rating) {
+    box.replaceChildren(el("p", { class: "small", role: "status" },
+      `Thank you! You rated this chat ${rating.rating} of 5.`));
+    box.dataset.rated = String(rating.rating);
+    return;
+  }
+  if (box.dataset.asking) return;
+  box.dataset.asking = "1";
+  const err = el("p", { class: "error small", role: "alert" });
+  const stars = el("div", { class: "stars", role: "radiogroup", "aria-label": "Your rating" },
+    LABELS.map((label, i) => el("label", { class: "star", title: label },
+      el("input", { type: "radio", name: "csat-rating", value: String(i + 1), class: "visually-hidden" }),
+      el("span", { "aria-hidden": "true" }, "★"), el("span", { class: "visually-hidden" }, `${i + 1} — ${label}`))));
+  const comment = el("textarea", { id: "csat-comment", rows: 2, maxlength: 2000, placeholder: "Anything to add? (optional)", "aria-label": "Comment" });
+  const form = el("form", { id: "csat-form" },
+    el("p", { class: "small" }, "How did we do?"), stars, comment,
+    el("button", { type: "submit", class: "primary" }, "Send rating"), err);
+  stars.addEventListener("change", () => {
+    const v = Number(form.querySelector("input[name=csat-rating]:checked")?.value || 0);
+    stars.querySelectorAll(".star").forEach((s, i) => s.classList.toggle("on", i < v));
+  });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const v = Number(form.querySelector("input[name=csat-rating]:checked")?.value || 0);
+    if (!v) { err.textContent = "Pick 1 to 5 stars."; return; }
+    err.textContent = "";
+    try {
+      const r = await call("POST", "/rating", { rating: v, comment: comment.value.trim() });
+      delete box.dataset.asking;
+      showRating(r, call);
+    } catch (x) { err.textContent = x.message; }
+  });
+  box.replaceChildren(form);
+}
+
+// hideRating removes the form (a new chat).
+export function hideRating() {
+  const box = document.getElementById("csat");
+  if (box) box.remove();
+}
