@@ -53,7 +53,7 @@ func (s *Service) StartImport(ctx context.Context, agentUUID string, opts Upload
 		if err != nil {
 			return err
 		}
-		// The body has a table of its own: see migration 0024.
+		// The body has a table of its own: see migration 0018.
 		_, err = q.Exec(ctx, `INSERT INTO import_payloads (task_id, payload) VALUES (?, ?)`, taskID, trimmed)
 		return err
 	})
