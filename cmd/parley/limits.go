@@ -50,6 +50,13 @@ func limitSettings(cfg *server.Config) error {
 		}
 		*s.dst = n
 	}
+	if v := os.Getenv("PARLEY_IMPORT_CPU"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f >= 0.05 && f <= 1) {
+			return fmt.Errorf("PARLEY_IMPORT_CPU: want the share of one CPU a running import may take, from 0.05 to 1, got %q", v)
+		}
+		cfg.ImportCPUShare = f
+	}
 	switch v := os.Getenv("PARLEY_TRUNK_ALLOW_PRIVATE"); v {
 	case "", "0", "false":
 	case "1", "true":

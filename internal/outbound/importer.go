@@ -33,6 +33,12 @@ type Importer struct {
 	// PostgreSQL writers do not wait for each other and batches are
 	// BatchSize rows.
 	BatchTime time.Duration
+	// CPUShare is the share of one CPU a running import may take (0 < x
+	// <= 1; default DefaultImportCPUShare): after each batch the importer
+	// rests in proportion to the batch's work (decoding, validating and
+	// writing it), so that on a small node the requests of every tenant
+	// keep CPU while one tenant's million rows go in (PARLEY_IMPORT_CPU).
+	CPUShare float64
 	Lease     time.Duration // how long a claim lasts without renewal
 	Poll      time.Duration // safety poll when idle (uploads on this node Wake it): default Lease/2, for tasks a dead process left (their lease must run out first anyway)
 
@@ -63,6 +69,9 @@ func (im *Importer) defaults() {
 	}
 	if im.BatchTime <= 0 {
 		im.BatchTime = 10 * time.Millisecond
+	}
+	if im.CPUShare <= 0 || im.CPUShare > 1 {
+		im.CPUShare = DefaultImportCPUShare
 	}
 	if im.Lease <= 0 {
 		im.Lease = 30 * time.Second
@@ -171,6 +180,7 @@ func (im *Importer) process(ctx context.Context, t *importTask) error {
 	}
 	size := newBatchSizer(im.BatchSize, im.BatchTime, im.Dialogs.DB.Dialect == store.SQLite)
 	for dec.More() {
+		began := time.Now()
 		n := size.next()
 		batch := make([]map[string]json.RawMessage, 0, n)
 		for len(batch) < n && dec.More() {
@@ -193,6 +203,9 @@ func (im *Importer) process(ctx context.Context, t *importTask) error {
 		size.took(len(batch), took)
 		im.changed(t, TaskRunning)
 		im.Dialogs.wake() // the batch's dialogs are due now
+		if err := im.rest(ctx, time.Since(began)); err != nil {
+			return err
+		}
 	}
 	err = im.Dialogs.DB.Write(ctx, func(q store.Querier) error {
 		res, err := q.Exec(ctx, `UPDATE import_tasks SET state = 'done', total_rows = ?, lease_until = 0, updated_at = ?
@@ -209,6 +222,27 @@ func (im *Importer) process(ctx context.Context, t *importTask) error {
 		im.changed(t, TaskDone)
 	}
 	return err
+}
+
+// DefaultImportCPUShare is the share of a CPU an import takes by default.
+const DefaultImportCPUShare = 0.5
+
+// rest pauses after a batch that took work so that the import keeps to
+// its CPU share. The time includes waiting for the write turn, so a
+// batch that queued behind other tenants' writes rests longer too.
+func (im *Importer) rest(ctx context.Context, work time.Duration) error {
+	if im.CPUShare >= 1 {
+		return nil
+	}
+	d := time.Duration(float64(work) * (1/im.CPUShare - 1))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // storeBatch validates a batch and stores its dialogs, its per-row results

@@ -55,6 +55,9 @@ import (
 // Config is what a server needs; cmd/parley fills it from flags and the
 // environment.
 type Config struct {
+	// ImportCPUShare is the share of one CPU a running dialog import
+	// takes (PARLEY_IMPORT_CPU); 0 is outbound.DefaultImportCPUShare.
+	ImportCPUShare float64
 	Addr    string // host:port; ":0" picks a free port
 	DB      string // DSN; empty means SQLite in DataDir
 	DataDir string
@@ -281,7 +284,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		done:      make(chan error, 1),
 	}
 	s.Logins = api.NewLogins(s.Users, cfg.Log, cfg.Logins)
-	s.Importer = &outbound.Importer{Dialogs: s.Dialogs, Node: node, Log: cfg.Log, Lease: cfg.Lease}
+	s.Importer = &outbound.Importer{Dialogs: s.Dialogs, Node: node, Log: cfg.Log, Lease: cfg.Lease, CPUShare: cfg.ImportCPUShare}
 	trunks := map[string]dialer.Trunk{"sim": &dialer.SimTrunk{Synth: cfg.Synth, Log: cfg.Log, Pace: cfg.SimPace}}
 	for name, t := range cfg.Trunks {
 		trunks[name] = t
