@@ -124,7 +124,7 @@ func benchAccept(ctx context.Context, n int) (*acceptResult, error) {
 	talk, stop := context.WithCancel(ctx)
 	var talkers sync.WaitGroup
 	defer func() { stop(); talkers.Wait() }() // on every return: the talkers end with talk
-	talkers.Add(1) // the answering loop too, so that its Adds never race Wait
+	talkers.Add(1)                            // the answering loop too, so that its Adds never race Wait
 	go func() {
 		defer talkers.Done()
 		for i := 0; ; i++ {

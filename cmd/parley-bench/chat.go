@@ -570,32 +570,32 @@ func pct(a, b float64) float64 {
 // ---- parley-bench ws-idle ----
 
 type wsIdleReport struct {
-	Command       string      `json:"command"`
-	Machine       machineInfo `json:"machine"`
-	Conns         int         `json:"connections"`
-	Chats         int         `json:"chats"`
-	Opened        int         `json:"opened"`
-	OpenSeconds   float64     `json:"open_seconds"`
-	CPUWindow     float64     `json:"cpu_window_seconds"`
-	IdleCPU       float64     `json:"idle_cpu_seconds_per_second"`
+	Command     string      `json:"command"`
+	Machine     machineInfo `json:"machine"`
+	Conns       int         `json:"connections"`
+	Chats       int         `json:"chats"`
+	Opened      int         `json:"opened"`
+	OpenSeconds float64     `json:"open_seconds"`
+	CPUWindow   float64     `json:"cpu_window_seconds"`
+	IdleCPU     float64     `json:"idle_cpu_seconds_per_second"`
 	// On PostgreSQL: the CPU of the backends serving the node's database
 	// over the same window, and of every other process of the cluster
 	// (its background writers, autovacuum), which an idle cluster spends
 	// without the node too.
-	PGBackendCPU float64 `json:"pg_backend_cpu_seconds_per_second,omitempty"`
-	PGClusterCPU float64 `json:"pg_other_cpu_seconds_per_second,omitempty"`
-	Postgres     bool    `json:"postgres"`
-	RSSBefore     int64       `json:"rss_before_bytes"`
-	RSSAfter      int64       `json:"rss_after_bytes"`
-	PerConn       float64     `json:"rss_per_connection_bytes"`
-	Goroutines0   int64       `json:"goroutines_before"`
-	Goroutines1   int64       `json:"goroutines_after"`
-	HeapInuse1    int64       `json:"heap_inuse_after_bytes"`
-	Broadcast     int         `json:"broadcast_received"` // subscribers of one chat that got a message posted to it
-	BroadcastWant int         `json:"broadcast_want"`
-	BroadcastMS   float64     `json:"broadcast_ms"`
-	NoFile        uint64      `json:"rlimit_nofile"`
-	MeetsGoal     bool        `json:"meets_goal"`
+	PGBackendCPU  float64 `json:"pg_backend_cpu_seconds_per_second,omitempty"`
+	PGClusterCPU  float64 `json:"pg_other_cpu_seconds_per_second,omitempty"`
+	Postgres      bool    `json:"postgres"`
+	RSSBefore     int64   `json:"rss_before_bytes"`
+	RSSAfter      int64   `json:"rss_after_bytes"`
+	PerConn       float64 `json:"rss_per_connection_bytes"`
+	Goroutines0   int64   `json:"goroutines_before"`
+	Goroutines1   int64   `json:"goroutines_after"`
+	HeapInuse1    int64   `json:"heap_inuse_after_bytes"`
+	Broadcast     int     `json:"broadcast_received"` // subscribers of one chat that got a message posted to it
+	BroadcastWant int     `json:"broadcast_want"`
+	BroadcastMS   float64 `json:"broadcast_ms"`
+	NoFile        uint64  `json:"rlimit_nofile"`
+	MeetsGoal     bool    `json:"meets_goal"`
 }
 
 func benchWSIdle(ctx context.Context, args []string, stdout, stderr io.Writer) error {

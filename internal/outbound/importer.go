@@ -39,8 +39,8 @@ type Importer struct {
 	// writing it), so that on a small node the requests of every tenant
 	// keep CPU while one tenant's million rows go in (PARLEY_IMPORT_CPU).
 	CPUShare float64
-	Lease     time.Duration // how long a claim lasts without renewal
-	Poll      time.Duration // safety poll when idle (uploads on this node Wake it): default Lease/2, for tasks a dead process left (their lease must run out first anyway)
+	Lease    time.Duration // how long a claim lasts without renewal
+	Poll     time.Duration // safety poll when idle (uploads on this node Wake it): default Lease/2, for tasks a dead process left (their lease must run out first anyway)
 
 	wakeMu sync.Mutex
 	wake   chan struct{}

@@ -58,10 +58,10 @@ type Config struct {
 	// ImportCPUShare is the share of one CPU a running dialog import
 	// takes (PARLEY_IMPORT_CPU); 0 is outbound.DefaultImportCPUShare.
 	ImportCPUShare float64
-	Addr    string // host:port; ":0" picks a free port
-	DB      string // DSN; empty means SQLite in DataDir
-	DataDir string
-	Log     *slog.Logger
+	Addr           string // host:port; ":0" picks a free port
+	DB             string // DSN; empty means SQLite in DataDir
+	DataDir        string
+	Log            *slog.Logger
 
 	// NoWorkers keeps the importer and the dialer from running, for admin
 	// commands and for tests that drive them by hand.
