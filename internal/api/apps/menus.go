@@ -133,7 +133,6 @@ type projectDTO struct {
 	ProjectUUID string `json:"project_uuid"`
 	Name        string `json:"name"`
 	MenuID      *int64 `json:"menu_id"`
-	CreatedAt   string `json:"created_at"`
 }
 
 // listProjects is for staff: a project's UUID is what the widget's embed
@@ -148,7 +147,7 @@ func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]projectDTO, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, projectDTO{ProjectUUID: p.UUID, Name: p.Name, MenuID: p.MenuID, CreatedAt: api.Time(p.CreatedAt)})
+		out = append(out, projectDTO{ProjectUUID: p.UUID, Name: p.Name, MenuID: p.MenuID})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"projects": out})
 	return nil

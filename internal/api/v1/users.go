@@ -97,8 +97,11 @@ func (h *Handler) resetPassword(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := struct {
 		userDTO
-		Password string `json:"password,omitempty"`
-	}{toUser(u), generated}
+		Password *string `json:"password"`
+	}{userDTO: toUser(u)}
+	if generated != "" {
+		out.Password = &generated
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, out)
 	return nil
