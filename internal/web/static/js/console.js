@@ -4,6 +4,8 @@
 // stream (stream.js); messages are always read from the API after the last
 // message seq shown, so a reconnection never loses or repeats one.
 import { call, requireLogin, session, logout, el, fmtTime, ApiError } from "./api.js";
+import { t } from "./i18n.js";
+import { confirmAction, humanError } from "./ui.js";
 import { Stream } from "./stream.js";
 import * as calls from "./calls.js";
 import * as inbox from "./inbox.js";
@@ -28,7 +30,14 @@ const STATUS = { open: "queued", queued: "queued", assigned: "assigned", closed:
 
 function notify(text) { $("notify").textContent = text; }
 
-function showError(x) { $("reply-error").textContent = x instanceof ApiError || x instanceof Error ? x.message : String(x); }
+function showError(x) { $("reply-error").textContent = x instanceof ApiError || x instanceof Error ? humanError(x) : String(x); }
+
+// notOperator replaces the console with where an admin's work is.
+function notOperator() {
+  $("chat-title").textContent = t("console.no_chat_open");
+  $("chat-empty").replaceChildren(el("span", { id: "wrong-role" }, t("console.not_operator"), " "),
+    el("a", { href: "/supervisor/" }, t("console.open_supervisor")));
+}
 
 // ---- presence ----
 
@@ -197,11 +206,15 @@ $("escalate").addEventListener("click", () => act(async () => {
   notify("Chat #" + state.current + " went back to the queue.");
 }));
 
-$("finish").addEventListener("click", () => act(async () => {
-  await call("PATCH", "/apps/api/v1/chats/" + state.current,
-    { chat: { status: "finished", deflection_channel: $("deflection").value } });
-  notify("Chat #" + state.current + " finished.");
-}));
+$("finish").addEventListener("click", async () => {
+  const id = state.current;
+  if (!await confirmAction(t("console.finish_confirm", { id }), t("console.finish"))) return;
+  await act(async () => {
+    await call("PATCH", "/apps/api/v1/chats/" + id,
+      { chat: { status: "finished", deflection_channel: $("deflection").value } });
+    notify(t("console.finished", { id }));
+  });
+});
 
 $("reply").addEventListener("submit", async (e) => {
   e.preventDefault();
@@ -300,4 +313,6 @@ const stream = new Stream({ token: () => (session() || {}).token, all: true, onE
 calls.init({ me: () => state.me, notify });
 inbox.setupInbox({ openChat, current: () => state.current, me: () => state.me, notify, reload: scheduleLists });
 
-loadMe().then(() => { calls.reload(); return loadLists(); }).catch((x) => { $("me").textContent = x.message; });
+loadMe().then(() => { calls.reload(); return loadLists(); }).catch((x) => {
+  if (x instanceof ApiError && x.status === 403) notOperator(); else $("me").textContent = humanError(x);
+});
