@@ -5,7 +5,7 @@
 // message seq shown, so a reconnection never loses or repeats one.
 import { call, requireLogin, session, logout, el, fmtTime, ApiError } from "./api.js";
 import { t } from "./i18n.js";
-import { confirmAction, humanError } from "./ui.js";
+import { confirmAction, humanError, fmtClock } from "./ui.js";
 import { Stream } from "./stream.js";
 import * as calls from "./calls.js";
 import * as inbox from "./inbox.js";
@@ -51,7 +51,7 @@ async function loadMe() {
 $("presence").addEventListener("change", async (e) => {
   try {
     state.me = await call("PATCH", "/v1/operators/" + state.me.operator_id, { status: e.target.value });
-    notify("You are " + state.me.status + ".");
+    notify(t("console.you_are", { status: t("status." + state.me.status).toLowerCase() }));
     inbox.presenceChanged();
     scheduleLists();
   } catch (x) { alert(x.message); e.target.value = state.me.status; }
@@ -95,7 +95,7 @@ async function openChat(id) {
   state.shown.clear(); state.lastSeq = 0; state.photos.clear();
   $("log").replaceChildren();
   $("typing").textContent = "";
-  $("chat-title").textContent = "Chat #" + id;
+  $("chat-title").textContent = t("console.chat_n", { id });
   $("chat-empty").hidden = true;
   $("chat-body").hidden = false;
   stream.watch(id);
@@ -176,7 +176,7 @@ function addMessage(m) {
   else if (m.type === "video") body = el("video", { src: state.photos.get(m.content) || "", controls: true });
   else body = m.content;
   const node = el("div", { class: "msg" + (mine ? " mine" : m.sender_type === "system" ? " system" : "") + " from-" + m.sender_type, "data-seq": m.seq },
-    el("span", { class: "who" }, who, " · ", new Date(m.sent_time).toLocaleTimeString()), body);
+    el("span", { class: "who" }, who, " · ", fmtClock(m.sent_time)), body);
   // Keep seq order even if an older one arrives late.
   let before = null;
   for (const [seq, e] of state.shown) if (seq > m.seq && (!before || seq < +before.dataset.seq)) before = e;
@@ -198,12 +198,12 @@ async function act(fn) {
 
 $("take").addEventListener("click", () => act(async () => {
   await call("PATCH", "/v1/chats/" + state.current, { status: "assigned" });
-  notify("You took chat #" + state.current + ".");
+  notify(t("console.took", { id: state.current }));
 }));
 
 $("escalate").addEventListener("click", () => act(async () => {
   await call("POST", "/apps/api/v1/chats/" + state.current + "/escalations", { reason: "operator_escalated", force_escalate: true });
-  notify("Chat #" + state.current + " went back to the queue.");
+  notify(t("console.requeued", { id: state.current }));
 }));
 
 $("finish").addEventListener("click", async () => {
@@ -267,7 +267,7 @@ function onEvent(f) {
   switch (f.event) {
     case "typing":
       if (id === state.current && f.data.sender_type === "end_user") {
-        $("typing").textContent = "The customer is typing…";
+        $("typing").textContent = t("console.typing");
         clearTimeout(typingTimer);
         typingTimer = setTimeout(() => { $("typing").textContent = ""; }, 5000);
       }
@@ -292,7 +292,7 @@ function onEvent(f) {
 
 let wasOffline = false;
 function onState(s) {
-  $("conn").textContent = s === "online" ? "Live" : "Reconnecting…";
+  $("conn").textContent = s === "online" ? t("console.live") : t("console.reconnecting");
   $("conn").className = "badge " + (s === "online" ? "online" : "busy");
   document.body.dataset.stream = s;
   if (s === "offline") {

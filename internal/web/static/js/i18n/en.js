@@ -153,5 +153,16 @@ export default {
  "projects.embed": "Put this line on your site's pages to show the chat widget:",
  "projects.try": "Try the widget",
  "projects.create": "Create project",
- "projects.created": "Project {name} created."
+ "projects.created": "Project {name} created.",
+ "queue.remove": "Remove",
+ "queue.remove_confirm": "Remove the dialog with {number} from the queue? It will not be called.",
+ "agents.slot_delete_confirm": "Delete the time slot {slot}?",
+ "agents.entity_remove_confirm": "Remove the entity {name}?",
+ "console.live": "Live",
+ "console.reconnecting": "Reconnecting…",
+ "console.chat_n": "Chat #{id}",
+ "console.took": "You took chat #{id}.",
+ "console.requeued": "Chat #{id} went back to the queue.",
+ "console.typing": "The customer is typing…",
+ "console.you_are": "You are {status}."
 };

@@ -153,5 +153,16 @@ export default {
  "projects.embed": "Вставьте эту строку в страницы сайта, чтобы показать виджет чата:",
  "projects.try": "Открыть виджет",
  "projects.create": "Создать проект",
- "projects.created": "Проект {name} создан."
+ "projects.created": "Проект {name} создан.",
+ "queue.remove": "Удалить",
+ "queue.remove_confirm": "Убрать диалог с номером {number} из очереди? Звонка не будет.",
+ "agents.slot_delete_confirm": "Удалить временной интервал {slot}?",
+ "agents.entity_remove_confirm": "Удалить сущность {name}?",
+ "console.live": "На связи",
+ "console.reconnecting": "Переподключение…",
+ "console.chat_n": "Чат №{id}",
+ "console.took": "Вы взяли чат №{id}.",
+ "console.requeued": "Чат №{id} возвращён в очередь.",
+ "console.typing": "Клиент печатает…",
+ "console.you_are": "Ваш статус: {status}."
 };

@@ -4,6 +4,7 @@
 // reports a chat or call change and every few seconds anyway. Any live
 // call can be listened to (calls.js).
 import { call, el, session } from "../api.js";
+import { fmtClock } from "../ui.js";
 import { Stream } from "../stream.js";
 import { panel, table, errorText, alertBox } from "./util.js";
 import * as calls from "./calls.js";
@@ -35,7 +36,7 @@ export async function render(main) {
         return el("span", { class: "meter", role: "img", "aria-label": `${o.load} of ${o.capacity}` }, b);
       } },
     ], st.operators, { caption: "Operators", empty: "No operators." }));
-    updated.textContent = "Updated " + new Date().toLocaleTimeString();
+    updated.textContent = "Updated " + fmtClock(new Date());
   };
   const callsBox = el("div", { id: "live-calls" });
   const loadCalls = () => calls.load(callsBox);

@@ -1,6 +1,8 @@
 // Selections with their progress and the agent's queue: stop, return,
 // remove; refreshed every few seconds.
 import { call, el } from "../api.js";
+import { fmtDateTime, confirmAction } from "../ui.js";
+import { t } from "../i18n.js";
 import { EXT, q, panel, table, errorText, alertBox, noAgent } from "./util.js";
 
 // WAIT names the reasons of the External API's wait field for the counts.
@@ -34,7 +36,7 @@ export async function render(main, ctx) {
     counts.textContent = dialogs.length ? Object.entries(by).map(([k, v]) => `${v} ${k}`).join(", ") : "No dialog is waiting.";
     selBox.replaceChildren(table([
       { key: "name", label: "Selection" },
-      { key: "started_on", label: "Started (UTC)" },
+      { key: "started_on", label: "Started", render: (s) => fmtDateTime(s.started_on) },
       { key: "dialogs_count", label: "Dialogs", num: true },
       { key: "p", label: "Progress", render: (s) => {
         const total = s.dialogs_count || 0, done = total - (s.pending_dialogs_count || 0);
@@ -50,10 +52,10 @@ export async function render(main, ctx) {
       { key: "result", label: "Last result" },
       { key: "attempts", label: "Attempts", num: true },
       { key: "x", label: "", render: (d) => d.status === "calling" ? "" : el("button", { type: "button", class: "danger", "aria-label": "Remove dialog " + d.msisdn,
-        onclick: async () => { try { await call("POST", EXT + "/queue/remove" + q({ agent_uuid: ctx.agent, dialog_uuid: d.uuid })); await load(); } catch (x) { err.textContent = errorText(x); } } }, "Remove") },
+        onclick: async () => { if (!await confirmAction(t("queue.remove_confirm", { number: d.msisdn }), t("queue.remove"))) return; try { await call("POST", EXT + "/queue/remove" + q({ agent_uuid: ctx.agent, dialog_uuid: d.uuid })); await load(); } catch (x) { err.textContent = errorText(x); } } }, "Remove") },
     ], dialogs, { caption: "Waiting dialogs", empty: "The queue is empty." }));
     callBox.replaceChildren(table([
-      { key: "date_added", label: "Started (UTC)" },
+      { key: "date_added", label: "Started", render: (c) => fmtDateTime(c.date_added) },
       { key: "msisdn", label: "Number" },
       { key: "result", label: "Result" },
       { key: "uuid", label: "", render: (c) => el("a", { href: "#/call/" + c.uuid }, "Listen") },
