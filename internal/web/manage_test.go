@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/cdproto/emulation"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/parley-cc/parley/internal/testenv"
@@ -65,6 +66,11 @@ func TestManagePages(t *testing.T) {
 	env := testenv.Start(t, testenv.SQLiteDSN(t))
 	tn := env.NewTenant(t, "Mgr")
 	ctx := isolated(t, browser(t))
+	chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*cdpruntime.EventExceptionThrown); ok {
+			t.Logf("page exception: %s %v", e.ExceptionDetails.Text, e.ExceptionDetails.Exception.Description)
+		}
+	})
 	logIn(t, ctx, env, tn.Login, tn.Password)
 	waitJS(t, ctx, "the supervisor pages", `location.pathname === "/supervisor/" && document.querySelector("main").dataset.ready === "agents"`)
 
@@ -183,12 +189,12 @@ func TestManagePages(t *testing.T) {
 	waitJS(t, ctx, "English", `document.querySelector("#logout").textContent === "Log out"`)
 
 	// Dark mode: the page's background follows the system's scheme.
-	light := js[string](t, ctx, `getComputedStyle(document.body).backgroundColor`)
+	light := js[string](t, ctx, `getComputedStyle(document.documentElement).backgroundColor`)
 	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
 		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, ctx, "dark", `getComputedStyle(document.body).backgroundColor === "rgb(18, 22, 28)"`)
+	waitJS(t, ctx, "dark", `getComputedStyle(document.documentElement).backgroundColor === "rgb(18, 22, 28)"`)
 	if light == "rgb(18, 22, 28)" {
 		t.Fatalf("the light page was already dark: %s", light)
 	}

@@ -12,7 +12,8 @@ export function fmtDateTime(v) {
     d = typeof v === "string" && /^\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)?$/.test(v) ? new Date(v.replace(" ", "T") + "Z") : new Date(v);
   }
   if (Number.isNaN(d.getTime())) return String(v);
-  return new Intl.DateTimeFormat(currentLang(), { dateStyle: "medium", timeStyle: "short", timeZoneName: "short" }).format(d);
+  // dateStyle cannot be combined with timeZoneName: spell the fields out.
+  return new Intl.DateTimeFormat(currentLang(), { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" }).format(d);
 }
 
 // fmtClock is the time of day alone, for messages of today's chats.
@@ -68,7 +69,7 @@ export function humanError(x) {
     const detail = f ? Object.entries(f).map(([k, v]) => k + ": " + v).join("; ") : (x.message || "");
     return t("err.input", { detail });
   }
-  if (x instanceof TypeError) return t("err.network");
+  if (x instanceof TypeError && /fetch|network/i.test(x.message)) return t("err.network");
   return (x && x.message) || t("err.server");
 }
 
