@@ -21,7 +21,7 @@ func TestPagesFitAPhone(t *testing.T) {
 	}{
 		{"/console/", tn.OperatorLogin, `document.querySelector("main")`, nil},
 		{"/supervisor/", tn.Login, `document.querySelector("main").dataset.ready === "agents"`,
-			[]string{"#/script", "#/upload", "#/queue", "#/stats", "#/live"}},
+			[]string{"#/script", "#/upload", "#/queue", "#/stats", "#/live", "#/users", "#/operators", "#/menus", "#/projects"}},
 	} {
 		t.Run(strings.Trim(tc.page, "/"), func(t *testing.T) {
 			ctx := isolated(t, browser(t))
