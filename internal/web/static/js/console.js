@@ -4,7 +4,7 @@
 // stream (stream.js); messages are always read from the API after the last
 // message seq shown, so a reconnection never loses or repeats one.
 import { call, requireLogin, session, logout, el, fmtTime, ApiError } from "./api.js";
-import { t } from "./i18n.js";
+import { t, onLang } from "./i18n.js";
 import { confirmAction, humanError, fmtClock } from "./ui.js";
 import { Stream } from "./stream.js";
 import * as calls from "./calls.js";
@@ -305,6 +305,12 @@ function onState(s) {
     calls.reload();
   }
 }
+
+// The texts this script wrote follow a language switch too.
+onLang(() => {
+  if (document.body.dataset.stream) $("conn").textContent = document.body.dataset.stream === "online" ? t("console.live") : t("console.reconnecting");
+  if (state.current) $("chat-title").textContent = t("console.chat_n", { id: state.current });
+});
 
 const stream = new Stream({ token: () => (session() || {}).token, all: true, onEvent, onState,
   calls: true, onCall: (t) => calls.onTransfer(t),

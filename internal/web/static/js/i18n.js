@@ -29,9 +29,18 @@ export function t(key, vars) {
   return vars ? s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m)) : s;
 }
 
+// applied remembers the text apply last gave each element: an element a
+// script has since rewritten (a chat's title, the connection badge) keeps
+// the script's text, which the script renders again on a language switch.
+const applied = new WeakMap();
+
 // apply translates the marked elements under root.
 export function apply(root = document) {
-  for (const e of root.querySelectorAll("[data-i18n]")) e.textContent = t(e.dataset.i18n);
+  for (const e of root.querySelectorAll("[data-i18n]")) {
+    if (applied.has(e) && applied.get(e) !== e.textContent) continue;
+    e.textContent = t(e.dataset.i18n);
+    applied.set(e, e.textContent);
+  }
   for (const e of root.querySelectorAll("[data-i18n-attr]")) {
     for (const pair of e.dataset.i18nAttr.split(";")) {
       const [attr, key] = pair.split(":");

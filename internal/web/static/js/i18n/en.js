@@ -164,5 +164,21 @@ export default {
  "console.took": "You took chat #{id}.",
  "console.requeued": "Chat #{id} went back to the queue.",
  "console.typing": "The customer is typing…",
- "console.you_are": "You are {status}."
+ "console.you_are": "You are {status}.",
+ "live.connecting": "connecting",
+ "live.live": "live",
+ "live.totals": "{queued} queued, {va} with virtual agents, {assigned} with operators.",
+ "live.menu": "Menu",
+ "live.queued": "Queued",
+ "live.va": "Virtual agent",
+ "live.assigned": "Assigned",
+ "live.operator": "Operator",
+ "live.status": "Status",
+ "live.load": "Load",
+ "live.share": "Share of capacity",
+ "live.of": "{load} of {capacity}",
+ "live.updated": "Updated {time}",
+ "live.title": "Live load",
+ "live.calls": "Phone calls",
+ "live.queues": "Chat queues per menu"
 };

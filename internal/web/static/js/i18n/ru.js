@@ -164,5 +164,21 @@ export default {
  "console.took": "Вы взяли чат №{id}.",
  "console.requeued": "Чат №{id} возвращён в очередь.",
  "console.typing": "Клиент печатает…",
- "console.you_are": "Ваш статус: {status}."
+ "console.you_are": "Ваш статус: {status}.",
+ "live.connecting": "подключение",
+ "live.live": "на связи",
+ "live.totals": "В очереди: {queued}, у виртуальных агентов: {va}, у операторов: {assigned}.",
+ "live.menu": "Меню",
+ "live.queued": "В очереди",
+ "live.va": "Виртуальный агент",
+ "live.assigned": "У операторов",
+ "live.operator": "Оператор",
+ "live.status": "Статус",
+ "live.load": "Нагрузка",
+ "live.share": "Доля от максимума",
+ "live.of": "{load} из {capacity}",
+ "live.updated": "Обновлено {time}",
+ "live.title": "Нагрузка сейчас",
+ "live.calls": "Телефонные звонки",
+ "live.queues": "Очереди чатов по меню"
 };
