@@ -70,11 +70,11 @@ async function loadLists() {
     const { queue, mine } = await inbox.lists($("label-filter").value.trim());
     state.chats.clear();
     for (const c of [...queue, ...mine]) state.chats.set(c.chat_id, c);
-    renderList($("queue"), queue, "The queue is empty.");
-    renderList($("mine"), mine, "No chats assigned to you.");
+    renderList($("queue"), queue, t("console.queue_empty"));
+    renderList($("mine"), mine, t("console.mine_empty"));
     $("queue-n").textContent = queue.length;
     $("mine-n").textContent = mine.length;
-    document.title = (state.unread.size ? "(" + state.unread.size + ") " : "") + "Parley — console";
+    document.title = (state.unread.size ? "(" + state.unread.size + ") " : "") + t("console.parley_console");
   } catch (x) { if (!(x instanceof ApiError) || x.status !== 401) console.warn(x); }
 }
 
@@ -130,16 +130,16 @@ function renderCustomer(c, flags) {
   const ctx = Object.entries(c.context || {}).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)]);
   $("customer-body").className = "";
   $("customer-body").replaceChildren(
-    dl([["End user", c.end_user.identifier], ["Language", c.lang], ["Started", fmtTime(c.created_at)],
-      ["Virtual agents", c.all_virtual_agents.map((a) => a.name).join(", ") || "none"],
-      ["Operators", c.all_agents.map((a) => a.name).join(", ") || "none"]]),
-    el("h3", {}, "Flags"),
+    dl([[t("console.end_user"), c.end_user.identifier], [t("common.language"), c.lang], [t("console.started"), fmtTime(c.created_at)],
+      [t("console.virtual_agents"), c.all_virtual_agents.map((a) => a.name).join(", ") || t("console.none_lc")],
+      [t("nav.operators"), c.all_agents.map((a) => a.name).join(", ") || t("console.none_lc")]]),
+    el("h3", {}, t("console.flags")),
     el("ul", { class: "flags" },
-      el("li", {}, "Verified customer: ", flags.verified_customer ? "yes" : "no"),
-      el("li", {}, "Repeat customer: ", flags.repeat_customer ? "yes" : "no"),
-      el("li", {}, "Bad actor: ", flags.bad_actor ? "yes" : "no")),
-    el("h3", {}, "Custom data"), custom.length ? dl(custom) : el("p", { class: "muted small" }, "None."),
-    el("h3", {}, "Context"), ctx.length ? dl(ctx) : el("p", { class: "muted small" }, "None."));
+      el("li", {}, t("console.verified"), ": ", flags.verified_customer ? t("common.yes") : t("common.no")),
+      el("li", {}, t("console.repeat"), ": ", flags.repeat_customer ? t("common.yes") : t("common.no")),
+      el("li", {}, t("console.bad_actor"), ": ", flags.bad_actor ? t("common.yes") : t("common.no"))),
+    el("h3", {}, t("console.custom_data")), custom.length ? dl(custom) : el("p", { class: "muted small" }, t("console.none")),
+    el("h3", {}, t("console.context")), ctx.length ? dl(ctx) : el("p", { class: "muted small" }, t("console.none")));
 }
 
 // loadMessages reads the open chat's messages after the last one shown;
@@ -165,14 +165,14 @@ async function fetchMessages() {
   } catch (x) { console.warn(x); }
 }
 
-const WHO = { client: "Customer", virtual_agent: "Virtual agent", system: "System", operator: "Operator" };
+const WHO = { client: "console.who_client", virtual_agent: "console.who_va", system: "console.who_system", operator: "console.who_operator" };
 
 function addMessage(m) {
   if (state.shown.has(m.seq)) return;
   const mine = m.sender_type === "operator" && state.me && m.sender_id === state.me.operator_id;
-  const who = mine ? "You" : WHO[m.sender_type] || m.sender_type;
+  const who = mine ? t("console.who_you") : WHO[m.sender_type] ? t(WHO[m.sender_type]) : m.sender_type;
   let body;
-  if (m.type === "photo") body = el("img", { src: state.photos.get(m.content) || "", alt: "Photo from " + who.toLowerCase() });
+  if (m.type === "photo") body = el("img", { src: state.photos.get(m.content) || "", alt: t("console.photo_from", { who: who.toLowerCase() }) });
   else if (m.type === "video") body = el("video", { src: state.photos.get(m.content) || "", controls: true });
   else body = m.content;
   const node = el("div", { class: "msg" + (mine ? " mine" : m.sender_type === "system" ? " system" : "") + " from-" + m.sender_type, "data-seq": m.seq },
@@ -251,7 +251,7 @@ $("photo").addEventListener("change", async (e) => {
     for (const [k, v] of Object.entries(form.fields)) fd.append(k, v);
     fd.append("file", file);
     const up = await fetch(form.url, { method: "POST", body: fd });
-    if (!up.ok) throw new Error("The photo was not uploaded (" + up.status + ").");
+    if (!up.ok) throw new Error(t("console.photo_failed", { status: up.status }));
     await call("POST", "/apps/api/v1/chats/" + id + "/photos", { photo: [{ s3_path: form.fields.key, photo_type: file.type }] });
     await loadMessages();
   });
@@ -277,13 +277,13 @@ function onEvent(f) {
       if (id === state.current) loadMessages();
       else if (f.data.sender_type === "end_user" && state.chats.has(id)) {
         state.unread.add(id);
-        notify("New message in chat #" + id + ".");
+        notify(t("console.new_message", { id }));
         scheduleLists();
       }
       return;
     case "chat.status":
-      if (f.data.status === "queued") notify("Chat #" + id + " is waiting in the queue.");
-      if (f.data.status === "assigned" && state.me && f.data.operator_id === state.me.operator_id) notify("Chat #" + id + " was assigned to you.");
+      if (f.data.status === "queued") notify(t("console.waiting", { id }));
+      if (f.data.status === "assigned" && state.me && f.data.operator_id === state.me.operator_id) notify(t("console.assigned", { id }));
       break;
   }
   scheduleLists();
