@@ -135,7 +135,9 @@ func TestManagePages(t *testing.T) {
 	waitJS(t, ctx, "Pavel", pageHas("#operators-list td", "Pavel"))
 	do(t, ctx, setValue(`[aria-label='Most chats at once for Pavel']`, "7"))
 	waitJS(t, ctx, "capacity saved", pageHas("#status", "Saved for Pavel"))
-	do(t, ctx, chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll("#operators-list tr")].find((r) => r.textContent.includes("Pavel")).querySelector("label.check input").click()`))
+	do(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("status").textContent = ""`),
+		chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll("#operators-list tr")].find((r) => r.textContent.includes("Pavel")).querySelector("label.check input").click()`))
+	waitJS(t, ctx, "the menu saved", pageHas("#status", "Saved for Pavel"))
 	var ops struct {
 		Operators []struct {
 			ID       int64  `json:"operator_id"`
@@ -143,7 +145,6 @@ func TestManagePages(t *testing.T) {
 			Capacity int    `json:"capacity"`
 		} `json:"operators"`
 	}
-	waitJS(t, ctx, "the menu saved", `[...document.querySelectorAll("#operators-list tr")].find((r) => r.textContent.includes("Pavel")).querySelector("label.check input").checked`)
 	env.Do(t, "GET", "/v1/operators", tn.Token, nil).JSON(t, &ops)
 	pavel := int64(0)
 	for _, o := range ops.Operators {
