@@ -28,6 +28,20 @@ func staff(ctx context.Context) (int64, error) {
 	return c.CompanyID, nil
 }
 
+// staffOn is staff for a method on user id: a user of another company is
+// not found (404) whoever asks, as every family answers for another
+// tenant's objects; only then is an operator refused (403).
+func (s *UserService) staffOn(ctx context.Context, id int64) (int64, error) {
+	cid, err := parley.CompanyID(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := companyUser(ctx, s.DB.Reader(), cid, id); err != nil {
+		return 0, err
+	}
+	return staff(ctx)
+}
+
 // CompanyUser is a user of the caller's company as the user methods show it.
 type CompanyUser struct {
 	User
@@ -81,7 +95,7 @@ func companyUser(ctx context.Context, q store.Querier, cid, id int64) (*User, er
 // row (or gets back the one they had). Callers may not change their own
 // role: an admin demoting themself by mistake would lock the company out.
 func (s *UserService) SetCompanyUserRole(ctx context.Context, id int64, role string) (*User, error) {
-	cid, err := staff(ctx)
+	cid, err := s.staffOn(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +143,7 @@ func (s *UserService) SetCompanyUserRole(ctx context.Context, id int64, role str
 // for a generated one, returned once: it is never stored in clear nor
 // logged, so whoever reset it must hand it over now.
 func (s *UserService) ResetCompanyUserPassword(ctx context.Context, id int64, password string) (u *User, generated string, err error) {
-	cid, err := staff(ctx)
+	cid, err := s.staffOn(ctx, id)
 	if err != nil {
 		return nil, "", err
 	}

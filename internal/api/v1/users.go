@@ -86,10 +86,8 @@ func (h *Handler) resetPassword(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Password string `json:"password"`
 	}
-	if r.ContentLength != 0 {
-		if err := decode(r, &in); err != nil {
-			return err
-		}
+	if err := decode(r, &in); err != nil {
+		return err
 	}
 	u, generated, err := h.Users.ResetCompanyUserPassword(r.Context(), id, in.Password)
 	if err != nil {

@@ -44,11 +44,11 @@ func usersContract(t *testing.T, rec *apitest.Recorder, tok, opTok string) {
 		{"PATCH", path, opTok, map[string]any{"role": "admin"}, 403},
 		{"PATCH", fmt.Sprintf("/v1/users/%d", self), tok, map[string]any{"role": "operator"}, 403},
 		{"PATCH", "/v1/users/999999", tok, map[string]any{"role": "api"}, 404},
-		{"POST", path + "/password", tok, nil, 200},
+		{"POST", path + "/password", tok, map[string]any{}, 200},
 		{"POST", path + "/password", tok, map[string]any{"password": "chosen password"}, 200},
 		{"POST", path + "/password", tok, map[string]any{"password": "short"}, 400},
-		{"POST", path + "/password", opTok, nil, 403},
-		{"POST", "/v1/users/999999/password", tok, nil, 404},
+		{"POST", path + "/password", opTok, map[string]any{}, 403},
+		{"POST", "/v1/users/999999/password", tok, map[string]any{}, 404},
 	})
 }
 
@@ -83,9 +83,9 @@ func TestManageUsers(t *testing.T) {
 			want                int
 		}{
 			{"PATCH", path, b.Token, map[string]any{"role": "admin"}, 404},
-			{"POST", path + "/password", b.Token, nil, 404},
+			{"POST", path + "/password", b.Token, map[string]any{}, 404},
 			{"PATCH", path, a.OperatorToken, map[string]any{"role": "admin"}, 403},
-			{"POST", path + "/password", a.OperatorToken, nil, 403},
+			{"POST", path + "/password", a.OperatorToken, map[string]any{}, 403},
 			{"GET", "/v1/users", a.OperatorToken, nil, 403},
 		} {
 			if r := env.Do(t, c.method, c.path, c.token, c.body); r.Status != c.want {
@@ -95,7 +95,7 @@ func TestManageUsers(t *testing.T) {
 		var reset struct {
 			Password *string `json:"password"`
 		}
-		r = env.Do(t, "POST", path+"/password", a.Token, nil)
+		r = env.Do(t, "POST", path+"/password", a.Token, map[string]any{})
 		if r.Status != 200 || r.Header.Get("Cache-Control") != "no-store" {
 			t.Fatalf("reset: %d %v %s", r.Status, r.Header, r.Body)
 		}

@@ -34,7 +34,7 @@ export async function render(main, ctx) {
         err.textContent = "";
         if (!await confirmAction(t("users.reset_confirm", { login: u.login }), t("users.reset"))) return;
         try {
-          const r = await call("POST", "/v1/users/" + u.user_id + "/password");
+          const r = await call("POST", "/v1/users/" + u.user_id + "/password", {});
           secret.replaceChildren(el("div", { class: "notice" },
             el("p", {}, t("users.new_password", { login: u.login })),
             el("p", {}, el("code", { id: "new-password" }, r.password), " ", copyButton(r.password)),
