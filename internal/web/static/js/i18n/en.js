@@ -237,5 +237,18 @@ export default {
  "queue.stop": "Stop",
  "queue.return": "Return",
  "queue.remove_waiting": "Remove waiting",
- "queue.hint": "Stop pauses the waiting dialogs, Return resumes them, Remove deletes them; calls in progress finish."
+ "queue.hint": "Stop pauses the waiting dialogs, Return resumes them, Remove deletes them; calls in progress finish.",
+ "call.calls": "Calls",
+ "call.pick": "Pick a call to listen to it and read its transcript.",
+ "call.loading": "Loading the recording…",
+ "call.recording_label": "Call recording",
+ "call.download": "Download {file}",
+ "call.channels": "agent on the left channel, callee on the right.",
+ "call.no_transcript": "No transcript for this call.",
+ "call.transcript": "Transcript",
+ "call.recording": "Recording",
+ "call.call": "Call",
+ "call.agent": "Agent",
+ "call.callee": "Callee",
+ "call.silence": "(silence)"
 };
