@@ -106,9 +106,10 @@ func TestI18nCatalogues(t *testing.T) {
 		}
 		walk(doc)
 	}
-	// Keys the scripts ask for by name: t("key") and tr("key").
-	call := regexp.MustCompile(`\b(?:t|tr)\("([a-z_]+\.[a-z0-9_.]+)"`)
-	dynamic := regexp.MustCompile(`\b(?:t|tr)\("([a-z_]+\.)" \+`)
+	// Keys the scripts ask for by name: t("key"), or tr/tx where a script
+	// already has a t.
+	call := regexp.MustCompile(`\b(?:t|tr|tx)\("([a-z_]+\.[a-z0-9_.]+)"`)
+	dynamic := regexp.MustCompile(`\b(?:t|tr|tx)\("([a-z_]+\.)" \+`)
 	err := fs.WalkDir(web.Static, "js", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".js") || strings.HasPrefix(path, "js/i18n/") {
 			return err
