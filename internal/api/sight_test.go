@@ -124,6 +124,10 @@ func sightRoutes(project string, company int64, c sightChat) (address, list map[
 		"POST /v1/call-transfers/{transferId}/hold":        "call transfers, no chat: the transfer's operator only (handover TestRingTimeoutMovesOn, TestTransferTimeoutNobodyOnline)",
 		"POST /v1/call-transfers/{transferId}/dtmf":        "call transfers, no chat: the transfer's operator only (handover TestRingTimeoutMovesOn, TestTransferTimeoutNobodyOnline)",
 		"POST /v1/call-transfers/{transferId}/disposition": "call transfers, no chat: the transfer's operator only (handover TestRingTimeoutMovesOn, TestTransferTimeoutNobodyOnline)",
+		"GET /v1/users":                                    "users, no chat: admin and api users only (v1 TestManageUsers)",
+		"POST /v1/users":                                   "users, no chat: admin and api users only (v1 TestManageUsers)",
+		"PATCH /v1/users/{userId}":                         "users, no chat: admin and api users only (v1 TestManageUsers)",
+		"POST /v1/users/{userId}/password":                 "users, no chat: admin and api users only (v1 TestManageUsers)",
 		"GET /v1/live-calls":                               "live calls, no chat: admin and api users only (handover TestTransferHappyPath, v1 transfer contract 403)",
 		"POST /v1/live-calls/{callId}/listen":              "live calls, no chat: admin and api users only (handover TestTransferHappyPath, v1 transfer contract 403)",
 	}

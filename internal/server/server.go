@@ -371,7 +371,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	openapi.Register(mux)
 	(&ext.Handler{Log: s.Config.Log, Users: s.Users, Logins: s.Logins, Tokens: s.Tokens, Agents: s.Agents, Dialogs: s.Dialogs, Trunks: s.Trunks}).Register(mux)
-	(&v1.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats, Handover: s.Handover}).Register(mux)
+	(&v1.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats, Handover: s.Handover, Users: s.Users}).Register(mux)
 	s.Realtime.Register(mux)
 	(&livechat.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats}).Register(mux)
 	(&apps.Handler{Log: s.Config.Log, Tokens: s.Tokens, Chats: s.Chats, Uploads: uploads, Webhooks: s.Webhooks}).Register(mux)

@@ -257,7 +257,8 @@ func TestConsoleEscalation(t *testing.T) {
 	// Finish with a deflection channel.
 	cRun(t, op, "finish",
 		chromedp.Evaluate[chromedp.Void](`document.getElementById("deflection").value = "email"`),
-		chromedp.Click(chromedp.CSS(`#finish`)))
+		chromedp.Click(chromedp.CSS(`#finish`)),
+		chromedp.Click(chromedp.CSS(`#confirm-ok`))) // Finish asks first (issue 14)
 	cWait(t, op, "finished", pageHas("#chat-status", "Finished"))
 	cWait(t, user, "the end", frameHas("#status", "The chat has ended"))
 	var chats struct {

@@ -152,7 +152,7 @@ func TestConsoleInbox(t *testing.T) {
 	cMust(t, env.Do(t, "POST", "/v1/chats", tn.Token, map[string]any{"client_id": c2.ClientID}), 201).JSON(t, &mc)
 	cMust(t, env.Do(t, "POST", fmt.Sprintf("/v1/chats/%d/messages", mc.ChatID), tn.OperatorToken, map[string]any{"content": "order 7781 private"}), 201)
 
-	cRun(t, olga, "finish", chromedp.Click(chromedp.CSS(`#finish`)))
+	cRun(t, olga, "finish", chromedp.Click(chromedp.CSS(`#finish`)), chromedp.Click(chromedp.CSS(`#confirm-ok`)))
 	cWait(t, olga, "finished", pageHas("#notify", "finished"))
 	cRun(t, olga, "search", chromedp.SendKeys(chromedp.CSS(`#search-q`), "ORDER 7781\r"))
 	cWait(t, olga, "a result", `document.querySelector("#search-results button[data-chat]")`)

@@ -21,7 +21,7 @@ func TestPagesFitAPhone(t *testing.T) {
 	}{
 		{"/console/", tn.OperatorLogin, `document.querySelector("main")`, nil},
 		{"/supervisor/", tn.Login, `document.querySelector("main").dataset.ready === "agents"`,
-			[]string{"#/script", "#/upload", "#/queue", "#/stats", "#/live"}},
+			[]string{"#/script", "#/upload", "#/queue", "#/stats", "#/live", "#/users", "#/operators", "#/menus", "#/projects"}},
 	} {
 		t.Run(strings.Trim(tc.page, "/"), func(t *testing.T) {
 			ctx := isolated(t, browser(t))
@@ -41,6 +41,12 @@ func TestPagesFitAPhone(t *testing.T) {
 				}
 			}
 			check(tc.page)
+			if tc.page == "/supervisor/" {
+				// The views' links stay one row (it scrolls sideways), not three.
+				if rows := js[float64](t, ctx, `document.getElementById("nav").getBoundingClientRect().height / document.querySelector("#nav a").getBoundingClientRect().height`); rows >= 1.5 {
+					t.Errorf("the supervisor's navigation wraps: %.1f rows high", rows)
+				}
+			}
 			shoot(t, ctx, strings.Trim(tc.page, "/")+"-phone.png")
 			for _, v := range tc.views {
 				name := strings.TrimPrefix(v, "#/")

@@ -129,7 +129,7 @@ func TestSupervisor(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`form[aria-label="New output entity"] button[type=submit]`)))
 		waitJS(t, ctx, "output entity "+name, `document.querySelector("[aria-label='Remove output entity `+name+`']")`)
 	}
-	do(t, ctx, chromedp.Click(chromedp.CSS(`[aria-label="Remove output entity tmp"]`)))
+	do(t, ctx, chromedp.Click(chromedp.CSS(`[aria-label="Remove output entity tmp"]`)), chromedp.Click(chromedp.CSS(`#confirm-ok`)))
 	waitJS(t, ctx, "tmp removed", `!document.querySelector("[aria-label='Remove output entity tmp']") && document.querySelector("[aria-label='Remove output entity answer']")`)
 	do(t, ctx, chromedp.Click(chromedp.CSS(`form[aria-label="New time slot"] button[type=submit]`)))
 	waitJS(t, ctx, "a time slot", `document.querySelector("[aria-label^='Delete Monday']")`)
@@ -138,7 +138,7 @@ func TestSupervisor(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[aria-label="General settings"] button[type=submit]`)))
 	waitJS(t, ctx, "settings saved", `document.querySelector("form[aria-label='General settings'] [role=status]").textContent === "Saved."`)
 	shoot(t, ctx, "supervisor-agents.png")
-	do(t, ctx, chromedp.Click(chromedp.CSS(`[aria-label^="Delete Monday"]`)))
+	do(t, ctx, chromedp.Click(chromedp.CSS(`[aria-label^="Delete Monday"]`)), chromedp.Click(chromedp.CSS(`#confirm-ok`)))
 	waitJS(t, ctx, "the slot deleted", `!document.querySelector("[aria-label^='Delete Monday']")`)
 	var general struct {
 		TotalChannelLimit int `json:"total_channel_limit"`

@@ -35,6 +35,8 @@ func chatRoutes() []Route {
 		{Method: "GET", Path: "/menus/{id}", Handle: (*Handler).getMenu},
 		{Method: "PATCH", Path: "/menus/{id}", Handle: (*Handler).updateMenu},
 		{Method: "POST", Path: "/projects", Handle: (*Handler).createProject},
+		{Method: "DELETE", Path: "/menus/{id}", Handle: (*Handler).deleteMenu},
+		{Method: "GET", Path: "/projects", Handle: (*Handler).listProjects},
 	}
 }
 

@@ -87,6 +87,8 @@ func chatRequests(f *fixture) map[string]request {
 		"GET /apps/api/v1/menus/{id}":                              {"GET", m, nil},
 		"PATCH /apps/api/v1/menus/{id}":                            {"PATCH", m, map[string]any{"name": "renamed"}},
 		"POST /apps/api/v1/projects":                               {"POST", "/apps/api/v1/projects", map[string]any{"name": "p", "menu_id": f.MenuID}},
+		"DELETE /apps/api/v1/menus/{id}":                           {"DELETE", m, nil},
+		"GET /apps/api/v1/projects":                                {"GET", "/apps/api/v1/projects", nil},
 	}
 }
 

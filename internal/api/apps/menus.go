@@ -141,3 +141,42 @@ func (h *Handler) createProject(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusCreated, map[string]any{"project_uuid": p.UUID, "name": p.Name, "menu_id": p.MenuID})
 	return nil
 }
+
+func (h *Handler) deleteMenu(w http.ResponseWriter, r *http.Request) error {
+	if err := staffOnly(r); err != nil {
+		return err
+	}
+	id, err := api.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := h.Chats.DeleteMenu(r.Context(), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type projectDTO struct {
+	ProjectUUID string `json:"project_uuid"`
+	Name        string `json:"name"`
+	MenuID      *int64 `json:"menu_id"`
+}
+
+// listProjects is for staff: a project's UUID is what the widget's embed
+// snippet carries, and the pages show it to whoever places the widget.
+func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request) error {
+	if err := staffOnly(r); err != nil {
+		return err
+	}
+	ps, err := h.Chats.ListProjects(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]projectDTO, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, projectDTO{ProjectUUID: p.UUID, Name: p.Name, MenuID: p.MenuID})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"projects": out})
+	return nil
+}

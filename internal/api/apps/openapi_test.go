@@ -182,6 +182,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			oa{"POST", "/projects", tok, map[string]any{"menu_id": menu.ID}, 422},
 			oa{"POST", "/projects", opTok, map[string]any{"name": "x"}, 403},
 		)
+		menuDeleteContract(f, tok, opTok, m)
 
 		// Chats.
 		var c, vaChat struct {

@@ -1,6 +1,7 @@
 package v1_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ type fixture struct {
 	ChatID     int64
 	TransferID int64
 	CannedID   int64
+	UserID     int64 // the tenant's api user
 	// Secrets only this tenant's data contains.
 	Secrets []string
 }
@@ -51,6 +53,12 @@ func newFixture(t *testing.T, env *testenv.Env, name string) *fixture {
 	mustStatus(t, env.Do(t, "PUT", fmt.Sprintf("/v1/chats/%d/labels", f.ChatID), f.Token, map[string]any{"labels": []string{strings.ToLower(name) + "-label-secret"}}), 200)
 	f.Secrets = []string{name + "-client-secret", name + "-contact-secret", name + "-op-secret", name + "-message-secret",
 		name + "-canned-secret", name + "-note-secret", strings.ToLower(name) + "-label-secret"}
+	u, err := env.Users.UserByLogin(context.Background(), f.Login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.UserID = u.ID
+	f.Secrets = append(f.Secrets, f.Login)
 	f.TransferID = fixtureTransfer(t, env, f)
 	return f
 }
@@ -99,6 +107,10 @@ func routeRequests(f *fixture) map[string]request {
 		"PUT /v1/chats/{chatId}/labels":                    {"PUT", chat + "/labels", map[string]any{"labels": []string{"x"}}},
 		"GET /v1/labels":                                   {"GET", "/v1/labels", nil},
 		"GET /v1/canned_responses":                         {"GET", "/v1/canned_responses", nil},
+		"GET /v1/users":                                    {"GET", "/v1/users", nil},
+		"POST /v1/users":                                   {"POST", "/v1/users", map[string]any{"login": "fixture-new-user", "password": "long enough", "role": "api"}},
+		"PATCH /v1/users/{userId}":                         {"PATCH", fmt.Sprintf("/v1/users/%d", f.UserID), map[string]any{"role": "admin"}},
+		"POST /v1/users/{userId}/password":                 {"POST", fmt.Sprintf("/v1/users/%d/password", f.UserID), map[string]any{"password": "another password"}},
 		"POST /v1/canned_responses":                        {"POST", "/v1/canned_responses", map[string]any{"shortcut": "new", "content": "c"}},
 		"PATCH /v1/canned_responses/{cannedId}":            {"PATCH", fmt.Sprintf("/v1/canned_responses/%d", f.CannedID), map[string]any{"content": "changed"}},
 		"DELETE /v1/canned_responses/{cannedId}":           {"DELETE", fmt.Sprintf("/v1/canned_responses/%d", f.CannedID), nil},

@@ -143,6 +143,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			{"PATCH", "/v1/operators/999999", tok, map[string]any{"status": "online"}, 404},
 			{"PATCH", "/v1/operators/0", tok, map[string]any{"status": "online"}, 400},
 		})
+		usersContract(t, rec, tok, opTok)
 
 		var chat struct {
 			ChatID int64 `json:"chat_id"`

@@ -28,6 +28,8 @@ type Handler struct {
 	// Handover acts on the calls this node holds (call transfers, live
 	// calls); nil refuses those routes.
 	Handover *handover.Service
+	// Users manages the company's logins (users.go).
+	Users *auth.UserService
 }
 
 // Route is one method of the family.
@@ -79,6 +81,10 @@ func Routes() []Route {
 		{Method: "PATCH", Path: "/canned_responses/{cannedId}", Handle: (*Handler).updateCanned},
 		{Method: "DELETE", Path: "/canned_responses/{cannedId}", Handle: (*Handler).deleteCanned},
 		{Method: "GET", Path: "/chats/{chatId}/canned_responses", Handle: (*Handler).chatCanned},
+		{Method: "GET", Path: "/users", Handle: (*Handler).listUsers},
+		{Method: "POST", Path: "/users", Handle: (*Handler).createUser},
+		{Method: "PATCH", Path: "/users/{userId}", Handle: (*Handler).updateUser},
+		{Method: "POST", Path: "/users/{userId}/password", Handle: (*Handler).resetPassword},
 	})
 }
 

@@ -16,9 +16,18 @@ export function logout() { sessionStorage.removeItem(KEY); location.href = "/log
 export async function login(user, password) {
   const res = await fetch("/api/v2/ext/auth", { method: "POST", headers: { Authorization: "Basic " + btoa(unescape(encodeURIComponent(user + ":" + password))) } });
   const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(body.message || "Login failed (" + res.status + ")");
-  save({ token: body.token, refresh: body.refresh_token, login: user });
+  if (!res.ok) throw new ApiError(res.status, body.message || "Login failed (" + res.status + ")", body);
+  save({ token: body.token, refresh: body.refresh_token, login: user, role: roleOf(body.token) });
   return session();
+}
+
+// roleOf reads the role from an access token's claims, to choose the
+// page to land on; the APIs, not this, decide what the user may do.
+function roleOf(token) {
+  try {
+    const b64 = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4))).role || "";
+  } catch { return ""; }
 }
 
 async function refresh() {
@@ -27,7 +36,7 @@ async function refresh() {
   const res = await fetch("/api/v2/ext/auth/refresh", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: s.refresh }) });
   if (!res.ok) return false;
   const body = await res.json();
-  save({ ...s, token: body.token, refresh: body.refresh_token });
+  save({ ...s, token: body.token, refresh: body.refresh_token, role: roleOf(body.token) });
   return true;
 }
 
@@ -82,9 +91,6 @@ export function el(tag, attrs, ...children) {
   return e;
 }
 
-// fmtTime shows a timestamp (ISO string or ms) in the viewer's zone.
-export function fmtTime(t) {
-  if (!t) return "";
-  const d = typeof t === "number" ? new Date(t) : new Date(t);
-  return d.toLocaleString();
-}
+// fmtTime shows a timestamp (ISO string, the APIs' UTC "YYYY-MM-DD
+// HH:MM:SS", or ms) in the pages' one format (ui.js).
+export { fmtDateTime as fmtTime } from "./ui.js";

@@ -9,6 +9,7 @@
 // Changes arrive as {"type":"call_transfer"} stream frames (console.js
 // owns the stream and hands them to onTransfer).
 import { call, el, fmtTime, ApiError } from "./api.js";
+import { fmtClock } from "./ui.js";
 import { preferPCMU, offer, Meter, codecOf } from "./rtc.js";
 
 const $ = (id) => document.getElementById(id);
@@ -160,7 +161,7 @@ function transcript(turns) {
   if (!turns || !turns.length) return el("p", { class: "muted small" }, "Nothing was said yet.");
   return el("div", { class: "messages transcript", tabindex: 0, "aria-label": "What was said so far" },
     turns.map((x) => el("div", { class: "msg" + (x.who === "callee" ? "" : " mine") },
-      el("span", { class: "who" }, (WHO[x.who] || x.who) + (x.at ? " · " + new Date(x.at).toLocaleTimeString() : "")), x.text || "")));
+      el("span", { class: "who" }, (WHO[x.who] || x.who) + (x.at ? " · " + fmtClock(x.at) : "")), x.text || "")));
 }
 
 function card(t) {

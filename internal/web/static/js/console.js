@@ -4,6 +4,8 @@
 // stream (stream.js); messages are always read from the API after the last
 // message seq shown, so a reconnection never loses or repeats one.
 import { call, requireLogin, session, logout, el, fmtTime, ApiError } from "./api.js";
+import { t, onLang } from "./i18n.js";
+import { confirmAction, humanError, fmtClock } from "./ui.js";
 import { Stream } from "./stream.js";
 import * as calls from "./calls.js";
 import * as inbox from "./inbox.js";
@@ -29,7 +31,14 @@ const STATUS = { open: "queued", queued: "queued", assigned: "assigned", closed:
 
 function notify(text) { $("notify").textContent = text; }
 
-function showError(x) { $("reply-error").textContent = x instanceof ApiError || x instanceof Error ? x.message : String(x); }
+function showError(x) { $("reply-error").textContent = x instanceof ApiError || x instanceof Error ? humanError(x) : String(x); }
+
+// notOperator replaces the console with where an admin's work is.
+function notOperator() {
+  $("chat-title").textContent = t("console.no_chat_open");
+  $("chat-empty").replaceChildren(el("span", { id: "wrong-role" }, t("console.not_operator"), " "),
+    el("a", { href: "/supervisor/" }, t("console.open_supervisor")));
+}
 
 // ---- presence ----
 
@@ -43,7 +52,7 @@ async function loadMe() {
 $("presence").addEventListener("change", async (e) => {
   try {
     state.me = await call("PATCH", "/v1/operators/" + state.me.operator_id, { status: e.target.value });
-    notify("You are " + state.me.status + ".");
+    notify(t("console.you_are", { status: t("status." + state.me.status).toLowerCase() }));
     inbox.presenceChanged();
     scheduleLists();
   } catch (x) { alert(x.message); e.target.value = state.me.status; }
@@ -62,11 +71,11 @@ async function loadLists() {
     const { queue, mine } = await inbox.lists($("label-filter").value.trim());
     state.chats.clear();
     for (const c of [...queue, ...mine]) state.chats.set(c.chat_id, c);
-    renderList($("queue"), queue, "The queue is empty.");
-    renderList($("mine"), mine, "No chats assigned to you.");
+    renderList($("queue"), queue, t("console.queue_empty"));
+    renderList($("mine"), mine, t("console.mine_empty"));
     $("queue-n").textContent = queue.length;
     $("mine-n").textContent = mine.length;
-    document.title = (state.unread.size ? "(" + state.unread.size + ") " : "") + "Parley — console";
+    document.title = (state.unread.size ? "(" + state.unread.size + ") " : "") + t("console.parley_console");
   } catch (x) { if (!(x instanceof ApiError) || x.status !== 401) console.warn(x); }
 }
 
@@ -87,7 +96,7 @@ async function openChat(id) {
   state.shown.clear(); state.lastSeq = 0; state.photos.clear();
   $("log").replaceChildren();
   $("typing").textContent = "";
-  $("chat-title").textContent = "Chat #" + id;
+  $("chat-title").textContent = t("console.chat_n", { id });
   $("chat-empty").hidden = true;
   $("chat-body").hidden = false;
   stream.watch(id);
@@ -123,16 +132,16 @@ function renderCustomer(c, flags) {
   const ctx = Object.entries(c.context || {}).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)]);
   $("customer-body").className = "";
   $("customer-body").replaceChildren(
-    dl([["End user", c.end_user.identifier], ["Language", c.lang], ["Started", fmtTime(c.created_at)],
-      ["Virtual agents", c.all_virtual_agents.map((a) => a.name).join(", ") || "none"],
-      ["Operators", c.all_agents.map((a) => a.name).join(", ") || "none"]]),
-    el("h3", {}, "Flags"),
+    dl([[t("console.end_user"), c.end_user.identifier], [t("common.language"), c.lang], [t("console.started"), fmtTime(c.created_at)],
+      [t("console.virtual_agents"), c.all_virtual_agents.map((a) => a.name).join(", ") || t("console.none_lc")],
+      [t("nav.operators"), c.all_agents.map((a) => a.name).join(", ") || t("console.none_lc")]]),
+    el("h3", {}, t("console.flags")),
     el("ul", { class: "flags" },
-      el("li", {}, "Verified customer: ", flags.verified_customer ? "yes" : "no"),
-      el("li", {}, "Repeat customer: ", flags.repeat_customer ? "yes" : "no"),
-      el("li", {}, "Bad actor: ", flags.bad_actor ? "yes" : "no")),
-    el("h3", {}, "Custom data"), custom.length ? dl(custom) : el("p", { class: "muted small" }, "None."),
-    el("h3", {}, "Context"), ctx.length ? dl(ctx) : el("p", { class: "muted small" }, "None."));
+      el("li", {}, t("console.verified"), ": ", flags.verified_customer ? t("common.yes") : t("common.no")),
+      el("li", {}, t("console.repeat"), ": ", flags.repeat_customer ? t("common.yes") : t("common.no")),
+      el("li", {}, t("console.bad_actor"), ": ", flags.bad_actor ? t("common.yes") : t("common.no"))),
+    el("h3", {}, t("console.custom_data")), custom.length ? dl(custom) : el("p", { class: "muted small" }, t("console.none")),
+    el("h3", {}, t("console.context")), ctx.length ? dl(ctx) : el("p", { class: "muted small" }, t("console.none")));
 }
 
 // loadMessages reads the open chat's messages after the last one shown;
@@ -158,18 +167,18 @@ async function fetchMessages() {
   } catch (x) { console.warn(x); }
 }
 
-const WHO = { client: "Customer", virtual_agent: "Virtual agent", system: "System", operator: "Operator" };
+const WHO = { client: "console.who_client", virtual_agent: "console.who_va", system: "console.who_system", operator: "console.who_operator" };
 
 function addMessage(m) {
   if (state.shown.has(m.seq)) return;
   const mine = m.sender_type === "operator" && state.me && m.sender_id === state.me.operator_id;
-  const who = mine ? "You" : WHO[m.sender_type] || m.sender_type;
+  const who = mine ? t("console.who_you") : WHO[m.sender_type] ? t(WHO[m.sender_type]) : m.sender_type;
   let body;
-  if (m.type === "photo") body = el("img", { src: state.photos.get(m.content) || "", alt: "Photo from " + who.toLowerCase() });
+  if (m.type === "photo") body = el("img", { src: state.photos.get(m.content) || "", alt: t("console.photo_from", { who: who.toLowerCase() }) });
   else if (m.type === "video") body = el("video", { src: state.photos.get(m.content) || "", controls: true });
   else body = m.content;
   const node = el("div", { class: "msg" + (mine ? " mine" : m.sender_type === "system" ? " system" : "") + " from-" + m.sender_type, "data-seq": m.seq },
-    el("span", { class: "who" }, who, " · ", new Date(m.sent_time).toLocaleTimeString()), body);
+    el("span", { class: "who" }, who, " · ", fmtClock(m.sent_time)), body);
   // Keep seq order even if an older one arrives late.
   let before = null;
   for (const [seq, e] of state.shown) if (seq > m.seq && (!before || seq < +before.dataset.seq)) before = e;
@@ -191,19 +200,23 @@ async function act(fn) {
 
 $("take").addEventListener("click", () => act(async () => {
   await call("PATCH", "/v1/chats/" + state.current, { status: "assigned" });
-  notify("You took chat #" + state.current + ".");
+  notify(t("console.took", { id: state.current }));
 }));
 
 $("escalate").addEventListener("click", () => act(async () => {
   await call("POST", "/apps/api/v1/chats/" + state.current + "/escalations", { reason: "operator_escalated", force_escalate: true });
-  notify("Chat #" + state.current + " went back to the queue.");
+  notify(t("console.requeued", { id: state.current }));
 }));
 
-$("finish").addEventListener("click", () => act(async () => {
-  await call("PATCH", "/apps/api/v1/chats/" + state.current,
-    { chat: { status: "finished", deflection_channel: $("deflection").value } });
-  notify("Chat #" + state.current + " finished.");
-}));
+$("finish").addEventListener("click", async () => {
+  const id = state.current;
+  if (!await confirmAction(t("console.finish_confirm", { id }), t("console.finish"))) return;
+  await act(async () => {
+    await call("PATCH", "/apps/api/v1/chats/" + id,
+      { chat: { status: "finished", deflection_channel: $("deflection").value } });
+    notify(t("console.finished", { id }));
+  });
+});
 
 $("reply").addEventListener("submit", async (e) => {
   e.preventDefault();
@@ -240,7 +253,7 @@ $("photo").addEventListener("change", async (e) => {
     for (const [k, v] of Object.entries(form.fields)) fd.append(k, v);
     fd.append("file", file);
     const up = await fetch(form.url, { method: "POST", body: fd });
-    if (!up.ok) throw new Error("The photo was not uploaded (" + up.status + ").");
+    if (!up.ok) throw new Error(t("console.photo_failed", { status: up.status }));
     await call("POST", "/apps/api/v1/chats/" + id + "/photos", { photo: [{ s3_path: form.fields.key, photo_type: file.type }] });
     await loadMessages();
   });
@@ -257,7 +270,7 @@ function onEvent(f) {
   switch (f.event) {
     case "typing":
       if (id === state.current && f.data.sender_type === "end_user") {
-        $("typing").textContent = "The customer is typing…";
+        $("typing").textContent = t("console.typing");
         clearTimeout(typingTimer);
         typingTimer = setTimeout(() => { $("typing").textContent = ""; }, 5000);
       }
@@ -267,13 +280,13 @@ function onEvent(f) {
       if (id === state.current) { loadMessages(); scheduleLists(); } // the item's last message and inactivity
       else if (f.data.sender_type === "end_user" && state.chats.has(id)) {
         state.unread.add(id);
-        notify("New message in chat #" + id + ".");
+        notify(t("console.new_message", { id }));
         scheduleLists();
       }
       return;
     case "chat.status":
-      if (f.data.status === "queued") notify("Chat #" + id + " is waiting in the queue.");
-      if (f.data.status === "assigned" && state.me && f.data.operator_id === state.me.operator_id) notify("Chat #" + id + " was assigned to you.");
+      if (f.data.status === "queued") notify(t("console.waiting", { id }));
+      if (f.data.status === "assigned" && state.me && f.data.operator_id === state.me.operator_id) notify(t("console.assigned", { id }));
       break;
   }
   scheduleLists();
@@ -282,7 +295,7 @@ function onEvent(f) {
 
 let wasOffline = false;
 function onState(s) {
-  $("conn").textContent = s === "online" ? "Live" : "Reconnecting…";
+  $("conn").textContent = s === "online" ? t("console.live") : t("console.reconnecting");
   $("conn").className = "badge " + (s === "online" ? "online" : "busy");
   document.body.dataset.stream = s;
   if (s === "offline") {
@@ -296,6 +309,12 @@ function onState(s) {
   }
 }
 
+// The texts this script wrote follow a language switch too.
+onLang(() => {
+  if (document.body.dataset.stream) $("conn").textContent = document.body.dataset.stream === "online" ? t("console.live") : t("console.reconnecting");
+  if (state.current) $("chat-title").textContent = t("console.chat_n", { id: state.current });
+});
+
 const stream = new Stream({ token: () => (session() || {}).token, all: true, onEvent, onState,
   calls: true, onCall: (t) => calls.onTransfer(t),
   onResync: (id) => { if (id === state.current) loadMessages(); } });
@@ -303,4 +322,6 @@ const stream = new Stream({ token: () => (session() || {}).token, all: true, onE
 calls.init({ me: () => state.me, notify });
 inbox.setupInbox({ openChat, current: () => state.current, me: () => state.me, notify, reload: scheduleLists });
 
-loadMe().then(() => { calls.reload(); return loadLists(); }).catch((x) => { $("me").textContent = x.message; });
+loadMe().then(() => { calls.reload(); return loadLists(); }).catch((x) => {
+  if (x instanceof ApiError && x.status === 403) notOperator(); else $("me").textContent = humanError(x);
+});

@@ -1,6 +1,8 @@
 // Agents and their settings: the company's agents, the selected agent's
 // general settings, time slots and initial and output entities.
 import { call, el } from "../api.js";
+import { t as tr } from "../i18n.js";
+import { confirmAction } from "../ui.js";
 import { EXT, q, panel, table, errorText, alertBox } from "./util.js";
 
 const DAYS = ["", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
@@ -116,7 +118,7 @@ function slotsPanel(slots, ctx, refresh) {
       { key: "not_before", label: "From" },
       { key: "not_after", label: "To" },
       { key: "x", label: "", render: (t) => el("button", { type: "button", class: "danger", "aria-label": `Delete ${DAYS[t.day]} ${t.not_before}–${t.not_after}`,
-        onclick: async () => { try { await call("DELETE", EXT + "/agent-settings/time-slot", { time_slot_uuid: t.time_slot_uuid }); ctx.announce("Time slot deleted"); await refresh(); } catch (x) { err.textContent = errorText(x); } } }, "Delete") },
+        onclick: async () => { if (!await confirmAction(tr("agents.slot_delete_confirm", { slot: `${DAYS[t.day]} ${t.not_before}–${t.not_after}` }), tr("menus.delete"))) return; try { await call("DELETE", EXT + "/agent-settings/time-slot", { time_slot_uuid: t.time_slot_uuid }); ctx.announce("Time slot deleted"); await refresh(); } catch (x) { err.textContent = errorText(x); } } }, "Delete") },
     ], slots, { caption: "Time slots", empty: "No time slots: the agent calls at any time." }),
     form);
 }
@@ -145,7 +147,7 @@ function entitiesPanel(kind, list, ctx, refresh) {
       { key: "name", label: "Name" },
       kind === "initial" ? { key: "synthesis", label: "Synthesis", render: (e) => e.synthesis ? "yes" : "no" } : { key: "entity_type", label: "Type" },
       { key: "x", label: "", render: (e) => el("button", { type: "button", class: "danger", "aria-label": `Remove ${kind} entity ${e.name}`,
-        onclick: async () => { try { await call("DELETE", EXT + `/${kind}-entity`, { [key]: e[key] }); ctx.announce(`${kind} entity ${e.name} removed`); await refresh(); } catch (x) { err.textContent = errorText(x); } } }, "Remove") },
+        onclick: async () => { if (!await confirmAction(tr("agents.entity_remove_confirm", { name: e.name }), tr("queue.remove"))) return; try { await call("DELETE", EXT + `/${kind}-entity`, { [key]: e[key] }); ctx.announce(`${kind} entity ${e.name} removed`); await refresh(); } catch (x) { err.textContent = errorText(x); } } }, "Remove") },
     ], list, { caption: kind + " entities", empty: "None yet." }),
     form);
 }

@@ -10,11 +10,23 @@ import * as stats from "./stats.js";
 import * as callView from "./call.js";
 import * as live from "./live.js";
 import * as chats from "./chats.js";
+import * as users from "./users.js";
+import * as operators from "./operators.js";
+import * as menus from "./menus.js";
+import * as projects from "./projects.js";
+import { t, onLang } from "../i18n.js";
+import { humanError } from "../ui.js";
 
-const views = { agents, script, upload, queue, stats, call: callView, live, chats };
+const views = { agents, script, upload, queue, stats, call: callView, live, users, operators, menus, projects, chats };
 const AGENT_KEY = "parley.supervisor.agent";
 
 const s = requireLogin();
+// Operators work in the console: say so in words, not with the API's 403.
+if (s.role === "operator") {
+  document.getElementById("view").replaceChildren(el("div", { class: "panel", id: "wrong-role" },
+    el("p", {}, t("sup.operator_here")), el("p", {}, el("a", { href: "/console/" }, t("sup.open_console")))));
+  throw new Error("operator on the supervisor pages");
+}
 const main = document.getElementById("view");
 const picker = document.getElementById("agent");
 document.getElementById("who").textContent = s.login || "";
@@ -47,7 +59,7 @@ async function route() {
   }
   if (cleanup) { try { cleanup(); } catch { /* a view's cleanup must not stop the next one */ } cleanup = null; }
   const mine = ++seq;
-  main.replaceChildren(el("p", { class: "muted" }, "Loading…"));
+  main.replaceChildren(el("p", { class: "muted" }, t("common.loading")));
   main.dataset.view = view;
   main.removeAttribute("data-ready");
   try {
@@ -57,13 +69,15 @@ async function route() {
     main.dataset.ready = view;
   } catch (x) {
     if (mine !== seq) return;
-    main.replaceChildren(el("div", { class: "panel" }, el("p", { class: "error", role: "alert" }, x.message)));
+    main.replaceChildren(el("div", { class: "panel" }, el("p", { class: "error", role: "alert" }, humanError(x))));
   }
-  document.title = "Parley — supervisor — " + view;
+  document.title = t("sup.parley_supervisor") + " — " + t("nav." + view);
 }
 
 window.addEventListener("hashchange", () => { route(); main.focus({ preventScroll: true }); });
 
 ctx.reloadAgents().then(route, (x) => {
-  main.replaceChildren(el("div", { class: "panel" }, el("p", { class: "error", role: "alert" }, x.message)));
+  main.replaceChildren(el("div", { class: "panel" }, el("p", { class: "error", role: "alert" }, humanError(x))));
 });
+// A view renders its strings when shown: show it again in the new language.
+onLang(() => route());

@@ -1,11 +1,13 @@
 // Selections with their progress and the agent's queue: stop, return,
 // remove; refreshed every few seconds.
 import { call, el } from "../api.js";
+import { fmtDateTime, confirmAction } from "../ui.js";
+import { t } from "../i18n.js";
 import { EXT, q, panel, table, errorText, alertBox, noAgent } from "./util.js";
 
 // WAIT names the reasons of the External API's wait field for the counts.
-const WAIT = { calling: "calling", stopped: "stopped", retry_delay: "waiting for a retry", outside_time_slots: "outside the time slots",
-  channel_limit: "waiting for a free channel", no_channels: "on an agent without channels", due: "due now" };
+const WAIT = { calling: "queue.w_calling", stopped: "queue.w_stopped", retry_delay: "queue.w_retry", outside_time_slots: "queue.w_slots",
+  channel_limit: "queue.w_channel", no_channels: "queue.w_nochannels", due: "queue.w_due" };
 
 export async function render(main, ctx) {
   if (!ctx.agent) return noAgent(main);
@@ -18,9 +20,9 @@ export async function render(main, ctx) {
 
   const control = (label, path, cls) => el("button", { type: "button", class: cls, onclick: async (e) => {
     const b = e.currentTarget;
-    if (cls === "danger" && !b.dataset.armed) { b.dataset.armed = "1"; b.textContent = "Confirm: " + label.toLowerCase(); return; }
+    if (cls === "danger" && !b.dataset.armed) { b.dataset.armed = "1"; b.textContent = t("queue.confirm_x", { action: label.toLowerCase() }); return; }
     delete b.dataset.armed; b.textContent = label;
-    try { await call("POST", EXT + path + aq); ctx.announce(label + ": done"); await load(); } catch (x) { err.textContent = errorText(x); }
+    try { await call("POST", EXT + path + aq); ctx.announce(t("queue.done", { action: label })); await load(); } catch (x) { err.textContent = errorText(x); }
   } }, label);
 
   const load = async () => {
@@ -30,42 +32,42 @@ export async function render(main, ctx) {
       call("GET", EXT + "/queue/call" + q({ agent_uuid: ctx.agent, limit: 50 })),
     ]);
     const by = {};
-    for (const d of dialogs) { const k = WAIT[d.wait && d.wait.reason] || d.status; by[k] = (by[k] || 0) + 1; }
-    counts.textContent = dialogs.length ? Object.entries(by).map(([k, v]) => `${v} ${k}`).join(", ") : "No dialog is waiting.";
+    for (const d of dialogs) { const k = WAIT[d.wait && d.wait.reason] ? t(WAIT[d.wait.reason]) : d.status; by[k] = (by[k] || 0) + 1; }
+    counts.textContent = dialogs.length ? Object.entries(by).map(([k, v]) => `${v} ${k}`).join(", ") : t("queue.none_waiting");
     selBox.replaceChildren(table([
-      { key: "name", label: "Selection" },
-      { key: "started_on", label: "Started (UTC)" },
-      { key: "dialogs_count", label: "Dialogs", num: true },
-      { key: "p", label: "Progress", render: (s) => {
+      { key: "name", label: t("queue.selection") },
+      { key: "started_on", label: t("console.started"), render: (s) => fmtDateTime(s.started_on) },
+      { key: "dialogs_count", label: t("queue.dialogs"), num: true },
+      { key: "progress", label: t("queue.progress"), render: (s) => {
         const total = s.dialogs_count || 0, done = total - (s.pending_dialogs_count || 0);
-        const p = el("progress", { max: total || 1, "aria-label": `Progress of ${s.name}` });
+        const p = el("progress", { max: total || 1, "aria-label": t("queue.progress_of", { name: s.name }) });
         p.value = s.is_completed ? (total || 1) : done;
-        return el("span", { class: "row" }, p, s.is_completed ? "completed" : `${done} of ${total} done`);
+        return el("span", { class: "row" }, p, s.is_completed ? t("queue.completed") : t("queue.n_of_done", { done, total }));
       } },
-    ], sels, { caption: "Selections", empty: "No selection yet." }));
+    ], sels, { caption: t("queue.selections"), empty: t("queue.no_selection") }));
     queueBox.replaceChildren(table([
-      { key: "msisdn", label: "Number" },
-      { key: "status", label: "Status", render: (d) => el("span", { class: "badge" }, d.status) },
-      { key: "wait", label: "Why it waits", render: (d) => d.wait ? el("span", { class: "wait", "data-reason": d.wait.reason }, d.wait.message) : "" },
-      { key: "result", label: "Last result" },
-      { key: "attempts", label: "Attempts", num: true },
-      { key: "x", label: "", render: (d) => d.status === "calling" ? "" : el("button", { type: "button", class: "danger", "aria-label": "Remove dialog " + d.msisdn,
-        onclick: async () => { try { await call("POST", EXT + "/queue/remove" + q({ agent_uuid: ctx.agent, dialog_uuid: d.uuid })); await load(); } catch (x) { err.textContent = errorText(x); } } }, "Remove") },
-    ], dialogs, { caption: "Waiting dialogs", empty: "The queue is empty." }));
+      { key: "msisdn", label: t("queue.number") },
+      { key: "status", label: t("live.status"), render: (d) => el("span", { class: "badge" }, d.status) },
+      { key: "wait", label: t("queue.why"), render: (d) => d.wait ? el("span", { class: "wait", "data-reason": d.wait.reason }, d.wait.message) : "" },
+      { key: "result", label: t("queue.last_result") },
+      { key: "attempts", label: t("queue.attempts"), num: true },
+      { key: "actions", label: "", render: (d) => d.status === "calling" ? "" : el("button", { type: "button", class: "danger", "aria-label": t("queue.remove_dialog", { number: d.msisdn }),
+        onclick: async () => { if (!await confirmAction(t("queue.remove_confirm", { number: d.msisdn }), t("queue.remove"))) return; try { await call("POST", EXT + "/queue/remove" + q({ agent_uuid: ctx.agent, dialog_uuid: d.uuid })); await load(); } catch (x) { err.textContent = errorText(x); } } }, t("queue.remove")) },
+    ], dialogs, { caption: t("queue.waiting"), empty: t("console.queue_empty") }));
     callBox.replaceChildren(table([
-      { key: "date_added", label: "Started (UTC)" },
-      { key: "msisdn", label: "Number" },
-      { key: "result", label: "Result" },
-      { key: "uuid", label: "", render: (c) => el("a", { href: "#/call/" + c.uuid }, "Listen") },
-    ], calls, { caption: "Recent calls", empty: "No call yet." }));
+      { key: "date_added", label: t("console.started"), render: (c) => fmtDateTime(c.date_added) },
+      { key: "msisdn", label: t("queue.number") },
+      { key: "result", label: t("queue.result") },
+      { key: "uuid", label: "", render: (c) => el("a", { href: "#/call/" + c.uuid }, t("queue.listen")) },
+    ], calls, { caption: t("queue.recent"), empty: t("queue.no_call") }));
   };
   await load();
   const timer = setInterval(() => load().catch((x) => { err.textContent = errorText(x); }), 3000);
   main.replaceChildren(
-    panel("Selections", selBox),
-    panel("Queue", el("div", { class: "toolbar" }, control("Stop", "/queue/stop"), control("Return", "/queue/return"), control("Remove waiting", "/queue/remove", "danger")),
-      el("p", { class: "muted small" }, "Stop pauses the waiting dialogs, Return resumes them, Remove deletes them; calls in progress finish."),
+    panel(t("queue.selections"), selBox),
+    panel(t("nav.queue"), el("div", { class: "toolbar" }, control(t("queue.stop"), "/queue/stop"), control(t("queue.return"), "/queue/return"), control(t("queue.remove_waiting"), "/queue/remove", "danger")),
+      el("p", { class: "muted small" }, t("queue.hint")),
       counts, err, queueBox),
-    panel("Recent calls", callBox));
+    panel(t("queue.recent"), callBox));
   return () => clearInterval(timer);
 }

@@ -1,5 +1,6 @@
 // Small helpers shared by the supervisor views.
 import { el } from "../api.js";
+import { t } from "../i18n.js";
 
 export const EXT = "/api/v2/ext";
 
@@ -20,7 +21,7 @@ export function table(columns, rows, { caption, empty } = {}) {
   if (!rows.length) return el("p", { class: "muted" }, empty || "Nothing yet.");
   return el("div", { class: "table-wrap" }, el("table", {},
     caption ? el("caption", { class: "visually-hidden" }, caption) : null,
-    el("thead", {}, el("tr", {}, columns.map((c) => el("th", { scope: "col", class: c.num ? "num" : null }, c.label || c.key)))),
+    el("thead", {}, el("tr", {}, columns.map((c) => el("th", { scope: "col", class: c.num ? "num" : null }, c.label || el("span", { class: "visually-hidden" }, t("col.actions")))))),
     el("tbody", {}, rows.map((r) => el("tr", {}, columns.map((c) => el("td", { class: c.num ? "num" : null },
       c.render ? c.render(r) : (r[c.key] ?? ""))))))));
 }
