@@ -175,6 +175,7 @@ func benchDialogs(ctx context.Context, what string, args []string, stdout, stder
 	db := fs.String("db", "", "database DSN (default: a fresh SQLite file; postgres://... gets a fresh database on that server)")
 	rows := fs.Int("rows", 100_000, "import: rows in the upload")
 	baselineRows := fs.Int("baseline-rows", 0, "import: rows of the raw-insert baseline (default: --rows)")
+	importCPU := fs.Float64("import-cpu", 0, "import: the server's share of a CPU for a running import (PARLEY_IMPORT_CPU; default: the server's default)")
 	channels := fs.Int("channels", 1000, "dialer: total_channel_limit")
 	duration := fs.Duration("duration", 20*time.Second, "dialer: measured time")
 	pace := fs.Float64("pace", 0.5, "dialer: real seconds per simulated second of a call")
@@ -196,7 +197,7 @@ func benchDialogs(ctx context.Context, what string, args []string, stdout, stder
 		if *baselineRows <= 0 {
 			*baselineRows = *rows
 		}
-		return benchImport(ctx, *db, *rows, *baselineRows, stdout)
+		return benchImport(ctx, *db, *rows, *baselineRows, *importCPU, stdout)
 	case "dialer":
 		return benchDialer(ctx, *db, *channels, *duration, *pace, stdout)
 	case "report":
@@ -214,7 +215,7 @@ func importRow(i int) (msisdn, name string, debt int) {
 // outbound service's batched insert of the same rows on a fresh database of
 // the same kind, while a probe reads the API at a steady 20 requests/s and
 // records its latency.
-func benchImport(ctx context.Context, db string, rows, baselineRows int, out io.Writer) error {
+func benchImport(ctx context.Context, db string, rows, baselineRows int, importCPU float64, out io.Writer) error {
 	rawRate, where, err := insertRate(ctx, db, baselineRows)
 	if err != nil {
 		return fmt.Errorf("baseline: %w", err)
@@ -222,7 +223,7 @@ func benchImport(ctx context.Context, db string, rows, baselineRows int, out io.
 	fmt.Fprintf(out, "baseline: outbound service CreateRows of %d parsed rows (batched INSERTs, no JSON body, checks or progress), %s: %.0f rows/s\n",
 		baselineRows, where, rawRate)
 
-	b, err := openDialogBench(ctx, db, freshDB, nil)
+	b, err := openDialogBench(ctx, db, freshDB, func(c *server.Config) { c.ImportCPUShare = importCPU })
 	if err != nil {
 		return err
 	}

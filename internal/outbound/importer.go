@@ -178,7 +178,7 @@ func (im *Importer) process(ctx context.Context, t *importTask) error {
 			return im.fail(ctx, t, "The body changed under the task.")
 		}
 	}
-	size := newBatchSizer(im.BatchSize, im.BatchTime, im.Dialogs.DB.Dialect == store.SQLite)
+	size := newBatchSizer(im.BatchSize, im.BatchTime, im.Dialogs.DB.SingleWriter())
 	for dec.More() {
 		began := time.Now()
 		n := size.next()

@@ -194,6 +194,11 @@ func (r *Row) Scan(dest ...any) error {
 // transaction that only read.
 func (db *DB) Reader() Querier { return Querier{db: db, pool: db.read} }
 
+// SingleWriter tells whether the database's writers take turns (SQLite's
+// one write lock), so that a long transaction makes every other writer
+// wait; PostgreSQL's writers run side by side.
+func (db *DB) SingleWriter() bool { return db.Dialect == SQLite }
+
 // Write runs fn in a write transaction and commits it if fn returns nil.
 // On SQLite it goes before bulk writes that wait (see WriteBulk).
 func (db *DB) Write(ctx context.Context, fn func(Querier) error) error {
