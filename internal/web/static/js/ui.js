@@ -62,7 +62,7 @@ export function humanError(x) {
   if (s === 403) return t("err.forbidden");
   if (s === 404) return t("err.notfound");
   if (s === 409) return x.message || t("err.conflict");
-  if (s === 429) return t("err.busy");
+  if (s === 429) return x.message || t("err.busy"); // the server says when to try again
   if (s >= 500) return t("err.server");
   if (s === 400 || s === 422) {
     const f = x.body && (x.body.fields || (x.body.error && x.body.error.fields));
