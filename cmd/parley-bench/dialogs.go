@@ -436,6 +436,7 @@ func benchDialer(ctx context.Context, db string, channels int, d time.Duration, 
 	} else if state != "done" {
 		return fmt.Errorf("upload %s", state)
 	}
+	fmt.Fprintf(out, "upload done: %d dialogs\n", n) // turns --beside dialer waits for it
 	calls := countCalls(b.srv)
 	defer calls.close()
 	dropped0 := b.srv.Bus.Dropped()

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -84,13 +86,54 @@ func benchTurns(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		cctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		child := exec.CommandContext(cctx, self, "dialer", "--duration", "1h")
-		child.Stdout, child.Stderr = io.Discard, io.Discard
+		// Long enough for the turns; an hour's upload is past the API's
+		// body limit, and a child that exits early loads nothing.
+		child := exec.CommandContext(cctx, self, "dialer", "--duration", "3m")
+		var childErr bytes.Buffer
+		child.Stderr = &childErr
+		childOut, err := child.StdoutPipe()
+		if err != nil {
+			return err
+		}
 		if err := child.Start(); err != nil {
 			return err
 		}
-		defer func() { cancel(); _ = child.Wait() }()
-		time.Sleep(5 * time.Second) // its setup (database, dialogs) done, its calls running
+		// The turns start once the dialer dials: its upload (3 starts a
+		// channel-second for the run) is done.
+		uploaded := make(chan struct{})
+		go func() {
+			sc := bufio.NewScanner(childOut)
+			for sc.Scan() {
+				if os.Getenv("PARLEY_BENCH_DEBUG") != "" {
+					fmt.Fprintln(stdout, "dialer beside:", sc.Text())
+				}
+				if strings.HasPrefix(sc.Text(), "upload done") {
+					close(uploaded)
+					break
+				}
+			}
+			_, _ = io.Copy(io.Discard, childOut)
+		}()
+		exited := make(chan error, 1)
+		go func() { exited <- child.Wait() }()
+		defer func() {
+			select {
+			case err := <-exited:
+				fmt.Fprintf(stdout, "WARNING: the dialer beside exited before the turns ended (%v): %s\n", err, strings.TrimSpace(childErr.String()))
+			default:
+				cancel()
+				<-exited
+			}
+		}()
+		select {
+		case <-uploaded:
+			time.Sleep(2 * time.Second) // its channels filling
+		case err := <-exited:
+			exited <- err // for the deferred report
+			return fmt.Errorf("bench turns: the dialer beside exited before dialing (%v): %s", err, strings.TrimSpace(childErr.String()))
+		case <-time.After(5 * time.Minute):
+			return errors.New("bench turns: the dialer beside did not finish its upload in 5 minutes")
+		}
 		fmt.Fprintln(stdout, "beside: parley-bench dialer (child process)")
 	} else if *beside != "" {
 		return fmt.Errorf("bench turns: --beside %q (dialer)", *beside)
