@@ -107,7 +107,7 @@ PARLEY_DIALER_MAX_CALLS (calls in progress on one node; default sized from the f
 descriptor limit, which serve raises to its hard limit: (soft - 1024) / 4, 16 to 2000),
 PARLEY_MAX_CHANNEL_LIMIT (ceiling of agents' total_channel_limit and routing_channel_limit;
 default 1000). A trunk's own calls_per_second (default 10) paces its calls on each node.
-PARLEY_IMPORT_CPU (share of one CPU a running dialog import takes, 0.05 to 1; default 0.5).
+PARLEY_IMPORT_CPU (share of one CPU a running dialog import takes, 0.05 to 1; default 1).
 See docs/security.md for the limits and their settings.
 A value that does not parse stops the command with the variable's name.
 `
