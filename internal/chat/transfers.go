@@ -643,15 +643,21 @@ func (s *Service) EndTransfer(ctx context.Context, cid, id int64, result string)
 		if err != nil {
 			return err
 		}
-		if c.OperatorID != nil {
-			if err := lockOperator(ctx, t.Querier, cid, *c.OperatorID); err != nil {
-				return err
-			}
-		}
-		out, err = t.endTransfer(ctx, c, result, false)
+		out, err = t.endTransferLocked(ctx, cid, c, result)
 		return err
 	})
 	return out, err
+}
+
+// endTransferLocked ends c after locking its operator's row, whose
+// capacity the end gives back.
+func (t *tx) endTransferLocked(ctx context.Context, cid int64, c *CallTransfer, result string) (*CallTransfer, error) {
+	if c.OperatorID != nil {
+		if err := lockOperator(ctx, t.Querier, cid, *c.OperatorID); err != nil {
+			return nil, err
+		}
+	}
+	return t.endTransfer(ctx, c, result, false)
 }
 
 // ExpireTransfer ends transfer id with result (the transfer timeout)
@@ -671,12 +677,7 @@ func (s *Service) ExpireTransfer(ctx context.Context, cid, id int64, result stri
 				out = c
 				return nil
 			}
-			if c.OperatorID != nil {
-				if err := lockOperator(ctx, t.Querier, cid, *c.OperatorID); err != nil {
-					return err
-				}
-			}
-			out, err = t.endTransfer(ctx, c, result, false)
+			out, err = t.endTransferLocked(ctx, cid, c, result)
 			return err
 		})
 	})
