@@ -378,10 +378,10 @@ func (d *Dispatcher) deliverLoop(ctx context.Context) {
 	for ctx.Err() == nil {
 		free := d.Concurrency - len(sem)
 		var jobs []*job
+		var claimErr error
 		if free > 0 {
-			var err error
-			if jobs, err = d.claim(ctx, free); err != nil && ctx.Err() == nil {
-				d.Log.Error("webhook claim", "error", err)
+			if jobs, claimErr = d.claim(ctx, free); claimErr != nil && ctx.Err() == nil {
+				d.Log.Error("webhook claim", "error", claimErr)
 			}
 		}
 		for _, j := range jobs {
@@ -406,10 +406,15 @@ func (d *Dispatcher) deliverLoop(ctx context.Context) {
 			continue // there may be more due
 		}
 		wait := d.Poll
-		if due, ok, err := d.nextDue(ctx); err != nil && ctx.Err() == nil {
-			d.Log.Error("webhook next due", "error", err)
-		} else if ok {
-			wait = min(wait, max(5*time.Millisecond, due.Sub(clock(d.Now))))
+		// With every slot busy the next look is when an attempt ends (it
+		// wakes the loop), not at a due time that may be past already;
+		// after a failed claim (the database away) it is the safety look.
+		if free > 0 && claimErr == nil {
+			if due, ok, err := d.nextDue(ctx); err != nil && ctx.Err() == nil {
+				d.Log.Error("webhook next due", "error", err)
+			} else if ok {
+				wait = min(wait, max(5*time.Millisecond, due.Sub(clock(d.Now))))
+			}
 		}
 		select {
 		case <-ctx.Done():
