@@ -8,11 +8,8 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/parley-cc/parley"
 	"github.com/parley-cc/parley/internal/agent"
-	"github.com/parley-cc/parley/internal/company"
 	"github.com/parley-cc/parley/internal/outbound"
-	"github.com/parley-cc/parley/internal/store"
 	"github.com/parley-cc/parley/internal/testenv"
 )
 
@@ -27,22 +24,12 @@ func BenchmarkImport100k(b *testing.B) {
 	payload, _ := json.Marshal(rows)
 	b.StopTimer()
 	for range b.N {
-		db, err := store.Open(ctx, testenv.SQLiteDSN(b))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := db.Migrate(ctx); err != nil {
-			b.Fatal(err)
-		}
-		c, _ := (&company.Service{DB: db}).Create(ctx, "Bench", "UTC")
-		actx := parley.WithCaller(ctx, parley.Caller{CompanyID: c.ID, CompanyUUID: c.UUID, Role: parley.RoleAdmin})
-		agents := &agent.Service{DB: db}
-		a, _ := agents.Create(actx, agent.NewAgent{Name: "a"})
-		if _, err := agents.BulkCreateEntities(actx, agent.Initial, a.UUID, []agent.NewEntity{{Name: "name"}, {Name: "debt"}}); err != nil {
+		db, actx, agentUUID := importFixture(b, testenv.SQLiteDSN(b))
+		if _, err := (&agent.Service{DB: db}).BulkCreateEntities(actx, agent.Initial, agentUUID, []agent.NewEntity{{Name: "name"}, {Name: "debt"}}); err != nil {
 			b.Fatal(err)
 		}
 		svc := &outbound.Service{DB: db}
-		if _, _, err := svc.StartImport(actx, a.UUID, outbound.UploadOptions{}, payload); err != nil {
+		if _, _, err := svc.StartImport(actx, agentUUID, outbound.UploadOptions{}, payload); err != nil {
 			b.Fatal(err)
 		}
 		im := &outbound.Importer{Dialogs: svc, Node: "bench", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -51,6 +38,5 @@ func BenchmarkImport100k(b *testing.B) {
 			b.Fatal(worked, err)
 		}
 		b.StopTimer()
-		db.Close()
 	}
 }

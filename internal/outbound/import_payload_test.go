@@ -21,26 +21,10 @@ import (
 func TestImportBodyApartAndDropped(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		db, err := store.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if _, err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		c, err := (&company.Service{DB: db}).Create(ctx, "Acme", "UTC")
-		if err != nil {
-			t.Fatal(err)
-		}
-		actx := parley.WithCaller(ctx, parley.Caller{CompanyID: c.ID, CompanyUUID: c.UUID, Role: parley.RoleAdmin})
-		a, err := (&agent.Service{DB: db}).Create(actx, agent.NewAgent{Name: "a"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		db, actx, agentUUID := importFixture(t, dsn)
 		svc := &outbound.Service{DB: db}
 		body := []byte(`[{"msisdn":"+79990000001"},{"msisdn":"not a number"},{"msisdn":"+79990000002"}]`)
-		_, taskUUID, err := svc.StartImport(actx, a.UUID, outbound.UploadOptions{}, body)
+		_, taskUUID, err := svc.StartImport(actx, agentUUID, outbound.UploadOptions{}, body)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,4 +54,30 @@ func TestImportBodyApartAndDropped(t *testing.T) {
 			t.Errorf("done task: %d stored bodies, want 0", n)
 		}
 	})
+}
+
+// importFixture opens and migrates the database at dsn (closed when the
+// test ends) with one company and one agent, for the importer's tests and
+// benchmark that run it without a server; ctx is the company admin's.
+func importFixture(tb testing.TB, dsn string) (db *store.DB, ctx context.Context, agentUUID string) {
+	tb.Helper()
+	ctx = context.Background()
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	c, err := (&company.Service{DB: db}).Create(ctx, "Acme", "UTC")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx = parley.WithCaller(ctx, parley.Caller{CompanyID: c.ID, CompanyUUID: c.UUID, Role: parley.RoleAdmin})
+	a, err := (&agent.Service{DB: db}).Create(ctx, agent.NewAgent{Name: "a"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return db, ctx, a.UUID
 }

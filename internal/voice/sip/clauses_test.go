@@ -59,15 +59,7 @@ func TestSayStreamsClauses(t *testing.T) {
 	synth := &gatedSynth{gate: make(chan struct{}), held: second}
 	tr.Synth = synth
 	ctx := ctxT(t, 30*time.Second)
-	conn, result, err := tr.DialConn(ctx, dialer.CallRequest{MSISDN: "100"})
-	if err != nil || result != dialer.ResultAnswered {
-		t.Fatalf("dial: %q %v", result, err)
-	}
-	defer conn.Hangup(ctx)
-	call, err := ph.Next(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, call := dialPhone(ctx, t, tr, ph)
 	var mu sync.Mutex
 	voiced := 0
 	heard := make(chan struct{})
@@ -118,4 +110,20 @@ func frameRMS(s []int16) float64 {
 		sum += float64(v) * float64(v)
 	}
 	return math.Sqrt(sum / float64(max(1, len(s))))
+}
+
+// dialPhone calls the in-process phone ph through tr and returns both
+// ends of the answered call; the trunk's end hangs up when the test ends.
+func dialPhone(ctx context.Context, t *testing.T, tr *Trunk, ph *voicetest.Phone) (*Conn, *voicetest.PhoneCall) {
+	t.Helper()
+	conn, result, err := tr.DialConn(ctx, dialer.CallRequest{MSISDN: "100"})
+	if err != nil || result != dialer.ResultAnswered {
+		t.Fatalf("dial: %q %v", result, err)
+	}
+	t.Cleanup(func() { _, _ = conn.Hangup(ctx) })
+	call, err := ph.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn, call
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/parley-cc/parley/internal/audio"
-	"github.com/parley-cc/parley/internal/dialer"
 	"github.com/parley-cc/parley/internal/speech"
 	"github.com/parley-cc/parley/internal/voice/g711"
 	"github.com/parley-cc/parley/internal/voice/rtp"
@@ -123,15 +122,7 @@ func TestClosedGrammarEndsTurnEarly(t *testing.T) {
 			tr := newTestTrunk(t, ph.Port, nil)
 			tr.VAD, tr.Recognizer = vad, phraseRecognizer{complete: c.complete}
 			ctx := ctxT(t, 30*time.Second)
-			conn, result, err := tr.DialConn(ctx, dialer.CallRequest{MSISDN: "100"})
-			if err != nil || result != dialer.ResultAnswered {
-				t.Fatalf("dial: %q %v", result, err)
-			}
-			defer conn.Hangup(ctx)
-			call, err := ph.Next(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			conn, call := dialPhone(ctx, t, tr, ph)
 			pctx, stop := context.WithCancel(ctx)
 			defer stop()
 			go playAnswer(pctx, conn, call, append(make([]int16, audio.Rate/5), tone(400*time.Millisecond)...))
@@ -180,15 +171,7 @@ func TestClosedGrammarPocketsphinx(t *testing.T) {
 	tr := newTestTrunk(t, ph.Port, nil)
 	tr.VAD, tr.Recognizer = vad, SpeechRecognizer{ps}
 	ctx := ctxT(t, 30*time.Second)
-	conn, result, err := tr.DialConn(ctx, dialer.CallRequest{MSISDN: "100"})
-	if err != nil || result != dialer.ResultAnswered {
-		t.Fatalf("dial: %q %v", result, err)
-	}
-	defer conn.Hangup(ctx)
-	call, err := ph.Next(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, call := dialPhone(ctx, t, tr, ph)
 	pctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go playAnswer(pctx, conn, call, append(make([]int16, audio.Rate/2), yes.Samples...))

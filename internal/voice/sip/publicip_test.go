@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-cc/parley/internal/dialer"
 	"github.com/parley-cc/parley/internal/voice/g711"
 	"github.com/parley-cc/parley/internal/voice/sdp"
 	"github.com/parley-cc/parley/internal/voice/voicetest"
@@ -30,15 +29,7 @@ func TestPublicIP(t *testing.T) {
 				}
 			})
 			ctx := ctxT(t, 20*time.Second)
-			conn, result, err := tr.DialConn(ctx, dialer.CallRequest{MSISDN: "100"})
-			if err != nil || result != dialer.ResultAnswered {
-				t.Fatalf("dial: %q %v", result, err)
-			}
-			defer conn.Hangup(ctx)
-			call, err := ph.Next(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, call := dialPhone(ctx, t, tr, ph)
 			want := "127.0.0.1"
 			if public != "" {
 				want = public
