@@ -243,10 +243,10 @@ const DefaultImportCPUShare = 1.0
 // its CPU share. The time includes waiting for the write turn, so a
 // batch that queued behind other tenants' writes rests longer too.
 func (im *Importer) rest(ctx context.Context, work time.Duration) error {
-	if im.CPUShare >= 1 {
+	d := restFor(im.CPUShare, work)
+	if d <= 0 {
 		return nil
 	}
-	d := time.Duration(float64(work) * (1/im.CPUShare - 1))
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -255,6 +255,15 @@ func (im *Importer) rest(ctx context.Context, work time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// restFor is the pause after work that keeps the import to share of a
+// CPU: work/(work+rest) = share.
+func restFor(share float64, work time.Duration) time.Duration {
+	if share >= 1 || share <= 0 {
+		return 0
+	}
+	return time.Duration(float64(work) * (1/share - 1))
 }
 
 // storeBatch validates a batch and stores its dialogs, its per-row results

@@ -46,12 +46,17 @@ func (d *Dispatcher) sweepLoop(ctx context.Context) {
 		if err := d.Sweep(ctx, clock(d.Now)); err != nil && ctx.Err() == nil {
 			d.Log.Error("webhook sweep of the chat event log failed", "error", err)
 		}
-		if d.seen.Swap(false) {
-			every = d.SweepEvery
-		} else {
-			every = min(2*every, sweepIdleFactor*d.SweepEvery)
-		}
+		every = nextSweepInterval(every, d.SweepEvery, d.seen.Swap(false))
 	}
+}
+
+// nextSweepInterval is the wait before the next sweep: base while events
+// flow, doubling while none are seen, up to sweepIdleFactor times base.
+func nextSweepInterval(every, base time.Duration, seen bool) time.Duration {
+	if seen {
+		return base
+	}
+	return min(2*every, sweepIdleFactor*base)
 }
 
 // sweepIdleFactor bounds the sweep's interval on an idle node.
