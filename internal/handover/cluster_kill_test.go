@@ -113,6 +113,18 @@ func (n *serveNode) kill(t *testing.T) {
 	_ = n.cmd.Wait()
 }
 
+// transferNodes are the nodes of the dialog's transfers, in order.
+func transferNodes(t *testing.T, c *serveCluster, dialog string) []string {
+	ids, err := store.Collect(context.Background(), c.setup.DB.Reader(), func(r store.Scanner) (s string, err error) {
+		err = r.Scan(&s)
+		return s, err
+	}, `SELECT t.node FROM call_transfers t JOIN dialogs d ON d.id = t.dialog_id WHERE d.uuid = ? ORDER BY t.id`, dialog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
 func freeAddr(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -147,14 +159,7 @@ func TestClusterNodeKilled(t *testing.T) {
 	// The holder: the transfer's node.
 	var holder string
 	waitFor(t, 60*time.Second, "the call's transfer", func() bool {
-		ids, err := store.Collect(context.Background(), c.setup.DB.Reader(), func(r store.Scanner) (s string, err error) {
-			err = r.Scan(&s)
-			return s, err
-		}, `SELECT t.node FROM call_transfers t JOIN dialogs d ON d.id = t.dialog_id WHERE d.uuid = ?`, dialog)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ids) == 1 {
+		if ids := transferNodes(t, c, dialog); len(ids) == 1 {
 			holder = ids[0]
 		}
 		return holder != ""
@@ -169,7 +174,7 @@ func TestClusterNodeKilled(t *testing.T) {
 	default:
 		t.Fatalf("the transfer is held by %q, neither node (%q, %q)", holder, nodes[0].id, nodes[1].id)
 	}
-	t.Logf("node 1 (the call's): %s, node 2 (the console's): %s", node1.id, node2.id)
+	t.Logf("node 1 (the call's): %s, started %s; node 2 (the console's): %s", node1.id, []string{"first", "second"}[n1], node2.id)
 
 	op := online(t, node2.Env, ten.OperatorToken)
 	tr := ringing(t, node2.Env, op)
@@ -214,6 +219,9 @@ func TestClusterNodeKilled(t *testing.T) {
 	tr2 := ringing(t, node2.Env, op)
 	if tr2.ID == tr.ID {
 		t.Fatalf("the same transfer rings again: %+v", tr2)
+	}
+	if h := transferNodes(t, c, dialog); len(h) == 2 {
+		t.Logf("the retried call is on %s (restarted node 1: %s)", h[1], restarted.id)
 	}
 	b2, offer2 := newBrowser(t)
 	must(t, node2.Do(t, "POST", fmt.Sprintf("/v1/call-transfers/%d/accept", tr2.ID), op.Token, map[string]any{"sdp": offer2}), 200).JSON(t, &acc)
