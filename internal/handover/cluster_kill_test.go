@@ -31,10 +31,8 @@ type serveCluster struct {
 // newServeCluster builds parley and makes the tenant (clusterTenant with
 // ring and wait); start runs its nodes.
 func newServeCluster(t *testing.T, ring, wait int) *serveCluster {
-	natsURL := testenv.NATSURL(t)
-	c := &serveCluster{dsn: testenv.PostgresDSN(t), natsURL: natsURL,
-		subject: fmt.Sprintf("parley-test.%d.events", time.Now().UnixNano()),
-		bin:     filepath.Join(t.TempDir(), "parley")}
+	c := &serveCluster{natsURL: testenv.NATSURL(t), dsn: testenv.PostgresDSN(t), subject: clusterSubject(),
+		bin: filepath.Join(t.TempDir(), "parley")}
 	c.setup = testenv.StartWith(t, c.dsn, testenv.Options{Manual: true})
 	if out, err := exec.Command("go", "build", "-o", c.bin, "../../cmd/parley").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

@@ -18,14 +18,17 @@ import (
 // clusterConfig is the configuration of a test cluster's node: its own
 // NATS subjects (events and handover relay), loopback WebRTC.
 func clusterConfig(t *testing.T) func(*server.Config) {
-	u := testenv.NATSURL(t)
-	subject := fmt.Sprintf("parley-test.%d.events", time.Now().UnixNano())
+	u, subject := testenv.NATSURL(t), clusterSubject()
 	return func(c *server.Config) {
 		c.NATSURL, c.NATSSubject = u, subject
 		c.WebRTC = webrtc.Config{Loopback: true, LocalIPs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}}
 		c.SimPace = 0.05
 	}
 }
+
+// clusterSubject is a test cluster's own NATS subject prefix: tests
+// running at once do not hear each other.
+func clusterSubject() string { return fmt.Sprintf("parley-test.%d.events", time.Now().UnixNano()) }
 
 // clusterTenant makes the tenant of a cluster test on env: its agent runs
 // transferScript ("busy" is its output entity) with ring and wait as its
