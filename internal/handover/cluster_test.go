@@ -18,13 +18,48 @@ import (
 // clusterConfig is the configuration of a test cluster's node: its own
 // NATS subjects (events and handover relay), loopback WebRTC.
 func clusterConfig(t *testing.T) func(*server.Config) {
-	u := testenv.NATSURL(t)
-	subject := fmt.Sprintf("parley-test.%d.events", time.Now().UnixNano())
+	u, subject := testenv.NATSURL(t), clusterSubject()
 	return func(c *server.Config) {
 		c.NATSURL, c.NATSSubject = u, subject
 		c.WebRTC = webrtc.Config{Loopback: true, LocalIPs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}}
 		c.SimPace = 0.05
 	}
+}
+
+// clusterSubject is a test cluster's own NATS subject prefix: tests
+// running at once do not hear each other.
+func clusterSubject() string { return fmt.Sprintf("parley-test.%d.events", time.Now().UnixNano()) }
+
+// clusterTenant makes the tenant of a cluster test on env: its agent runs
+// transferScript ("busy" is its output entity) with ring and wait as its
+// transfer's ring and transfer timeouts, one call in transfer at a time.
+func clusterTenant(t *testing.T, env *testenv.Env, ring, wait int) *testenv.Tenant {
+	ten := env.NewTenant(t, "Acme")
+	q := "?agent_uuid=" + ten.AgentUUID
+	must(t, env.Do(t, "POST", ext+"/output-entity/bulk"+q, ten.Token, map[string]any{"entities": []any{map[string]any{"name": "busy"}}}), 200)
+	must(t, env.Do(t, "PUT", ext+"/agent-settings/script"+q, ten.Token, map[string]any{"name": "main", "source": transferScript}), 200)
+	settings(t, env, ten, ring, wait, 1)
+	return ten
+}
+
+// twoNodes starts a cluster of two in-process nodes (clusterConfig, then
+// edit with the node's number when edit is set): node 1 dials, node 2
+// dials nothing; and the tenant (clusterTenant).
+func twoNodes(t *testing.T, ring, wait int, edit func(n int, c *server.Config)) (node1, node2 *testenv.Env, ten *testenv.Tenant) {
+	base := clusterConfig(t)
+	dsn := testenv.PostgresDSN(t)
+	configure := func(n int) func(*server.Config) {
+		return func(c *server.Config) {
+			base(c)
+			if edit != nil {
+				edit(n, c)
+			}
+		}
+	}
+	node1 = testenv.StartWith(t, dsn, testenv.Options{Configure: configure(1)})
+	node2 = testenv.StartWith(t, dsn, testenv.Options{Configure: configure(2), Manual: true})
+	node1.Handover.Poll = 50 * time.Millisecond
+	return node1, node2, clusterTenant(t, node1, ring, wait)
 }
 
 // TestClusterAcceptOnOtherNode: the call is on node 1 (node 2 dials
@@ -34,15 +69,7 @@ func clusterConfig(t *testing.T) func(*server.Config) {
 // in-call controls, a supervisor's listen and the hang-up sent to node 2
 // reach the call as well.
 func TestClusterAcceptOnOtherNode(t *testing.T) {
-	configure := clusterConfig(t)
-	dsn := testenv.PostgresDSN(t)
-	node1 := testenv.StartWith(t, dsn, testenv.Options{Configure: configure})
-	node2 := testenv.StartWith(t, dsn, testenv.Options{Configure: configure, Manual: true})
-	node1.Handover.Poll = 50 * time.Millisecond
-	ten := node1.NewTenant(t, "Acme")
-	q := "?agent_uuid=" + ten.AgentUUID
-	must(t, node1.Do(t, "PUT", ext+"/agent-settings/script"+q, ten.Token, map[string]any{"name": "main", "source": transferScript}), 200)
-	settings(t, node1, ten, 20, 60, 1)
+	node1, node2, ten := twoNodes(t, 20, 60, nil)
 	op := online(t, node2, ten.OperatorToken)
 	frames := streamFrames(t, node2, op.Token)
 	dialog := call(t, node1, ten, "79990001133", 60)
@@ -148,22 +175,10 @@ func TestClusterAcceptOnOtherNode(t *testing.T) {
 // (PARLEY_PUBLIC_IP); an accept sent to node 2 for a call on node 1 is
 // answered with node 1's address, where the call's media is.
 func TestClusterAnswerIsTheHolders(t *testing.T) {
-	base := clusterConfig(t)
-	dsn := testenv.PostgresDSN(t)
-	public := func(ip string) func(*server.Config) {
-		return func(c *server.Config) {
-			base(c)
-			c.WebRTC = webrtc.Config{}
-			c.PublicIP = netip.MustParseAddr(ip)
-		}
-	}
-	node1 := testenv.StartWith(t, dsn, testenv.Options{Configure: public("192.0.2.1")})
-	node2 := testenv.StartWith(t, dsn, testenv.Options{Configure: public("192.0.2.2"), Manual: true})
-	node1.Handover.Poll = 50 * time.Millisecond
-	ten := node1.NewTenant(t, "Acme")
-	q := "?agent_uuid=" + ten.AgentUUID
-	must(t, node1.Do(t, "PUT", ext+"/agent-settings/script"+q, ten.Token, map[string]any{"name": "main", "source": transferScript}), 200)
-	settings(t, node1, ten, 20, 60, 1)
+	node1, node2, ten := twoNodes(t, 20, 60, func(n int, c *server.Config) {
+		c.WebRTC = webrtc.Config{}
+		c.PublicIP = netip.MustParseAddr(fmt.Sprintf("192.0.2.%d", n))
+	})
 	op := online(t, node2, ten.OperatorToken)
 	call(t, node1, ten, "79990001177", 60)
 	tr := ringing(t, node2, op)
@@ -183,15 +198,7 @@ func TestClusterAnswerIsTheHolders(t *testing.T) {
 // 2 and is told there (the remote event's previous operator id), the
 // next operator's stream on node 2 rings.
 func TestClusterOfferMovesOnOtherNode(t *testing.T) {
-	configure := clusterConfig(t)
-	dsn := testenv.PostgresDSN(t)
-	node1 := testenv.StartWith(t, dsn, testenv.Options{Configure: configure})
-	node2 := testenv.StartWith(t, dsn, testenv.Options{Configure: configure, Manual: true})
-	node1.Handover.Poll = 50 * time.Millisecond
-	ten := node1.NewTenant(t, "Acme")
-	q := "?agent_uuid=" + ten.AgentUUID
-	must(t, node1.Do(t, "PUT", ext+"/agent-settings/script"+q, ten.Token, map[string]any{"name": "main", "source": transferScript}), 200)
-	settings(t, node1, ten, 5, 60, 1)
+	node1, node2, ten := twoNodes(t, 5, 60, nil)
 	ops := []operator{online(t, node2, ten.OperatorToken), newOperator(t, node2, ten, "second-operator")}
 	frames := []<-chan map[string]any{streamFrames(t, node2, ops[0].Token), streamFrames(t, node2, ops[1].Token)}
 	call(t, node1, ten, "79990001188", 60)

@@ -22,6 +22,24 @@ import (
 type Env struct {
 	*server.Server
 	Client *http.Client
+	// Base, when set, is the base URL of a server in another process
+	// (Remote): Do and Login go there, and Server is nil.
+	Base string
+}
+
+// Remote is an Env for the HTTP API of a server in another process (a
+// `parley serve` a test started) at base, e.g. "http://127.0.0.1:8080".
+// Only its HTTP methods work: it has no Server.
+func Remote(base string) *Env {
+	return &Env{Base: base, Client: &http.Client{Timeout: 30 * time.Second, Transport: Transport}}
+}
+
+// URL is the base URL of the server: Base, or the in-process server's.
+func (e *Env) URL() string {
+	if e.Base != "" {
+		return e.Base
+	}
+	return e.Server.URL()
 }
 
 // Options change how Start builds the server.

@@ -103,36 +103,36 @@ func heardSoFar(t *testing.T, ctx context.Context, dir string, n int, secs float
 
 // TestCallTransferExternal: the script transfers to a SIP URI; Parley
 // dials it over the agent's trunk and bridges the two legs. Two baresip
-// parties: the callee, asking for a person (an espeak-ng WAV, repeated),
-// and the operator's phone, answering with another phrase. A trunk sends
-// every INVITE to one address (the target URI is the request URI), so
-// both are lines of one baresip process behind the trunk's address, each
-// with its own user and voice (the script's long greeting puts the two
-// calls' starts in different seconds, which orders baresip's recordings).
-// Once the phone has heard ten seconds of the call, baresip hangs up
-// (ctrl_tcp's hangup, of either call: either ends the bridge). Each side
-// heard the other (pocketsphinx on what baresip recorded of each call);
-// Parley's recording continued through the bridge, the phone's voice on
-// the agent leg; the statistics say transferred to the target, and the
-// transcript has the handover to it.
+// processes: the callee, asking for a person (an espeak-ng WAV,
+// repeated), and the operator's phone, answering with another phrase.
+// The trunk points at a SIP proxy (voicetest.SIPProxy, the carrier) that
+// sends each INVITE on by its user to one of them: a trunk sends every
+// INVITE to its own address, whatever host the target URI names. Once
+// the phone has heard ten seconds of the call, the phone hangs up
+// (ctrl_tcp's hangup), which ends the bridge. Both INVITEs went through
+// the trunk's proxy; each side heard the other (pocketsphinx on what
+// each baresip recorded); Parley's recording continued through the
+// bridge, the phone's voice on the agent leg; the statistics say
+// transferred to the target, and the transcript has the handover to it.
 func TestCallTransferExternal(t *testing.T) {
 	ps := needPocketsphinx(t)
 	needTool(t, "baresip")
 	for _, d := range testenv.Dialects {
 		t.Run(d, func(t *testing.T) {
 			const phoneUser = "15550200"
-			sip := voicetest.StartBaresipLines(t,
-				voicetest.BaresipLine{User: voicetest.BaresipUser, WAV: espeakWAV(t, calleeWants, 8000, 1.5, 1.5, 12)},
-				voicetest.BaresipLine{User: phoneUser, WAV: espeakWAV(t, operatorSay, 8000, 1.0, 1.5, 12)})
-			target := fmt.Sprintf("sip:%s@127.0.0.1:%d", phoneUser, sip.Port)
+			callee := voicetest.StartBaresipLines(t, voicetest.BaresipLine{User: voicetest.BaresipUser, WAV: espeakWAV(t, calleeWants, 8000, 1.5, 1.5, 12)})
+			phone := voicetest.StartBaresipLines(t, voicetest.BaresipLine{User: phoneUser, WAV: espeakWAV(t, operatorSay, 8000, 1.0, 1.5, 12)})
+			proxy := voicetest.StartSIPProxy(t, map[string]int{voicetest.BaresipUser: callee.Port, phoneUser: phone.Port})
+			// A host the proxy is not: the trunk is the outbound proxy.
+			target := "sip:" + phoneUser + "@operators.example.com"
 			env := voiceEnv(t, testenv.DSN(t, d), false)
 			tn := env.NewTenant(t, "Voice")
-			agentUUID, dialogUUID := externalAgent(t, env, tn, sip.Port, false, externalScript(target), voicetest.BaresipUser)
+			agentUUID, dialogUUID := externalAgent(t, env, tn, proxy.Port, false, externalScript(target), voicetest.BaresipUser)
 
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			heardSoFar(t, ctx, sip.Heard, 2, 10)
-			sip.Hangup(t)
+			heardSoFar(t, ctx, phone.Heard, 1, 10)
+			phone.Hangup(t)
 
 			row := dialogStats(t, env, tn.Token, agentUUID, dialogUUID)
 			t.Logf("statistic/dialog: %v", row)
@@ -150,8 +150,11 @@ func TestCallTransferExternal(t *testing.T) {
 			}
 
 			phrases := []string{calleeWants, operatorSay, "hello let me put you through to a person who can help you with that", "nobody answered"}
-			rate, calls := voicetest.HeardCalls(t, ctx, sip.Heard, 2)
-			calleeHeard, phoneHeard := calls[0], calls[1]
+			if inv := proxy.Invites(); len(inv) != 2 || !strings.Contains(inv[0], voicetest.BaresipUser+"@") || !strings.HasPrefix(inv[1], target) {
+				t.Errorf("INVITEs through the trunk's proxy: %v, want the callee's then %s", inv, target)
+			}
+			rate, phoneHeard := phone.HeardWAV(t, ctx)
+			_, calleeHeard := callee.HeardWAV(t, ctx)
 			talked := time.Duration(len(phoneHeard)) * time.Second / time.Duration(rate)
 			got := heardPhrases(t, ctx, ps, phoneHeard, rate, phrases)
 			t.Logf("the operator's phone heard %v in %v", got, talked)

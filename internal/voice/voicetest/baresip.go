@@ -114,10 +114,11 @@ func StartBaresip(t testing.TB, wav string) *Baresip {
 	return StartBaresipLines(t, BaresipLine{User: BaresipUser, WAV: wav})
 }
 
-// StartBaresipLines is StartBaresip with several accounts in one process,
-// each answering its own user with its own voice: the INVITE's user part
-// picks the line. Two parties behind one address, as a trunk reaches
-// both a callee and a transfer target.
+// StartBaresipLines is StartBaresip with its own accounts (one or
+// several in one process), each answering its own user with its own
+// voice: the INVITE's user part picks the line. (Two parties behind one
+// trunk, a callee and a transfer target, are two processes behind a
+// SIPProxy: each records its own call.)
 func StartBaresipLines(t testing.TB, lines ...BaresipLine) *Baresip {
 	t.Helper()
 	bin := NeedTool(t, "baresip")
