@@ -115,8 +115,11 @@ func (c *Conn) SendDTMF(ctx context.Context, digits string) error {
 // The end of an utterance: with expected phrases and a streaming
 // recognizer (internal/speech's resident pocketsphinx), as soon as the
 // hypothesis is one of the phrases and VAD.GrammarSilence of silence
-// followed it; otherwise, or when the hypothesis isn't complete, after
-// VAD.EndSilence of silence. The audio is decoded while it arrives.
+// followed it ("grammar"); without expected phrases and with a streaming
+// recognizer, as soon as the hypothesis is not empty, held unchanged over
+// VAD.StableSilence of silence (longer on a noisy line) and does not end
+// in a continuation word ("stable"); otherwise after VAD.EndSilence of
+// silence ("silence"). The audio is decoded while it arrives.
 func (c *Conn) Listen(ctx context.Context, timeout time.Duration, expect []string) (string, bool, error) {
 	if c.hungUp() {
 		return "", false, ErrHungUp
@@ -128,6 +131,7 @@ func (c *Conn) Listen(ctx context.Context, timeout time.Duration, expect []strin
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	streamer, _ := c.recog.(StreamingRecognizer)
+	lang := streamLanguage(c.recog)
 	var (
 		utter     []int16
 		preroll   [][]int16 // the last quiet frames before the utterance
@@ -251,8 +255,27 @@ func (c *Conn) Listen(ctx context.Context, timeout time.Duration, expect []strin
 			if len(expect) > 0 && stream != nil && silent >= vad.GrammarSilence && stream.Complete() {
 				return endSpeech("grammar")
 			}
+			if len(expect) == 0 && stream != nil && vad.StableSilence > 0 && stableEnd(stream, silent, vad.stableSilence(h.floor), lang) {
+				return endSpeech("stable")
+			}
 		}
 	}
+}
+
+// stableEnd is the stable-hypothesis rule of an open listen: after need
+// of silence, the hypothesis is not empty, the decoder has decoded the
+// silence (all but the frame just written) and the hypothesis held through
+// need of it, and it does not end in a word that asks for more.
+func stableEnd(stream RecogStream, silent, need time.Duration, lang string) bool {
+	if silent < need {
+		return false
+	}
+	held, behind := stream.Stable()
+	if behind > silent-need+rtp.FrameTime || held < need {
+		return false
+	}
+	hyp := stream.Partial()
+	return hyp != "" && !continues(lang, hyp)
 }
 
 // prerollFrames of quiet audio before an utterance go to a streaming

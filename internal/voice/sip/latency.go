@@ -13,7 +13,7 @@ import (
 // the callee's voiced audio (as the detector heard it) to the agent's
 // first reply packet on the wire.
 type TurnTimes struct {
-	EndReason   string        // what ended the utterance: "grammar", "silence" or "max"
+	EndReason   string        // what ended the utterance: "grammar", "stable", "silence" or "max"
 	Endpoint    time.Duration // silence waited before the turn was ended
 	Recognition time.Duration // from the turn's end to the hypothesis
 	Streamed    bool          // decoded while it arrived
