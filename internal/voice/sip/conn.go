@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo"
 
 	"github.com/parley-cc/parley/internal/audio"
+	"github.com/parley-cc/parley/internal/script"
 	"github.com/parley-cc/parley/internal/voice/rtp"
 )
 
@@ -119,13 +120,22 @@ func (c *Conn) SendDTMF(ctx context.Context, digits string) error {
 // recognizer, as soon as the hypothesis is not empty, held unchanged over
 // VAD.StableSilence of silence (longer on a noisy line) and does not end
 // in a continuation word ("stable"); otherwise after VAD.EndSilence of
-// silence ("silence"). The audio is decoded while it arrives.
+// silence ("silence"). A script's s.listen(end_silence=...) (in ctx,
+// script.ListenOptions) sets this listen's EndSilence and turns the
+// stable rule off. The audio is decoded while it arrives.
 func (c *Conn) Listen(ctx context.Context, timeout time.Duration, expect []string) (string, bool, error) {
 	if c.hungUp() {
 		return "", false, ErrHungUp
 	}
 	m := c.media
 	vad := m.vad
+	if o := script.ListenOptionsFrom(ctx); o.EndSilence > 0 {
+		// The script's own rule for this listen: its silence, no early
+		// end on a stable hypothesis (a complete phrase of a grammar
+		// still ends it).
+		vad.EndSilence, vad.StableSilence = o.EndSilence, -1
+		vad.GrammarSilence = min(vad.GrammarSilence, vad.EndSilence)
+	}
 	frames := m.subscribe()
 	defer m.unsubscribe()
 	deadline := time.NewTimer(timeout)

@@ -7,11 +7,13 @@ import (
 	"math"
 	"math/rand"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/parley-cc/parley/internal/audio"
+	"github.com/parley-cc/parley/internal/script"
 	"github.com/parley-cc/parley/internal/speech"
 	"github.com/parley-cc/parley/internal/voice/g711"
 	"github.com/parley-cc/parley/internal/voice/rtp"
@@ -158,6 +160,9 @@ func TestClosedGrammarEndsTurnEarly(t *testing.T) {
 		{"open-filler", vad, nil, phraseRecognizer{hyp: "i want to um"}, "silence", vad.EndSilence},
 		{"open-unstable", vad, nil, phraseRecognizer{unstable: true}, "silence", vad.EndSilence},
 		{"open-rule-off", off, nil, phraseRecognizer{}, "silence", vad.EndSilence},
+		// s.listen(end_silence=0.5): the script's silence, no stable rule.
+		{"open-script-end-silence", vad, nil, phraseRecognizer{}, "silence", 500 * time.Millisecond},
+		{"closed-script-end-silence", vad, []string{"yes", "no"}, phraseRecognizer{complete: true}, "grammar", vad.GrammarSilence},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ph, err := voicetest.StartPhone(g711.ULaw)
@@ -172,7 +177,11 @@ func TestClosedGrammarEndsTurnEarly(t *testing.T) {
 			pctx, stop := context.WithCancel(ctx)
 			defer stop()
 			go playAnswer(pctx, conn, call, append(make([]int16, audio.Rate/5), tone(400*time.Millisecond)...))
-			text, ok, err := conn.Listen(ctx, 10*time.Second, c.expect)
+			lctx := ctx
+			if strings.HasSuffix(c.name, "script-end-silence") {
+				lctx = script.WithListenOptions(ctx, script.ListenOptions{EndSilence: 500 * time.Millisecond})
+			}
+			text, ok, err := conn.Listen(lctx, 10*time.Second, c.expect)
 			if err != nil || !ok || text != c.rec.text() {
 				t.Fatalf("listen: %q %v %v", text, ok, err)
 			}
