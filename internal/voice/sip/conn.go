@@ -143,15 +143,18 @@ func (c *Conn) Listen(ctx context.Context, timeout time.Duration, expect []strin
 	streamer, _ := c.recog.(StreamingRecognizer)
 	lang := streamLanguage(c.recog)
 	var (
-		utter     []int16
-		preroll   [][]int16 // the last quiet frames before the utterance
-		pending   [][]int16 // loud frames not yet enough to start
-		silent    time.Duration
-		started   bool
-		digits    strings.Builder
-		digitWait *time.Timer
-		digitC    <-chan time.Time
-		stream    RecogStream
+		utter   []int16
+		preroll [][]int16 // the last quiet frames before the utterance
+		pending [][]int16 // loud frames not yet enough to start
+		silent  time.Duration
+		// heardSilent is the part of silent that arrived in packets (the
+		// stable rule's: a burst of lost packets is not a pause).
+		heardSilent time.Duration
+		started     bool
+		digits      strings.Builder
+		digitWait   *time.Timer
+		digitC      <-chan time.Time
+		stream      RecogStream
 	)
 	defer func() {
 		if stream != nil {
@@ -255,17 +258,20 @@ func (c *Conn) Listen(ctx context.Context, timeout time.Duration, expect []strin
 				stream.Write(f)
 			}
 			if h.voiced {
-				silent = 0
+				silent, heardSilent = 0, 0
 				continue
 			}
 			silent += rtp.FrameTime
+			if !h.concealed {
+				heardSilent += rtp.FrameTime
+			}
 			if silent >= vad.EndSilence {
 				return endSpeech("silence")
 			}
 			if len(expect) > 0 && stream != nil && silent >= vad.GrammarSilence && stream.Complete() {
 				return endSpeech("grammar")
 			}
-			if len(expect) == 0 && stream != nil && vad.StableSilence > 0 && stableEnd(stream, silent, vad.stableSilence(h.floor), lang) {
+			if len(expect) == 0 && stream != nil && vad.StableSilence > 0 && stableEnd(stream, heardSilent, vad.stableSilence(h.floor), lang) {
 				return endSpeech("stable")
 			}
 		}
@@ -273,7 +279,7 @@ func (c *Conn) Listen(ctx context.Context, timeout time.Duration, expect []strin
 }
 
 // stableEnd is the stable-hypothesis rule of an open listen: after need
-// of silence, the hypothesis is not empty, the decoder has decoded the
+// of silence received in packets (silent), the hypothesis is not empty, the decoder has decoded the
 // silence (all but the frame just written) and the hypothesis held through
 // need of it, and it does not end in a word that asks for more.
 func stableEnd(stream RecogStream, silent, need time.Duration, lang string) bool {

@@ -92,6 +92,10 @@ type heard struct {
 	loud    bool    // above the start threshold
 	voiced  bool    // above the continuation threshold
 	floor   float64 // the line's noise floor after this frame
+	// concealed: no packet came for this frame (the jitter buffer made it
+	// up). A gap in the packets is no sign the callee stopped talking, so
+	// the stable-hypothesis rule counts only silence that arrived.
+	concealed bool
 }
 
 // detector is the per-call adaptive VAD; the media tick loop owns it. The
