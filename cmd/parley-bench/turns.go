@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -48,11 +49,24 @@ func benchTurns(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	calls := fs.Int("calls", 2, "concurrent calls")
 	turns := fs.Int("turns", 50, "turns per call (half closed grammar, half open)")
 	beside := fs.String("beside", "", `"dialer" runs the dialer benchmark beside this one`)
+	stable := fs.String("stable-silence", "", `the open listens' stable-hypothesis rule: a duration (default the trunk's, 200ms) or "off" (the end silence alone, the rule before it)`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *calls < 1 || *turns < 2 {
 		return errors.New("bench turns: --calls at least 1, --turns at least 2")
+	}
+	var stableSilence time.Duration
+	switch *stable {
+	case "":
+	case "off":
+		stableSilence = -1
+	default:
+		d, err := time.ParseDuration(*stable)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("bench turns: --stable-silence %q (a duration or off)", *stable)
+		}
+		stableSilence = d
 	}
 	m := machineFacts()
 	fmt.Fprintf(stdout, "machine: %d CPUs (GOMAXPROCS %d), %s, %s, %s %s\n", m.NumCPU, m.GOMAXPROCS, m.CPUModel, m.Memory, m.GoVersion, m.OSArch)
@@ -150,6 +164,8 @@ func benchTurns(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer tr.Close()
 	tr.Synth, tr.Recognizer = wrapSynth(es), sip.SpeechRecognizer{Recognizer: ps}
+	tr.VAD.StableSilence = stableSilence
+	fmt.Fprintf(stdout, "open listens: stable-hypothesis rule %s\n", cmp.Or(*stable, "default"))
 
 	var (
 		mu  sync.Mutex

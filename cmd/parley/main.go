@@ -81,7 +81,9 @@ PARLEY_RTC_UDP_PORT (one UDP port for all WebRTC media) or PARLEY_RTC_UDP_PORTS 
 PARLEY_RTC_LOOPBACK (1 gathers loopback ICE candidates), PARLEY_RTC_MAX_PEERS (default 500),
 PARLEY_VOICE_END_SILENCE (silence that ends an open listen; default 600ms),
 PARLEY_VOICE_GRAMMAR_SILENCE (silence after a complete expected phrase that ends a
-closed-grammar listen; default 200ms), PARLEY_VOICE_JITTER_MIN (SIP jitter buffer minimum; default 40ms),
+closed-grammar listen; default 200ms), PARLEY_VOICE_STABLE_SILENCE (silence after which an open
+listen ends early when the recognizer's hypothesis held and does not end in "and", "the", "um"...;
+default 200ms, longer on a noisy line; off: only the end silence), PARLEY_VOICE_JITTER_MIN (SIP jitter buffer minimum; default 40ms),
 PARLEY_ASR (auto|library|batch: resident pocketsphinx decoders through libpocketsphinx, or a
 pocketsphinx_batch process per utterance; default auto: the library when it loads),
 PARLEY_ASR_DECODERS (resident decoders shared by all calls, ~25 MB each; default 2),

@@ -89,12 +89,20 @@ func turnSettings(cfg *server.Config) error {
 	if err := dur("PARLEY_VOICE_GRAMMAR_SILENCE", 60*time.Millisecond, 2*time.Second, &v.VAD.GrammarSilence); err != nil {
 		return err
 	}
+	if s := os.Getenv("PARLEY_VOICE_STABLE_SILENCE"); s == "off" {
+		v.VAD.StableSilence = -1
+	} else if err := dur("PARLEY_VOICE_STABLE_SILENCE", 60*time.Millisecond, 2*time.Second, &v.VAD.StableSilence); err != nil {
+		return fmt.Errorf("%w (or off)", err)
+	}
 	if err := dur("PARLEY_VOICE_JITTER_MIN", 20*time.Millisecond, 200*time.Millisecond, &v.JitterMin); err != nil {
 		return err
 	}
 	end := cmp.Or(v.VAD.EndSilence, voicesip.DefaultEndSilence)
 	if g := cmp.Or(v.VAD.GrammarSilence, voicesip.DefaultGrammarSilence); g > end {
 		return fmt.Errorf("PARLEY_VOICE_GRAMMAR_SILENCE (%v) is longer than PARLEY_VOICE_END_SILENCE (%v): the grammar rule would never end a turn first", g, end)
+	}
+	if st := cmp.Or(v.VAD.StableSilence, voicesip.DefaultStableSilence); st > end {
+		return fmt.Errorf("PARLEY_VOICE_STABLE_SILENCE (%v) is longer than PARLEY_VOICE_END_SILENCE (%v): the stable-hypothesis rule would never end a turn first", st, end)
 	}
 	switch s := env("PARLEY_ASR", "auto"); s {
 	case "auto", "library", "batch":

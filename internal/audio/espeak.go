@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -45,23 +46,16 @@ const (
 // shell or parsed as an option. Blank text gives empty audio without
 // running anything.
 func (e *Espeak) Synthesize(ctx context.Context, text, voice string) (PCM, error) {
-	if err := checkText(text); err != nil {
+	cmd, err := e.command(ctx, text, voice)
+	if err != nil {
 		return PCM{}, err
 	}
-	if voice == "" {
-		voice = "en"
+	if cmd == nil {
+		return PCM{Rate: Rate}, nil // blank text
 	}
-	if !espeakVoice.MatchString(voice) {
-		return PCM{}, parley.FieldError("voice", "is not an espeak-ng voice name")
-	}
-	if strings.TrimSpace(text) == "" {
-		return PCM{Rate: Rate}, nil
-	}
-	cmd := exec.CommandContext(ctx, e.Path, "--stdout", "-v", voice, "--", text)
 	stdout := &cappedBuffer{max: maxEspeakOutput}
 	stderr := &cappedBuffer{max: maxEspeakStderr, truncate: true}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.WaitDelay = time.Second // don't hang on pipes a killed child left open
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return PCM{}, ctx.Err()
@@ -77,6 +71,67 @@ func (e *Espeak) Synthesize(ctx context.Context, text, voice string) (PCM, error
 		return PCM{}, fmt.Errorf("audio: espeak-ng printed no usable WAV: %w", err)
 	}
 	return Resample(PCM{Rate: rate, Samples: downmix(channels)}, Rate), nil
+}
+
+// SynthesizeStream implements StreamSynthesizer: espeak-ng prints its WAV
+// to a pipe as it synthesizes, and each piece of audio goes to emit as
+// soon as it is read (and resampled), so a call hears the start of a
+// clause before espeak-ng has finished it.
+func (e *Espeak) SynthesizeStream(ctx context.Context, text, voice string, emit func([]int16)) (PCM, error) {
+	cmd, err := e.command(ctx, text, voice)
+	if err != nil {
+		return PCM{}, err
+	}
+	if cmd == nil {
+		return PCM{Rate: Rate}, nil // blank text
+	}
+	stderr := &cappedBuffer{max: maxEspeakStderr, truncate: true}
+	cmd.Stderr = stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return PCM{}, err
+	}
+	if err := cmd.Start(); err != nil {
+		return PCM{}, fmt.Errorf("audio: espeak-ng: %w", err)
+	}
+	lim := &io.LimitedReader{R: out, N: maxEspeakOutput + 1}
+	pcm, readErr := decodeWAVStream(lim, Rate, emit)
+	if readErr != nil || lim.N <= 0 {
+		_ = cmd.Process.Kill() // don't wait for a child whose output is refused
+	}
+	waitErr := cmd.Wait()
+	switch {
+	case ctx.Err() != nil:
+		return PCM{}, ctx.Err()
+	case lim.N <= 0:
+		return PCM{}, fmt.Errorf("audio: espeak-ng printed more than %d bytes", maxEspeakOutput)
+	case waitErr != nil && (readErr == nil || errors.Is(readErr, io.ErrUnexpectedEOF)):
+		// It failed, and its output ended early for that reason.
+		return PCM{}, fmt.Errorf("audio: espeak-ng: %w: %s", waitErr, strings.TrimSpace(stderr.buf.String()))
+	case readErr != nil:
+		return PCM{}, fmt.Errorf("audio: espeak-ng printed no usable WAV: %w", readErr)
+	}
+	return pcm, nil
+}
+
+// command checks text and voice and returns the espeak-ng command; nil
+// with a nil error for blank text (nothing to run).
+func (e *Espeak) command(ctx context.Context, text, voice string) (*exec.Cmd, error) {
+	if err := checkText(text); err != nil {
+		return nil, err
+	}
+	if voice == "" {
+		voice = "en"
+	}
+	if !espeakVoice.MatchString(voice) {
+		return nil, parley.FieldError("voice", "is not an espeak-ng voice name")
+	}
+	if strings.TrimSpace(text) == "" {
+		return nil, nil
+	}
+	cmd := exec.CommandContext(ctx, e.Path, "--stdout", "-v", voice, "--", text)
+	cmd.WaitDelay = time.Second // don't hang on pipes a killed child left open
+	return cmd, nil
 }
 
 // downmix averages channels into one. espeak-ng prints mono, but the

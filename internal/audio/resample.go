@@ -33,15 +33,20 @@ func Resample(p PCM, rate int) PCM {
 	m := (n*to + from/2) / from
 	out.Samples = make([]int16, m)
 	for i := range m {
-		// Position i·from/to in input samples, kept as an integer fraction
-		// so the same input always yields the same output bits.
-		num := i * from
-		idx, frac := num/to, num%to
-		a := int64(src[min(idx, n-1)])
-		b := int64(src[min(idx+1, n-1)])
-		out.Samples[i] = clamp16(a + (b-a)*frac/to)
+		out.Samples[i] = interpAt(src, i, n, from, to)
 	}
 	return out
+}
+
+// interpAt is output sample i of the linear interpolation of src (n
+// samples at rate from) to rate to. The position i·from/to is kept as an
+// integer fraction so the same input always yields the same output bits.
+func interpAt(src []int16, i, n, from, to int64) int16 {
+	num := i * from
+	idx, frac := num/to, num%to
+	a := int64(src[min(idx, n-1)])
+	b := int64(src[min(idx+1, n-1)])
+	return clamp16(a + (b-a)*frac/to)
 }
 
 // lowpass filters s (at rate from) to keep what a signal at rate to can
@@ -50,6 +55,17 @@ func Resample(p PCM, rate int) PCM {
 // decimation ratio so its transition band stays about as wide in Hz.
 // Edges repeat the first and last sample, so a constant signal stays put.
 func lowpass(s []int16, from, to int) []int16 {
+	taps, half := lowpassTaps(from, to)
+	out := make([]int16, len(s))
+	last := len(s) - 1
+	for i := range s {
+		out[i] = lowpassAt(s, taps, half, i, last)
+	}
+	return out
+}
+
+// lowpassTaps are lowpass's filter taps, 2·half+1 of them.
+func lowpassTaps(from, to int) ([]float64, int) {
 	ratio := float64(from) / float64(to)
 	half := 16 * int(math.Ceil(ratio))
 	fc := 0.85 * 0.5 / ratio // cycles per input sample
@@ -68,15 +84,17 @@ func lowpass(s []int16, from, to int) []int16 {
 	for i := range taps {
 		taps[i] /= sum // unity gain at DC
 	}
-	out := make([]int16, len(s))
-	last := len(s) - 1
-	for i := range s {
-		var acc float64
-		for k, h := range taps {
-			j := min(max(i+k-half, 0), last)
-			acc += h * float64(s[j])
-		}
-		out[i] = clamp16(int64(math.Round(acc)))
+	return taps, half
+}
+
+// lowpassAt is lowpass's output sample i, the signal ending at s[last]:
+// it depends on s up to i+half only, so a stream knows it as soon as
+// that sample arrived (or the stream ended).
+func lowpassAt(s []int16, taps []float64, half, i, last int) int16 {
+	var acc float64
+	for k, h := range taps {
+		j := min(max(i+k-half, 0), last)
+		acc += h * float64(s[j])
 	}
-	return out
+	return clamp16(int64(math.Round(acc)))
 }

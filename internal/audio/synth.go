@@ -14,6 +14,19 @@ type Synthesizer interface {
 	Synthesize(ctx context.Context, text, voice string) (PCM, error)
 }
 
+// StreamSynthesizer is a Synthesizer that hands its audio over while it
+// synthesizes (espeak-ng printing to a pipe), so a prompt can start
+// before its synthesis ends.
+type StreamSynthesizer interface {
+	Synthesizer
+	// SynthesizeStream is Synthesize that also calls emit, in order and
+	// on the caller's goroutine, with each piece of the audio (at Rate)
+	// as soon as it is final. The pieces put together are the returned
+	// PCM, which is what Synthesize returns. On an error, what was
+	// emitted is all there is.
+	SynthesizeStream(ctx context.Context, text, voice string, emit func([]int16)) (PCM, error)
+}
+
 // MaxText bounds the characters one Synthesize call takes: a couple of
 // minutes of speech, more than any line of a call script. It keeps a bad
 // script from tying up a synthesizer or growing a huge buffer.

@@ -120,6 +120,64 @@ func TestEspeakBadOutput(t *testing.T) {
 			t.Errorf("%s as espeak-ng: err = %v, want %q", prog, err, want)
 		}
 	}
+	// Streamed: the same, except that output that is no WAV is refused
+	// as soon as its header is read; a runaway printing a WAV is cut at
+	// the cap.
+	wavRunaway := filepath.Join(t.TempDir(), "wavrunaway")
+	hdr := `RIFF\044\360\377\177WAVEfmt \020\000\000\000\001\000\001\000\100\037\000\000\200\076\000\000\002\000\020\000data\000\360\377\177`
+	if err := os.WriteFile(wavRunaway, []byte("#!/bin/sh\nprintf '"+hdr+"'\nexec cat /dev/zero\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for prog, want := range map[string]string{"echo": "no usable WAV", "false": "exit status 1", runaway: "no usable WAV", wavRunaway: "printed more than"} {
+		path, err := exec.LookPath(prog)
+		if err != nil {
+			t.Fatalf("%s not found: %v", prog, err)
+		}
+		var emitted int
+		_, err = (&Espeak{Path: path}).SynthesizeStream(context.Background(), "hi", "", func(s []int16) { emitted += len(s) })
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s as streaming espeak-ng: err = %v, want %q", prog, err, want)
+		}
+		if prog == wavRunaway && emitted == 0 {
+			t.Error("the runaway's audio was not streamed before the cap")
+		}
+	}
+}
+
+// TestEspeakStream: the streamed audio, put together, is bit for bit
+// the synthesized-whole audio, and a sentence comes in several pieces
+// (it is streamed, not handed over at the end).
+func TestEspeakStream(t *testing.T) {
+	e, ok := LookupEspeak()
+	if !ok {
+		t.Skip("espeak-ng not on PATH (Debian: apt-get install espeak-ng)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, text := range []string{"yes", "Thank you for calling. Your payment of one hundred and twenty dollars is due on the thirty first of January, and we will send a reminder a week before."} {
+		whole, err := e.Synthesize(ctx, text, "en-us")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int16
+		pieces := 0
+		res, err := e.SynthesizeStream(ctx, text, "en-us", func(s []int16) {
+			pieces++
+			got = append(got, s...)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, whole.Samples) || !slices.Equal(res.Samples, whole.Samples) || res.Rate != Rate {
+			t.Errorf("%q: streamed %d samples (returned %d at %d Hz), whole %d: not the same audio", text, len(got), len(res.Samples), res.Rate, len(whole.Samples))
+		}
+		if len(text) > 100 && pieces < 2 {
+			t.Errorf("%q came in %d piece(s)", text, pieces)
+		}
+	}
+	if p, err := e.SynthesizeStream(ctx, "  ", "", func([]int16) { t.Error("blank text emitted audio") }); err != nil || len(p.Samples) != 0 || p.Rate != Rate {
+		t.Errorf("blank text: %d samples at %d, %v", len(p.Samples), p.Rate, err)
+	}
 }
 
 func TestDefaultSynthesizer(t *testing.T) {

@@ -113,6 +113,26 @@ type cachedSynth struct {
 // Synthesize returns the cached audio (the caller must not change its
 // samples) or synthesizes it once.
 func (cs cachedSynth) Synthesize(ctx context.Context, text, voice string) (PCM, error) {
+	return cs.synthesize(ctx, text, voice, nil)
+}
+
+// SynthesizeStream implements StreamSynthesizer: cached audio (or another
+// caller's synthesis of the same text) is emitted whole; a synthesis this
+// call leads is streamed when the engine streams, and cached once whole.
+func (cs cachedSynth) SynthesizeStream(ctx context.Context, text, voice string, emit func([]int16)) (PCM, error) {
+	return cs.synthesize(ctx, text, voice, emit)
+}
+
+// synthesize is Synthesize; with emit, the audio also goes to emit: as
+// the engine makes it when this call synthesizes and the engine streams,
+// else whole once it is there.
+func (cs cachedSynth) synthesize(ctx context.Context, text, voice string, emit func([]int16)) (PCM, error) {
+	whole := func(pcm PCM, err error) (PCM, error) {
+		if err == nil && emit != nil && len(pcm.Samples) > 0 {
+			emit(pcm.Samples)
+		}
+		return pcm, err
+	}
 	c, k := cs.c, ttsKey{cs.engine, voice, text}
 	c.mu.Lock()
 	if el, ok := c.items[k]; ok {
@@ -120,14 +140,14 @@ func (cs cachedSynth) Synthesize(ctx context.Context, text, voice string) (PCM, 
 		c.hits++
 		pcm := el.Value.(*ttsItem).pcm
 		c.mu.Unlock()
-		return pcm, nil
+		return whole(pcm, nil)
 	}
 	c.misses++
 	if call, ok := c.inflight[k]; ok {
 		c.mu.Unlock()
 		select {
 		case <-call.done:
-			return call.pcm, call.err
+			return whole(call.pcm, call.err)
 		case <-ctx.Done():
 			return PCM{}, ctx.Err()
 		}
@@ -146,8 +166,21 @@ func (cs cachedSynth) Synthesize(ctx context.Context, text, voice string) (PCM, 
 			call.pcm, fromStore = pcm, true
 		}
 	}
+	streamed := false
 	if !fromStore {
-		call.pcm, call.err = cs.s.Synthesize(context.WithoutCancel(ctx), text, voice)
+		if ss, ok := cs.s.(StreamSynthesizer); ok && emit != nil {
+			// The pieces go to this caller only while it still wants
+			// them; the synthesis itself goes on for the cache and the
+			// callers waiting on it.
+			call.pcm, call.err = ss.SynthesizeStream(context.WithoutCancel(ctx), text, voice, func(p []int16) {
+				if ctx.Err() == nil {
+					emit(p)
+				}
+			})
+			streamed = true
+		} else {
+			call.pcm, call.err = cs.s.Synthesize(context.WithoutCancel(ctx), text, voice)
+		}
 	}
 	c.mu.Lock()
 	delete(c.inflight, k)
@@ -163,7 +196,13 @@ func (cs cachedSynth) Synthesize(ctx context.Context, text, voice string) (PCM, 
 	if stored && !fromStore && c.store != nil {
 		c.save(k, call.pcm)
 	}
-	return call.pcm, call.err
+	if streamed {
+		if err := ctx.Err(); err != nil {
+			return PCM{}, err // this caller stopped taking the pieces
+		}
+		return call.pcm, call.err
+	}
+	return whole(call.pcm, call.err)
 }
 
 // save writes a prompt to the store in the background unless two saves

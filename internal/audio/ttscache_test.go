@@ -2,6 +2,7 @@ package audio
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -116,5 +117,47 @@ func TestTTSCacheStoreTier(t *testing.T) {
 	case key := <-store.puts:
 		t.Errorf("a prompt the memory tier refuses was saved: %s", key)
 	default:
+	}
+}
+
+// streamingSynth emits each synthesis in pieces of 100 samples.
+type streamingSynth struct{ countingSynth }
+
+func (s *streamingSynth) SynthesizeStream(ctx context.Context, text, voice string, emit func([]int16)) (PCM, error) {
+	pcm, err := s.Synthesize(ctx, text, voice)
+	for i := 0; i < len(pcm.Samples); i += 100 {
+		emit(pcm.Samples[i:min(i+100, len(pcm.Samples))])
+	}
+	return pcm, err
+}
+
+// TestTTSCacheStream: a miss streams the engine's pieces through and
+// caches the whole; a hit emits the cached audio whole; both are the
+// same audio; an engine that can't stream is emitted whole.
+func TestTTSCacheStream(t *testing.T) {
+	ctx := context.Background()
+	inner := &streamingSynth{}
+	s := NewTTSCache(1<<20).Synthesizer("test", inner).(StreamSynthesizer)
+	var first [][]int16
+	a, err := s.SynthesizeStream(ctx, "hello there", "v", func(p []int16) { first = append(first, p) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) < 2 || !slices.Equal(slices.Concat(first...), a.Samples) {
+		t.Errorf("miss: %d pieces, together equal %v", len(first), slices.Equal(slices.Concat(first...), a.Samples))
+	}
+	var second [][]int16
+	b, err := s.SynthesizeStream(ctx, "hello there", "v", func(p []int16) { second = append(second, p) })
+	if err != nil || inner.n.Load() != 1 {
+		t.Fatalf("hit: %v, %d syntheses", err, inner.n.Load())
+	}
+	if len(second) != 1 || !slices.Equal(second[0], a.Samples) || !slices.Equal(b.Samples, a.Samples) {
+		t.Errorf("hit: %d pieces, not the cached audio", len(second))
+	}
+	plain := NewTTSCache(1<<20).Synthesizer("test", &countingSynth{}).(StreamSynthesizer)
+	var pieces int
+	c, err := plain.SynthesizeStream(ctx, "hello there", "v", func(p []int16) { pieces++ })
+	if err != nil || pieces != 1 || len(c.Samples) == 0 {
+		t.Errorf("engine that can't stream: %d pieces, %v", pieces, err)
 	}
 }

@@ -24,52 +24,63 @@ const streamingSize = 0x7fff0000
 // costs nothing. A data size of 0x7fff0000 or more is a streaming writer's
 // placeholder: the samples then run to the end of r.
 func DecodeWAV(r io.Reader) (rate int, channels [][]int16, err error) {
+	f, size, err := readWAVHeader(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	channels, err = readData(r, f, size)
+	if err != nil {
+		return 0, nil, err
+	}
+	return f.rate, channels, nil
+}
+
+// readWAVHeader reads r up to the start of its samples and returns their
+// format and the data chunk's size.
+func readWAVHeader(r io.Reader) (*wavFormat, uint32, error) {
 	var hdr [12]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return 0, nil, truncated("RIFF header", err)
+		return nil, 0, truncated("RIFF header", err)
 	}
 	switch {
 	case string(hdr[:4]) == "RIFX" || string(hdr[:4]) == "RF64":
-		return 0, nil, fmt.Errorf("%w: %s files are not supported", ErrFormat, hdr[:4])
+		return nil, 0, fmt.Errorf("%w: %s files are not supported", ErrFormat, hdr[:4])
 	case string(hdr[:4]) != "RIFF" || string(hdr[8:]) != "WAVE":
-		return 0, nil, fmt.Errorf("%w: not a RIFF/WAVE file", ErrFormat)
+		return nil, 0, fmt.Errorf("%w: not a RIFF/WAVE file", ErrFormat)
 	}
 	var f *wavFormat
 	for {
 		var ch [8]byte
 		if _, err := io.ReadFull(r, ch[:]); err == io.EOF {
-			return 0, nil, fmt.Errorf("audio: WAV ends before its data chunk: %w", io.ErrUnexpectedEOF)
+			return nil, 0, fmt.Errorf("audio: WAV ends before its data chunk: %w", io.ErrUnexpectedEOF)
 		} else if err != nil {
-			return 0, nil, truncated("a chunk header", err)
+			return nil, 0, truncated("a chunk header", err)
 		}
 		id, size := string(ch[:4]), binary.LittleEndian.Uint32(ch[4:])
 		switch id {
 		case "fmt ":
 			if f != nil {
-				return 0, nil, fmt.Errorf("%w: two fmt chunks", ErrFormat)
+				return nil, 0, fmt.Errorf("%w: two fmt chunks", ErrFormat)
 			}
 			if size < 16 || size > maxFmtChunk {
-				return 0, nil, fmt.Errorf("%w: fmt chunk of %d bytes", ErrFormat, size)
+				return nil, 0, fmt.Errorf("%w: fmt chunk of %d bytes", ErrFormat, size)
 			}
 			buf := make([]byte, size+size&1)
 			if _, err := io.ReadFull(r, buf); err != nil {
-				return 0, nil, truncated("fmt chunk", err)
+				return nil, 0, truncated("fmt chunk", err)
 			}
+			var err error
 			if f, err = parseFmt(buf[:size]); err != nil {
-				return 0, nil, err
+				return nil, 0, err
 			}
 		case "data":
 			if f == nil {
-				return 0, nil, fmt.Errorf("%w: data chunk before fmt chunk", ErrFormat)
+				return nil, 0, fmt.Errorf("%w: data chunk before fmt chunk", ErrFormat)
 			}
-			channels, err := readData(r, f, size)
-			if err != nil {
-				return 0, nil, err
-			}
-			return f.rate, channels, nil
+			return f, size, nil
 		default:
 			if _, err := io.CopyN(io.Discard, r, int64(size)+int64(size&1)); err != nil {
-				return 0, nil, truncated(fmt.Sprintf("%q chunk", id), err)
+				return nil, 0, truncated(fmt.Sprintf("%q chunk", id), err)
 			}
 		}
 	}
@@ -147,16 +158,21 @@ func readData(r io.Reader, f *wavFormat, size uint32) ([][]int16, error) {
 		out[c] = make([]int16, frames)
 	}
 	for i := range frames {
-		frame := data[i*f.blockAlign:]
-		for c := range out {
-			if f.bits == 8 {
-				out[c][i] = (int16(frame[c]) - 128) << 8
-			} else {
-				out[c][i] = int16(binary.LittleEndian.Uint16(frame[2*c:]))
-			}
-		}
+		f.decodeFrame(data[i*f.blockAlign:], out, i)
 	}
 	return out, nil
+}
+
+// decodeFrame puts the samples of the frame at the start of b into
+// out[channel][i].
+func (f *wavFormat) decodeFrame(b []byte, out [][]int16, i int) {
+	for c := range out {
+		if f.bits == 8 {
+			out[c][i] = (int16(b[c]) - 128) << 8
+		} else {
+			out[c][i] = int16(binary.LittleEndian.Uint16(b[2*c:]))
+		}
+	}
 }
 
 // truncated words a short read: inside a header, even a clean EOF means the

@@ -29,6 +29,9 @@ func (h *fakeHost) Say(ctx context.Context, text string) error {
 
 func (h *fakeHost) Listen(ctx context.Context, timeout time.Duration, expect []string) (string, bool, error) {
 	entry := fmt.Sprintf("listen %s", timeout)
+	if o := ListenOptionsFrom(ctx); o.EndSilence > 0 {
+		entry += fmt.Sprintf(" end %s", o.EndSilence)
+	}
 	if len(expect) > 0 {
 		entry += " [" + strings.Join(expect, "|") + "]"
 	}

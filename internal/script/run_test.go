@@ -151,6 +151,12 @@ func TestScriptErrors(t *testing.T) {
 			"listen: expect must be a list of strings or None, not string"},
 		{"listen expect ints", "def main(s):\n    s.listen(expect = [\"yes\", 1])\n",
 			"listen: expect[1] is a int, not a string"},
+		{"listen end_silence too short", "def main(s):\n    s.listen(end_silence = 0.1)\n",
+			"listen: end_silence must be a number of seconds from 0.2 to 5, or None, not 0.1"},
+		{"listen end_silence too long", "def main(s):\n    s.listen(end_silence = 6)\n",
+			"not 6"},
+		{"listen end_silence string", "def main(s):\n    s.listen(end_silence = \"1\")\n",
+			`not "1"`},
 		{"no such method", "def main(s):\n    s.dial(\"112\")\n",
 			"session has no .dial field or method"},
 		{"session is read-only", "def main(s):\n    s.channel = \"chat\"\n",
@@ -284,12 +290,16 @@ def main(s):
     s.listen(2.5)
     s.listen(timeout = 300, expect = ("a", "b"))
     s.listen(expect = [])
+    s.listen(end_silence = 1.5)
+    s.listen(5, None, 0.2)
+    s.listen(end_silence = None)
 `
 	h := &fakeHost{}
 	if _, err := run(t, src, h, Config{}); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"listen 10s: <silence>", "listen 2.5s: <silence>", "listen 5m0s [a|b]: <silence>", "listen 10s: <silence>"}
+	want := []string{"listen 10s: <silence>", "listen 2.5s: <silence>", "listen 5m0s [a|b]: <silence>", "listen 10s: <silence>",
+		"listen 10s end 1.5s: <silence>", "listen 5s end 200ms: <silence>", "listen 10s: <silence>"}
 	if !slices.Equal(h.log, want) {
 		t.Errorf("log = %q, want %q", h.log, want)
 	}

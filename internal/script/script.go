@@ -9,11 +9,15 @@
 //	s.channel                       "voice" or "chat"
 //	s.output_names                  tuple of the output entity names s.set accepts
 //	s.say(text)                     speak or send text (a string)
-//	s.listen(timeout=10, expect=None)
+//	s.listen(timeout=10, expect=None, end_silence=None)
 //	                                the next utterance as a string, or None on silence;
 //	                                timeout in seconds, more than 0 (at most 300 on a
 //	                                call; in a chat it does not apply); expect is an
-//	                                optional list of phrases (a recognition hint)
+//	                                optional list of phrases (a recognition hint);
+//	                                end_silence, 0.2 to 5 seconds, is the silence that
+//	                                ends this utterance on a call instead of the node's
+//	                                rules (no early end on a stable hypothesis; a
+//	                                chat ignores it)
 //	s.set(name, value)              set an output entity; strings are stored as they are,
 //	                                anything else as JSON text (true, 3, null, [1,2])
 //	s.transfer(reason="", to=None)  hand the conversation to a human: on a call, True

@@ -142,9 +142,17 @@ func (r *runner) say(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 }
 
 func (r *runner) listen(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var timeoutV, expectV starlark.Value = starlark.Float(defaultListenTimeout), starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "timeout?", &timeoutV, "expect?", &expectV); err != nil {
+	var timeoutV, expectV, endV starlark.Value = starlark.Float(defaultListenTimeout), starlark.None, starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "timeout?", &timeoutV, "expect?", &expectV, "end_silence?", &endV); err != nil {
 		return nil, err
+	}
+	var opts ListenOptions
+	if endV != starlark.None {
+		secs, ok := starlark.AsFloat(endV)
+		if _, isBool := endV.(starlark.Bool); !ok || isBool || math.IsNaN(secs) || secs < minEndSilence || secs > maxEndSilence {
+			return nil, fmt.Errorf("listen: end_silence must be a number of seconds from %g to %g, or None, not %s", minEndSilence, maxEndSilence, endV)
+		}
+		opts.EndSilence = time.Duration(secs * float64(time.Second))
 	}
 	secs, ok := starlark.AsFloat(timeoutV)
 	if _, isBool := timeoutV.(starlark.Bool); !ok || isBool || math.IsNaN(secs) || secs <= 0 || (r.cfg.Channel == Voice && secs > maxListenTimeout) {
@@ -161,7 +169,11 @@ func (r *runner) listen(_ *starlark.Thread, b *starlark.Builtin, args starlark.T
 	var heard bool
 	err = r.hostCall("listen", func() error {
 		var err error
-		utterance, heard, err = r.host.Listen(r.ctx, time.Duration(secs*float64(time.Second)), expect)
+		ctx := r.ctx
+		if opts != (ListenOptions{}) {
+			ctx = WithListenOptions(ctx, opts)
+		}
+		utterance, heard, err = r.host.Listen(ctx, time.Duration(secs*float64(time.Second)), expect)
 		return err
 	})
 	if err != nil {

@@ -14,8 +14,8 @@ import (
 // PARLEY_TTS_CACHE_MB). The zero value is the defaults, with nothing
 // warmed at start.
 type VoiceConfig struct {
-	// VAD holds the end-of-turn rules: EndSilence for open listens,
-	// GrammarSilence for closed-grammar ones.
+	// VAD holds the end-of-turn rules: EndSilence and StableSilence for
+	// open listens, GrammarSilence for closed-grammar ones.
 	VAD voicesip.VAD
 	// JitterMin is the receive jitter buffer's minimum delay; 0 is
 	// voicesip.DefaultJitterMin.

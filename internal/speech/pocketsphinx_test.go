@@ -258,6 +258,24 @@ func TestPocketsphinxStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Write(say(t, es, "no").Samples)
+	// Stable: once the decoder has caught up with 400 ms of silence, the
+	// hypothesis has held through (most of) it; behind counts what it has
+	// not decoded yet.
+	silence := make([]int16, audio.Rate*2/5)
+	st.Write(silence)
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	kept, behind := st.Stable()
+	for behind > 0 {
+		if wctx.Err() != nil {
+			t.Fatalf("the decoder never caught up: %v behind", behind)
+		}
+		time.Sleep(5 * time.Millisecond)
+		kept, behind = st.Stable()
+	}
+	if st.Partial() == "" || kept <= 0 || kept > 10*time.Second {
+		t.Errorf("open stream after silence: partial %q held %v", st.Partial(), kept)
+	}
 	if res, err := st.Finish(ctx); err != nil || res.Text == "" || st.Complete() {
 		t.Errorf("open stream: %q %v", res.Text, err)
 	}

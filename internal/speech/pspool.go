@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/parley-cc/parley/internal/audio"
 )
@@ -34,6 +35,12 @@ type Stream interface {
 	// Complete tells whether Partial is, word for word, one of the
 	// expected phrases (always false without phrases).
 	Complete() bool
+	// Stable is how much decoded audio Partial has held through since it
+	// last changed, and behind how much written audio still waits to be
+	// decoded: an open listen ends early on a hypothesis that held through
+	// the trailing silence, which it can only know once that silence is
+	// decoded.
+	Stable() (held, behind time.Duration)
 	// Finish decodes what is queued, ends the utterance and returns the
 	// final hypothesis; the Stream is done after it.
 	Finish(ctx context.Context) (Result, error)
@@ -269,6 +276,9 @@ type psStream struct {
 	in       chan []int16
 	done     chan struct{}
 	partial  atomic.Pointer[string]
+	written  atomic.Int64 // samples at rate given to Write
+	decoded  atomic.Int64 // samples at rate decoded
+	changed  atomic.Int64 // decoded when partial last changed
 	closeMu  sync.Mutex
 	closed   bool
 	final    string
@@ -288,6 +298,10 @@ func (s *psStream) run() {
 			s.dec.process(up)
 		}
 		h := cleanHyp(s.dec.hyp())
+		n := s.decoded.Add(int64(len(samples)))
+		if old := s.partial.Load(); old == nil || *old != h {
+			s.changed.Store(n)
+		}
 		s.partial.Store(&h)
 	}
 	s.final = cleanHyp(s.dec.end())
@@ -313,8 +327,19 @@ func (s *psStream) Write(samples []int16) {
 	}
 	select {
 	case s.in <- append([]int16(nil), samples...):
+		s.written.Add(int64(len(samples)))
 	default: // 20 s queued: the decoder has fallen hopelessly behind
 	}
+}
+
+func (s *psStream) Stable() (held, behind time.Duration) {
+	// changed before decoded: a change between the two loads makes held
+	// shorter, never longer, than the truth.
+	changed := s.changed.Load()
+	decoded := s.decoded.Load()
+	written := s.written.Load()
+	d := func(n int64) time.Duration { return time.Duration(n) * time.Second / time.Duration(s.rate) }
+	return d(decoded - changed), d(max(written-decoded, 0))
 }
 
 func (s *psStream) Partial() string {

@@ -127,3 +127,79 @@ func dialPhone(ctx context.Context, t *testing.T, tr *Trunk, ph *voicetest.Phone
 	}
 	return conn, call
 }
+
+// gatedStreamSynth streams each text as two 300 ms tones, the second
+// held back until the test opens gate: a clause still being synthesized.
+type gatedStreamSynth struct {
+	gate chan struct{}
+}
+
+func (s *gatedStreamSynth) Synthesize(ctx context.Context, text, voice string) (audio.PCM, error) {
+	return s.SynthesizeStream(ctx, text, voice, func([]int16) {})
+}
+
+func (s *gatedStreamSynth) SynthesizeStream(ctx context.Context, _, _ string, emit func([]int16)) (audio.PCM, error) {
+	a, b := tone(300*time.Millisecond), tone(300*time.Millisecond)
+	emit(a)
+	select {
+	case <-s.gate:
+	case <-ctx.Done():
+		return audio.PCM{}, ctx.Err()
+	}
+	emit(b)
+	return audio.PCM{Rate: audio.Rate, Samples: append(a, b...)}, nil
+}
+
+// TestSayStreamsWithinClause: with an engine that streams, a one-clause
+// prompt starts playing with the clause's first audio: the callee hears
+// it while the rest of the clause is held back, and the prompt ends only
+// after the rest has played. Only the order of events is asserted.
+func TestSayStreamsWithinClause(t *testing.T) {
+	ph, err := voicetest.StartPhone(g711.ULaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ph.Close)
+	tr := newTestTrunk(t, ph.Port, nil)
+	synth := &gatedStreamSynth{gate: make(chan struct{})}
+	tr.Synth = synth
+	ctx := ctxT(t, 30*time.Second)
+	conn, call := dialPhone(ctx, t, tr, ph)
+	var mu sync.Mutex
+	voiced := 0
+	heard := make(chan struct{})
+	call.OnPacket(func(pkt *pionrtp.Packet, _ time.Time) {
+		if frameRMS(g711.ULaw.AppendDecode(nil, pkt.Payload)) < 300 {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		voiced++
+		if voiced == 5 {
+			close(heard)
+		}
+	})
+	said := make(chan error, 1)
+	go func() { said <- conn.Say(ctx, "One clause only") }()
+	select {
+	case <-heard:
+	case err := <-said:
+		t.Fatalf("Say returned before any audio was heard: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no audio while the clause was being synthesized: the prompt waited for the whole clause")
+	}
+	select {
+	case err := <-said:
+		t.Fatalf("Say returned while its clause was still being synthesized: %v", err)
+	default:
+	}
+	close(synth.gate)
+	if err := <-said; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if voiced < 25 { // the two 300 ms pieces are 30 frames
+		t.Errorf("heard %d voiced frames, want the clause's ~30", voiced)
+	}
+}

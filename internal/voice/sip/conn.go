@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo"
 
 	"github.com/parley-cc/parley/internal/audio"
+	"github.com/parley-cc/parley/internal/script"
 	"github.com/parley-cc/parley/internal/voice/rtp"
 )
 
@@ -115,29 +116,45 @@ func (c *Conn) SendDTMF(ctx context.Context, digits string) error {
 // The end of an utterance: with expected phrases and a streaming
 // recognizer (internal/speech's resident pocketsphinx), as soon as the
 // hypothesis is one of the phrases and VAD.GrammarSilence of silence
-// followed it; otherwise, or when the hypothesis isn't complete, after
-// VAD.EndSilence of silence. The audio is decoded while it arrives.
+// followed it ("grammar"); without expected phrases and with a streaming
+// recognizer, as soon as the hypothesis is not empty, held unchanged over
+// VAD.StableSilence of silence (longer on a noisy line) and does not end
+// in a continuation word ("stable"); otherwise after VAD.EndSilence of
+// silence ("silence"). A script's s.listen(end_silence=...) (in ctx,
+// script.ListenOptions) sets this listen's EndSilence and turns the
+// stable rule off. The audio is decoded while it arrives.
 func (c *Conn) Listen(ctx context.Context, timeout time.Duration, expect []string) (string, bool, error) {
 	if c.hungUp() {
 		return "", false, ErrHungUp
 	}
 	m := c.media
 	vad := m.vad
+	if o := script.ListenOptionsFrom(ctx); o.EndSilence > 0 {
+		// The script's own rule for this listen: its silence, no early
+		// end on a stable hypothesis (a complete phrase of a grammar
+		// still ends it).
+		vad.EndSilence, vad.StableSilence = o.EndSilence, -1
+		vad.GrammarSilence = min(vad.GrammarSilence, vad.EndSilence)
+	}
 	frames := m.subscribe()
 	defer m.unsubscribe()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	streamer, _ := c.recog.(StreamingRecognizer)
+	lang := streamLanguage(c.recog)
 	var (
-		utter     []int16
-		preroll   [][]int16 // the last quiet frames before the utterance
-		pending   [][]int16 // loud frames not yet enough to start
-		silent    time.Duration
-		started   bool
-		digits    strings.Builder
-		digitWait *time.Timer
-		digitC    <-chan time.Time
-		stream    RecogStream
+		utter   []int16
+		preroll [][]int16 // the last quiet frames before the utterance
+		pending [][]int16 // loud frames not yet enough to start
+		silent  time.Duration
+		// heardSilent is the part of silent that arrived in packets (the
+		// stable rule's: a burst of lost packets is not a pause).
+		heardSilent time.Duration
+		started     bool
+		digits      strings.Builder
+		digitWait   *time.Timer
+		digitC      <-chan time.Time
+		stream      RecogStream
 	)
 	defer func() {
 		if stream != nil {
@@ -241,18 +258,40 @@ func (c *Conn) Listen(ctx context.Context, timeout time.Duration, expect []strin
 				stream.Write(f)
 			}
 			if h.voiced {
-				silent = 0
+				silent, heardSilent = 0, 0
 				continue
 			}
 			silent += rtp.FrameTime
+			if !h.concealed {
+				heardSilent += rtp.FrameTime
+			}
 			if silent >= vad.EndSilence {
 				return endSpeech("silence")
 			}
 			if len(expect) > 0 && stream != nil && silent >= vad.GrammarSilence && stream.Complete() {
 				return endSpeech("grammar")
 			}
+			if len(expect) == 0 && stream != nil && vad.StableSilence > 0 && stableEnd(stream, heardSilent, vad.stableSilence(h.floor), lang) {
+				return endSpeech("stable")
+			}
 		}
 	}
+}
+
+// stableEnd is the stable-hypothesis rule of an open listen: after need
+// of silence received in packets (silent), the hypothesis is not empty, the decoder has decoded the
+// silence (all but the frame just written) and the hypothesis held through
+// need of it, and it does not end in a word that asks for more.
+func stableEnd(stream RecogStream, silent, need time.Duration, lang string) bool {
+	if silent < need {
+		return false
+	}
+	held, behind := stream.Stable()
+	if behind > silent-need+rtp.FrameTime || held < need {
+		return false
+	}
+	hyp := stream.Partial()
+	return hyp != "" && !continues(lang, hyp)
 }
 
 // prerollFrames of quiet audio before an utterance go to a streaming

@@ -13,7 +13,7 @@ import (
 // the callee's voiced audio (as the detector heard it) to the agent's
 // first reply packet on the wire.
 type TurnTimes struct {
-	EndReason   string        // what ended the utterance: "grammar", "silence" or "max"
+	EndReason   string        // what ended the utterance: "grammar", "stable", "silence" or "max"
 	Endpoint    time.Duration // silence waited before the turn was ended
 	Recognition time.Duration // from the turn's end to the hypothesis
 	Streamed    bool          // decoded while it arrived
@@ -78,15 +78,28 @@ func (c *Conn) sayTimed(ctx context.Context, text string) error {
 	if len(clauses) == 0 {
 		clauses = []string{text}
 	}
-	pcm, err := c.synth.Synthesize(ctx, clauses[0], c.voice)
-	if err != nil {
-		return err
-	}
-	synth := time.Since(began)
-	if len(clauses) == 1 {
-		err = c.Play(ctx, pcm)
+	var synth time.Duration
+	var err error
+	if ss, ok := c.synth.(audio.StreamSynthesizer); ok {
+		// An engine that streams: the first packet goes out with the
+		// first audio of the first clause.
+		var played bool
+		synth, played, err = c.playStreamed(ctx, ss, clauses)
+		if !played {
+			return err // no audio, or the first clause failed
+		}
 	} else {
-		err = c.playClauses(ctx, pcm, clauses[1:])
+		var pcm audio.PCM
+		pcm, err = c.synth.Synthesize(ctx, clauses[0], c.voice)
+		if err != nil {
+			return err
+		}
+		synth = time.Since(began)
+		if len(clauses) == 1 {
+			err = c.Play(ctx, pcm)
+		} else {
+			err = c.playClauses(ctx, pcm, clauses[1:])
+		}
 	}
 	m := c.media
 	m.mu.Lock()

@@ -206,6 +206,7 @@ func (m *media) tickLoop() {
 				m.rec.Add(audio.Callee, at, audio.PCM{Rate: audio.Rate, Samples: samples})
 			}
 			h := m.det.classify(samples)
+			h.concealed = f.Concealed
 			m.mu.Lock()
 			if m.playDone != nil && m.barge {
 				if h.loud {

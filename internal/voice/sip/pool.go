@@ -41,7 +41,8 @@ type Pool struct {
 	// checked again at each dial (PARLEY_TRUNK_ALLOW_PRIVATE turns it off).
 	Guard *egress.Guard
 	// VAD and JitterMin are every trunk's (PARLEY_VOICE_END_SILENCE,
-	// PARLEY_VOICE_GRAMMAR_SILENCE, PARLEY_VOICE_JITTER_MIN).
+	// PARLEY_VOICE_GRAMMAR_SILENCE, PARLEY_VOICE_STABLE_SILENCE,
+	// PARLEY_VOICE_JITTER_MIN).
 	VAD       VAD
 	JitterMin time.Duration
 	// Prepare, if set, runs once in the background when the first

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/parley-cc/parley/internal/agent"
 	"github.com/parley-cc/parley/internal/audio"
@@ -72,7 +73,11 @@ type StreamingRecognizer interface {
 // RecogStream is one utterance being decoded.
 type RecogStream interface {
 	Write(samples []int16)
-	Complete() bool // the hypothesis is one of the expected phrases
+	Partial() string // the hypothesis of the audio decoded so far
+	Complete() bool  // the hypothesis is one of the expected phrases
+	// Stable is how much decoded audio Partial has held through since it
+	// last changed, and behind how much written audio is not decoded yet.
+	Stable() (held, behind time.Duration)
 	Finish(ctx context.Context) (text string, ok bool, err error)
 	Close()
 }

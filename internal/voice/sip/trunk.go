@@ -17,7 +17,8 @@
 // digits pressed. The utterance's end (vad.go): an adaptive energy VAD
 // (thresholds follow the line's noise floor) and, for a closed grammar
 // with a streaming recognizer, a complete expected phrase plus a short
-// silence; otherwise a longer silence. latency.go measures each turn. Without a Recognizer an utterance is reported
+// silence; for an open listen, a stable hypothesis that does not end in
+// a continuation word plus a short silence; otherwise a longer silence. latency.go measures each turn. Without a Recognizer an utterance is reported
 // as heard with empty text: the script knows the callee said something,
 // not what. Both legs are recorded; Hangup returns the stereo WAV.
 //

@@ -3,6 +3,8 @@ package sip
 import (
 	"math"
 	"time"
+
+	"github.com/parley-cc/parley/internal/voice/rtp"
 )
 
 // VAD configures the call's voice-activity detector and end-of-turn
@@ -27,6 +29,14 @@ type VAD struct {
 	// followed it; 0 means DefaultGrammarSilence.
 	// PARLEY_VOICE_GRAMMAR_SILENCE.
 	GrammarSilence time.Duration
+	// StableSilence ends an open utterance early (before EndSilence) on a
+	// quiet line once the streaming recognizer's hypothesis is not empty,
+	// has not changed over this much silence and does not end in a word
+	// that asks for more ("and", "the", "um"; continuationWords). On a
+	// noisy line it grows toward EndSilence (stableSilence). 0 means
+	// DefaultStableSilence; below 0 turns the rule off, so open listens
+	// end on EndSilence alone. PARLEY_VOICE_STABLE_SILENCE.
+	StableSilence time.Duration
 	// MaxUtterance bounds one utterance; 0 means 15 s.
 	MaxUtterance time.Duration
 }
@@ -35,6 +45,7 @@ type VAD struct {
 const (
 	DefaultEndSilence     = 600 * time.Millisecond
 	DefaultGrammarSilence = 200 * time.Millisecond
+	DefaultStableSilence  = 200 * time.Millisecond
 )
 
 // Adaptive detector bounds: the start threshold is noiseRatio times the
@@ -63,6 +74,12 @@ func (v VAD) withDefaults() VAD {
 	if v.GrammarSilence > v.EndSilence {
 		v.GrammarSilence = v.EndSilence
 	}
+	if v.StableSilence == 0 {
+		v.StableSilence = DefaultStableSilence
+	}
+	if v.StableSilence > v.EndSilence {
+		v.StableSilence = v.EndSilence
+	}
 	if v.MaxUtterance <= 0 {
 		v.MaxUtterance = 15 * time.Second
 	}
@@ -72,8 +89,13 @@ func (v VAD) withDefaults() VAD {
 // heard is one received frame with the detector's verdict.
 type heard struct {
 	samples []int16
-	loud    bool // above the start threshold
-	voiced  bool // above the continuation threshold
+	loud    bool    // above the start threshold
+	voiced  bool    // above the continuation threshold
+	floor   float64 // the line's noise floor after this frame
+	// concealed: no packet came for this frame (the jitter buffer made it
+	// up). A gap in the packets is no sign the callee stopped talking, so
+	// the stable-hypothesis rule counts only silence that arrived.
+	concealed bool
 }
 
 // detector is the per-call adaptive VAD; the media tick loop owns it. The
@@ -116,7 +138,33 @@ func (d *detector) classify(frame []int16) heard {
 		floor = min(floor, initialFloor) // not a full window yet: assume a quiet line
 	}
 	d.floor = max(floor, 1)
+	h.floor = d.floor
 	return h
+}
+
+// Noise floors between which the stable-hypothesis rule's silence grows
+// from StableSilence to EndSilence: at quietFloor the start threshold is
+// still minStart, at noisyFloor it is maxStart.
+const (
+	quietFloor = minStart / noiseRatio
+	noisyFloor = maxStart / noiseRatio
+)
+
+// stableSilence is the silence the stable-hypothesis rule waits for on a
+// line with this noise floor: StableSilence on a quiet line, growing (on
+// a log scale of the floor) to EndSilence on a line so noisy that the
+// detector calls soft speech silence, rounded up to whole frames. Below
+// 0 (off) it is EndSilence.
+func (v VAD) stableSilence(floor float64) time.Duration {
+	if v.StableSilence < 0 {
+		return v.EndSilence
+	}
+	t := 0.0
+	if floor > quietFloor {
+		t = min(math.Log(floor/quietFloor)/math.Log(noisyFloor/quietFloor), 1)
+	}
+	d := v.StableSilence + time.Duration(t*float64(v.EndSilence-v.StableSilence))
+	return (d + rtp.FrameTime - 1) / rtp.FrameTime * rtp.FrameTime
 }
 
 func rms(frame []int16) float64 {
