@@ -46,8 +46,10 @@ func SearchWords(query string) []string {
 // OrderRest. PostgreSQL needs them: a GIN index finds rare words at once
 // but hands back every match of frequent ones unordered, while walking the
 // primary key backwards finds frequent words at once but reads the whole
-// table for a pair that never occurs, and its estimates of word pairs
-// cannot tell the two apart. Among the newest messages a walk is bounded;
+// table for a pair that never occurs. With statistics (autovacuum; see
+// VacuumAnalyze) the planner picks between them well within a pass, but
+// its estimates of word pairs are guesses, and without statistics every
+// pair looks rare. Among the newest messages a walk is bounded;
 // past them, OrderRest keeps the planner on the index, where a pair still
 // unfound among the newest Window messages is rare. SQLite's FTS5 delivers
 // matches newest first from the index itself: one pass.
