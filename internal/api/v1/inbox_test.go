@@ -331,9 +331,22 @@ func TestSearchMessages(t *testing.T) {
 			t.Errorf("page 2: %+v after %+v", p2, p1)
 		}
 		// PostgreSQL's two passes (store.MessageSearch) find the same:
-		// with a window of 2 messages, most are in the second pass.
-		defer func(w int) { store.SearchWindow = w }(store.SearchWindow)
-		store.SearchWindow = 2
+		// with a window of 2 messages, most are in the second pass. An
+		// operator's search above went chat by chat (their sight holds
+		// few messages); from here on it takes the two passes too, and
+		// finds what it found that way.
+		defer func(w int, n int64) { store.SearchWindow, store.SearchSightMessages = w, n }(store.SearchWindow, store.SearchSightMessages)
+		opQueries := []string{"the", "ZEBRA42 tracking", "anyone", "blue kettle", "kettle", "acme"}
+		narrow := map[string]string{}
+		for _, q := range opQueries {
+			narrow[q] = fmt.Sprint(search(w.tn.OperatorToken, q))
+		}
+		store.SearchWindow, store.SearchSightMessages = 2, -1
+		for _, q := range opQueries {
+			if r := fmt.Sprint(search(w.tn.OperatorToken, q)); r != narrow[q] {
+				t.Errorf("an operator's %q: two passes found %s, chat by chat %s", q, r, narrow[q])
+			}
+		}
 		var all1, all2 searchResp
 		mustStatus(t, env.Do(t, "GET", "/v1/messages/search?limit=100&q=the", w.tn.Token, nil), 200).JSON(t, &all1)
 		store.SearchWindow = 1 << 30
