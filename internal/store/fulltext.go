@@ -68,7 +68,7 @@ type MessageSearch struct {
 // ScanChats is Scan restricted to the messages of the chats that sub (a
 // SELECT of chat ids) selects, read through the (chat_id, seq) index: Arg
 // then sub's parameters. ANY(ARRAY(sub)) keeps the planner on that index
-// whatever it guesses of the chats' number; a join or IN let it switch to
+// whatever it guesses of the chats' number; a join let it switch to
 // reading the whole table once it guessed about 1,000 chats (0.3 to 1.4 s
 // a query at 1,000,000 messages).
 func (m MessageSearch) ScanChats(alias, sub string) string {
@@ -80,7 +80,7 @@ func (m MessageSearch) ScanChats(alias, sub string) string {
 // (MessageSearch.ScanChats) instead of in two passes over the company's
 // messages. Measured at 1,000,000 messages of one company
 // (docs/benchmarks.md): an operator seeing 10,000 of them waited p99 752
-// ms the two-pass way and 5 ms chat by chat; at 50,000 both ways took
+// ms the two-pass way and 10 ms chat by chat; at 50,000 both ways took
 // about 55 ms, at 100,000 chat by chat was the slower (120 against 49). A
 // variable so that tests take either way.
 var SearchSightMessages int64 = 30_000
