@@ -24,7 +24,7 @@ Usage:
   parley-bench dialer  [--db DSN] [--channels 1000] [--duration 20s] [--pace 0.5]
   parley-bench report  [--db DSN] [--dialogs 1000000] [--queries 500]
   parley-bench chat    [--db DSN] [--chats 200] [--posters 32] [--duration 10s] [--warmup 2s] [--rate 0] [--json] [--cpuprofile FILE]
-  parley-bench search  [--db DSN] [--messages 1000000] [--per-chat 50] [--queries 500] [--loaders 4]
+  parley-bench search  [--db DSN] [--messages 1000000] [--per-chat 50] [--queries 500] [--loaders 4] [--bulk=true] [--vacuum=true] [--keep]
   parley-bench ws-idle [--conns 10000] [--chats 1000] [--hold 5s] [--bin PATH] [--json]
   parley-bench turns   [--calls 2] [--turns 50] [--beside dialer]
   parley-bench bridge  [--calls 10,25,50,100,150,200] [--duration 20s] [--accepts 10] [--baseline 10] [--http-accepts 10] [--ports] [--all] [--json]

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math/rand/v2"
 	"slices"
@@ -33,6 +34,9 @@ func benchSearch(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	perChat := fs.Int("per-chat", 50, "messages per chat")
 	queries := fs.Int("queries", 500, "two-word searches to time")
 	loaders := fs.Int("loaders", 4, "concurrent chat creators while loading")
+	bulk := fs.Bool("bulk", true, "write each chat's transcript in multi-row INSERTs (chat.NewChat.BulkTranscript: the same rows, no message events); false: one message at a time, as the API does")
+	vacuum := fs.Bool("vacuum", true, "PostgreSQL: VACUUM ANALYZE after the load (store.DB.VacuumAnalyze), as autovacuum does by itself soon after one; false: search a table without planner statistics, as on a server with autovacuum off")
+	keep := fs.Bool("keep", false, "keep the PostgreSQL database at the end (to EXPLAIN queries in it) and print its name")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -43,7 +47,11 @@ func benchSearch(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	defer drop()
+	if *keep {
+		fmt.Fprintf(stdout, "search: keeping %s\n", where)
+	} else {
+		defer drop()
+	}
 	srv, err := startBenchServer(ctx, dsn)
 	if err != nil {
 		return err
@@ -91,7 +99,7 @@ func benchSearch(ctx context.Context, args []string, stdout, stderr io.Writer) e
 					}
 					turns[k] = chat.Turn{SenderType: sender, Content: sentence(r, z)}
 				}
-				_, err := srv.Chats.OpenChat(actx, chat.NewChat{EndUser: chat.NewEndUser{Identifier: fmt.Sprintf("bench:%d", i%5000)}, Transcript: turns})
+				_, err := srv.Chats.OpenChat(actx, chat.NewChat{EndUser: chat.NewEndUser{Identifier: fmt.Sprintf("bench:%d", i%5000)}, Transcript: turns, BulkTranscript: *bulk})
 				if err != nil {
 					errs <- err
 					return
@@ -109,10 +117,18 @@ func benchSearch(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fmt.Fprintf(stdout, "loaded %d messages in %s (%.0f messages/s)\n", stored.Load(), time.Since(start).Round(time.Second), float64(stored.Load())/time.Since(start).Seconds())
 
+	if *vacuum {
+		t0 := time.Now()
+		if err := srv.DB.VacuumAnalyze(ctx); err != nil {
+			return fmt.Errorf("bench search: %w", err)
+		}
+		fmt.Fprintf(stdout, "search: VACUUM ANALYZE in %s (PostgreSQL; nothing on SQLite)\n", time.Since(t0).Round(time.Millisecond))
+	}
 	r := rand.New(rand.NewPCG(99, 99))
 	z := zipf(r)
 	var lat []time.Duration
 	hits, empty := 0, 0
+	digest := fnv.New64a() // of every hit's id in order: runs that load alike (--loaders 1) must agree
 	for range *queries {
 		ws := strings.Fields(sentence(r, z))
 		a := ws[r.IntN(len(ws))]
@@ -127,6 +143,10 @@ func benchSearch(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return fmt.Errorf("bench search: query %q: %w", a+" "+b, err)
 		}
 		hits += len(res)
+		for _, h := range res {
+			fmt.Fprintf(digest, "%d,", h.Message.ID)
+		}
+		fmt.Fprint(digest, ";")
 		if len(res) == 0 {
 			empty++
 		}
@@ -134,6 +154,7 @@ func benchSearch(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	slices.Sort(lat)
 	fmt.Fprintf(stdout, "search: %d two-word queries, page of 20, newest first: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms; %.1f hits per query, %d queries without a hit\n",
 		len(lat), ms(percentile(lat, 0.5)), ms(percentile(lat, 0.9)), ms(percentile(lat, 0.99)), ms(lat[len(lat)-1]), float64(hits)/float64(len(lat)), empty)
+	fmt.Fprintf(stdout, "search: digest of the hits %016x\n", digest.Sum64())
 	fmt.Fprintf(stdout, "goal: p99 < 100 ms: %v\n", percentile(lat, 0.99) < 100*time.Millisecond)
 	return nil
 }

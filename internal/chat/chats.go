@@ -140,6 +140,11 @@ type NewChat struct {
 	// say), stored as the chat's first messages with type "transcript";
 	// the virtual agent does not replay them.
 	Transcript []Turn
+	// BulkTranscript writes the transcript in multi-row INSERTs and logs no
+	// message_created event for it (only chat_created): loading history
+	// fast (parley-bench search). The chat_messages rows are the ones the
+	// one-by-one path writes (transcript.go).
+	BulkTranscript bool
 	// Resume returns the end user's live chat of the project, if there is
 	// one, instead of opening another (the widget's visitors come back).
 	Resume bool
@@ -343,6 +348,13 @@ func (t *tx) openChat(ctx context.Context, in NewChat, ctxJSON string) (*Opened,
 	}
 	if err := t.log(ctx, c.ID, c.UUID, EventChatCreated, created); err != nil {
 		return nil, err
+	}
+	if in.BulkTranscript {
+		if err := t.insertTranscript(ctx, c, in.Transcript); err != nil {
+			return nil, err
+		}
+		out.Chat = c
+		return out, nil
 	}
 	for _, turn := range in.Transcript {
 		m, err := t.appendMessage(ctx, c, nil, turn.SenderType, TypeTranscript, turn.Content, "")

@@ -406,19 +406,7 @@ func (t *tx) appendMessage(ctx context.Context, c *Chat, me *int64, senderType, 
 // insertMessage stores a message at seq, which the caller has taken from
 // chat c's last_seq in this transaction.
 func (t *tx) insertMessage(ctx context.Context, c *Chat, me *int64, seq int, senderType, typ, content, item string) (*Message, error) {
-	var sender *int64
-	switch senderType {
-	case SenderEndUser:
-		sender = &c.EndUserID
-	case SenderOperator:
-		if me != nil {
-			sender = me
-		} else if c.OperatorID != nil {
-			sender = c.OperatorID
-		}
-	case SenderVirtualAgent:
-		sender = c.VirtualAgentID
-	}
+	sender := senderOf(c, me, senderType)
 	var itemCol *string
 	if item != "" {
 		itemCol = &item
@@ -433,6 +421,23 @@ func (t *tx) insertMessage(ctx context.Context, c *Chat, me *int64, seq int, sen
 	}
 	c.LastSeq = seq
 	return m, nil
+}
+
+// senderOf is the sender_id of a message of senderType in chat c, posted
+// by operator me (nil: the chat's operator, if any).
+func senderOf(c *Chat, me *int64, senderType string) *int64 {
+	switch senderType {
+	case SenderEndUser:
+		return &c.EndUserID
+	case SenderOperator:
+		if me != nil {
+			return me
+		}
+		return c.OperatorID
+	case SenderVirtualAgent:
+		return c.VirtualAgentID
+	}
+	return nil
 }
 
 // logMessage logs a stored message as a chat event.

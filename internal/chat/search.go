@@ -60,7 +60,24 @@ func (s *Service) SearchMessages(ctx context.Context, query string, before int64
 			return err
 		}
 		fts := s.DB.SearchMessages("m", words)
+		// An operator who sees few messages: read them chat by chat, in
+		// one pass (store.MessageSearch.ScanChats): the same rows as the
+		// two passes below, which would fetch every match of the company
+		// older than their window to drop most of them by sight.
+		narrow := false
+		if !g.Staff() && fts.Scan != "" {
+			var seen int64
+			if err := q.QueryRow(ctx, `SELECT COALESCE(SUM(c.last_seq), 0) FROM chats c WHERE c.company_id = ? AND `+sightSQL,
+				cid, g.Operator, g.Operator).Scan(&seen); err != nil {
+				return err
+			}
+			narrow = seen <= store.SearchSightMessages
+		}
 		where, args := fts.Where+" AND m.company_id = ?", []any{fts.Arg, cid}
+		if narrow {
+			where = fts.ScanChats("m", `SELECT c.id FROM chats c WHERE c.company_id = ? AND `+sightSQL) + " AND m.company_id = ?"
+			args = []any{fts.Arg, cid, g.Operator, g.Operator, cid}
+		}
 		if before > 0 {
 			where, args = where+" AND m.id < ?", append(args, before)
 		}
@@ -74,6 +91,12 @@ func (s *Service) SearchMessages(ctx context.Context, query string, before int64
 		}
 		if fts.Window == 0 {
 			out, err = find("", fts.Order, nil, limit)
+			return err
+		}
+		if narrow {
+			// OrderRest: not the primary key's order, whose backward
+			// walk would read the company's messages, not the chats'.
+			out, err = find("", fts.OrderRest, nil, limit)
 			return err
 		}
 		// Two passes (store.MessageSearch): the newest Window messages of

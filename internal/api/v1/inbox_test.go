@@ -331,9 +331,46 @@ func TestSearchMessages(t *testing.T) {
 			t.Errorf("page 2: %+v after %+v", p2, p1)
 		}
 		// PostgreSQL's two passes (store.MessageSearch) find the same:
-		// with a window of 2 messages, most are in the second pass.
-		defer func(w int) { store.SearchWindow = w }(store.SearchWindow)
-		store.SearchWindow = 2
+		// with a window of 2 messages, most are in the second pass. An
+		// operator's search above went chat by chat (their sight holds
+		// few messages); from here on it takes the two passes too, and
+		// finds what it found that way.
+		defer func(w int, n int64) { store.SearchWindow, store.SearchSightMessages = w, n }(store.SearchWindow, store.SearchSightMessages)
+		opQueries := []string{"the", "ZEBRA42 tracking", "anyone", "blue kettle", "kettle", "acme", "is"}
+		// pages walks an operator's search for q a message at a time.
+		pages := func(q string) []int64 {
+			var ids []int64
+			before := ""
+			for range 10 {
+				var p searchResp
+				mustStatus(t, env.Do(t, "GET", "/v1/messages/search?limit=1&q="+q+before, w.tn.OperatorToken, nil), 200).JSON(t, &p)
+				for _, m := range p.Messages {
+					ids = append(ids, m.MessageID)
+				}
+				if p.NextBeforeID == nil {
+					break
+				}
+				before = fmt.Sprintf("&before_id=%d", *p.NextBeforeID)
+			}
+			return ids
+		}
+		narrow := map[string]string{}
+		for _, q := range opQueries {
+			narrow[q] = fmt.Sprint(search(w.tn.OperatorToken, q))
+		}
+		narrowPages := pages("is")
+		if len(narrowPages) < 3 {
+			t.Errorf("an operator's pages of \"is\": %v, want 3 messages", narrowPages)
+		}
+		store.SearchWindow, store.SearchSightMessages = 2, -1
+		for _, q := range opQueries {
+			if r := fmt.Sprint(search(w.tn.OperatorToken, q)); r != narrow[q] {
+				t.Errorf("an operator's %q: two passes found %s, chat by chat %s", q, r, narrow[q])
+			}
+		}
+		if p := pages("is"); fmt.Sprint(p) != fmt.Sprint(narrowPages) {
+			t.Errorf("an operator's pages of \"is\": two passes %v, chat by chat %v", p, narrowPages)
+		}
 		var all1, all2 searchResp
 		mustStatus(t, env.Do(t, "GET", "/v1/messages/search?limit=100&q=the", w.tn.Token, nil), 200).JSON(t, &all1)
 		store.SearchWindow = 1 << 30
