@@ -35,24 +35,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	pionrtp "github.com/pion/rtp"
-	"golang.org/x/sync/errgroup"
-
-	"github.com/parley-cc/parley/internal/audio"
-	"github.com/parley-cc/parley/internal/dialer"
-	"github.com/parley-cc/parley/internal/voice/bridge"
-	"github.com/parley-cc/parley/internal/voice/g711"
 	"github.com/parley-cc/parley/internal/voice/rtp"
-	"github.com/parley-cc/parley/internal/voice/sip"
-	"github.com/parley-cc/parley/internal/voice/voicetest"
-	"github.com/parley-cc/parley/internal/voice/webrtc"
 )
 
 // Config is one run.
@@ -68,7 +56,13 @@ type Config struct {
 	// Baseline is the number of bare-relay streams measured beside the
 	// calls; 0 means 10, negative none.
 	Baseline int
-	Log      *slog.Logger
+	// LoadCommand, when set, runs the load side (the callees' phone, the
+	// operators' pion peers, the talker and the receivers) as this
+	// command, a child process that calls ServeLoadIfChild first (the
+	// same binary: os.Executable()), so that only Parley's side and the
+	// baseline's relays run in this process. Empty: all in this process.
+	LoadCommand []string     `json:"-"`
+	Log         *slog.Logger `json:"-"`
 }
 
 // Goals of issue 12.
@@ -108,8 +102,14 @@ type Result struct {
 	// Accept to the first frame of the other party, p50 and p99.
 	FirstAudioToOperatorP50, FirstAudioToOperatorP99 time.Duration
 	FirstAudioToCalleeP50, FirstAudioToCalleeP99     time.Duration
-	// Parley's own counters: packets its SIP calls sent late (more than a
-	// frame after their slot) of all they sent, over the whole run.
+	// Parley's own counters, from the server side.
+	ServerStats
+}
+
+// ServerStats are Parley's own counters: packets its SIP calls sent late
+// (more than a frame after their slot) of all they sent, over the whole
+// run, and what its SIP side did with the operator's frames.
+type ServerStats struct {
 	SIPSent, SIPLate uint64
 	RelayDropped     uint64 // operator frames the SIP side dropped
 	RelayTrimmed     uint64 // of those, dropped to step back a lead over half a frame
@@ -238,17 +238,6 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 	return sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]
 }
 
-// leg is one bench call.
-type leg struct {
-	i        int
-	conn     *sip.Conn
-	phone    *voicetest.PhoneCall
-	browser  *voicetest.Browser
-	peer     *webrtc.Peer
-	accepted time.Time
-	talking  atomic.Bool // the operator's browser is connected and sending
-}
-
 // Run runs one benchmark.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Calls <= 0 {
@@ -260,231 +249,21 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Accepts <= 0 {
 		cfg.Accepts = 10
 	}
-	log := cfg.Log
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	ph, err := voicetest.StartPhone(g711.ULaw)
-	if err != nil {
-		return nil, err
-	}
-	defer ph.Close()
-	lo := netip.MustParseAddr("127.0.0.1")
-	tr, err := sip.New(sip.Config{Name: "bench", Host: "127.0.0.1", Port: ph.Port, LocalIP: lo, Ring: 10 * time.Second})
-	if err != nil {
-		return nil, err
-	}
-	tr.Synth, tr.NoBargeIn, tr.Log = audio.ToneSynth{}, true, log
-	defer tr.Close()
-	rtcCfg := webrtc.Config{Loopback: true, LocalIPs: []netip.Addr{lo}, MaxPeers: cfg.Calls + 1, Log: log}
-	if !cfg.Ports {
-		if rtcCfg.UDPPort, err = freeUDPPort(); err != nil {
-			return nil, err
-		}
-	}
-	eng, err := webrtc.NewEngine(rtcCfg)
-	if err != nil {
-		return nil, err
-	}
-	defer eng.Close()
-
-	toOperator, toCallee := newTally(cfg.Calls), newTally(cfg.Calls)
 	if cfg.Baseline == 0 {
 		cfg.Baseline = 10
 	}
-	base, err := startBaseline(max(cfg.Baseline, 0))
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	srv, err := newServer(cfg)
 	if err != nil {
 		return nil, err
 	}
-	defer base.close()
-	legs := make([]*leg, cfg.Calls)
-	defer func() {
-		for _, l := range legs {
-			if l == nil {
-				continue
-			}
-			if l.browser != nil {
-				l.browser.Close()
-			}
-			if l.peer != nil {
-				l.peer.Close()
-			}
-			_, _ = l.conn.Hangup(context.WithoutCancel(ctx))
-		}
-	}()
-
-	// Dial every call; each phone starts talking at once (the callee
-	// waits on hold audio in real life; here the bench's clock starts).
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(cfg.Accepts)
-	for i := range legs {
-		g.Go(func() error {
-			conn, result, err := tr.DialConn(gctx, dialer.CallRequest{MSISDN: fmt.Sprint(1000 + i)})
-			if err != nil || result != dialer.ResultAnswered {
-				return fmt.Errorf("dial call %d: %q %v", i, result, err)
-			}
-			pc, err := ph.Next(gctx)
-			if err != nil {
-				conn.Hangup(context.WithoutCancel(ctx))
-				return err
-			}
-			// Calls are answered in order of their INVITEs, not of i: the
-			// phone's call is paired with this conn by the number.
-			legs[i] = &leg{i: i, conn: conn, phone: pc}
-			return nil
-		})
+	defer srv.close()
+	if len(cfg.LoadCommand) == 0 {
+		return runLoad(ctx, cfg, srv)
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	// Pair each conn with its phone call by the number dialled.
-	byNumber := map[string]*voicetest.PhoneCall{}
-	for _, l := range legs {
-		byNumber[l.phone.User] = l.phone
-	}
-	for _, l := range legs {
-		l.phone = byNumber[fmt.Sprint(1000+l.i)]
-		if l.phone == nil {
-			return nil, fmt.Errorf("call %d: no phone call for its number", l.i)
-		}
-		l.phone.OnPacket(func(p *pionrtp.Packet, at time.Time) { toCallee.arrived(p.Payload, at) })
-	}
-
-	// The talkers: one goroutine sends every party's frame each 20 ms.
-	talk, stopTalk := context.WithCancel(ctx)
-	defer stopTalk()
-	talkDone := make(chan struct{})
-	go func() {
-		defer close(talkDone)
-		start := time.Now()
-		buf := make([]byte, rtp.FrameSamples)
-		timer := time.NewTimer(0)
-		defer timer.Stop()
-		for n := 0; ; n++ {
-			if d := time.Until(start.Add(time.Duration(n) * rtp.FrameTime)); d > 0 {
-				timer.Reset(d)
-				select {
-				case <-talk.Done():
-					return
-				case <-timer.C:
-				}
-			} else if talk.Err() != nil {
-				return
-			}
-			for _, l := range legs {
-				now := time.Now()
-				if l.phone.Send(stamp(buf, l.i, now)) == nil && toOperator.inWindow(now) {
-					toOperator.sent.Add(1)
-				}
-				if l.talking.Load() {
-					now = time.Now()
-					if l.browser.Send(stamp(buf, l.i, now)) == nil && toCallee.inWindow(now) {
-						toCallee.sent.Add(1)
-					}
-				}
-			}
-			base.send(buf)
-		}
-	}()
-
-	// The operators accept, Accepts at a time.
-	g, gctx = errgroup.WithContext(ctx)
-	g.SetLimit(cfg.Accepts)
-	for _, l := range legs {
-		g.Go(func() error { return accept(gctx, eng, l, toOperator) })
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	// Every call has audio both ways before the window opens.
-	for _, l := range legs {
-		for toOperator.first[l.i].Load() == 0 || toCallee.first[l.i].Load() == 0 {
-			select {
-			case <-ctx.Done():
-				return nil, fmt.Errorf("call %d: no audio both ways: %w", l.i, ctx.Err())
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
-	}
-	from := time.Now()
-	to := from.Add(cfg.Duration)
-	toOperator.window(from, to)
-	toCallee.window(from, to)
-	base.tally.window(from, to)
-	select {
-	case <-time.After(cfg.Duration + drainAfterTalks):
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	stopTalk()
-	<-talkDone
-
-	res := &Result{Calls: cfg.Calls, Window: cfg.Duration, ToOperator: toOperator.direction(), ToCallee: toCallee.direction(),
-		Baseline: base.tally.direction()}
-	var toOp, toCal []time.Duration
-	var lead time.Duration
-	var relayed uint64
-	for _, l := range legs {
-		toOp = append(toOp, time.Unix(0, toOperator.first[l.i].Load()).Sub(l.accepted))
-		toCal = append(toCal, time.Unix(0, toCallee.first[l.i].Load()).Sub(l.accepted))
-		st := l.conn.Stats()
-		res.SIPSent += st.Sent
-		res.SIPLate += st.Late
-		rs := l.conn.RelayStats()
-		log.Debug("bridged call", "call", l.i, "relay", fmt.Sprintf("%+v", rs), "media", fmt.Sprintf("%+v", st))
-		res.RelayDropped += rs.Dropped
-		res.RelayTrimmed += rs.Trimmed
-		lead += rs.Lead
-		relayed += rs.Sent
-		res.RelayLeadMax = max(res.RelayLeadMax, rs.MaxLead)
-	}
-	if relayed > 0 {
-		res.RelayLeadMean = lead / time.Duration(relayed)
-	}
-	slices.Sort(toOp)
-	slices.Sort(toCal)
-	res.FirstAudioToOperatorP50, res.FirstAudioToOperatorP99 = quantile(toOp, 0.5), quantile(toOp, 0.99)
-	res.FirstAudioToCalleeP50, res.FirstAudioToCalleeP99 = quantile(toCal, 0.5), quantile(toCal, 0.99)
-	return res, nil
-}
-
-// accept is one operator taking a call: the browser's offer, Parley's
-// answer, the bridge; the browser talks once connected.
-func accept(ctx context.Context, eng *webrtc.Engine, l *leg, toOperator *tally) error {
-	l.accepted = time.Now()
-	b, offer, err := voicetest.NewBrowser(ctx, false)
-	if err != nil {
-		return err
-	}
-	l.browser = b
-	b.OnPacket(func(p *pionrtp.Packet, at time.Time) { toOperator.arrived(p.Payload, at) })
-	peer, answer, err := eng.Answer(ctx, offer)
-	if err != nil {
-		return fmt.Errorf("call %d: answer: %w", l.i, err)
-	}
-	l.peer = peer
-	if err := b.Accept(answer); err != nil {
-		return err
-	}
-	bridge.New(l.conn, peer)
-	select {
-	case <-b.Connected():
-		l.talking.Store(true)
-		return nil
-	case <-peer.Done():
-		return fmt.Errorf("call %d: peer ended: %v", l.i, peer.Err())
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func freeUDPPort() (int, error) {
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port, nil
+	return runChild(ctx, cfg, srv)
 }
 
 // Met reports whether r meets issue 12's goals, and if not, why.
@@ -503,81 +282,4 @@ func (r *Result) Met() error {
 		errs = append(errs, fmt.Errorf("accept to first audio p99 %v, goal < %v", d, GoalFirstAudio))
 	}
 	return errors.Join(errs...)
-}
-
-// baseline is n streams through a bare UDP relay: the talker writes to
-// the relay's sockets, one goroutine per stream reads and writes on to a
-// receiving socket, whose goroutine tallies the delays.
-type baseline struct {
-	tally  *tally
-	to     []*net.UDPAddr // the relay's sockets
-	out    *net.UDPConn   // the talker's socket
-	closes []io.Closer
-}
-
-func startBaseline(n int) (*baseline, error) {
-	b := &baseline{tally: newTally(max(n, 1))}
-	lo := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}
-	listen := func() (*net.UDPConn, error) {
-		c, err := net.ListenUDP("udp", lo)
-		if err == nil {
-			b.closes = append(b.closes, c)
-		}
-		return c, err
-	}
-	var err error
-	if b.out, err = listen(); err != nil {
-		b.close()
-		return nil, err
-	}
-	sink, err := listen()
-	if err != nil {
-		b.close()
-		return nil, err
-	}
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			k, _, err := sink.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			b.tally.arrived(buf[:k], time.Now())
-		}
-	}()
-	for range n {
-		relay, err := listen()
-		if err != nil {
-			b.close()
-			return nil, err
-		}
-		b.to = append(b.to, relay.LocalAddr().(*net.UDPAddr))
-		go func() {
-			buf := make([]byte, 1500)
-			for {
-				k, _, err := relay.ReadFromUDP(buf)
-				if err != nil {
-					return
-				}
-				_, _ = relay.WriteToUDP(buf[:k], sink.LocalAddr().(*net.UDPAddr))
-			}
-		}()
-	}
-	return b, nil
-}
-
-// send sends each stream's frame of this tick.
-func (b *baseline) send(buf []byte) {
-	for i, to := range b.to {
-		now := time.Now()
-		if _, err := b.out.WriteToUDP(stamp(buf, i, now), to); err == nil && b.tally.inWindow(now) {
-			b.tally.sent.Add(1)
-		}
-	}
-}
-
-func (b *baseline) close() {
-	for _, c := range b.closes {
-		c.Close()
-	}
 }
