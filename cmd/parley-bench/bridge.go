@@ -159,6 +159,12 @@ type bridgeStat struct {
 	RelayDropped   uint64  `json:"relay_dropped"`
 	RelayTrimmed   uint64  `json:"relay_trimmed"`
 	RelayLeadMaxMs float64 `json:"relay_lead_max_ms"`
+	// The processes' runtimes over the window (one process when
+	// same_process) and the machine's UDP receive-buffer drops.
+	ServerRuntime   bridgebench.Runtime `json:"server_runtime"`
+	LoadRuntime     bridgebench.Runtime `json:"load_runtime"`
+	SameProcess     bool                `json:"same_process"`
+	UDPRcvbufErrors int64               `json:"udp_rcvbuf_errors"`
 }
 
 func bridgeStep(r *bridgebench.Result) bridgeStat {
@@ -169,6 +175,7 @@ func bridgeStep(r *bridgebench.Result) bridgeStat {
 		FirstAudioToOperatorP99Ms: ms(r.FirstAudioToOperatorP99), FirstAudioToCalleeP99Ms: ms(r.FirstAudioToCalleeP99),
 		ToOperator: r.ToOperator, ToCallee: r.ToCallee, Baseline: r.Baseline,
 		SIPSent: r.SIPSent, SIPLate: r.SIPLate, RelayDropped: r.RelayDropped, RelayTrimmed: r.RelayTrimmed, RelayLeadMaxMs: ms(r.RelayLeadMax),
+		ServerRuntime: r.Runtime, LoadRuntime: r.Load, SameProcess: r.SameProcess, UDPRcvbufErrors: r.UDPRcvbufErrors,
 	}
 }
 

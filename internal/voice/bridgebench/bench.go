@@ -104,6 +104,13 @@ type Result struct {
 	FirstAudioToCalleeP50, FirstAudioToCalleeP99     time.Duration
 	// Parley's own counters, from the server side.
 	ServerStats
+	// Load is the load process's runtime over the measured window (the
+	// same process as the server's when SameProcess).
+	Load        Runtime
+	SameProcess bool
+	// UDPRcvbufErrors is how many UDP datagrams the machine dropped for a
+	// full receive buffer during the window (any process's), -1 unknown.
+	UDPRcvbufErrors int64
 }
 
 // ServerStats are Parley's own counters: packets its SIP calls sent late
@@ -116,6 +123,8 @@ type ServerStats struct {
 	// How far ahead of their slot's time the SIP side sent the operator's
 	// frames (sip.RelayStats.Lead): mean and max over all calls.
 	RelayLeadMean, RelayLeadMax time.Duration
+	// Runtime is the server process's over the measured window.
+	Runtime Runtime
 }
 
 // LateShare is the share of frames late or lost, both ways.
@@ -149,6 +158,27 @@ func (r *Result) Report(w io.Writer) {
 	fmt.Fprintf(w, "  accept to first audio: to the operator p50 %v p99 %v, to the callee p50 %v p99 %v (goal p99 < %v)\n",
 		r.FirstAudioToOperatorP50.Round(time.Millisecond), r.FirstAudioToOperatorP99.Round(time.Millisecond),
 		r.FirstAudioToCalleeP50.Round(time.Millisecond), r.FirstAudioToCalleeP99.Round(time.Millisecond), GoalFirstAudio)
+	frames := uint64(max(r.ToOperator.Sent+r.ToCallee.Sent+r.Baseline.Sent, 1))
+	for _, p := range []struct {
+		name string
+		rt   Runtime
+	}{{"server process", r.Runtime}, {"load process", r.Load}} {
+		if r.SameProcess && p.name == "load process" {
+			continue
+		}
+		name := p.name
+		if r.SameProcess {
+			name = "the one process"
+		}
+		fmt.Fprintf(w, "  %s: CPU %v (%.2f cores), goroutine scheduling latency p99 %v max %v, GC %d cycles pause max %v, "+
+			"allocated %d B and %d objects a frame\n", name, p.rt.CPU.Round(time.Millisecond),
+			p.rt.CPU.Seconds()/max(r.Window.Seconds(), 1e-9), p.rt.SchedP99.Round(10*time.Microsecond),
+			p.rt.SchedMax.Round(10*time.Microsecond), p.rt.GCCycles, p.rt.GCPauseMax.Round(10*time.Microsecond),
+			p.rt.AllocBytes/frames, p.rt.AllocObjects/frames)
+	}
+	if r.UDPRcvbufErrors >= 0 {
+		fmt.Fprintf(w, "  UDP datagrams the machine dropped for a full receive buffer during the window: %d\n", r.UDPRcvbufErrors)
+	}
 	fmt.Fprintf(w, "  Parley's SIP side: %d packets sent, %d late (%.3f%%), %d relayed frames dropped (%d trimmed), "+
 		"relayed frames sent ahead of their slot by %v on average, %v at most\n", r.SIPSent, r.SIPLate,
 		100*float64(r.SIPLate)/float64(max(r.SIPSent, 1)), r.RelayDropped, r.RelayTrimmed, r.RelayLeadMean.Round(10*time.Microsecond),
@@ -261,7 +291,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer srv.close()
 	if len(cfg.LoadCommand) == 0 {
-		return runLoad(ctx, cfg, srv)
+		res, err := runLoad(ctx, cfg, srv)
+		if res != nil {
+			res.SameProcess = true
+		}
+		return res, err
 	}
 	return runChild(ctx, cfg, srv)
 }

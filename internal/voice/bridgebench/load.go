@@ -144,13 +144,23 @@ func runLoad(ctx context.Context, cfg Config, srv server) (*Result, error) {
 			}
 		}
 	}
+	if err := srv.window(ctx); err != nil {
+		return nil, err
+	}
+	mark, rcvbuf := markRuntime(), udpRcvbufErrors()
 	from := time.Now()
 	to := from.Add(cfg.Duration)
 	toOperator.window(from, to)
 	toCallee.window(from, to)
 	base.tally.window(from, to)
 	select {
-	case <-time.After(cfg.Duration + drainAfterTalks):
+	case <-time.After(cfg.Duration):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	load, rcvbufAfter := mark.since(), udpRcvbufErrors()
+	select {
+	case <-time.After(drainAfterTalks):
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -158,7 +168,10 @@ func runLoad(ctx context.Context, cfg Config, srv server) (*Result, error) {
 	<-talkDone
 
 	res := &Result{Calls: cfg.Calls, Window: cfg.Duration, ToOperator: toOperator.direction(), ToCallee: toCallee.direction(),
-		Baseline: base.tally.direction()}
+		Baseline: base.tally.direction(), Load: load, UDPRcvbufErrors: -1}
+	if rcvbuf >= 0 && rcvbufAfter >= 0 {
+		res.UDPRcvbufErrors = rcvbufAfter - rcvbuf
+	}
 	var toOp, toCal []time.Duration
 	for _, l := range legs {
 		toOp = append(toOp, time.Unix(0, toOperator.first[l.i].Load()).Sub(l.accepted))

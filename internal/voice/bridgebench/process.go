@@ -19,7 +19,7 @@ import (
 // GC no longer share the process with a hundred pion peers and RTP
 // senders. The two talk in JSON lines over the child's stdin and stdout:
 // the parent first writes the run's Config, then the child sends
-// requests (dial, relay, answer, finish) with an id, the parent answers
+// requests (dial, relay, answer, window, finish) with an id, the parent answers
 // each with the same id, and the child ends with its Result.
 
 // LoadEnv, set to 1 in a process's environment, makes ServeLoadIfChild
@@ -44,7 +44,7 @@ func ServeLoadIfChild() {
 // message is one line either way.
 type message struct {
 	ID     int          `json:"id,omitempty"`
-	Op     string       `json:"op,omitempty"` // dial, relay, answer, finish; result, error (the child's last line)
+	Op     string       `json:"op,omitempty"` // dial, relay, answer, window, finish; result, error (the child's last line)
 	Port   int          `json:"port,omitempty"`
 	N      int          `json:"n,omitempty"`
 	Call   int          `json:"call,omitempty"`
@@ -147,6 +147,11 @@ func (c *loadClient) answer(ctx context.Context, call int, offer string) (string
 	return r.SDP, err
 }
 
+func (c *loadClient) window(ctx context.Context) error {
+	_, err := c.call(ctx, message{Op: "window"})
+	return err
+}
+
 func (c *loadClient) finish(ctx context.Context) (ServerStats, error) {
 	r, err := c.call(ctx, message{Op: "finish"})
 	if err != nil || r.Stats == nil {
@@ -212,6 +217,8 @@ func runChild(ctx context.Context, cfg Config, srv server) (*Result, error) {
 				r.Ports, err = srv.relay(ctx, m.Port, m.N)
 			case "answer":
 				r.SDP, err = srv.answer(ctx, m.Call, m.SDP)
+			case "window":
+				err = srv.window(ctx)
 			case "finish":
 				var st ServerStats
 				st, err = srv.finish(ctx)

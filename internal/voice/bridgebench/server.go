@@ -31,6 +31,8 @@ type server interface {
 	relay(ctx context.Context, sink, n int) ([]int, error)
 	// answer answers call's operator offer and bridges the call to it.
 	answer(ctx context.Context, call int, offer string) (string, error)
+	// window marks the opening of the measured window.
+	window(ctx context.Context) error
 	// finish reports Parley's own counters and hangs every call up.
 	finish(ctx context.Context) (ServerStats, error)
 }
@@ -48,6 +50,15 @@ type serverSide struct {
 	conns  []*sip.Conn
 	peers  []*webrtc.Peer
 	relays []io.Closer
+	mark   *runtimeMark // at the window's opening
+}
+
+func (s *serverSide) window(context.Context) error {
+	m := markRuntime()
+	s.mu.Lock()
+	s.mark = &m
+	s.mu.Unlock()
+	return nil
 }
 
 func newServer(cfg Config) (*serverSide, error) {
@@ -149,8 +160,11 @@ func (s *serverSide) finish(ctx context.Context) (ServerStats, error) {
 	var lead time.Duration
 	var relayed uint64
 	s.mu.Lock()
-	conns := s.conns
+	conns, mark := s.conns, s.mark
 	s.mu.Unlock()
+	if mark != nil {
+		st.Runtime = mark.since()
+	}
 	for i, c := range conns {
 		if c == nil {
 			continue
