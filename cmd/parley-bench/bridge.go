@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-cc/parley/internal/audio"
 	"github.com/parley-cc/parley/internal/voice/bridgebench"
 )
 
@@ -38,6 +39,7 @@ func benchBridge(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	ports := fs.Bool("ports", false, "a UDP port per WebRTC peer instead of one for all")
 	httpAccepts := fs.Int("http-accepts", 10, "calls of the accept-over-HTTP measurement through the whole server (0: none)")
 	sameProcess := fs.Bool("same-process", false, "run the load (phone, operators' peers, talker, receivers) in this process instead of a child")
+	nice := fs.Int("media-nice", int(audio.DefaultMediaNice), "nice value of each SIP call's media clock thread in the server process, as PARLEY_VOICE_NICE (0: no thread of its own)")
 	keepGoing := fs.Bool("all", false, "run every step even after two steps over the 1% goal")
 	asJSON := fs.Bool("json", false, "one JSON report on stdout instead of text")
 	if err := fs.Parse(args); err != nil {
@@ -49,6 +51,8 @@ func benchBridge(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("bench bridge: unexpected argument %q", fs.Arg(0))
 	case err != nil:
 		return fmt.Errorf("bench bridge: --calls: %w", err)
+	case *nice < -20 || *nice > 19:
+		return fmt.Errorf("bench bridge: --media-nice: want a nice value from -20 to 19, got %d", *nice)
 	case *duration <= 0 || *accepts < 1 || *baseline < 0 || *httpAccepts < 0:
 		return errors.New("bench bridge: --duration positive, --accepts at least 1, --baseline and --http-accepts not negative")
 	}
@@ -61,6 +65,7 @@ func benchBridge(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		text = io.Discard
 	}
 	fmt.Fprintf(text, "machine: %d CPUs (GOMAXPROCS %d), %s, %s, %s %s\n", m.NumCPU, m.GOMAXPROCS, m.CPUModel, m.Memory, m.GoVersion, m.OSArch)
+	audio.MediaNice.Store(int32(*nice))
 	var load []string
 	if !*sameProcess {
 		exe, err := os.Executable()

@@ -29,7 +29,7 @@ Usage:
   parley-bench search  [--db DSN] [--messages 1000000] [--per-chat 50] [--queries 500] [--loaders 4]
   parley-bench ws-idle [--conns 10000] [--chats 1000] [--hold 5s] [--bin PATH] [--json]
   parley-bench turns   [--calls 2] [--turns 50] [--beside dialer]
-  parley-bench bridge  [--calls 10,25,50,100,150,200] [--duration 20s] [--accepts 10] [--baseline 10] [--http-accepts 10] [--ports] [--same-process] [--all] [--json]
+  parley-bench bridge  [--calls 10,25,50,100,150,200] [--duration 20s] [--accepts 10] [--baseline 10] [--http-accepts 10] [--ports] [--same-process] [--media-nice -10] [--all] [--json]
 
 --db: empty (the default) is a fresh SQLite file in a temporary directory, removed at the
 end; postgres://... is a fresh database created on that server and dropped at the end;
