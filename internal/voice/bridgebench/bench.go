@@ -1,8 +1,11 @@
 // Package bridgebench measures the voice bridge under load (issue 12's
-// goals): N concurrent calls, each a SIP call from Parley's trunk to an
-// in-process phone (RTP over loopback UDP) bridged to an in-process pion
-// peer standing for the operator's browser (WebRTC over loopback), both
-// parties talking all the time.
+// goals): N concurrent calls, each a SIP call from Parley's trunk to a
+// phone (RTP over loopback UDP) bridged to a pion peer standing for the
+// operator's browser (WebRTC over loopback), both parties talking all the
+// time. With Config.LoadCommand the load side (the phone, the operators'
+// peers, the talker and the receivers) runs in a child process with its
+// own Go runtime (process.go), so that only Parley's side runs in this
+// one; without, all runs in this process.
 //
 // Every frame either party sends carries its send time in its payload
 // (PCMU crosses the bridge byte for byte), so the receiving end knows
@@ -12,18 +15,20 @@
 //     more than one frame (20 ms) after they were sent, or never;
 //   - delay p50/p99: the one-way delay through Parley. It includes the
 //     load generator's own send and receive path (a UDP write, or pion's
-//     SRTP and write, and the reading goroutine on the other end), all in
-//     the same process and on the same cores as Parley: an upper bound of
-//     what Parley adds;
+//     SRTP and write, and the reading goroutine on the other end), on the
+//     same cores as Parley: an upper bound of what Parley adds;
 //   - accept to first audio, p99, each way: from the operator's accept
 //     (the browser starts making its offer) to the first frame of the
 //     other party heard, through signalling, ICE, DTLS and bridging;
 //   - a baseline, to tell Parley's delay from the machine's: Baseline
 //     streams of the same frames, sent by the same talker in the same
-//     ticks, through a bare UDP relay in the same process (a goroutine
+//     ticks, through bare UDP relays on the server side (a goroutine
 //     reading a socket and writing another, as Parley's SIP side does,
-//     without SIP, SRTP or the bridge). On a machine shared with other
-//     work, the baseline's delay is what scheduling alone costs.
+//     without SIP, SRTP or the bridge) back to the load side. On a
+//     machine shared with other work, the baseline's delay is what
+//     scheduling alone costs;
+//   - each process's runtime over the window (CPU, scheduling latency,
+//     GC, allocation) and the machine's UDP receive-buffer drops.
 //
 // Run is what cmd/parley-bench calls; TestRun runs it small.
 package bridgebench
