@@ -191,12 +191,18 @@ func (m *media) kicked() {
 	}
 }
 
-// tick runs slot t.n at now (its time, or up to clockSlack before it):
-// send one packet, pop one received frame.
+// tick runs slot t.n at now (its time or later, or up to clockSlack
+// before it): send one packet, pop one received frame.
 func (m *media) tick(now time.Time) {
 	t := &m.tk
 	n := t.n
 	slot := m.start.Add(time.Duration(n) * rtp.FrameTime)
+	if now.Before(slot) {
+		// Run up to clockSlack early: the slot's logic sees its own time
+		// (never before the slot, as the relay's and the jitter
+		// buffer's slot arithmetic expect); only the packet leaves early.
+		now = slot
+	}
 	late := now.Sub(slot)
 	at := time.Duration(n) * rtp.FrameTime
 	if t.sentEarly != n {
