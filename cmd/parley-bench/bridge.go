@@ -7,19 +7,23 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/parley-cc/parley/internal/audio"
 	"github.com/parley-cc/parley/internal/voice/bridgebench"
 )
 
 // benchBridge measures the voice bridge (issue 12's Performance) at a
 // rising number of concurrent bridged calls: each step is one
 // bridgebench.Run (SIP callee RTP over loopback UDP to Parley's trunk,
-// bridged to a WebRTC peer whose far end is an in-process pion peer
-// standing for the operator; both talk; a bare UDP relay measured in the
-// same ticks is the baseline). It reports every step and the largest N
+// bridged to a WebRTC peer whose far end is a pion peer standing for the
+// operator; both talk; a bare UDP relay measured in the same ticks is the
+// baseline). The load side (the callees' phone, the operators' peers, the
+// talker and the receivers) runs as this binary again, a child process
+// with its own Go runtime, unless --same-process. It reports every step and the largest N
 // whose frames were less than 1% late or lost both ways. Steps stop
 // after the first two steps over the goal: beyond them the machine only
 // drowns. Then --http-accepts calls run through the whole server (HTTP
@@ -34,6 +38,8 @@ func benchBridge(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	baseline := fs.Int("baseline", 10, "bare UDP relay streams measured beside the calls (0: none)")
 	ports := fs.Bool("ports", false, "a UDP port per WebRTC peer instead of one for all")
 	httpAccepts := fs.Int("http-accepts", 10, "calls of the accept-over-HTTP measurement through the whole server (0: none)")
+	sameProcess := fs.Bool("same-process", false, "run the load (phone, operators' peers, talker, receivers) in this process instead of a child")
+	nice := fs.Int("media-nice", int(audio.DefaultMediaNice), "nice value of each SIP call's media clock thread in the server process, as PARLEY_VOICE_NICE (0: no thread of its own)")
 	keepGoing := fs.Bool("all", false, "run every step even after two steps over the 1% goal")
 	asJSON := fs.Bool("json", false, "one JSON report on stdout instead of text")
 	if err := fs.Parse(args); err != nil {
@@ -45,6 +51,8 @@ func benchBridge(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("bench bridge: unexpected argument %q", fs.Arg(0))
 	case err != nil:
 		return fmt.Errorf("bench bridge: --calls: %w", err)
+	case *nice < -20 || *nice > 19:
+		return fmt.Errorf("bench bridge: --media-nice: want a nice value from -20 to 19, got %d", *nice)
 	case *duration <= 0 || *accepts < 1 || *baseline < 0 || *httpAccepts < 0:
 		return errors.New("bench bridge: --duration positive, --accepts at least 1, --baseline and --http-accepts not negative")
 	}
@@ -57,13 +65,23 @@ func benchBridge(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		text = io.Discard
 	}
 	fmt.Fprintf(text, "machine: %d CPUs (GOMAXPROCS %d), %s, %s, %s %s\n", m.NumCPU, m.GOMAXPROCS, m.CPUModel, m.Memory, m.GoVersion, m.OSArch)
+	audio.MediaNice.Store(int32(*nice))
+	var load []string
+	if !*sameProcess {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("bench bridge: the load process: %w", err)
+		}
+		load = []string{exe}
+	}
 	over := 0
 	for _, n := range ns {
 		base := *baseline
 		if base == 0 {
 			base = -1 // bridgebench: 0 means its default
 		}
-		res, err := bridgebench.Run(ctx, bridgebench.Config{Calls: n, Duration: *duration, Accepts: *accepts, Ports: *ports, Baseline: base})
+		res, err := bridgebench.Run(ctx, bridgebench.Config{Calls: n, Duration: *duration, Accepts: *accepts, Ports: *ports, Baseline: base,
+			LoadCommand: load})
 		if err != nil {
 			return fmt.Errorf("bench bridge: %d calls: %w", n, err)
 		}
@@ -146,6 +164,12 @@ type bridgeStat struct {
 	RelayDropped   uint64  `json:"relay_dropped"`
 	RelayTrimmed   uint64  `json:"relay_trimmed"`
 	RelayLeadMaxMs float64 `json:"relay_lead_max_ms"`
+	// The processes' runtimes over the window (one process when
+	// same_process) and the machine's UDP receive-buffer drops.
+	ServerRuntime   bridgebench.Runtime `json:"server_runtime"`
+	LoadRuntime     bridgebench.Runtime `json:"load_runtime"`
+	SameProcess     bool                `json:"same_process"`
+	UDPRcvbufErrors int64               `json:"udp_rcvbuf_errors"`
 }
 
 func bridgeStep(r *bridgebench.Result) bridgeStat {
@@ -156,6 +180,7 @@ func bridgeStep(r *bridgebench.Result) bridgeStat {
 		FirstAudioToOperatorP99Ms: ms(r.FirstAudioToOperatorP99), FirstAudioToCalleeP99Ms: ms(r.FirstAudioToCalleeP99),
 		ToOperator: r.ToOperator, ToCallee: r.ToCallee, Baseline: r.Baseline,
 		SIPSent: r.SIPSent, SIPLate: r.SIPLate, RelayDropped: r.RelayDropped, RelayTrimmed: r.RelayTrimmed, RelayLeadMaxMs: ms(r.RelayLeadMax),
+		ServerRuntime: r.Runtime, LoadRuntime: r.Load, SameProcess: r.SameProcess, UDPRcvbufErrors: r.UDPRcvbufErrors,
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/parley-cc/parley/internal/voice/bridgebench"
 )
 
 const usage = `parley-bench — load generators and benchmarks for Parley (see docs/benchmarks.md)
@@ -27,18 +29,22 @@ Usage:
   parley-bench search  [--db DSN] [--messages 1000000] [--per-chat 50] [--queries 500] [--loaders 4] [--bulk=true] [--vacuum=true] [--keep]
   parley-bench ws-idle [--conns 10000] [--chats 1000] [--hold 5s] [--bin PATH] [--json]
   parley-bench turns   [--calls 2] [--turns 50] [--beside dialer]
-  parley-bench bridge  [--calls 10,25,50,100,150,200] [--duration 20s] [--accepts 10] [--baseline 10] [--http-accepts 10] [--ports] [--all] [--json]
+  parley-bench bridge  [--calls 10,25,50,100,150,200] [--duration 20s] [--accepts 10] [--baseline 10] [--http-accepts 10] [--ports] [--same-process] [--media-nice -10] [--all] [--json]
 
 --db: empty (the default) is a fresh SQLite file in a temporary directory, removed at the
 end; postgres://... is a fresh database created on that server and dropped at the end;
 sqlite:///path is a file used as it is. PARLEY_DB is never read: a benchmark must not
 write into the database a real server uses.
 
+bridge runs its load (the callees' phone, the operators' pion peers) as this binary again, a child
+process; --same-process keeps it in this one.
+
 ws-idle runs ` + "`parley serve`" + ` as a child process: --bin names the parley binary (default: the
 parley beside this binary, else the one on PATH).
 `
 
 func main() {
+	bridgebench.ServeLoadIfChild() // `bridge` runs its load side as this binary again
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {

@@ -6,7 +6,7 @@ import (
 )
 
 // MediaNice is the nice value of the threads that run real-time media
-// work: each SIP call's 20 ms clock and each recognizer decoding a turn.
+// work: the SIP calls' 20 ms media clock and each recognizer decoding a turn.
 // The calling goroutine is locked to its own OS thread, which gets this
 // priority, so the media keeps its timing while the node (or the machine)
 // is busy with background work: imports, reports, other processes.

@@ -1,8 +1,11 @@
 // Package bridgebench measures the voice bridge under load (issue 12's
-// goals): N concurrent calls, each a SIP call from Parley's trunk to an
-// in-process phone (RTP over loopback UDP) bridged to an in-process pion
-// peer standing for the operator's browser (WebRTC over loopback), both
-// parties talking all the time.
+// goals): N concurrent calls, each a SIP call from Parley's trunk to a
+// phone (RTP over loopback UDP) bridged to a pion peer standing for the
+// operator's browser (WebRTC over loopback), both parties talking all the
+// time. With Config.LoadCommand the load side (the phone, the operators'
+// peers, the talker and the receivers) runs in a child process with its
+// own Go runtime (process.go), so that only Parley's side runs in this
+// one; without, all runs in this process.
 //
 // Every frame either party sends carries its send time in its payload
 // (PCMU crosses the bridge byte for byte), so the receiving end knows
@@ -12,18 +15,20 @@
 //     more than one frame (20 ms) after they were sent, or never;
 //   - delay p50/p99: the one-way delay through Parley. It includes the
 //     load generator's own send and receive path (a UDP write, or pion's
-//     SRTP and write, and the reading goroutine on the other end), all in
-//     the same process and on the same cores as Parley: an upper bound of
-//     what Parley adds;
+//     SRTP and write, and the reading goroutine on the other end), on the
+//     same cores as Parley: an upper bound of what Parley adds;
 //   - accept to first audio, p99, each way: from the operator's accept
 //     (the browser starts making its offer) to the first frame of the
 //     other party heard, through signalling, ICE, DTLS and bridging;
 //   - a baseline, to tell Parley's delay from the machine's: Baseline
 //     streams of the same frames, sent by the same talker in the same
-//     ticks, through a bare UDP relay in the same process (a goroutine
+//     ticks, through bare UDP relays on the server side (a goroutine
 //     reading a socket and writing another, as Parley's SIP side does,
-//     without SIP, SRTP or the bridge). On a machine shared with other
-//     work, the baseline's delay is what scheduling alone costs.
+//     without SIP, SRTP or the bridge) back to the load side. On a
+//     machine shared with other work, the baseline's delay is what
+//     scheduling alone costs;
+//   - each process's runtime over the window (CPU, scheduling latency,
+//     GC, allocation) and the machine's UDP receive-buffer drops.
 //
 // Run is what cmd/parley-bench calls; TestRun runs it small.
 package bridgebench
@@ -35,24 +40,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	pionrtp "github.com/pion/rtp"
-	"golang.org/x/sync/errgroup"
-
-	"github.com/parley-cc/parley/internal/audio"
-	"github.com/parley-cc/parley/internal/dialer"
-	"github.com/parley-cc/parley/internal/voice/bridge"
-	"github.com/parley-cc/parley/internal/voice/g711"
 	"github.com/parley-cc/parley/internal/voice/rtp"
-	"github.com/parley-cc/parley/internal/voice/sip"
-	"github.com/parley-cc/parley/internal/voice/voicetest"
-	"github.com/parley-cc/parley/internal/voice/webrtc"
 )
 
 // Config is one run.
@@ -68,7 +61,13 @@ type Config struct {
 	// Baseline is the number of bare-relay streams measured beside the
 	// calls; 0 means 10, negative none.
 	Baseline int
-	Log      *slog.Logger
+	// LoadCommand, when set, runs the load side (the callees' phone, the
+	// operators' pion peers, the talker and the receivers) as this
+	// command, a child process that calls ServeLoadIfChild first (the
+	// same binary: os.Executable()), so that only Parley's side and the
+	// baseline's relays run in this process. Empty: all in this process.
+	LoadCommand []string     `json:"-"`
+	Log         *slog.Logger `json:"-"`
 }
 
 // Goals of issue 12.
@@ -108,14 +107,29 @@ type Result struct {
 	// Accept to the first frame of the other party, p50 and p99.
 	FirstAudioToOperatorP50, FirstAudioToOperatorP99 time.Duration
 	FirstAudioToCalleeP50, FirstAudioToCalleeP99     time.Duration
-	// Parley's own counters: packets its SIP calls sent late (more than a
-	// frame after their slot) of all they sent, over the whole run.
+	// Parley's own counters, from the server side.
+	ServerStats
+	// Load is the load process's runtime over the measured window (the
+	// same process as the server's when SameProcess).
+	Load        Runtime
+	SameProcess bool
+	// UDPRcvbufErrors is how many UDP datagrams the machine dropped for a
+	// full receive buffer during the window (any process's), -1 unknown.
+	UDPRcvbufErrors int64
+}
+
+// ServerStats are Parley's own counters: packets its SIP calls sent late
+// (more than a frame after their slot) of all they sent, over the whole
+// run, and what its SIP side did with the operator's frames.
+type ServerStats struct {
 	SIPSent, SIPLate uint64
 	RelayDropped     uint64 // operator frames the SIP side dropped
 	RelayTrimmed     uint64 // of those, dropped to step back a lead over half a frame
 	// How far ahead of their slot's time the SIP side sent the operator's
 	// frames (sip.RelayStats.Lead): mean and max over all calls.
 	RelayLeadMean, RelayLeadMax time.Duration
+	// Runtime is the server process's over the measured window.
+	Runtime Runtime
 }
 
 // LateShare is the share of frames late or lost, both ways.
@@ -149,6 +163,27 @@ func (r *Result) Report(w io.Writer) {
 	fmt.Fprintf(w, "  accept to first audio: to the operator p50 %v p99 %v, to the callee p50 %v p99 %v (goal p99 < %v)\n",
 		r.FirstAudioToOperatorP50.Round(time.Millisecond), r.FirstAudioToOperatorP99.Round(time.Millisecond),
 		r.FirstAudioToCalleeP50.Round(time.Millisecond), r.FirstAudioToCalleeP99.Round(time.Millisecond), GoalFirstAudio)
+	frames := uint64(max(r.ToOperator.Sent+r.ToCallee.Sent+r.Baseline.Sent, 1))
+	for _, p := range []struct {
+		name string
+		rt   Runtime
+	}{{"server process", r.Runtime}, {"load process", r.Load}} {
+		if r.SameProcess && p.name == "load process" {
+			continue
+		}
+		name := p.name
+		if r.SameProcess {
+			name = "the one process"
+		}
+		fmt.Fprintf(w, "  %s: CPU %v (%.2f cores), goroutine scheduling latency p99 %v max %v, GC %d cycles pause max %v, "+
+			"allocated %d B and %d objects a frame\n", name, p.rt.CPU.Round(time.Millisecond),
+			p.rt.CPU.Seconds()/max(r.Window.Seconds(), 1e-9), p.rt.SchedP99.Round(10*time.Microsecond),
+			p.rt.SchedMax.Round(10*time.Microsecond), p.rt.GCCycles, p.rt.GCPauseMax.Round(10*time.Microsecond),
+			p.rt.AllocBytes/frames, p.rt.AllocObjects/frames)
+	}
+	if r.UDPRcvbufErrors >= 0 {
+		fmt.Fprintf(w, "  UDP datagrams the machine dropped for a full receive buffer during the window: %d\n", r.UDPRcvbufErrors)
+	}
 	fmt.Fprintf(w, "  Parley's SIP side: %d packets sent, %d late (%.3f%%), %d relayed frames dropped (%d trimmed), "+
 		"relayed frames sent ahead of their slot by %v on average, %v at most\n", r.SIPSent, r.SIPLate,
 		100*float64(r.SIPLate)/float64(max(r.SIPSent, 1)), r.RelayDropped, r.RelayTrimmed, r.RelayLeadMean.Round(10*time.Microsecond),
@@ -238,17 +273,6 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 	return sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]
 }
 
-// leg is one bench call.
-type leg struct {
-	i        int
-	conn     *sip.Conn
-	phone    *voicetest.PhoneCall
-	browser  *voicetest.Browser
-	peer     *webrtc.Peer
-	accepted time.Time
-	talking  atomic.Bool // the operator's browser is connected and sending
-}
-
 // Run runs one benchmark.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Calls <= 0 {
@@ -260,231 +284,25 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Accepts <= 0 {
 		cfg.Accepts = 10
 	}
-	log := cfg.Log
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	ph, err := voicetest.StartPhone(g711.ULaw)
-	if err != nil {
-		return nil, err
-	}
-	defer ph.Close()
-	lo := netip.MustParseAddr("127.0.0.1")
-	tr, err := sip.New(sip.Config{Name: "bench", Host: "127.0.0.1", Port: ph.Port, LocalIP: lo, Ring: 10 * time.Second})
-	if err != nil {
-		return nil, err
-	}
-	tr.Synth, tr.NoBargeIn, tr.Log = audio.ToneSynth{}, true, log
-	defer tr.Close()
-	rtcCfg := webrtc.Config{Loopback: true, LocalIPs: []netip.Addr{lo}, MaxPeers: cfg.Calls + 1, Log: log}
-	if !cfg.Ports {
-		if rtcCfg.UDPPort, err = freeUDPPort(); err != nil {
-			return nil, err
-		}
-	}
-	eng, err := webrtc.NewEngine(rtcCfg)
-	if err != nil {
-		return nil, err
-	}
-	defer eng.Close()
-
-	toOperator, toCallee := newTally(cfg.Calls), newTally(cfg.Calls)
 	if cfg.Baseline == 0 {
 		cfg.Baseline = 10
 	}
-	base, err := startBaseline(max(cfg.Baseline, 0))
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	srv, err := newServer(cfg)
 	if err != nil {
 		return nil, err
 	}
-	defer base.close()
-	legs := make([]*leg, cfg.Calls)
-	defer func() {
-		for _, l := range legs {
-			if l == nil {
-				continue
-			}
-			if l.browser != nil {
-				l.browser.Close()
-			}
-			if l.peer != nil {
-				l.peer.Close()
-			}
-			_, _ = l.conn.Hangup(context.WithoutCancel(ctx))
+	defer srv.close()
+	if len(cfg.LoadCommand) == 0 {
+		res, err := runLoad(ctx, cfg, srv)
+		if res != nil {
+			res.SameProcess = true
 		}
-	}()
-
-	// Dial every call; each phone starts talking at once (the callee
-	// waits on hold audio in real life; here the bench's clock starts).
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(cfg.Accepts)
-	for i := range legs {
-		g.Go(func() error {
-			conn, result, err := tr.DialConn(gctx, dialer.CallRequest{MSISDN: fmt.Sprint(1000 + i)})
-			if err != nil || result != dialer.ResultAnswered {
-				return fmt.Errorf("dial call %d: %q %v", i, result, err)
-			}
-			pc, err := ph.Next(gctx)
-			if err != nil {
-				conn.Hangup(context.WithoutCancel(ctx))
-				return err
-			}
-			// Calls are answered in order of their INVITEs, not of i: the
-			// phone's call is paired with this conn by the number.
-			legs[i] = &leg{i: i, conn: conn, phone: pc}
-			return nil
-		})
+		return res, err
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	// Pair each conn with its phone call by the number dialled.
-	byNumber := map[string]*voicetest.PhoneCall{}
-	for _, l := range legs {
-		byNumber[l.phone.User] = l.phone
-	}
-	for _, l := range legs {
-		l.phone = byNumber[fmt.Sprint(1000+l.i)]
-		if l.phone == nil {
-			return nil, fmt.Errorf("call %d: no phone call for its number", l.i)
-		}
-		l.phone.OnPacket(func(p *pionrtp.Packet, at time.Time) { toCallee.arrived(p.Payload, at) })
-	}
-
-	// The talkers: one goroutine sends every party's frame each 20 ms.
-	talk, stopTalk := context.WithCancel(ctx)
-	defer stopTalk()
-	talkDone := make(chan struct{})
-	go func() {
-		defer close(talkDone)
-		start := time.Now()
-		buf := make([]byte, rtp.FrameSamples)
-		timer := time.NewTimer(0)
-		defer timer.Stop()
-		for n := 0; ; n++ {
-			if d := time.Until(start.Add(time.Duration(n) * rtp.FrameTime)); d > 0 {
-				timer.Reset(d)
-				select {
-				case <-talk.Done():
-					return
-				case <-timer.C:
-				}
-			} else if talk.Err() != nil {
-				return
-			}
-			for _, l := range legs {
-				now := time.Now()
-				if l.phone.Send(stamp(buf, l.i, now)) == nil && toOperator.inWindow(now) {
-					toOperator.sent.Add(1)
-				}
-				if l.talking.Load() {
-					now = time.Now()
-					if l.browser.Send(stamp(buf, l.i, now)) == nil && toCallee.inWindow(now) {
-						toCallee.sent.Add(1)
-					}
-				}
-			}
-			base.send(buf)
-		}
-	}()
-
-	// The operators accept, Accepts at a time.
-	g, gctx = errgroup.WithContext(ctx)
-	g.SetLimit(cfg.Accepts)
-	for _, l := range legs {
-		g.Go(func() error { return accept(gctx, eng, l, toOperator) })
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	// Every call has audio both ways before the window opens.
-	for _, l := range legs {
-		for toOperator.first[l.i].Load() == 0 || toCallee.first[l.i].Load() == 0 {
-			select {
-			case <-ctx.Done():
-				return nil, fmt.Errorf("call %d: no audio both ways: %w", l.i, ctx.Err())
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
-	}
-	from := time.Now()
-	to := from.Add(cfg.Duration)
-	toOperator.window(from, to)
-	toCallee.window(from, to)
-	base.tally.window(from, to)
-	select {
-	case <-time.After(cfg.Duration + drainAfterTalks):
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	stopTalk()
-	<-talkDone
-
-	res := &Result{Calls: cfg.Calls, Window: cfg.Duration, ToOperator: toOperator.direction(), ToCallee: toCallee.direction(),
-		Baseline: base.tally.direction()}
-	var toOp, toCal []time.Duration
-	var lead time.Duration
-	var relayed uint64
-	for _, l := range legs {
-		toOp = append(toOp, time.Unix(0, toOperator.first[l.i].Load()).Sub(l.accepted))
-		toCal = append(toCal, time.Unix(0, toCallee.first[l.i].Load()).Sub(l.accepted))
-		st := l.conn.Stats()
-		res.SIPSent += st.Sent
-		res.SIPLate += st.Late
-		rs := l.conn.RelayStats()
-		log.Debug("bridged call", "call", l.i, "relay", fmt.Sprintf("%+v", rs), "media", fmt.Sprintf("%+v", st))
-		res.RelayDropped += rs.Dropped
-		res.RelayTrimmed += rs.Trimmed
-		lead += rs.Lead
-		relayed += rs.Sent
-		res.RelayLeadMax = max(res.RelayLeadMax, rs.MaxLead)
-	}
-	if relayed > 0 {
-		res.RelayLeadMean = lead / time.Duration(relayed)
-	}
-	slices.Sort(toOp)
-	slices.Sort(toCal)
-	res.FirstAudioToOperatorP50, res.FirstAudioToOperatorP99 = quantile(toOp, 0.5), quantile(toOp, 0.99)
-	res.FirstAudioToCalleeP50, res.FirstAudioToCalleeP99 = quantile(toCal, 0.5), quantile(toCal, 0.99)
-	return res, nil
-}
-
-// accept is one operator taking a call: the browser's offer, Parley's
-// answer, the bridge; the browser talks once connected.
-func accept(ctx context.Context, eng *webrtc.Engine, l *leg, toOperator *tally) error {
-	l.accepted = time.Now()
-	b, offer, err := voicetest.NewBrowser(ctx, false)
-	if err != nil {
-		return err
-	}
-	l.browser = b
-	b.OnPacket(func(p *pionrtp.Packet, at time.Time) { toOperator.arrived(p.Payload, at) })
-	peer, answer, err := eng.Answer(ctx, offer)
-	if err != nil {
-		return fmt.Errorf("call %d: answer: %w", l.i, err)
-	}
-	l.peer = peer
-	if err := b.Accept(answer); err != nil {
-		return err
-	}
-	bridge.New(l.conn, peer)
-	select {
-	case <-b.Connected():
-		l.talking.Store(true)
-		return nil
-	case <-peer.Done():
-		return fmt.Errorf("call %d: peer ended: %v", l.i, peer.Err())
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func freeUDPPort() (int, error) {
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port, nil
+	return runChild(ctx, cfg, srv)
 }
 
 // Met reports whether r meets issue 12's goals, and if not, why.
@@ -503,81 +321,4 @@ func (r *Result) Met() error {
 		errs = append(errs, fmt.Errorf("accept to first audio p99 %v, goal < %v", d, GoalFirstAudio))
 	}
 	return errors.Join(errs...)
-}
-
-// baseline is n streams through a bare UDP relay: the talker writes to
-// the relay's sockets, one goroutine per stream reads and writes on to a
-// receiving socket, whose goroutine tallies the delays.
-type baseline struct {
-	tally  *tally
-	to     []*net.UDPAddr // the relay's sockets
-	out    *net.UDPConn   // the talker's socket
-	closes []io.Closer
-}
-
-func startBaseline(n int) (*baseline, error) {
-	b := &baseline{tally: newTally(max(n, 1))}
-	lo := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}
-	listen := func() (*net.UDPConn, error) {
-		c, err := net.ListenUDP("udp", lo)
-		if err == nil {
-			b.closes = append(b.closes, c)
-		}
-		return c, err
-	}
-	var err error
-	if b.out, err = listen(); err != nil {
-		b.close()
-		return nil, err
-	}
-	sink, err := listen()
-	if err != nil {
-		b.close()
-		return nil, err
-	}
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			k, _, err := sink.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			b.tally.arrived(buf[:k], time.Now())
-		}
-	}()
-	for range n {
-		relay, err := listen()
-		if err != nil {
-			b.close()
-			return nil, err
-		}
-		b.to = append(b.to, relay.LocalAddr().(*net.UDPAddr))
-		go func() {
-			buf := make([]byte, 1500)
-			for {
-				k, _, err := relay.ReadFromUDP(buf)
-				if err != nil {
-					return
-				}
-				_, _ = relay.WriteToUDP(buf[:k], sink.LocalAddr().(*net.UDPAddr))
-			}
-		}()
-	}
-	return b, nil
-}
-
-// send sends each stream's frame of this tick.
-func (b *baseline) send(buf []byte) {
-	for i, to := range b.to {
-		now := time.Now()
-		if _, err := b.out.WriteToUDP(stamp(buf, i, now), to); err == nil && b.tally.inWindow(now) {
-			b.tally.sent.Add(1)
-		}
-	}
-}
-
-func (b *baseline) close() {
-	for _, c := range b.closes {
-		c.Close()
-	}
 }

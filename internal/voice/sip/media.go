@@ -28,11 +28,12 @@ type MediaStats struct {
 const LateAfter = rtp.FrameTime
 
 // media is the RTP session of one answered call. One goroutine reads the
-// socket into the jitter buffer; another, the tick loop, runs the 20 ms
-// clock: every tick it sends one packet (prompt audio, a DTMF event or
-// silence) and pops one received frame into the recording, the barge-in
-// detector and an active Listen. Tick n is scheduled at start + n*20 ms,
-// so the clock doesn't drift however late a single wake-up is.
+// socket into the jitter buffer; the media clock (clock.go, one for all
+// calls) runs its 20 ms ticks: every tick it sends one packet (prompt
+// audio, a DTMF event or silence) and pops one received frame into the
+// recording, the barge-in detector and an active Listen. Tick n is
+// scheduled at start + n*20 ms, so the clock doesn't drift however late
+// a single wake-up is.
 type media struct {
 	conn   *net.UDPConn
 	remote *net.UDPAddr
@@ -67,6 +68,8 @@ type media struct {
 	bargeHeard, bargeCut time.Time
 	relay                relay // the bridge hook (relay.go)
 
+	tk tickState // the media clock's (clock.go)
+
 	closed atomic.Bool
 	done   chan struct{}
 	wg     sync.WaitGroup
@@ -88,9 +91,10 @@ func newMedia(conn *net.UDPConn, remote *net.UDPAddr, law g711.Law, pt, dtmfPT u
 		done:   make(chan struct{}),
 		digits: make(chan rune, 32),
 	}
+	m.initTick()
 	m.wg.Add(2)
 	go m.readLoop()
-	go m.tickLoop()
+	clock().add(m) // the clock's wg share ends when it drops m after done
 	return m
 }
 
@@ -99,6 +103,7 @@ func (m *media) close() {
 		return
 	}
 	close(m.done)
+	clock().poke()
 	m.conn.Close()
 	m.wg.Wait()
 	m.mu.Lock()
@@ -149,97 +154,105 @@ func (m *media) readLoop() {
 	}
 }
 
-func (m *media) tickLoop() {
-	defer m.wg.Done()
-	audio.MediaThread() // its own thread at media priority, ended with the call
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	var n int64
-	silence := make([]byte, rtp.FrameSamples)
-	for i := range silence {
-		silence[i] = m.law.Silence()
-	}
-	payload := make([]byte, 0, rtp.FrameSamples)
-	out := make([]byte, 0, 12+rtp.FrameSamples)
-	pcm := make([]int16, rtp.FrameSamples)
-	sentEarly := int64(-1) // the slot whose packet went out ahead of time
-	for {
-		slot := m.start.Add(time.Duration(n) * rtp.FrameTime)
-		if d := time.Until(slot); d > 0 {
-			timer.Reset(d)
-			select {
-			case <-m.done:
-				return
-			case <-timer.C:
-			case <-m.kick:
-				// A prompt was queued between two ticks: its first frame
-				// goes out now instead of at the next slot (at most 20 ms
-				// early, well inside any jitter buffer), and the slot's
-				// own tick then only receives.
-				timer.Stop() // no stale tick after Stop since Go 1.23
-				if sentEarly != n {
-					sentEarly = n
-					m.sendSlot(n, time.Now(), 0, pcm, payload, out, silence)
-				}
-				continue
-			}
-		} else {
-			select {
-			case <-m.done:
-				return
-			default:
-			}
-		}
-		now := time.Now()
-		late := now.Sub(slot)
-		at := time.Duration(n) * rtp.FrameTime
-		if sentEarly != n {
-			m.sendSlot(n, now, late, pcm, payload, out, silence)
-		}
+// tickState is the tick loop's own state, touched only by the media
+// clock's goroutine (clock.go).
+type tickState struct {
+	n         int64     // the next slot
+	next      time.Time // its time
+	sentEarly int64     // the slot whose packet went out ahead of time
+	silence   []byte
+	payload   []byte
+	out       []byte
+	pcm       []int16
+}
 
-		// Receive.
-		var got []int16
-		if f, ok := m.jb.Pop(now); ok {
-			samples := m.law.AppendDecode(nil, f.Payload)
-			got = samples
-			if !f.Concealed {
-				m.rec.Add(audio.Callee, at, audio.PCM{Rate: audio.Rate, Samples: samples})
-			}
-			h := m.det.classify(samples)
-			h.concealed = f.Concealed
-			m.mu.Lock()
-			if m.playDone != nil && m.barge {
-				if h.loud {
-					m.speaking++
-				} else {
-					m.speaking = 0
-				}
-				if m.speaking >= m.vad.StartFrames {
-					m.bargeHeard, m.bargeCut = now.Add(-time.Duration(m.speaking-1)*rtp.FrameTime), time.Now()
-					m.cutPrompt(true)
-				}
-			}
-			if m.listen != nil {
-				select {
-				case m.listen <- h:
-				default: // a stalled listener loses frames, not the clock
-				}
-			}
-			m.mu.Unlock()
-		}
-		m.tapSlot(got)
-
-		n++
-		// A stall longer than the jitter buffer's reach (the process was
-		// descheduled) skips the missed ticks instead of bursting them.
-		if behind := time.Since(m.start.Add(time.Duration(n) * rtp.FrameTime)); behind > 10*rtp.FrameTime {
-			skip := int64(behind / rtp.FrameTime)
-			m.mu.Lock()
-			m.st.Late += uint64(skip) // those packets were never sent on time
-			m.mu.Unlock()
-			n += skip // takeSlot pauses the stream over the skipped slots
-		}
+func (m *media) initTick() {
+	t := &m.tk
+	t.sentEarly = -1
+	t.next = m.start
+	t.silence = make([]byte, rtp.FrameSamples)
+	for i := range t.silence {
+		t.silence[i] = m.law.Silence()
 	}
+	t.payload = make([]byte, 0, rtp.FrameSamples)
+	t.out = make([]byte, 0, 12+rtp.FrameSamples)
+	t.pcm = make([]int16, rtp.FrameSamples)
+}
+
+// kicked sends the current slot's packet now: a prompt was queued between
+// two ticks, so its first frame goes out at once instead of at the next
+// slot (at most 20 ms early, well inside any jitter buffer), and the
+// slot's own tick then only receives.
+func (m *media) kicked() {
+	t := &m.tk
+	if t.sentEarly != t.n {
+		t.sentEarly = t.n
+		m.sendSlot(t.n, time.Now(), 0, t.pcm, t.payload, t.out, t.silence)
+	}
+}
+
+// tick runs slot t.n at now (its time or later, or up to clockSlack
+// before it): send one packet, pop one received frame.
+func (m *media) tick(now time.Time) {
+	t := &m.tk
+	n := t.n
+	slot := m.start.Add(time.Duration(n) * rtp.FrameTime)
+	if now.Before(slot) {
+		// Run up to clockSlack early: the slot's logic sees its own time
+		// (never before the slot, as the relay's and the jitter
+		// buffer's slot arithmetic expect); only the packet leaves early.
+		now = slot
+	}
+	late := now.Sub(slot)
+	at := time.Duration(n) * rtp.FrameTime
+	if t.sentEarly != n {
+		m.sendSlot(n, now, late, t.pcm, t.payload, t.out, t.silence)
+	}
+
+	// Receive.
+	var got []int16
+	if f, ok := m.jb.Pop(now); ok {
+		samples := m.law.AppendDecode(nil, f.Payload)
+		got = samples
+		if !f.Concealed {
+			m.rec.Add(audio.Callee, at, audio.PCM{Rate: audio.Rate, Samples: samples})
+		}
+		h := m.det.classify(samples)
+		h.concealed = f.Concealed
+		m.mu.Lock()
+		if m.playDone != nil && m.barge {
+			if h.loud {
+				m.speaking++
+			} else {
+				m.speaking = 0
+			}
+			if m.speaking >= m.vad.StartFrames {
+				m.bargeHeard, m.bargeCut = now.Add(-time.Duration(m.speaking-1)*rtp.FrameTime), time.Now()
+				m.cutPrompt(true)
+			}
+		}
+		if m.listen != nil {
+			select {
+			case m.listen <- h:
+			default: // a stalled listener loses frames, not the clock
+			}
+		}
+		m.mu.Unlock()
+	}
+	m.tapSlot(got)
+
+	n++
+	// A stall longer than the jitter buffer's reach (the process was
+	// descheduled) skips the missed ticks instead of bursting them.
+	if behind := time.Since(m.start.Add(time.Duration(n) * rtp.FrameTime)); behind > 10*rtp.FrameTime {
+		skip := int64(behind / rtp.FrameTime)
+		m.mu.Lock()
+		m.st.Late += uint64(skip) // those packets were never sent on time
+		m.mu.Unlock()
+		n += skip // takeSlot pauses the stream over the skipped slots
+	}
+	t.n = n
+	t.next = m.start.Add(time.Duration(n) * rtp.FrameTime)
 }
 
 // sendSlot sends slot n's packet: prompt audio, a DTMF event, the bridged
@@ -333,6 +346,7 @@ func (m *media) startPrompt(pcm audio.PCM) <-chan struct{} {
 	case m.kick <- struct{}{}:
 	default:
 	}
+	clock().poke()
 	return done
 }
 
