@@ -36,6 +36,7 @@ type Conn struct {
 	// The last utterance Listen returned, on the call's clock.
 	uttStart, uttEnd time.Duration
 	uttOK            bool
+	turnMu           sync.Mutex     // turn and lastLatency: a test's Listen may run beside a Say
 	turn             TurnTimes      // the last turn's latency stages (latency.go)
 	lastLatency      map[string]any // the last Say's or Listen's, for the transcript
 
@@ -161,14 +162,21 @@ func (c *Conn) Listen(ctx context.Context, timeout time.Duration, expect []strin
 			stream.Close()
 		}
 	}()
-	c.uttOK, c.lastLatency = false, nil
+	c.uttOK = false
+	c.turnMu.Lock()
+	c.lastLatency = nil
+	c.turnMu.Unlock()
 	var uttStart time.Duration
 	endSpeech := func(reason string) (string, bool, error) {
 		decided := time.Now()
 		c.uttStart, c.uttEnd, c.uttOK = uttStart, max(uttStart, c.Elapsed()-silent), true
+		c.turnMu.Lock()
 		c.turn = TurnTimes{EndReason: reason, Endpoint: silent, listenEnd: decided}
+		c.turnMu.Unlock()
 		defer func() {
+			c.turnMu.Lock()
 			c.turn.Recognition, c.turn.listenEnd = time.Since(decided), time.Now()
+			c.turnMu.Unlock()
 			c.noteListen()
 		}()
 		if c.recog == nil {
@@ -177,7 +185,9 @@ func (c *Conn) Listen(ctx context.Context, timeout time.Duration, expect []strin
 		if stream != nil {
 			s := stream
 			stream = nil
+			c.turnMu.Lock()
 			c.turn.Streamed = true
+			c.turnMu.Unlock()
 			return s.Finish(ctx)
 		}
 		return c.recog.Recognize(ctx, audio.PCM{Rate: audio.Rate, Samples: utter}, expect)

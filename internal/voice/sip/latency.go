@@ -56,22 +56,30 @@ func Collectors() []prometheus.Collector {
 
 // LastTurn returns the latency stages of the last turn (a Listen and the
 // Say that answered it).
-func (c *Conn) LastTurn() TurnTimes { return c.turn }
+func (c *Conn) LastTurn() TurnTimes {
+	c.turnMu.Lock()
+	defer c.turnMu.Unlock()
+	return c.turn
+}
 
 // LastLatency is the transcript's view of the last Say or Listen: its
 // stages in milliseconds (dialer.LatencyConn).
 func (c *Conn) LastLatency() map[string]any {
+	c.turnMu.Lock()
+	defer c.turnMu.Unlock()
 	return c.lastLatency
 }
 
 // sayTimed synthesizes and plays text, filling the turn's answer stages.
 func (c *Conn) sayTimed(ctx context.Context, text string) error {
 	began := time.Now()
+	c.turnMu.Lock()
 	answering := !c.turn.listenEnd.IsZero()
 	if answering {
 		c.turn.Script = began.Sub(c.turn.listenEnd)
 		c.turn.listenEnd = time.Time{}
 	}
+	c.turnMu.Unlock()
 	// Clause by clause: the callee hears the first clause after its own
 	// synthesis while the rest is synthesized (audio.Clauses).
 	clauses := audio.Clauses(text)
@@ -120,6 +128,8 @@ func (c *Conn) sayTimed(ctx context.Context, text string) error {
 		BargeInSeconds.Observe(bargeCut.Sub(bargeHeard).Seconds())
 		lat["barge_in_ms"] = ms(bargeCut.Sub(bargeHeard))
 	}
+	c.turnMu.Lock()
+	defer c.turnMu.Unlock()
 	if answering && first >= 0 {
 		c.turn.Synthesis, c.turn.FirstPacket = synth, first
 		lat["script_ms"] = ms(c.turn.Script)
@@ -171,8 +181,10 @@ func (c *Conn) playClauses(ctx context.Context, first audio.PCM, rest []string) 
 // noteListen records the last Listen's stages for the transcript and the
 // histograms.
 func (c *Conn) noteListen() {
+	c.turnMu.Lock()
 	t := c.turn
 	c.lastLatency = map[string]any{"endpoint_ms": ms(t.Endpoint), "recognition_ms": ms(t.Recognition), "end": t.EndReason}
+	c.turnMu.Unlock()
 	TurnStageSeconds.WithLabelValues("endpointing").Observe(t.Endpoint.Seconds())
 	TurnStageSeconds.WithLabelValues("recognition").Observe(t.Recognition.Seconds())
 }
