@@ -26,8 +26,6 @@ const state = {
   typingAt: 0,
 };
 
-const STATUS = { open: "queued", queued: "queued", assigned: "assigned", closed: "finished", finished: "finished",
-  va_assigned: "virtual agent", dismissed: "dismissed", timed_out: "timed out" };
 
 function notify(text) { $("notify").textContent = text; }
 
