@@ -116,7 +116,7 @@ function paramTable(doc, params) {
   return el("table", { class: "params" },
     el("thead", {}, el("tr", {}, [tx("apidocs.name"), tx("apidocs.in"), tx("apidocs.type"), tx("apidocs.description")].map((h) => el("th", { scope: "col" }, h)))),
     el("tbody", {}, params.map((p) => el("tr", {},
-      el("td", {}, el("code", {}, p.name), p.required ? el("span", { class: "req", title: "required" }, " *") : null),
+      el("td", {}, el("code", {}, p.name), p.required ? el("span", { class: "req", title: tx("apidocs.required") }, " *") : null),
       el("td", {}, p.in),
       el("td", {}, p.schema ? typeLine(doc, p.schema) : ""),
       el("td", {}, p.description || "")))));
@@ -218,7 +218,7 @@ function schemaTree(doc, s, seen) {
         const r = resolve(doc, ps);
         const nested = needsTree(doc, ps) ? schemaTree(doc, itemsOf(ps), seen) : null;
         return el("li", {},
-          el("code", { class: "prop" }, pn), req.has(pn) ? el("span", { class: "req", title: "required" }, " *") : null, " ",
+          el("code", { class: "prop" }, pn), req.has(pn) ? el("span", { class: "req", title: tx("apidocs.required") }, " *") : null, " ",
           typeLine(doc, ps), " ", constraints(r),
           r.description && !refName(ps) ? el("span", { class: "pdesc" }, " — " + r.description) : null,
           nested);

@@ -311,6 +311,11 @@ function onState(s) {
 onLang(() => {
   if (document.body.dataset.stream) $("conn").textContent = document.body.dataset.stream === "online" ? t("console.live") : t("console.reconnecting");
   if (state.current) $("chat-title").textContent = t("console.chat_n", { id: state.current });
+  // The lists, the open chat and the calls panel render their words when
+  // drawn: draw them again.
+  loadLists().catch(() => {});
+  if (state.current) { loadMessages(); loadChat().catch(() => {}); }
+  calls.reload();
 });
 
 const stream = new Stream({ token: () => (session() || {}).token, all: true, onEvent, onState,

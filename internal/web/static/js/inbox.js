@@ -64,49 +64,49 @@ function build() {
   const nav = document.querySelector("nav.lists");
   nav.prepend(
     el("form", { id: "search", class: "search", role: "search", onsubmit: (e) => { e.preventDefault(); search(); } },
-      el("label", { for: "search-q", class: "visually-hidden" }, tx("inbox.search_messages")),
-      el("input", { id: "search-q", type: "search", placeholder: tx("inbox.search_messages_alt_k"), maxlength: "500" }),
-      el("button", { type: "submit" }, tx("inbox.search"))),
-    el("ul", { id: "search-results", class: "chatlist", "aria-label": tx("inbox.search_results"), hidden: true }),
-    el("label", { class: "row small" }, tx("inbox.label"), el("input", { id: "label-filter", type: "text", size: "10", placeholder: "any",
-      onchange: () => hooks.reload() })));
+      el("label", { for: "search-q", class: "visually-hidden", "data-i18n": "inbox.search_messages" }, tx("inbox.search_messages")),
+      el("input", { id: "search-q", type: "search", placeholder: tx("inbox.search_messages_alt_k"), maxlength: "500", "data-i18n-attr": "placeholder:inbox.search_messages_alt_k" }),
+      el("button", { type: "submit", "data-i18n": "inbox.search" }, tx("inbox.search"))),
+    el("ul", { id: "search-results", class: "chatlist", "aria-label": tx("inbox.search_results"), hidden: true, "data-i18n-attr": "aria-label:inbox.search_results" }),
+    el("label", { class: "row small" }, tx("inbox.label"), el("input", { id: "label-filter", type: "text", size: "10", placeholder: tx("inbox.any"),
+      onchange: () => hooks.reload(), "data-i18n-attr": "placeholder:inbox.any" })));
   nav.append(
-    el("h2", { id: "closed-h" }, tx("inbox.closed"), el("button", { type: "button", id: "closed-load", class: "small", onclick: loadClosed }, tx("inbox.show"))),
+    el("h2", { id: "closed-h" }, tx("inbox.closed"), el("button", { type: "button", id: "closed-load", class: "small", onclick: loadClosed, "data-i18n": "inbox.show" }, tx("inbox.show"))),
     el("ul", { id: "closed", class: "chatlist", "aria-labelledby": "closed-h" }));
 
   const actions = document.querySelector("#chat-body .actions");
-  actions.append(el("button", { id: "transfer", type: "button", onclick: openTransfer }, tx("inbox.transfer")));
+  actions.append(el("button", { id: "transfer", type: "button", onclick: openTransfer, "data-i18n": "inbox.transfer" }, tx("inbox.transfer")));
   document.querySelector("header.bar #presence").closest("label").after(
-    el("span", { id: "presence-timer", class: "muted small", title: tx("inbox.time_in_this_presence") }),
-    el("button", { id: "mute", type: "button", "aria-pressed": "false", onclick: toggleMute }, tx("inbox.mute")),
-    el("button", { id: "notify-perm", type: "button", onclick: askPermission, hidden: !("Notification" in window) || Notification.permission !== "default" }, tx("inbox.enable_notifications")));
+    el("span", { id: "presence-timer", class: "muted small", title: tx("inbox.time_in_this_presence"), "data-i18n-attr": "title:inbox.time_in_this_presence" }),
+    el("button", { id: "mute", type: "button", "aria-pressed": "false", onclick: toggleMute, "data-i18n": "inbox.mute" }, tx("inbox.mute")),
+    el("button", { id: "notify-perm", type: "button", onclick: askPermission, hidden: !("Notification" in window) || Notification.permission !== "default", "data-i18n": "inbox.enable_notifications" }, tx("inbox.enable_notifications")));
 
   $("reply").append(el("p", { id: "canned-hint", class: "muted small", "aria-live": "polite" }));
   $("chat-body").append(
-    el("section", { id: "labels-box", class: "labels", "aria-label": tx("inbox.labels") },
-      el("label", { for: "labels-input" }, tx("inbox.labels2")),
-      el("input", { id: "labels-input", type: "text", placeholder: "vip, billing", maxlength: "900" }),
-      el("button", { type: "button", id: "labels-save", onclick: saveLabels }, tx("inbox.save_labels"))),
+    el("section", { id: "labels-box", class: "labels", "aria-label": tx("inbox.labels"), "data-i18n-attr": "aria-label:inbox.labels" },
+      el("label", { for: "labels-input", "data-i18n": "inbox.labels2" }, tx("inbox.labels2")),
+      el("input", { id: "labels-input", type: "text", placeholder: tx("inbox.labels_example"), maxlength: "900", "data-i18n-attr": "placeholder:inbox.labels_example" }),
+      el("button", { type: "button", id: "labels-save", onclick: saveLabels, "data-i18n": "inbox.save_labels" }, tx("inbox.save_labels"))),
     el("section", { id: "notes-box", class: "notes", "aria-labelledby": "notes-h" },
-      el("h3", { id: "notes-h" }, tx("inbox.internal_notes"), el("span", { class: "muted small" }, tx("inbox.never_shown_to_the_customer"))),
+      el("h3", { id: "notes-h" }, tx("inbox.internal_notes"), el("span", { class: "muted small", "data-i18n": "inbox.never_shown_to_the_customer" }, tx("inbox.never_shown_to_the_customer"))),
       el("ul", { id: "notes", class: "notes-list" }),
       el("form", { id: "note-form", onsubmit: addNote },
-        el("label", { for: "note-text", class: "visually-hidden" }, tx("inbox.note")),
-        el("textarea", { id: "note-text", rows: "2", maxlength: "10000", placeholder: "A note for colleagues" }),
-        el("button", { type: "submit" }, tx("inbox.add_note")))));
-  $("customer").append(el("h3", {}, tx("inbox.past_conversations")), el("ul", { id: "history", class: "chatlist" }));
+        el("label", { for: "note-text", class: "visually-hidden", "data-i18n": "inbox.note" }, tx("inbox.note")),
+        el("textarea", { id: "note-text", rows: "2", maxlength: "10000", placeholder: tx("inbox.note_placeholder"), "data-i18n-attr": "placeholder:inbox.note_placeholder" }),
+        el("button", { type: "submit", "data-i18n": "inbox.add_note" }, tx("inbox.add_note")))));
+  $("customer").append(el("h3", { "data-i18n": "inbox.past_conversations" }, tx("inbox.past_conversations")), el("ul", { id: "history", class: "chatlist" }));
 
   document.body.append(el("dialog", { id: "transfer-dialog", "aria-labelledby": "transfer-h" },
     el("form", { method: "dialog", id: "transfer-form", onsubmit: doTransfer },
-      el("h2", { id: "transfer-h" }, tx("inbox.transfer_the_chat")),
-      el("label", { for: "transfer-to" }, tx("inbox.to_operator")),
+      el("h2", { id: "transfer-h", "data-i18n": "inbox.transfer_the_chat" }, tx("inbox.transfer_the_chat")),
+      el("label", { for: "transfer-to", "data-i18n": "inbox.to_operator" }, tx("inbox.to_operator")),
       el("select", { id: "transfer-to", required: true }),
-      el("label", { for: "transfer-note" }, tx("inbox.note_for_them")),
+      el("label", { for: "transfer-note", "data-i18n": "inbox.note_for_them" }, tx("inbox.note_for_them")),
       el("textarea", { id: "transfer-note", rows: "3", maxlength: "10000" }),
       el("p", { id: "transfer-error", class: "error", role: "alert" }),
       el("div", { class: "row" },
-        el("button", { type: "submit", class: "primary" }, tx("inbox.transfer2")),
-        el("button", { type: "button", onclick: () => $("transfer-dialog").close() }, tx("inbox.cancel"))))));
+        el("button", { type: "submit", class: "primary", "data-i18n": "inbox.transfer2" }, tx("inbox.transfer2")),
+        el("button", { type: "button", onclick: () => $("transfer-dialog").close(), "data-i18n": "inbox.cancel" }, tx("inbox.cancel"))))));
 
   $("reply-text").addEventListener("keydown", expandCanned);
   $("reply-text").addEventListener("input", hintCanned);

@@ -633,5 +633,10 @@ export default {
  "apidocs.documents": "The documents themselves:",
  "apidocs.console": "Console",
  "apidocs.supervisor": "Supervisor",
- "apidocs.format": "(OpenAPI 3.1, JSON)."
+ "apidocs.format": "(OpenAPI 3.1, JSON).",
+ "inbox.any": "any",
+ "inbox.labels_example": "vip, billing",
+ "inbox.note_placeholder": "A note for colleagues",
+ "apidocs.required": "required",
+ "agents.external_example": "+15550100 or sip:desk@example.com"
 };

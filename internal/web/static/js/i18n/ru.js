@@ -633,5 +633,10 @@ export default {
  "apidocs.documents": "Сами документы:",
  "apidocs.console": "Консоль",
  "apidocs.supervisor": "Супервизор",
- "apidocs.format": "(OpenAPI 3.1, JSON)."
+ "apidocs.format": "(OpenAPI 3.1, JSON).",
+ "inbox.any": "любая",
+ "inbox.labels_example": "vip, оплата",
+ "inbox.note_placeholder": "Заметка для коллег",
+ "apidocs.required": "обязательный",
+ "agents.external_example": "+15550100 или sip:desk@example.com"
 };

@@ -158,8 +158,8 @@ function entitiesPanel(kind, list, ctx, refresh) {
 // operators (or any operator), the prompt the caller hears while
 // waiting, how long each operator's phone rings and how long the caller
 // waits at most, or an external number instead.
-function transferPanel(tr, menus, general, ctx) {
-  if (tr instanceof Error) return panel(tr("agents.transfer_to_people"), el("p", { class: "error", role: "alert" }, errorText(tr)));
+function transferPanel(ts, menus, general, ctx) {
+  if (ts instanceof Error) return panel(tr("agents.transfer_to_people"), el("p", { class: "error", role: "alert" }, errorText(ts)));
   const err = alertBox();
   const done = el("span", { class: "ok small", role: "status" });
   const list = Array.isArray(menus) ? menus : (menus && (menus.menus || menus.data)) || [];
@@ -172,14 +172,14 @@ function transferPanel(tr, menus, general, ctx) {
     el("div", { class: "form-grid" },
       el("label", {}, tr("agents.operators_of_menu"),
         el("select", { name: "menu_id" }, el("option", { value: "" }, tr("agents.any_operator")),
-          list.map((m) => el("option", { value: m.id, selected: tr.menu_id === m.id }, m.name)))),
-      num("ring_timeout_seconds", tr("agents.ring_each_operator_for_seconds"), tr.ring_timeout_seconds, tr("agents.5_to_300_then_the"), 300),
-      num("transfer_timeout_seconds", tr("agents.caller_waits_at_most_seconds"), tr.transfer_timeout_seconds, tr("agents.5_to_3600_then_the"), 3600),
+          list.map((m) => el("option", { value: m.id, selected: ts.menu_id === m.id }, m.name)))),
+      num("ring_timeout_seconds", tr("agents.ring_each_operator_for_seconds"), ts.ring_timeout_seconds, tr("agents.5_to_300_then_the"), 300),
+      num("transfer_timeout_seconds", tr("agents.caller_waits_at_most_seconds"), ts.transfer_timeout_seconds, tr("agents.5_to_3600_then_the"), 3600),
       el("label", {}, tr("agents.or_call_this_number_instead"),
-        el("input", { name: "external_to", value: tr.external_to || "", placeholder: "+15550100 or sip:desk@example.com", maxlength: 512, "aria-describedby": "external-hint" }),
+        el("input", { name: "external_to", value: ts.external_to || "", placeholder: tr("agents.external_example"), maxlength: 512, "aria-describedby": "external-hint" }),
         el("span", { id: "external-hint", class: "muted small" }, tr("agents.empty_the_operators_above_answer")))),
     el("label", {}, tr("agents.what_the_caller_hears_while"),
-      el("textarea", { name: "hold_prompt", rows: 2, maxlength: 500 }, tr.hold_prompt || "")),
+      el("textarea", { name: "hold_prompt", rows: 2, maxlength: 500 }, ts.hold_prompt || "")),
     el("p", { class: "row" }, el("button", { class: "primary", type: "submit" }, tr("agents.save_transfer_settings")), done), err);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
