@@ -509,7 +509,7 @@ export default {
  "stats.result": "Result",
  "stats.apply": "Apply",
  "stats.export_csv": "Export CSV",
- "stats.in_the_window": "Finished dialogs in the window: {n}.",
+ "stats.in_the_window": "{n} finished dialogs in the window.",
  "stats.listen": "Listen",
  "stats.dialog_report": "Dialog report",
  "stats.no_finished_dialog_in_this": "No finished dialog in this window.",
@@ -638,5 +638,6 @@ export default {
  "inbox.labels_example": "vip, billing",
  "inbox.note_placeholder": "A note for colleagues",
  "apidocs.required": "required",
- "agents.external_example": "+15550100 or sip:desk@example.com"
+ "agents.external_example": "+15550100 or sip:desk@example.com",
+ "stats.in_the_window_one": "{n} finished dialog in the window."
 };

@@ -638,5 +638,6 @@ export default {
  "inbox.labels_example": "vip, оплата",
  "inbox.note_placeholder": "Заметка для коллег",
  "apidocs.required": "обязательный",
- "agents.external_example": "+15550100 или sip:desk@example.com"
+ "agents.external_example": "+15550100 или sip:desk@example.com",
+ "stats.in_the_window_one": "Завершённых диалогов за период: {n}."
 };

@@ -52,7 +52,7 @@ export async function render(main, ctx) {
     const cols = ["date", "msisdn", "result", ...outputs, "dialog_uuid", "call_uuid"];
     shown = { cols, rows: joined };
     out.replaceChildren(
-      el("p", { id: "report-count", role: "status" }, tx("stats.in_the_window", { n: joined.length })),
+      el("p", { id: "report-count", role: "status" }, tx(joined.length === 1 ? "stats.in_the_window_one" : "stats.in_the_window", { n: joined.length })),
       table(cols.map((k) => ({ key: k, label: k === "date" ? "call (UTC)" : k.replace(/_/g, " "),
         render: k === "call_uuid" ? (r) => r.call_uuid ? el("a", { href: "#/call/" + r.call_uuid }, tx("stats.listen")) : ""
           : k === "dialog_uuid" ? (r) => el("code", { class: "small" }, String(r.dialog_uuid).slice(0, 8)) : null })),
