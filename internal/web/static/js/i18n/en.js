@@ -639,5 +639,13 @@ export default {
  "inbox.note_placeholder": "A note for colleagues",
  "apidocs.required": "required",
  "agents.external_example": "+15550100 or sip:desk@example.com",
- "stats.in_the_window_one": "{n} finished dialog in the window."
+ "stats.in_the_window_one": "{n} finished dialog in the window.",
+ "menus.inactivity": "Close after the customer is silent (minutes)",
+ "menus.inactivity_of": "Minutes of silence before menu {name} closes a chat",
+ "menus.inactivity_default": "server default",
+ "menus.inactivity_hint": "Empty: the server's default; 0: never close.",
+ "menus.inactivity_invalid": "Minutes of silence must be a whole number from 0 to {max}, or empty for the server's default.",
+ "menus.inactivity_set": "Chats of menu {name} close after {n} silent minutes.",
+ "menus.inactivity_never": "Chats of menu {name} are never closed for silence.",
+ "menus.inactivity_reset": "Menu {name} follows the server's default for silence."
 };

@@ -639,5 +639,13 @@ export default {
  "inbox.note_placeholder": "Заметка для коллег",
  "apidocs.required": "обязательный",
  "agents.external_example": "+15550100 или sip:desk@example.com",
- "stats.in_the_window_one": "Завершённых диалогов за период: {n}."
+ "stats.in_the_window_one": "Завершённых диалогов за период: {n}.",
+ "menus.inactivity": "Закрыть, если клиент молчит (минут)",
+ "menus.inactivity_of": "Минут молчания, после которых меню {name} закрывает чат",
+ "menus.inactivity_default": "по умолчанию",
+ "menus.inactivity_hint": "Пусто: как настроено на сервере; 0: не закрывать.",
+ "menus.inactivity_invalid": "Минуты молчания — целое число от 0 до {max} или пусто (как настроено на сервере).",
+ "menus.inactivity_set": "Чаты меню {name} закрываются после {n} мин. молчания.",
+ "menus.inactivity_never": "Чаты меню {name} не закрываются из-за молчания.",
+ "menus.inactivity_reset": "Меню {name} следует настройке сервера для молчания."
 };
