@@ -155,6 +155,9 @@ var (
 	// Words in small letters ("on hold") are text too, unless they are
 	// class lists, event names or selectors.
 	phrase = regexp.MustCompile(`^[a-z]+( [a-z]+)+$`)
+	// A word in small letters as an element's child (el(tag, {…}, "word")).
+	childWord = regexp.MustCompile(`\},\s*$`)
+	word      = regexp.MustCompile(`^[a-z]{2,}$`)
 	// Labelling attributes hold text whatever its shape.
 	labelAttr = regexp.MustCompile(`(placeholder|title|"aria-label"|alt)\s*:\s*$`)
 	classLike = regexp.MustCompile(`(class|className|classList\.\w+|rel|autocomplete|accept|sandbox|allow)\s*[:=(]\s*$`)
@@ -216,7 +219,8 @@ func TestI18nScripts(t *testing.T) {
 				continue
 			}
 			if capitalised.MatchString(s) || sentence.MatchString(s) || (phrase.MatchString(s) && !classLike.MatchString(l.Before)) ||
-				(labelAttr.MatchString(l.Before) && strings.ContainsAny(s, "abcdefghijklmnopqrstuvwxyz")) {
+				(labelAttr.MatchString(l.Before) && strings.ContainsAny(s, "abcdefghijklmnopqrstuvwxyz")) ||
+				(childWord.MatchString(l.Before) && word.MatchString(s)) {
 				t.Errorf("%s:%d: %q is not in the catalogue (t(\"key\"))", path, l.Line, s)
 			}
 		}

@@ -647,5 +647,7 @@ export default {
  "menus.inactivity_invalid": "Minutes of silence must be a whole number from 0 to {max}, or empty for the server's default.",
  "menus.inactivity_set": "Chats of menu {name} close after {n} silent minutes.",
  "menus.inactivity_never": "Chats of menu {name} are never closed for silence.",
- "menus.inactivity_reset": "Menu {name} follows the server's default for silence."
+ "menus.inactivity_reset": "Menu {name} follows the server's default for silence.",
+ "stats.any": "any",
+ "upload.statistics": "statistics"
 };

@@ -647,5 +647,7 @@ export default {
  "menus.inactivity_invalid": "Минуты молчания — целое число от 0 до {max} или пусто (как настроено на сервере).",
  "menus.inactivity_set": "Чаты меню {name} закрываются после {n} мин. молчания.",
  "menus.inactivity_never": "Чаты меню {name} не закрываются из-за молчания.",
- "menus.inactivity_reset": "Меню {name} следует настройке сервера для молчания."
+ "menus.inactivity_reset": "Меню {name} следует настройке сервера для молчания.",
+ "stats.any": "любой",
+ "upload.statistics": "статистика"
 };

@@ -17,7 +17,7 @@ export async function render(main, ctx) {
   const form = el("form", { class: "toolbar", "aria-label": tx("stats.filters") },
     el("label", {}, tx("stats.from"), el("input", { type: "datetime-local", name: "from", value: localInput(new Date(now - 24 * 3600e3)), required: true })),
     el("label", {}, tx("stats.to"), el("input", { type: "datetime-local", name: "to", value: localInput(new Date(+now + 3600e3)), required: true })),
-    el("label", {}, tx("stats.result"), el("select", { name: "result" }, el("option", { value: "" }, "any"), RESULTS.map((r) => el("option", {}, r)))),
+    el("label", {}, tx("stats.result"), el("select", { name: "result" }, el("option", { value: "" }, tx("stats.any")), RESULTS.map((r) => el("option", {}, r)))),
     el("button", { class: "primary", type: "submit" }, tx("stats.apply")),
     el("button", { type: "button", id: "export" }, tx("stats.export_csv")));
   const err = alertBox();

@@ -108,7 +108,7 @@ export async function render(main, ctx) {
       results.dataset.state = st.state;
       results.replaceChildren(
         el("p", { id: "import-summary" }, tx("upload.imported", { ok: res.length - failed.length, total: res.length, failed: failed.length }) + " ",
-          el("a", { href: "#/queue" }, tx("upload.see_the_queue")), " · ", el("a", { href: "#/stats" }, "statistics"),
+          el("a", { href: "#/queue" }, tx("upload.see_the_queue")), " · ", el("a", { href: "#/stats" }, tx("upload.statistics")),
           el("span", { class: "muted small" }, " · bulk ", el("code", {}, bulk))),
         failed.length ? el("h3", {}, tx("upload.failed_rows")) : null,
         table([{ key: "row", label: tx("upload.file_row"), num: true }, { key: "msisdn", label: tx("upload.number") }, { key: "message", label: tx("upload.reason"), render: (r) => el("span", { class: "error" }, r.message) }],
