@@ -304,7 +304,10 @@ func callerOperator(ctx context.Context, q store.Querier, cid int64) (*int64, er
 		return nil, nil
 	}
 	var id int64
-	err := q.QueryRow(ctx, `SELECT id FROM operators WHERE user_id = ? AND company_id = ?`, c.UserID, cid).Scan(&id)
+	// A disabled row (its user lost the operator role) is no one's: an
+	// access token issued before the change still says operator, and must
+	// not act as one.
+	err := q.QueryRow(ctx, `SELECT id FROM operators WHERE user_id = ? AND company_id = ? AND disabled_at IS NULL`, c.UserID, cid).Scan(&id)
 	if errors.Is(err, store.ErrNoRows) {
 		return nil, parley.Errorf(parley.EFORBIDDEN, "The user is not an operator of the company.")
 	} else if err != nil {

@@ -82,6 +82,13 @@ func TestRoleChangeDisablesOperator(t *testing.T) {
 		if s := chatStatus(); s != "open" {
 			t.Fatalf("the chat the former operator held is %s, want open (queued)", s)
 		}
+		// The access token issued while they were an operator (it still
+		// says operator until it expires) no longer acts as one.
+		mustStatus(t, env.Do(t, "PATCH", chatPath, tn.OperatorToken, map[string]any{"status": "assigned"}), 403)
+		mustStatus(t, env.Do(t, "PATCH", opPath, tn.OperatorToken, map[string]any{"status": "online"}), 403)
+		if s := chatStatus(); s != "open" {
+			t.Fatalf("the former operator took the chat with an old token: %s", s)
+		}
 		mustStatus(t, env.Do(t, "PATCH", opPath, tn.Token, map[string]any{"status": "online"}), 409)
 		mustStatus(t, env.Do(t, "PATCH", opPath, tn.Token, map[string]any{"status": "busy"}), 409)
 		if s, _ := operator(); s != "offline" {

@@ -3,7 +3,7 @@
 // its parameters, request body and responses, schemas expanded in place.
 // Plain DOM, no framework; all text goes in as text, never as HTML.
 import { el } from "./api.js";
-import { t as tx } from "./i18n.js";
+import { t as tx, onLang } from "./i18n.js";
 
 const METHODS = ["get", "post", "put", "patch", "delete"];
 
@@ -14,16 +14,20 @@ main().catch((err) => {
 async function main() {
   const index = await getJSON("/openapi/");
   const docs = await Promise.all(index.documents.map(async (d) => ({ ...d, doc: await getJSON(d.url) })));
-  const root = document.getElementById("docs");
-  const toc = document.getElementById("toc");
-  const fams = document.getElementById("families");
-  root.replaceChildren(...docs.map(renderFamily));
-  toc.replaceChildren(...docs.map(tocFamily));
-  fams.replaceChildren(...docs.map((d) => el("a", { href: "#" + d.name }, short(d))));
+  draw(docs);
   document.getElementById("filter").addEventListener("input", (e) => filter(e.target.value));
   window.addEventListener("hashchange", reveal);
+  // The reference's own words follow a language switch; the documents
+  // (English, as the APIs speak) are not read again.
+  onLang(() => { draw(docs); filter(document.getElementById("filter").value); });
   reveal();
   document.body.dataset.ready = "true";
+}
+
+function draw(docs) {
+  document.getElementById("docs").replaceChildren(...docs.map(renderFamily));
+  document.getElementById("toc").replaceChildren(...docs.map(tocFamily));
+  document.getElementById("families").replaceChildren(...docs.map((d) => el("a", { href: "#" + d.name }, short(d))));
 }
 
 async function getJSON(url) {

@@ -583,7 +583,7 @@ export default {
  "charts.part_of": "{part} of {whole} {explain}",
  "charts.no_data": "no data",
  "chatrep.day_title": "{date}: {chats} chats, {abandoned} abandoned",
- "chatrep.summary": "Chats: {chats} from {from} to {to} ({tz}); abandoned: {abandoned}; first response median {median}; CSAT {csat} from ratings: {ratings}.",
+ "chatrep.summary": "{chats} chats from {from} to {to} ({tz}); {abandoned} abandoned; first response median {median}; ",
  "upload.column_n": "Column {n}",
  "upload.imported": "{ok} of {total} rows imported, {failed} failed.",
  "upload.ignore": "— ignore —",
@@ -649,5 +649,8 @@ export default {
  "menus.inactivity_never": "Chats of menu {name} are never closed for silence.",
  "menus.inactivity_reset": "Menu {name} follows the server's default for silence.",
  "stats.any": "any",
- "upload.statistics": "statistics"
+ "upload.statistics": "statistics",
+ "chatrep.summary_one": "{chats} chat from {from} to {to} ({tz}); {abandoned} abandoned; first response median {median}; ",
+ "chatrep.summary_csat": "CSAT {csat} from {ratings} ratings.",
+ "chatrep.summary_csat_one": "CSAT {csat} from {ratings} rating."
 };

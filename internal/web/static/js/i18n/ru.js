@@ -583,7 +583,7 @@ export default {
  "charts.part_of": "{part} из {whole}: {explain}",
  "charts.no_data": "нет данных",
  "chatrep.day_title": "{date}: чатов {chats}, брошенных {abandoned}",
- "chatrep.summary": "Чатов: {chats} с {from} по {to} ({tz}); брошенных: {abandoned}; медиана первого ответа {median}; CSAT {csat}, оценок: {ratings}.",
+ "chatrep.summary": "Чатов: {chats} с {from} по {to} ({tz}); брошенных: {abandoned}; медиана первого ответа {median}; ",
  "upload.column_n": "Столбец {n}",
  "upload.imported": "Импортировано строк: {ok} из {total}, с ошибками: {failed}.",
  "upload.ignore": "— пропустить —",
@@ -649,5 +649,8 @@ export default {
  "menus.inactivity_never": "Чаты меню {name} не закрываются из-за молчания.",
  "menus.inactivity_reset": "Меню {name} следует настройке сервера для молчания.",
  "stats.any": "любой",
- "upload.statistics": "статистика"
+ "upload.statistics": "статистика",
+ "chatrep.summary_one": "Чатов: {chats} с {from} по {to} ({tz}); брошенных: {abandoned}; медиана первого ответа {median}; ",
+ "chatrep.summary_csat": "CSAT {csat}, оценок: {ratings}.",
+ "chatrep.summary_csat_one": "CSAT {csat}, оценок: {ratings}."
 };

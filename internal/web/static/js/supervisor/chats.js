@@ -95,7 +95,8 @@ export async function render(main, ctx) {
     const t = rep.totals;
     out.replaceChildren(
       el("p", { id: "chats-summary", role: "status" },
-        tx("chatrep.summary", { chats: t.chats, from: form.from.value, to: form.to.value, tz: rep.tz, abandoned: t.abandoned, median: dur(t.first_response_seconds.p50) || "—", csat: t.csat.avg ?? "—", ratings: t.csat.count })),
+        tx(t.chats === 1 ? "chatrep.summary_one" : "chatrep.summary", { chats: t.chats, from: form.from.value, to: form.to.value, tz: rep.tz, abandoned: t.abandoned, median: dur(t.first_response_seconds.p50) || "—" }) +
+        tx(t.csat.count === 1 ? "chatrep.summary_csat_one" : "chatrep.summary_csat", { csat: t.csat.avg ?? "—", ratings: t.csat.count })),
       table(COLS.map((c) => ({ key: c.key, label: c.label, num: c.num, render: c.time ? (r) => dur(r[c.key]) : (r) => r[c.key] ?? "" })),
         rows, { caption: tx("chatrep.chat_report"), empty: tx("chatrep.no_chats_in_this_window") }));
     chart.replaceChildren(el("figcaption", {}, el("h3", {}, tx("chatrep.chats_per_day2"))), dayBars(rep.days),
