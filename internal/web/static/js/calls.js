@@ -243,6 +243,15 @@ async function answer(id, err, buttons) {
   }
 }
 
+// pickCodec reads the codec the caller's audio arrives in; the stats know
+// it only once packets have come, which may be just after "connected".
+function pickCodec(pc) {
+  codecOf(pc).then((c) => {
+    if (c) probe.codec = c;
+    else if (active && active.pc === pc && pc.connectionState === "connected") setTimeout(() => pickCodec(pc), 200);
+  });
+}
+
 function start(t, pc, mic, remote) {
   active = { t, pc, mic, meter: null, timer: null, since: Date.parse(t.accepted_at || "") || Date.now() };
   probe.state = "talking";
@@ -250,7 +259,7 @@ function start(t, pc, mic, remote) {
   probe.codec = "";
   pc.onconnectionstatechange = () => {
     probe.connection = pc.connectionState;
-    if (pc.connectionState === "connected") codecOf(pc).then((c) => { probe.codec = c; });
+    if (pc.connectionState === "connected") pickCodec(pc);
     if (active && active.pc === pc && pc.connectionState === "failed") $("incall-error").textContent = tx("calls.the_audio_connection_failed_hang");
   };
   remote.then((stream) => {
@@ -362,7 +371,7 @@ function bindBar() {
     $("call-keys").setAttribute("aria-expanded", String(open));
   });
   $("keypad").replaceChildren(..."123456789*0#".split("").map((d) =>
-    el("button", { type: "button", "data-digit": d, "aria-label": tx("calls.tone") + (d === "*" ? "star" : d === "#" ? "hash" : d), onclick: () => act("/dtmf", { digits: d }) }, d)));
+    el("button", { type: "button", "data-digit": d, "aria-label": tx("calls.tone") + (d === "*" ? tx("calls.star") : d === "#" ? tx("calls.hash") : d), onclick: () => act("/dtmf", { digits: d }) }, d)));
   $("wrapup-add").addEventListener("click", () => addRow("", ""));
   $("wrapup-skip").addEventListener("click", closeWrapup);
   $("wrapup").addEventListener("submit", saveWrapup);

@@ -652,5 +652,7 @@ export default {
  "upload.statistics": "statistics",
  "chatrep.summary_one": "{chats} chat from {from} to {to} ({tz}); {abandoned} abandoned; first response median {median}; ",
  "chatrep.summary_csat": "CSAT {csat} from {ratings} ratings.",
- "chatrep.summary_csat_one": "CSAT {csat} from {ratings} rating."
+ "chatrep.summary_csat_one": "CSAT {csat} from {ratings} rating.",
+ "calls.star": "star",
+ "calls.hash": "hash"
 };

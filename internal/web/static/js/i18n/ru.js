@@ -652,5 +652,7 @@ export default {
  "upload.statistics": "статистика",
  "chatrep.summary_one": "Чатов: {chats} с {from} по {to} ({tz}); брошенных: {abandoned}; медиана первого ответа {median}; ",
  "chatrep.summary_csat": "CSAT {csat}, оценок: {ratings}.",
- "chatrep.summary_csat_one": "CSAT {csat}, оценок: {ratings}."
+ "chatrep.summary_csat_one": "CSAT {csat}, оценок: {ratings}.",
+ "calls.star": "звёздочка",
+ "calls.hash": "решётка"
 };
