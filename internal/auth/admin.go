@@ -34,7 +34,7 @@ func (s *UserService) ListUsers(ctx context.Context, companyID int64) ([]UserLis
 		err = r.Scan(&u.ID, &u.UUID, &u.CompanyID, &u.Login, &u.Role, &u.OperatorID, &u.CompanyUUID, &u.CompanyName)
 		return u, err
 	}, `SELECT u.id, u.uuid, u.company_id, u.login, u.role, o.id, c.uuid, c.name
-		FROM users u JOIN companies c ON c.id = u.company_id LEFT JOIN operators o ON o.user_id = u.id AND o.company_id = u.company_id
+		FROM users u JOIN companies c ON c.id = u.company_id LEFT JOIN operators o ON o.user_id = u.id AND o.company_id = u.company_id AND o.disabled_at IS NULL
 		WHERE ? = 0 OR u.company_id = ? ORDER BY u.company_id, u.login`, companyID, companyID)
 	if users == nil && err == nil {
 		users = []UserListing{}
@@ -49,7 +49,7 @@ func (s *UserService) UserByLogin(ctx context.Context, login string) (*User, err
 	}
 	u := &User{}
 	err := s.DB.Reader().QueryRow(ctx, `SELECT u.id, u.uuid, u.company_id, u.login, u.role, o.id
-		FROM users u LEFT JOIN operators o ON o.user_id = u.id AND o.company_id = u.company_id WHERE u.login = ?`, login).
+		FROM users u LEFT JOIN operators o ON o.user_id = u.id AND o.company_id = u.company_id AND o.disabled_at IS NULL WHERE u.login = ?`, login).
 		Scan(&u.ID, &u.UUID, &u.CompanyID, &u.Login, &u.Role, &u.OperatorID)
 	if errors.Is(err, store.ErrNoRows) {
 		return nil, parley.Errorf(parley.ENOTFOUND, "User %q not found.", parley.Clip(login))

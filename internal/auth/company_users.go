@@ -60,7 +60,7 @@ func (s *UserService) ListCompanyUsers(ctx context.Context) ([]CompanyUser, erro
 		u.CreatedAt = time.UnixMilli(created).UTC()
 		return u, err
 	}, `SELECT u.id, u.uuid, u.company_id, u.login, u.role, o.id, u.created_at
-		FROM users u LEFT JOIN operators o ON o.user_id = u.id AND o.company_id = u.company_id
+		FROM users u LEFT JOIN operators o ON o.user_id = u.id AND o.company_id = u.company_id AND o.disabled_at IS NULL
 		WHERE u.company_id = ? ORDER BY u.login LIMIT 1000`, cid)
 	if users == nil && err == nil {
 		users = []CompanyUser{}
@@ -80,7 +80,7 @@ func (s *UserService) CreateCompanyUser(ctx context.Context, login, password, ro
 func companyUser(ctx context.Context, q store.Querier, cid, id int64) (*User, error) {
 	u := &User{}
 	err := q.QueryRow(ctx, `SELECT u.id, u.uuid, u.company_id, u.login, u.role, o.id
-		FROM users u LEFT JOIN operators o ON o.user_id = u.id AND o.company_id = u.company_id
+		FROM users u LEFT JOIN operators o ON o.user_id = u.id AND o.company_id = u.company_id AND o.disabled_at IS NULL
 		WHERE u.id = ? AND u.company_id = ?`, id, cid).
 		Scan(&u.ID, &u.UUID, &u.CompanyID, &u.Login, &u.Role, &u.OperatorID)
 	if errors.Is(err, store.ErrNoRows) {
@@ -91,9 +91,14 @@ func companyUser(ctx context.Context, q store.Querier, cid, id int64) (*User, er
 
 // SetCompanyUserRole changes the role of a user of the caller's company
 // and revokes the user's refresh tokens, so the new role holds from the
-// next access token on. A user who becomes an operator gets an operator
-// row (or gets back the one they had). Callers may not change their own
-// role: an admin demoting themself by mistake would lock the company out.
+// next access token on. The user's operator row follows the role
+// (syncOperator): a user who becomes an operator gets one (or gets back
+// the one they had); a user who stops being one has theirs disabled, in
+// the same transaction, so no chat is routed to someone without a
+// console: it goes offline and stays so, and the chats assigned to it go
+// back to the queue for the other operators (they are not closed: the
+// customer is still there). Callers may not change their own role: an
+// admin demoting themself by mistake would lock the company out.
 func (s *UserService) SetCompanyUserRole(ctx context.Context, id int64, role string) (*User, error) {
 	cid, err := s.staffOn(ctx, id)
 	if err != nil {
@@ -105,11 +110,10 @@ func (s *UserService) SetCompanyUserRole(ctx context.Context, id int64, role str
 	if c, _ := parley.CallerFrom(ctx); c.UserID == id {
 		return nil, parley.Errorf(parley.EFORBIDDEN, "You cannot change your own role; ask another admin.")
 	}
-	if role == parley.RoleOperator && s.Operators == nil {
-		return nil, errors.New("auth: no operator service to make operator users with")
-	}
 	var u *User
+	after := func() {}
 	err = s.DB.Write(ctx, func(q store.Querier) error {
+		after = func() {}
 		if u, err = companyUser(ctx, q, cid, id); err != nil {
 			return err
 		}
@@ -123,18 +127,13 @@ func (s *UserService) SetCompanyUserRole(ctx context.Context, id int64, role str
 			return err
 		}
 		u.Role = role
-		if role == parley.RoleOperator && u.OperatorID == nil {
-			opID, err := s.Operators.CreateUserOperator(ctx, q, cid, id, u.Login, s.now())
-			if err != nil {
-				return err
-			}
-			u.OperatorID = &opID
-		}
-		return nil
+		after, err = s.syncOperator(ctx, q, u, s.now())
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	after()
 	return u, nil
 }
 

@@ -48,11 +48,47 @@ func (s *UserService) hashes() *HashGate {
 	return s.Hashes
 }
 
-// Operators creates the operator row of an operator user in the
-// transaction q that creates the user, at that transaction's time now.
-// *chat.Service is one.
+// Operators keeps the operator rows of users in step with their roles, in
+// the transaction q that creates the user or changes its role, at that
+// transaction's time now. *chat.Service is one.
 type Operators interface {
-	CreateUserOperator(ctx context.Context, q store.Querier, companyID, userID int64, name string, now time.Time) (int64, error)
+	// EnableUserOperator gives an operator user its row (a new one, or
+	// the one it had, enabled again).
+	EnableUserOperator(ctx context.Context, q store.Querier, companyID, userID int64, name string, now time.Time) (int64, error)
+	// DisableUserOperator takes the row of a user who is no longer an
+	// operator out of routing (offline and kept so; its open chats back
+	// to the queue); published runs after q commits.
+	DisableUserOperator(ctx context.Context, q store.Querier, companyID, userID int64, now time.Time) (published func(), err error)
+}
+
+// syncOperator makes u's operator row follow u.Role, in the transaction q
+// that creates u or changes its role: an operator has an enabled row, any
+// other role none that routes. It is the one place users get or lose
+// their operator rows. after runs once q has committed.
+func (s *UserService) syncOperator(ctx context.Context, q store.Querier, u *User, now time.Time) (after func(), err error) {
+	after = func() {}
+	if u.Role == parley.RoleOperator {
+		if s.Operators == nil {
+			return nil, errors.New("auth: no operator service to make operator users with")
+		}
+		opID, err := s.Operators.EnableUserOperator(ctx, q, u.CompanyID, u.ID, u.Login, now)
+		if err != nil {
+			return nil, err
+		}
+		u.OperatorID = &opID
+		return after, nil
+	}
+	if u.OperatorID == nil {
+		return after, nil
+	}
+	if s.Operators == nil {
+		return nil, errors.New("auth: no operator service to take the operator role away with")
+	}
+	if after, err = s.Operators.DisableUserOperator(ctx, q, u.CompanyID, u.ID, now); err != nil {
+		return nil, err
+	}
+	u.OperatorID = nil
+	return after, nil
 }
 
 func (s *UserService) now() time.Time {
@@ -75,7 +111,7 @@ func (s *UserService) CreateUser(ctx context.Context, companyID int64, login, pa
 		return nil, parley.FieldError("role", "must be admin, api or operator")
 	}
 	if role == parley.RoleOperator && s.Operators == nil {
-		return nil, errors.New("auth: no operator service to create operator users with")
+		return nil, errors.New("auth: no operator service to make operator users with")
 	}
 	hash, err := s.hashes().HashPassword(ctx, password)
 	if err != nil {
@@ -91,15 +127,9 @@ func (s *UserService) CreateUser(ctx context.Context, companyID int64, login, pa
 		} else if err != nil {
 			return err
 		}
-		if role != parley.RoleOperator {
-			return nil
-		}
-		opID, err := s.Operators.CreateUserOperator(ctx, q, companyID, u.ID, login, now)
-		if err != nil {
-			return err
-		}
-		u.OperatorID = &opID
-		return nil
+		// A new user has no row to disable: nothing runs after the commit.
+		_, err = s.syncOperator(ctx, q, u, now)
+		return err
 	})
 	if err != nil {
 		return nil, err

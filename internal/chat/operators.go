@@ -34,19 +34,24 @@ type Operator struct {
 	Load      int // chats assigned now
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Disabled: the operator's user no longer has the operator role; the
+	// operator stays offline until it has it again.
+	Disabled bool
 }
 
 // MaxCapacity bounds the chats one operator may hold at once.
 const MaxCapacity = 100
 
-const operatorColumns = `id, user_id, name, first_name, avatar, status, capacity, load, created_at, updated_at`
+const operatorColumns = `id, user_id, name, first_name, avatar, status, capacity, load, created_at, updated_at, disabled_at`
 
 func scanOperator(s store.Scanner) (*Operator, error) {
 	o := &Operator{}
 	var created, updated int64
-	if err := s.Scan(&o.ID, &o.UserID, &o.Name, &o.FirstName, &o.Avatar, &o.Status, &o.Capacity, &o.Load, &created, &updated); err != nil {
+	var disabled *int64
+	if err := s.Scan(&o.ID, &o.UserID, &o.Name, &o.FirstName, &o.Avatar, &o.Status, &o.Capacity, &o.Load, &created, &updated, &disabled); err != nil {
 		return nil, err
 	}
+	o.Disabled = disabled != nil
 	o.CreatedAt, o.UpdatedAt = ms(created), ms(updated)
 	return o, nil
 }
@@ -95,15 +100,59 @@ func (s *Service) CreateOperator(ctx context.Context, name, status string) (*Ope
 	return getOperator(ctx, s.DB.Reader(), cid, id)
 }
 
-// CreateUserOperator gives an operator user of a company its operator row,
-// offline, named after the login, in the transaction q that creates the
-// user (internal/auth calls it; the user and the operator exist together
-// or not at all). now is that transaction's time.
-func (s *Service) CreateUserOperator(ctx context.Context, q store.Querier, companyID, userID int64, name string, now time.Time) (int64, error) {
+// EnableUserOperator gives an operator user of a company its operator row,
+// in the transaction q that creates the user or gives it the operator role
+// (internal/auth calls it; the user and its operator change together or
+// not at all): the row the user had before, enabled again, or a new one
+// named after the login. Either way it is offline: the operator goes
+// online themself. now is q's time.
+func (s *Service) EnableUserOperator(ctx context.Context, q store.Querier, companyID, userID int64, name string, now time.Time) (int64, error) {
 	var id int64
-	err := q.QueryRow(ctx, `INSERT INTO operators (company_id, user_id, name, status, created_at, updated_at)
+	err := q.QueryRow(ctx, `SELECT id FROM operators WHERE user_id = ? AND company_id = ?`, userID, companyID).Scan(&id)
+	if err == nil {
+		_, err = q.Exec(ctx, `UPDATE operators SET disabled_at = NULL, updated_at = ? WHERE id = ? AND company_id = ? AND disabled_at IS NOT NULL`,
+			now.UnixMilli(), id, companyID)
+		return id, err
+	}
+	if !errors.Is(err, store.ErrNoRows) {
+		return 0, err
+	}
+	err = q.QueryRow(ctx, `INSERT INTO operators (company_id, user_id, name, status, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, companyID, userID, name, OperatorOffline, now.UnixMilli(), now.UnixMilli()).Scan(&id)
 	return id, err
+}
+
+// DisableUserOperator disables the operator row of a user who loses the
+// operator role, in the transaction q that changes the role: the row goes
+// offline and stays so (UpdateOperator refuses to put it online) until
+// EnableUserOperator, the chats assigned to it go back to the queue for
+// the other operators, and calls ringing for it move on, as when an
+// operator goes offline. The row itself stays: chats, notes and reports
+// point at it. published sends the change's events; call it once q has
+// committed (never when it rolled back).
+func (s *Service) DisableUserOperator(ctx context.Context, q store.Querier, companyID, userID int64, now time.Time) (published func(), err error) {
+	var id int64
+	err = q.QueryRow(ctx, `SELECT id FROM operators WHERE user_id = ? AND company_id = ?`, userID, companyID).Scan(&id)
+	if errors.Is(err, store.ErrNoRows) {
+		return func() {}, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if err := lockOperator(ctx, q, companyID, id); err != nil {
+		return nil, err
+	}
+	t := &tx{Querier: q, cid: companyID, now: now.Truncate(time.Millisecond), timeout: s.Timeout}
+	if _, err := t.Exec(ctx, `UPDATE operators SET status = ?, disabled_at = COALESCE(disabled_at, ?), updated_at = ? WHERE id = ? AND company_id = ?`,
+		OperatorOffline, t.nowMS(), t.nowMS(), id, companyID); err != nil {
+		return nil, err
+	}
+	if err := t.unringOperator(ctx, id); err != nil {
+		return nil, err
+	}
+	if err := t.requeueOperator(ctx, id); err != nil {
+		return nil, err
+	}
+	return func() { s.publish(t.events) }, nil
 }
 
 func getOperator(ctx context.Context, q store.Querier, cid, id int64) (*Operator, error) {
@@ -213,6 +262,9 @@ func (s *Service) UpdateOperator(ctx context.Context, id int64, u OperatorUpdate
 		if u.Name != nil {
 			o.Name = *u.Name
 		}
+		if o.Disabled && u.Status != nil && *u.Status != OperatorOffline {
+			return parley.Errorf(parley.ECONFLICT, "%s no longer has the operator role: give their user the role again to put them online.", o.Name)
+		}
 		was := o.Status
 		if u.Status != nil {
 			o.Status = *u.Status
@@ -252,7 +304,10 @@ func callerOperator(ctx context.Context, q store.Querier, cid int64) (*int64, er
 		return nil, nil
 	}
 	var id int64
-	err := q.QueryRow(ctx, `SELECT id FROM operators WHERE user_id = ? AND company_id = ?`, c.UserID, cid).Scan(&id)
+	// A disabled row (its user lost the operator role) is no one's: an
+	// access token issued before the change still says operator, and must
+	// not act as one.
+	err := q.QueryRow(ctx, `SELECT id FROM operators WHERE user_id = ? AND company_id = ? AND disabled_at IS NULL`, c.UserID, cid).Scan(&id)
 	if errors.Is(err, store.ErrNoRows) {
 		return nil, parley.Errorf(parley.EFORBIDDEN, "The user is not an operator of the company.")
 	} else if err != nil {

@@ -70,17 +70,22 @@ func (s *Service) write(ctx context.Context, cid int64, fn func(t *tx) error) er
 	if err != nil {
 		return err
 	}
+	s.publish(t.events)
+	return nil
+}
+
+// publish sends the events of a committed transaction.
+func (s *Service) publish(evs []events.Event) {
 	if s.Bus != nil {
-		for _, ev := range t.events {
+		for _, ev := range evs {
 			s.Bus.Publish(ev)
 		}
 	}
 	if s.OnChange != nil {
-		for _, ev := range t.events {
+		for _, ev := range evs {
 			s.OnChange(ev)
 		}
 	}
-	return nil
 }
 
 // errRaced marks a transaction that lost a race with another writer after

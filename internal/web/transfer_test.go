@@ -236,6 +236,8 @@ func TestCallTransferToBrowser(t *testing.T) {
 				}
 			}
 			answer(t, ctx)
+			// The codec is known once the caller's packets arrive.
+			cWait(t, ctx, "the codec", `window.parleyCall.codec !== ""`)
 			if codec := cEval[string](t, ctx, `window.parleyCall.codec`); !strings.EqualFold(codec, "audio/PCMU") {
 				t.Errorf("the browser receives %q, want audio/PCMU end to end", codec)
 			}

@@ -50,6 +50,16 @@ func usersContract(t *testing.T, rec *apitest.Recorder, tok, opTok string) {
 		{"POST", path + "/password", opTok, map[string]any{}, 403},
 		{"POST", "/v1/users/999999/password", tok, map[string]any{}, 404},
 	})
+	// Nina is an operator now; moved to api, her operator stays offline.
+	var nina userOut
+	decode(t, rec, call{"PATCH", path, tok, map[string]any{"role": "operator"}, 200}, &nina)
+	if nina.OperatorID == nil {
+		t.Fatalf("an operator user without an operator: %+v", nina)
+	}
+	run(t, rec, []call{
+		{"PATCH", path, tok, map[string]any{"role": "api"}, 200},
+		{"PATCH", fmt.Sprintf("/v1/operators/%d", *nina.OperatorID), tok, map[string]any{"status": "online"}, 409},
+	})
 }
 
 // TestManageUsers: an admin of one company lists, creates, re-roles and

@@ -3,26 +3,31 @@
 // its parameters, request body and responses, schemas expanded in place.
 // Plain DOM, no framework; all text goes in as text, never as HTML.
 import { el } from "./api.js";
+import { t as tx, onLang } from "./i18n.js";
 
 const METHODS = ["get", "post", "put", "patch", "delete"];
 
 main().catch((err) => {
-  document.getElementById("loading").replaceChildren(el("span", { class: "error", role: "alert" }, "Could not load the API documents: " + err.message));
+  document.getElementById("loading").replaceChildren(el("span", { class: "error", role: "alert" }, tx("apidocs.could_not_load_the_api") + err.message));
 });
 
 async function main() {
   const index = await getJSON("/openapi/");
   const docs = await Promise.all(index.documents.map(async (d) => ({ ...d, doc: await getJSON(d.url) })));
-  const root = document.getElementById("docs");
-  const toc = document.getElementById("toc");
-  const fams = document.getElementById("families");
-  root.replaceChildren(...docs.map(renderFamily));
-  toc.replaceChildren(...docs.map(tocFamily));
-  fams.replaceChildren(...docs.map((d) => el("a", { href: "#" + d.name }, short(d))));
+  draw(docs);
   document.getElementById("filter").addEventListener("input", (e) => filter(e.target.value));
   window.addEventListener("hashchange", reveal);
+  // The reference's own words follow a language switch; the documents
+  // (English, as the APIs speak) are not read again.
+  onLang(() => { draw(docs); filter(document.getElementById("filter").value); });
   reveal();
   document.body.dataset.ready = "true";
+}
+
+function draw(docs) {
+  document.getElementById("docs").replaceChildren(...docs.map(renderFamily));
+  document.getElementById("toc").replaceChildren(...docs.map(tocFamily));
+  document.getElementById("families").replaceChildren(...docs.map((d) => el("a", { href: "#" + d.name }, short(d))));
 }
 
 async function getJSON(url) {
@@ -61,7 +66,7 @@ function tocFamily(fam) {
 function groupByTag(doc) {
   const byTag = new Map((doc.tags || []).map((t) => [t.name, []]));
   for (const o of operations(doc)) {
-    const tag = (o.op.tags && o.op.tags[0]) || "Other";
+    const tag = (o.op.tags && o.op.tags[0]) || tx("apidocs.other");
     if (!byTag.has(tag)) byTag.set(tag, []);
     byTag.get(tag).push(o);
   }
@@ -74,10 +79,10 @@ function renderFamily(fam) {
   const schemes = Object.entries((doc.components && doc.components.securitySchemes) || {});
   return el("section", { class: "family", id: fam.name, "aria-labelledby": fam.name + "-h" },
     el("h2", { id: fam.name + "-h" }, doc.info.title, " ", el("span", { class: "muted small" }, "v" + doc.info.version)),
-    el("p", { class: "meta" }, "Mounted at ", el("code", {}, fam.prefix), " · OpenAPI ", doc.openapi, " · ",
+    el("p", { class: "meta" }, tx("apidocs.mounted_at"), el("code", {}, fam.prefix), " · OpenAPI ", doc.openapi, " · ",
       el("a", { href: fam.url }, fam.url.replace(/^\/openapi\//, ""))),
     para(doc.info.description),
-    schemes.length ? el("div", { class: "auth" }, el("h3", {}, "Authentication"),
+    schemes.length ? el("div", { class: "auth" }, el("h3", {}, tx("apidocs.authentication")),
       el("ul", {}, schemes.map(([name, s]) => el("li", {}, el("code", {}, name), ": ", s.type === "http" ? "HTTP " + s.scheme + (s.bearerFormat ? " (" + s.bearerFormat + ")" : "") : s.type,
         s.description ? " — " + s.description : "")))) : null,
     [...groupByTag(doc)].map(([tag, ops]) => el("section", { class: "tag", "aria-label": tag },
@@ -103,19 +108,19 @@ function renderOperation(fam, o) {
     el("div", { class: "op-body" },
       para(op.description),
       el("p", { class: "small muted" }, "operationId ", el("code", {}, op.operationId || "—"), " · ",
-        security && security.length ? "auth: " + security.map((s) => Object.keys(s).join(" + ") || "none").join(" or ") : "no credentials"),
-      params.length ? el("div", { class: "block" }, el("h4", {}, "Parameters"), paramTable(doc, params)) : null,
+        security && security.length ? tx("apidocs.auth", { schemes: security.map((s) => Object.keys(s).join(" + ") || tx("apidocs.none")).join(tx("apidocs.or")) }) : tx("apidocs.no_credentials")),
+      params.length ? el("div", { class: "block" }, el("h4", {}, tx("apidocs.parameters")), paramTable(doc, params)) : null,
       op.requestBody ? requestBody(doc, resolve(doc, op.requestBody)) : null,
-      el("div", { class: "block" }, el("h4", {}, "Responses"),
+      el("div", { class: "block" }, el("h4", {}, tx("apidocs.responses")),
         Object.entries(op.responses || {}).map(([status, r]) => response(doc, status, resolve(doc, r))))));
   return open;
 }
 
 function paramTable(doc, params) {
   return el("table", { class: "params" },
-    el("thead", {}, el("tr", {}, ["Name", "In", "Type", "Description"].map((h) => el("th", { scope: "col" }, h)))),
+    el("thead", {}, el("tr", {}, [tx("apidocs.name"), tx("apidocs.in"), tx("apidocs.type"), tx("apidocs.description")].map((h) => el("th", { scope: "col" }, h)))),
     el("tbody", {}, params.map((p) => el("tr", {},
-      el("td", {}, el("code", {}, p.name), p.required ? el("span", { class: "req", title: "required" }, " *") : null),
+      el("td", {}, el("code", {}, p.name), p.required ? el("span", { class: "req", title: tx("apidocs.required") }, " *") : null),
       el("td", {}, p.in),
       el("td", {}, p.schema ? typeLine(doc, p.schema) : ""),
       el("td", {}, p.description || "")))));
@@ -123,7 +128,7 @@ function paramTable(doc, params) {
 
 function requestBody(doc, body) {
   return el("div", { class: "block" },
-    el("h4", {}, "Request body", body.required ? el("span", { class: "req" }, " (required)") : el("span", { class: "muted" }, " (optional)")),
+    el("h4", {}, tx("apidocs.request_body"), body.required ? el("span", { class: "req" }, " (required)") : el("span", { class: "muted" }, " (optional)")),
     para(body.description),
     Object.entries(body.content || {}).map(([type, mt]) => el("div", { class: "media" },
       el("p", { class: "small muted" }, type), mt.schema ? schemaTree(doc, mt.schema, new Set()) : null)));
@@ -134,9 +139,9 @@ function response(doc, status, r) {
   const content = Object.entries(r.content || {});
   return el("details", { class: "resp s" + status[0] },
     el("summary", {}, el("span", { class: "status" }, status), " ", r.description || ""),
-    headers.length ? el("p", { class: "small" }, "Headers: ", headers.map(([n, h], i) => [i ? ", " : "", el("code", { title: h.description || "" }, n)]).flat()) : null,
+    headers.length ? el("p", { class: "small" }, tx("apidocs.headers"), headers.map(([n, h], i) => [i ? ", " : "", el("code", { title: h.description || "" }, n)]).flat()) : null,
     content.length ? content.map(([type, mt]) => el("div", { class: "media" },
-      el("p", { class: "small muted" }, type), mt.schema ? schemaTree(doc, mt.schema, new Set()) : null)) : el("p", { class: "small muted" }, "No body."));
+      el("p", { class: "small muted" }, type), mt.schema ? schemaTree(doc, mt.schema, new Set()) : null)) : el("p", { class: "small muted" }, tx("apidocs.no_body")));
 }
 
 // resolve follows a local $ref ("#/components/...").
@@ -146,7 +151,7 @@ function resolve(doc, x) {
     const parts = x.$ref.replace(/^#\//, "").split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
     let v = doc;
     for (const p of parts) v = v && v[p];
-    if (!v) return { description: "Unresolved " + x.$ref };
+    if (!v) return { description: tx("apidocs.unresolved") + x.$ref };
     x = v;
   }
   return x;
@@ -195,7 +200,7 @@ function constraints(s) {
 function schemaTree(doc, s, seen) {
   const name = refName(s);
   if (name) {
-    if (seen.has(name)) return el("p", { class: "small" }, el("span", { class: "type" }, name), " (see above)");
+    if (seen.has(name)) return el("p", { class: "small" }, el("span", { class: "type" }, name), tx("apidocs.see_above"));
     const next = new Set(seen).add(name);
     return el("div", { class: "schema", "data-schema": name }, el("p", { class: "schema-name" }, name), schemaTree(doc, resolve(doc, s), next));
   }
@@ -203,7 +208,7 @@ function schemaTree(doc, s, seen) {
   if (s.description) parts.push(el("p", { class: "desc small" }, s.description));
   const alts = s.oneOf || s.anyOf;
   if (alts) {
-    parts.push(el("p", { class: "small muted" }, s.oneOf ? "One of:" : "Any of:"));
+    parts.push(el("p", { class: "small muted" }, s.oneOf ? tx("apidocs.one_of") : tx("apidocs.any_of")));
     parts.push(el("ol", { class: "alts" }, alts.map((a) => el("li", {}, isEmpty(a) ? "anything" : (a.type === "null" ? "null" : schemaTree(doc, a, seen))))));
     return el("div", { class: "schema" }, parts);
   }
@@ -211,21 +216,21 @@ function schemaTree(doc, s, seen) {
   if (types.includes("object") && (s.properties || s.additionalProperties !== undefined)) {
     const req = new Set(s.required || []);
     const props = Object.entries(s.properties || {});
-    if (types.includes("null")) parts.push(el("p", { class: "small muted" }, "An object, or null."));
+    if (types.includes("null")) parts.push(el("p", { class: "small muted" }, tx("apidocs.an_object_or_null")));
     if (props.length) {
       parts.push(el("ul", { class: "props" }, props.map(([pn, ps]) => {
         const r = resolve(doc, ps);
         const nested = needsTree(doc, ps) ? schemaTree(doc, itemsOf(ps), seen) : null;
         return el("li", {},
-          el("code", { class: "prop" }, pn), req.has(pn) ? el("span", { class: "req", title: "required" }, " *") : null, " ",
+          el("code", { class: "prop" }, pn), req.has(pn) ? el("span", { class: "req", title: tx("apidocs.required") }, " *") : null, " ",
           typeLine(doc, ps), " ", constraints(r),
           r.description && !refName(ps) ? el("span", { class: "pdesc" }, " — " + r.description) : null,
           nested);
       })));
     }
-    if (s.additionalProperties === false) parts.push(el("p", { class: "small muted" }, "No other properties."));
+    if (s.additionalProperties === false) parts.push(el("p", { class: "small muted" }, tx("apidocs.no_other_properties")));
     else if (s.additionalProperties && typeof s.additionalProperties === "object") {
-      parts.push(el("p", { class: "small muted" }, props.length ? "Other properties: " : "Keys map to: ", typeLine(doc, s.additionalProperties)));
+      parts.push(el("p", { class: "small muted" }, props.length ? tx("apidocs.other_properties") : tx("apidocs.keys_map_to"), typeLine(doc, s.additionalProperties)));
       if (needsTree(doc, s.additionalProperties)) parts.push(schemaTree(doc, itemsOf(s.additionalProperties), seen));
     }
   } else if (types.includes("array")) {

@@ -1,3 +1,4 @@
+import { t as tx } from "./i18n.js";
 // The pages' one way to reach Parley: its public APIs with the access
 // token of the logged-in user, kept in sessionStorage (per tab; never in a
 // cookie, so no other site can use it). A 401 refreshes the pair once.
@@ -16,7 +17,7 @@ export function logout() { sessionStorage.removeItem(KEY); location.href = "/log
 export async function login(user, password) {
   const res = await fetch("/api/v2/ext/auth", { method: "POST", headers: { Authorization: "Basic " + btoa(unescape(encodeURIComponent(user + ":" + password))) } });
   const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new ApiError(res.status, body.message || "Login failed (" + res.status + ")", body);
+  if (!res.ok) throw new ApiError(res.status, body.message || tx("api.login_failed") + res.status + ")", body);
   save({ token: body.token, refresh: body.refresh_token, login: user, role: roleOf(body.token) });
   return session();
 }
@@ -60,7 +61,7 @@ export async function call(method, path, body, retried) {
   }
   const res = await fetch(path, { method, headers, body: payload });
   if (res.status === 401 && !retried && await refresh()) return call(method, path, body, true);
-  if (res.status === 401) { logout(); throw new ApiError(401, "Your session ended; log in again."); }
+  if (res.status === 401) { logout(); throw new ApiError(401, tx("api.your_session_ended_log_in")); }
   const text = await res.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }

@@ -11,6 +11,7 @@
 import { call, el, fmtTime, ApiError } from "./api.js";
 import { fmtClock } from "./ui.js";
 import { preferPCMU, offer, Meter, codecOf } from "./rtc.js";
+import { t as tx } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const base = (id) => "/v1/call-transfers/" + id;
@@ -55,12 +56,12 @@ export function onTransfer(t) {
     const fresh = !offers.has(t.id);
     offers.set(t.id, t);
     render();
-    if (fresh) page.notify("Incoming call from " + (t.phone || "an unknown number") + ".");
+    if (fresh) page.notify(tx("calls.incoming_call_from") + (t.phone || tx("calls.an_unknown_number")) + ".");
     return;
   }
   if (offers.delete(t.id)) {
     render();
-    page.notify(t.state === "ended" ? "The caller hung up before anyone answered." : "The call went to another operator.");
+    page.notify(t.state === "ended" ? tx("calls.the_caller_hung_up_before") : tx("calls.the_call_went_to_another"));
   }
 }
 
@@ -75,7 +76,7 @@ export async function reload() {
     offers.clear();
     for (const t of res.items || []) {
       if (mine(t)) {
-        if (!before.has(t.id)) page.notify("Incoming call from " + (t.phone || "an unknown number") + ".");
+        if (!before.has(t.id)) page.notify(tx("calls.incoming_call_from") + (t.phone || tx("calls.an_unknown_number")) + ".");
         offers.set(t.id, t);
       }
       else if (active && active.t.id === t.id) update(t);
@@ -86,7 +87,7 @@ export async function reload() {
       const t = await call("GET", base(active.t.id)).catch(() => null);
       if (t) update(t);
     }
-    if ([...before].some((id) => !offers.has(id))) page.notify("The call went to another operator or has ended.");
+    if ([...before].some((id) => !offers.has(id))) page.notify(tx("calls.the_call_went_to_another2"));
     render();
   } catch (x) { if (!(x instanceof ApiError) || x.status !== 401) console.warn(x); }
 }
@@ -155,19 +156,20 @@ function entities(title, obj) {
     el("dl", { class: "kvlist" }, pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, typeof v === "object" ? JSON.stringify(v) : String(v))])));
 }
 
-const WHO = { agent: "Virtual agent", callee: "Caller", operator: "Operator" };
+// WHO is a function: its words follow a language switch.
+const WHO = () => ({ agent: tx("calls.virtual_agent"), callee: tx("calls.caller"), operator: tx("calls.operator") });
 
 function transcript(turns) {
-  if (!turns || !turns.length) return el("p", { class: "muted small" }, "Nothing was said yet.");
-  return el("div", { class: "messages transcript", tabindex: 0, "aria-label": "What was said so far" },
+  if (!turns || !turns.length) return el("p", { class: "muted small" }, tx("calls.nothing_was_said_yet"));
+  return el("div", { class: "messages transcript", tabindex: 0, "aria-label": tx("calls.what_was_said_so_far") },
     turns.map((x) => el("div", { class: "msg" + (x.who === "callee" ? "" : " mine") },
-      el("span", { class: "who" }, (WHO[x.who] || x.who) + (x.at ? " · " + fmtClock(x.at) : "")), x.text || "")));
+      el("span", { class: "who" }, (WHO()[x.who] || x.who) + (x.at ? " · " + fmtClock(x.at) : "")), x.text || "")));
 }
 
 function card(t) {
   const err = el("p", { class: "error", role: "alert" });
-  const accept = el("button", { type: "button", class: "accept", "data-action": "accept" }, "Answer");
-  const decline = el("button", { type: "button", class: "decline", "data-action": "decline" }, "Decline");
+  const accept = el("button", { type: "button", class: "accept", "data-action": "accept" }, tx("calls.answer"));
+  const decline = el("button", { type: "button", class: "decline", "data-action": "decline" }, tx("calls.decline"));
   accept.addEventListener("click", () => answer(t.id, err, [accept, decline]));
   decline.addEventListener("click", async () => {
     accept.disabled = decline.disabled = true;
@@ -175,31 +177,31 @@ function card(t) {
       await call("POST", base(t.id) + "/decline", {});
       offers.delete(t.id);
       render();
-      page.notify("You declined the call; it goes to another operator.");
+      page.notify(tx("calls.you_declined_the_call_it"));
     } catch (x) { err.textContent = x.message; accept.disabled = decline.disabled = false; }
   });
   const id = "offer-" + t.id;
   return el("article", { class: "offer panel", "data-transfer": t.id, "aria-labelledby": id + "-h" },
     el("div", { class: "offer-head" },
-      el("h2", { id: id + "-h" }, "Incoming call"),
-      el("span", { class: "badge busy ringing" }, "Ringing")),
-    el("p", { class: "phone" }, t.phone || "Unknown number"),
+      el("h2", { id: id + "-h" }, tx("calls.incoming_call")),
+      el("span", { class: "badge busy ringing" }, tx("calls.ringing"))),
+    el("p", { class: "phone" }, t.phone || tx("calls.unknown_number")),
     el("dl", { class: "kvlist" },
-      el("dt", {}, "From the virtual agent"), el("dd", {}, t.agent_name || "—"),
-      t.reason ? [el("dt", {}, "Why"), el("dd", {}, t.reason)] : null,
-      el("dt", {}, "Waiting since"), el("dd", {}, fmtTime(t.created_at))),
+      el("dt", {}, tx("calls.from_the_virtual_agent")), el("dd", {}, t.agent_name || "—"),
+      t.reason ? [el("dt", {}, tx("calls.why")), el("dd", {}, t.reason)] : null,
+      el("dt", {}, tx("calls.waiting_since")), el("dd", {}, fmtTime(t.created_at))),
     el("div", { class: "offer-actions" }, accept, decline),
-    ringer.blocked() ? el("p", { class: "muted small sound-hint" }, "No ring sound? Click anywhere on the page once to allow it.") : null,
+    ringer.blocked() ? el("p", { class: "muted small sound-hint" }, tx("calls.no_ring_sound_click_anywhere")) : null,
     err,
-    el("div", { class: "entities" }, entities("What we knew before the call", t.initial_entities), entities("What the virtual agent found out", t.output_entities)),
-    el("h4", {}, "Conversation so far"),
+    el("div", { class: "entities" }, entities(tx("calls.what_we_knew_before_the"), t.initial_entities), entities(tx("calls.what_the_virtual_agent_found"), t.output_entities)),
+    el("h4", {}, tx("calls.conversation_so_far")),
     transcript(t.transcript));
 }
 
 // ---- answering ----
 
 async function answer(id, err, buttons) {
-  if (active) { err.textContent = "Finish your current call first."; return; }
+  if (active) { err.textContent = tx("calls.finish_your_current_call_first"); return; }
   buttons.forEach((b) => { b.disabled = true; });
   err.textContent = "";
   ringer.stop();
@@ -210,7 +212,7 @@ async function answer(id, err, buttons) {
     try {
       mic = await navigator.mediaDevices.getUserMedia({ audio: true });
     } catch (x) {
-      throw new Error("The browser did not give us the microphone (" + (x.message || x.name) + "). Allow it and try again.");
+      throw new Error(tx("calls.the_browser_did_not_give") + (x.message || x.name) + tx("calls.allow_it_and_try_again"));
     }
     pc = new RTCPeerConnection();
     const track = mic.getAudioTracks()[0];
@@ -222,7 +224,7 @@ async function answer(id, err, buttons) {
     offers.delete(id);
     accepting = null;
     start(res.transfer, pc, mic, remote);
-    page.notify("You are on the call with " + (res.transfer.phone || "the caller") + ".");
+    page.notify(tx("calls.you_are_on_the_call") + (res.transfer.phone || tx("calls.the_caller")) + ".");
     if (early && early.state === "ended") finish(early);
     early = null;
   } catch (x) {
@@ -232,13 +234,22 @@ async function answer(id, err, buttons) {
     probe.state = "idle";
     if (x instanceof ApiError && (x.status === 409 || x.status === 404)) {
       offers.delete(id);
-      page.notify("This call was taken by another operator or has ended.");
+      page.notify(tx("calls.this_call_was_taken_by"));
     } else {
       err.textContent = x.message;
       buttons.forEach((b) => { b.disabled = false; });
     }
     render();
   }
+}
+
+// pickCodec reads the codec the caller's audio arrives in; the stats know
+// it only once packets have come, which may be just after "connected".
+function pickCodec(pc) {
+  codecOf(pc).then((c) => {
+    if (c) probe.codec = c;
+    else if (active && active.pc === pc && pc.connectionState === "connected") setTimeout(() => pickCodec(pc), 200);
+  });
 }
 
 function start(t, pc, mic, remote) {
@@ -248,8 +259,8 @@ function start(t, pc, mic, remote) {
   probe.codec = "";
   pc.onconnectionstatechange = () => {
     probe.connection = pc.connectionState;
-    if (pc.connectionState === "connected") codecOf(pc).then((c) => { probe.codec = c; });
-    if (active && active.pc === pc && pc.connectionState === "failed") $("incall-error").textContent = "The audio connection failed. Hang up and ask the caller to call again.";
+    if (pc.connectionState === "connected") pickCodec(pc);
+    if (active && active.pc === pc && pc.connectionState === "failed") $("incall-error").textContent = tx("calls.the_audio_connection_failed_hang");
   };
   remote.then((stream) => {
     if (!active || active.pc !== pc) return;
@@ -273,25 +284,26 @@ function tick() {
   $("incall-timer").textContent = Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
 }
 
-const STATE = { talking: "Talking", held: "On hold", ringing: "Connecting…", waiting: "Connecting…", ended: "Ended" };
+// STATE is a function: its words follow a language switch.
+const STATE = () => ({ talking: tx("calls.talking"), held: tx("calls.on_hold"), ringing: tx("calls.connecting"), waiting: tx("calls.connecting"), ended: tx("calls.ended") });
 
 function showCall(t) {
   active.t = t;
-  $("incall-title").textContent = "On a call with " + (t.phone || "the caller");
-  $("incall-state").textContent = STATE[t.state] || t.state;
+  $("incall-title").textContent = tx("calls.on_a_call_with") + (t.phone || tx("calls.the_caller"));
+  $("incall-state").textContent = STATE()[t.state] || t.state;
   $("incall-state").className = "badge " + (t.held ? "busy" : "online");
   const open = !!document.querySelector("#incall-info details[open]");
   $("incall-info").replaceChildren(
-    el("span", {}, "From ", t.agent_name || "the virtual agent"),
-    el("span", { class: "level", role: "img", "aria-label": "Caller's voice level" }, el("b", { id: "incall-level" })),
+    el("span", {}, tx("calls.from"), t.agent_name || tx("calls.the_virtual_agent")),
+    el("span", { class: "level", role: "img", "aria-label": tx("calls.caller_s_voice_level") }, el("b", { id: "incall-level" })),
     el("details", { open },
-      el("summary", {}, "Call details"),
-      el("div", { class: "entities" }, entities("What we knew before the call", t.initial_entities), entities("What the virtual agent found out", t.output_entities)),
+      el("summary", {}, tx("calls.call_details")),
+      el("div", { class: "entities" }, entities(tx("calls.what_we_knew_before_the"), t.initial_entities), entities(tx("calls.what_the_virtual_agent_found"), t.output_entities)),
       transcript(t.transcript)));
   const muted = !!t.muted, held = !!t.held;
-  $("call-mute").textContent = muted ? "Unmute" : "Mute";
+  $("call-mute").textContent = muted ? tx("calls.unmute") : tx("calls.mute");
   $("call-mute").setAttribute("aria-pressed", String(muted));
-  $("call-hold").textContent = held ? "Resume" : "Hold";
+  $("call-hold").textContent = held ? tx("calls.resume") : tx("calls.hold");
   $("call-hold").setAttribute("aria-pressed", String(held));
   if (active.mic) active.mic.getAudioTracks().forEach((tr) => { tr.enabled = !muted && !held; });
   probe.muted = muted; probe.held = held;
@@ -309,7 +321,7 @@ function orphan(t) {
   probe.state = "talking"; probe.transferId = t.id;
   $("incall").hidden = false;
   showCall(t);
-  $("incall-error").textContent = "This page was reloaded and lost the call's audio. Hang up to end the call.";
+  $("incall-error").textContent = tx("calls.this_page_was_reloaded_and");
 }
 
 // finish ends the call on this page and opens the results form.
@@ -329,7 +341,7 @@ function finish(t, why) {
   probe.state = "ended";
   // A talked call's result stays "accepted"; who ended it is known here
   // when this page hung up, else from the result when the server says.
-  const who = why || (t.result === "callee_hangup" ? "The caller hung up." : t.result === "operator_hangup" ? "You hung up." : "The call ended.");
+  const who = why || (t.result === "callee_hangup" ? tx("calls.the_caller_hung_up") : t.result === "operator_hangup" ? tx("calls.you_hung_up") : tx("calls.the_call_ended"));
   page.notify(who);
   openWrapup(t, who);
   render();
@@ -348,8 +360,8 @@ function bindBar() {
   $("call-hangup").addEventListener("click", async () => {
     if (!active) return;
     const t = active.t;
-    try { finish(await call("POST", base(t.id) + "/hangup", {}), "You hung up."); } catch (x) {
-      if (x instanceof ApiError && x.status === 409) finish({ ...t, state: "ended" }, "The call had already ended."); // already over
+    try { finish(await call("POST", base(t.id) + "/hangup", {}), tx("calls.you_hung_up")); } catch (x) {
+      if (x instanceof ApiError && x.status === 409) finish({ ...t, state: "ended" }, tx("calls.the_call_had_already_ended")); // already over
       else $("incall-error").textContent = x.message;
     }
   });
@@ -359,7 +371,7 @@ function bindBar() {
     $("call-keys").setAttribute("aria-expanded", String(open));
   });
   $("keypad").replaceChildren(..."123456789*0#".split("").map((d) =>
-    el("button", { type: "button", "data-digit": d, "aria-label": "Tone " + (d === "*" ? "star" : d === "#" ? "hash" : d), onclick: () => act("/dtmf", { digits: d }) }, d)));
+    el("button", { type: "button", "data-digit": d, "aria-label": tx("calls.tone") + (d === "*" ? tx("calls.star") : d === "#" ? tx("calls.hash") : d), onclick: () => act("/dtmf", { digits: d }) }, d)));
   $("wrapup-add").addEventListener("click", () => addRow("", ""));
   $("wrapup-skip").addEventListener("click", closeWrapup);
   $("wrapup").addEventListener("submit", saveWrapup);
@@ -369,15 +381,15 @@ function bindBar() {
 
 function addRow(k, v) {
   const row = el("div", { class: "kvrow" },
-    el("label", {}, "Name", el("input", { name: "key", value: k, maxlength: 100 })),
-    el("label", {}, "Value", el("input", { name: "value", value: v, maxlength: 1000 })));
-  row.append(el("button", { type: "button", class: "danger", "aria-label": "Remove this result", onclick: () => row.remove() }, "Remove"));
+    el("label", {}, tx("calls.name"), el("input", { name: "key", value: k, maxlength: 100 })),
+    el("label", {}, tx("calls.value"), el("input", { name: "value", value: v, maxlength: 1000 })));
+  row.append(el("button", { type: "button", class: "danger", "aria-label": tx("calls.remove_this_result"), onclick: () => row.remove() }, tx("calls.remove")));
   $("wrapup-rows").append(row);
 }
 
 function openWrapup(t, why) {
   wrap = t;
-  $("wrapup-info").textContent = why + " Call with " + (t.phone || "the caller") + (t.talk_seconds ? ", " + Math.round(t.talk_seconds) + " s talked." : ".");
+  $("wrapup-info").textContent = why + tx("calls.call_with") + (t.phone || tx("calls.the_caller")) + (t.talk_seconds ? tx("calls.talked", { s: Math.round(t.talk_seconds) }) : ".");
   $("wrapup-rows").replaceChildren();
   const d = t.disposition || {};
   const out = { ...(t.output_entities || {}), ...(d.output_entities || {}) };
@@ -405,7 +417,7 @@ async function saveWrapup(e) {
   }
   try {
     await call("POST", base(wrap.id) + "/disposition", { output_entities: out, note: $("wrapup-note").value });
-    page.notify("The call's results are saved.");
+    page.notify(tx("calls.the_call_s_results_are"));
     closeWrapup();
   } catch (x) { $("wrapup-error").textContent = x.message; }
 }

@@ -4,6 +4,7 @@
 // customer's rating. Read from GET /v1/chats/{id} and kept live by the
 // stream's events for the open chat.
 import { call, el } from "./api.js";
+import { t as tx } from "./i18n.js";
 
 let shown = 0; // the chat whose signs are shown
 let gen = 0;
@@ -19,7 +20,7 @@ function box() {
 
 function ago(iso) {
   const m = Math.max(0, Math.floor((Date.now() - new Date(iso).getTime()) / 60000));
-  return m < 1 ? "less than a minute" : m === 1 ? "1 minute" : m + " minutes";
+  return m < 1 ? tx("chatinfo.less_than_a_minute") : tx("chatinfo.minutes", { n: m });
 }
 
 function time(iso) { return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); }
@@ -28,12 +29,12 @@ function render(c) {
   const parts = [];
   if (c.customer_inactive_since) {
     parts.push(el("span", { class: "inactive", "data-since": c.customer_inactive_since },
-      "Customer inactive since " + time(c.customer_inactive_since) + " (" + ago(c.customer_inactive_since) + ")"));
+      tx("chatinfo.customer_inactive_since") + time(c.customer_inactive_since) + " (" + ago(c.customer_inactive_since) + ")"));
     if (c.inactive_close_time) parts.push(" · closes at " + time(c.inactive_close_time) + " without an answer");
   }
   if (c.rating) {
     parts.push(el("span", { class: "rating", "data-rating": c.rating.rating },
-      "Customer rating: " + "★".repeat(c.rating.rating) + "☆".repeat(5 - c.rating.rating) + " " + c.rating.rating + "/5"),
+      tx("chatinfo.customer_rating") + "★".repeat(c.rating.rating) + "☆".repeat(5 - c.rating.rating) + " " + c.rating.rating + "/5"),
     c.rating.comment ? " — “" + c.rating.comment + "”" : "");
   }
   box().replaceChildren(...parts);

@@ -26,8 +26,6 @@ const state = {
   typingAt: 0,
 };
 
-const STATUS = { open: "queued", queued: "queued", assigned: "assigned", closed: "finished", finished: "finished",
-  va_assigned: "virtual agent", dismissed: "dismissed", timed_out: "timed out" };
 
 function notify(text) { $("notify").textContent = text; }
 
@@ -313,6 +311,11 @@ function onState(s) {
 onLang(() => {
   if (document.body.dataset.stream) $("conn").textContent = document.body.dataset.stream === "online" ? t("console.live") : t("console.reconnecting");
   if (state.current) $("chat-title").textContent = t("console.chat_n", { id: state.current });
+  // The lists, the open chat and the calls panel render their words when
+  // drawn: draw them again.
+  loadLists().catch(() => {});
+  if (state.current) { loadMessages(); loadChat().catch(() => {}); }
+  calls.reload();
 });
 
 const stream = new Stream({ token: () => (session() || {}).token, all: true, onEvent, onState,

@@ -9,6 +9,9 @@ export const catalogues = { en, ru };
 const KEY = "parley.lang";
 
 function initial() {
+  // The widget's frame is told the host page's language (widget-loader.js).
+  const asked = new URLSearchParams(location.search).get("lang");
+  if (asked && catalogues[asked]) return asked;
   const saved = localStorage.getItem(KEY);
   if (saved && catalogues[saved]) return saved;
   const nav = (navigator.languages && navigator.languages[0]) || navigator.language || "en";

@@ -6,13 +6,15 @@
 // with a per-operator mute. console.js owns the open chat and the stream;
 // it hands this module a few hooks (setupInbox).
 import { call, el, fmtTime } from "./api.js";
+import { t as tx } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 let hooks = null;        // from console.js: openChat(id), current(), me(), notify(text)
 let canned = [];         // the open chat's canned responses, with text filled in
 let readTimer = null;
 
-const WHO = { client: "Customer", operator: "Operator", virtual_agent: "Virtual agent", system: "System" };
+// WHO is a function: its words follow a language switch.
+const WHO = () => ({ client: tx("inbox.customer"), operator: tx("inbox.operator"), virtual_agent: tx("inbox.virtual_agent"), system: tx("inbox.system") });
 
 // ---- list items ----
 
@@ -28,14 +30,14 @@ function waited(iso) {
 // itemBody is the inside of a list item's button.
 export function itemBody(c, isNew) {
   const last = c.last_message;
-  const preview = last ? (last.type === "text" || last.type === "transcript" ? last.content : "[" + last.type + "]") : "No messages yet";
+  const preview = last ? (last.type === "text" || last.type === "transcript" ? last.content : "[" + last.type + "]") : tx("inbox.no_messages_yet");
   return [
     el("span", { class: "item-head" },
-      el("span", { class: "client" }, c.client_name || "Chat #" + c.chat_id),
+      el("span", { class: "client" }, c.client_name || tx("inbox.chat") + c.chat_id),
       c.unread > 0 ? el("span", { class: "badge unread-n", title: c.unread + " unread" }, String(c.unread)) : null,
       isNew ? el("span", { class: "visually-hidden" }, " • new") : null),
-    el("span", { class: "muted small preview" }, last ? (WHO[last.sender_type] || last.sender_type) + ": " + preview : preview),
-    el("span", { class: "muted small" }, "Chat #" + c.chat_id,
+    el("span", { class: "muted small preview" }, last ? (WHO()[last.sender_type] || last.sender_type) + ": " + preview : preview),
+    el("span", { class: "muted small" }, tx("inbox.chat") + c.chat_id,
       c.waiting_since ? el("span", { class: "waiting", "data-since": c.waiting_since }, " · waiting " + waited(c.waiting_since)) : null,
       c.customer_inactive_since ? el("span", { class: "quiet", "data-since": c.customer_inactive_since }, " · customer inactive " + waited(c.customer_inactive_since)) : null,
       c.labels && c.labels.length ? " · " + c.labels.join(", ") : null),
@@ -62,49 +64,49 @@ function build() {
   const nav = document.querySelector("nav.lists");
   nav.prepend(
     el("form", { id: "search", class: "search", role: "search", onsubmit: (e) => { e.preventDefault(); search(); } },
-      el("label", { for: "search-q", class: "visually-hidden" }, "Search messages"),
-      el("input", { id: "search-q", type: "search", placeholder: "Search messages (Alt+K)", maxlength: "500" }),
-      el("button", { type: "submit" }, "Search")),
-    el("ul", { id: "search-results", class: "chatlist", "aria-label": "Search results", hidden: true }),
-    el("label", { class: "row small" }, "Label ", el("input", { id: "label-filter", type: "text", size: "10", placeholder: "any",
-      onchange: () => hooks.reload() })));
+      el("label", { for: "search-q", class: "visually-hidden", "data-i18n": "inbox.search_messages" }, tx("inbox.search_messages")),
+      el("input", { id: "search-q", type: "search", placeholder: tx("inbox.search_messages_alt_k"), maxlength: "500", "data-i18n-attr": "placeholder:inbox.search_messages_alt_k" }),
+      el("button", { type: "submit", "data-i18n": "inbox.search" }, tx("inbox.search"))),
+    el("ul", { id: "search-results", class: "chatlist", "aria-label": tx("inbox.search_results"), hidden: true, "data-i18n-attr": "aria-label:inbox.search_results" }),
+    el("label", { class: "row small" }, tx("inbox.label"), el("input", { id: "label-filter", type: "text", size: "10", placeholder: tx("inbox.any"),
+      onchange: () => hooks.reload(), "data-i18n-attr": "placeholder:inbox.any" })));
   nav.append(
-    el("h2", { id: "closed-h" }, "Closed ", el("button", { type: "button", id: "closed-load", class: "small", onclick: loadClosed }, "Show")),
+    el("h2", { id: "closed-h" }, tx("inbox.closed"), el("button", { type: "button", id: "closed-load", class: "small", onclick: loadClosed, "data-i18n": "inbox.show" }, tx("inbox.show"))),
     el("ul", { id: "closed", class: "chatlist", "aria-labelledby": "closed-h" }));
 
   const actions = document.querySelector("#chat-body .actions");
-  actions.append(el("button", { id: "transfer", type: "button", onclick: openTransfer }, "Transfer…"));
+  actions.append(el("button", { id: "transfer", type: "button", onclick: openTransfer, "data-i18n": "inbox.transfer" }, tx("inbox.transfer")));
   document.querySelector("header.bar #presence").closest("label").after(
-    el("span", { id: "presence-timer", class: "muted small", title: "Time in this presence" }),
-    el("button", { id: "mute", type: "button", "aria-pressed": "false", onclick: toggleMute }, "Mute"),
-    el("button", { id: "notify-perm", type: "button", onclick: askPermission, hidden: !("Notification" in window) || Notification.permission !== "default" }, "Enable notifications"));
+    el("span", { id: "presence-timer", class: "muted small", title: tx("inbox.time_in_this_presence"), "data-i18n-attr": "title:inbox.time_in_this_presence" }),
+    el("button", { id: "mute", type: "button", "aria-pressed": "false", onclick: toggleMute, "data-i18n": "inbox.mute" }, tx("inbox.mute")),
+    el("button", { id: "notify-perm", type: "button", onclick: askPermission, hidden: !("Notification" in window) || Notification.permission !== "default", "data-i18n": "inbox.enable_notifications" }, tx("inbox.enable_notifications")));
 
   $("reply").append(el("p", { id: "canned-hint", class: "muted small", "aria-live": "polite" }));
   $("chat-body").append(
-    el("section", { id: "labels-box", class: "labels", "aria-label": "Labels" },
-      el("label", { for: "labels-input" }, "Labels "),
-      el("input", { id: "labels-input", type: "text", placeholder: "vip, billing", maxlength: "900" }),
-      el("button", { type: "button", id: "labels-save", onclick: saveLabels }, "Save labels")),
+    el("section", { id: "labels-box", class: "labels", "aria-label": tx("inbox.labels"), "data-i18n-attr": "aria-label:inbox.labels" },
+      el("label", { for: "labels-input", "data-i18n": "inbox.labels2" }, tx("inbox.labels2")),
+      el("input", { id: "labels-input", type: "text", placeholder: tx("inbox.labels_example"), maxlength: "900", "data-i18n-attr": "placeholder:inbox.labels_example" }),
+      el("button", { type: "button", id: "labels-save", onclick: saveLabels, "data-i18n": "inbox.save_labels" }, tx("inbox.save_labels"))),
     el("section", { id: "notes-box", class: "notes", "aria-labelledby": "notes-h" },
-      el("h3", { id: "notes-h" }, "Internal notes ", el("span", { class: "muted small" }, "(never shown to the customer)")),
+      el("h3", { id: "notes-h" }, tx("inbox.internal_notes"), el("span", { class: "muted small", "data-i18n": "inbox.never_shown_to_the_customer" }, tx("inbox.never_shown_to_the_customer"))),
       el("ul", { id: "notes", class: "notes-list" }),
       el("form", { id: "note-form", onsubmit: addNote },
-        el("label", { for: "note-text", class: "visually-hidden" }, "Note"),
-        el("textarea", { id: "note-text", rows: "2", maxlength: "10000", placeholder: "A note for colleagues" }),
-        el("button", { type: "submit" }, "Add note"))));
-  $("customer").append(el("h3", {}, "Past conversations"), el("ul", { id: "history", class: "chatlist" }));
+        el("label", { for: "note-text", class: "visually-hidden", "data-i18n": "inbox.note" }, tx("inbox.note")),
+        el("textarea", { id: "note-text", rows: "2", maxlength: "10000", placeholder: tx("inbox.note_placeholder"), "data-i18n-attr": "placeholder:inbox.note_placeholder" }),
+        el("button", { type: "submit", "data-i18n": "inbox.add_note" }, tx("inbox.add_note")))));
+  $("customer").append(el("h3", { "data-i18n": "inbox.past_conversations" }, tx("inbox.past_conversations")), el("ul", { id: "history", class: "chatlist" }));
 
   document.body.append(el("dialog", { id: "transfer-dialog", "aria-labelledby": "transfer-h" },
     el("form", { method: "dialog", id: "transfer-form", onsubmit: doTransfer },
-      el("h2", { id: "transfer-h" }, "Transfer the chat"),
-      el("label", { for: "transfer-to" }, "To operator"),
+      el("h2", { id: "transfer-h", "data-i18n": "inbox.transfer_the_chat" }, tx("inbox.transfer_the_chat")),
+      el("label", { for: "transfer-to", "data-i18n": "inbox.to_operator" }, tx("inbox.to_operator")),
       el("select", { id: "transfer-to", required: true }),
-      el("label", { for: "transfer-note" }, "Note for them"),
+      el("label", { for: "transfer-note", "data-i18n": "inbox.note_for_them" }, tx("inbox.note_for_them")),
       el("textarea", { id: "transfer-note", rows: "3", maxlength: "10000" }),
       el("p", { id: "transfer-error", class: "error", role: "alert" }),
       el("div", { class: "row" },
-        el("button", { type: "submit", class: "primary" }, "Transfer"),
-        el("button", { type: "button", onclick: () => $("transfer-dialog").close() }, "Cancel")))));
+        el("button", { type: "submit", class: "primary", "data-i18n": "inbox.transfer2" }, tx("inbox.transfer2")),
+        el("button", { type: "button", onclick: () => $("transfer-dialog").close(), "data-i18n": "inbox.cancel" }, tx("inbox.cancel"))))));
 
   $("reply-text").addEventListener("keydown", expandCanned);
   $("reply-text").addEventListener("input", hintCanned);
@@ -117,7 +119,7 @@ function hitItem(m) {
   return el("li", {}, el("button", { type: "button", "data-chat": m.chat_id, "data-message": m.message_id, onclick: () => hooks.openChat(m.chat_id) },
     el("span", { class: "client" }, m.client_name, " · ", m.chat_status),
     el("span", { class: "small" }, m.content),
-    el("span", { class: "muted small" }, "Chat #" + m.chat_id + " · " + fmtTime(m.sent_time))));
+    el("span", { class: "muted small" }, tx("inbox.chat") + m.chat_id + " · " + fmtTime(m.sent_time))));
 }
 
 async function search() {
@@ -127,7 +129,7 @@ async function search() {
   try {
     const res = await call("GET", "/v1/messages/search?q=" + encodeURIComponent(q));
     ul.hidden = false;
-    ul.replaceChildren(...(res.messages.length ? res.messages.map(hitItem) : [el("li", { class: "muted small" }, "Nothing found.")]));
+    ul.replaceChildren(...(res.messages.length ? res.messages.map(hitItem) : [el("li", { class: "muted small" }, tx("inbox.nothing_found"))]));
   } catch (x) { ul.hidden = false; ul.replaceChildren(el("li", { class: "error" }, x.message)); }
 }
 
@@ -137,7 +139,7 @@ function chatItem(c) {
 
 async function loadClosed() {
   const res = await call("GET", "/v1/inbox?view=closed&limit=50");
-  $("closed").replaceChildren(...(res.chats.length ? res.chats.map(chatItem) : [el("li", { class: "muted small" }, "No closed chats.")]));
+  $("closed").replaceChildren(...(res.chats.length ? res.chats.map(chatItem) : [el("li", { class: "muted small" }, tx("inbox.no_closed_chats"))]));
 }
 
 // ---- the open chat ----
@@ -161,12 +163,12 @@ export async function opened(chat) {
   const mine = items.chats.find((c) => c.chat_id === id);
   $("labels-input").value = mine ? mine.labels.join(", ") : "";
   $("history").replaceChildren(...(items.chats.filter((c) => c.chat_id !== id).map(chatItem)));
-  if (!$("history").children.length) $("history").append(el("li", { class: "muted small" }, "None."));
+  if (!$("history").children.length) $("history").append(el("li", { class: "muted small" }, tx("inbox.none")));
 }
 
 function noteItem(n) {
   return el("li", { class: "note" + (n.kind === "transfer" ? " transfer" : ""), "data-note": n.note_id },
-    el("span", { class: "muted small" }, (n.kind === "transfer" ? "Transfer note" : "Note") + " · " + fmtTime(n.created_time)), " ", n.content);
+    el("span", { class: "muted small" }, (n.kind === "transfer" ? tx("inbox.transfer_note") : tx("inbox.note")) + " · " + fmtTime(n.created_time)), " ", n.content);
 }
 
 async function addNote(e) {
@@ -197,7 +199,7 @@ async function saveLabels() {
   try {
     const res = await call("PUT", "/v1/chats/" + hooks.current() + "/labels", { labels });
     $("labels-input").value = res.labels.join(", ");
-    hooks.notify("Labels saved.");
+    hooks.notify(tx("inbox.labels_saved"));
     hooks.reload();
   } catch (x) { hooks.notify(x.message); }
 }
@@ -229,7 +231,7 @@ async function doTransfer(e) {
     await call("POST", "/v1/chats/" + id + "/transfer", { operator_id: Number($("transfer-to").value), note: $("transfer-note").value.trim() });
     $("transfer-dialog").close();
     $("transfer-note").value = "";
-    hooks.notify("Chat #" + id + " was transferred.");
+    hooks.notify(tx("inbox.chat") + id + tx("inbox.was_transferred"));
     hooks.reload();
   } catch (x) { $("transfer-error").textContent = x.message; }
 }
@@ -284,7 +286,7 @@ function shortcuts(e) {
 
 function muteKey() { const me = hooks.me(); return "parley.mute." + (me ? me.operator_id : "0"); }
 function muted() { return localStorage.getItem(muteKey()) === "1"; }
-function showMute() { $("mute").setAttribute("aria-pressed", muted() ? "true" : "false"); $("mute").textContent = muted() ? "Unmute" : "Mute"; }
+function showMute() { $("mute").setAttribute("aria-pressed", muted() ? "true" : "false"); $("mute").textContent = muted() ? tx("inbox.unmute") : tx("inbox.mute"); }
 function toggleMute() { localStorage.setItem(muteKey(), muted() ? "0" : "1"); showMute(); }
 
 async function askPermission() {
@@ -327,16 +329,16 @@ export function onEvent(f) {
       if (f.chat_id === hooks.current()) reloadNotes().catch(() => {});
       break;
     case "chat.created":
-      if (f.data.status === "queued") alert("New chat waiting", "Chat #" + f.chat_id + " is in the queue.", f.chat_id);
+      if (f.data.status === "queued") alert(tx("inbox.new_chat_waiting"), tx("inbox.chat") + f.chat_id + tx("inbox.is_in_the_queue"), f.chat_id);
       break;
     case "chat.status":
-      if (f.data.status === "queued" && f.data.previous !== "queued") alert("New chat waiting", "Chat #" + f.chat_id + " is in the queue.", f.chat_id);
+      if (f.data.status === "queued" && f.data.previous !== "queued") alert(tx("inbox.new_chat_waiting"), tx("inbox.chat") + f.chat_id + tx("inbox.is_in_the_queue"), f.chat_id);
       if (f.data.status === "assigned" && me && f.data.operator_id === me.operator_id && f.data.previous_operator_id && f.data.previous_operator_id !== me.operator_id)
-        alert("Chat transferred to you", "Chat #" + f.chat_id + " is yours now.", f.chat_id);
+        alert(tx("inbox.chat_transferred_to_you"), tx("inbox.chat") + f.chat_id + tx("inbox.is_yours_now"), f.chat_id);
       break;
     case "message.created":
       if (f.data.sender_type === "end_user" && (f.chat_id !== hooks.current() || document.hidden))
-        alert("New message", f.data.content ? String(f.data.content).slice(0, 120) : "Chat #" + f.chat_id, f.chat_id);
+        alert(tx("inbox.new_message"), f.data.content ? String(f.data.content).slice(0, 120) : tx("inbox.chat") + f.chat_id, f.chat_id);
       break;
   }
 }

@@ -11,5 +11,8 @@
   var s = document.createElement("script");
   s.src = "/widget.js";
   s.setAttribute("data-project", project);
+  // ?lang= stands for the host page's language (the embed's data-lang).
+  var lang = new URLSearchParams(location.search).get("lang");
+  if (lang) s.setAttribute("data-lang", lang);
   document.head.appendChild(s);
 })();

@@ -12,13 +12,23 @@
   var origin = new URL(me.src, location.href).origin;
   var KEY = "parley.widget.open." + project;
 
+  // WORDS are the loader's strings from the pages' catalogues (js/i18n/*.js;
+  // TestI18nScripts keeps them equal): the loader runs on the company's
+  // page, outside Parley's modules, so it carries its two strings itself.
+  var WORDS = {"en": {"loader.open": "Chat with us", "loader.close": "Close chat"}, "ru": {"loader.open": "Напишите нам", "loader.close": "Закрыть чат"}};
+  // The language is the embed's data-lang, else the host page's, else the
+  // browser's; the widget in the frame is told the same.
+  var want = (me.getAttribute("data-lang") || document.documentElement.lang || navigator.language || "en").toLowerCase().slice(0, 2);
+  var lang = WORDS[want] ? want : "en";
+  function tx(key) { return WORDS[lang][key]; }
+
   function style(node, s) { for (var k in s) node.style[k] = s[k]; }
 
   function start() {
     var button = document.createElement("button");
     button.type = "button";
     button.id = "parley-launcher";
-    button.textContent = "Chat with us";
+    button.textContent = tx("loader.open");
     button.setAttribute("aria-expanded", "false");
     button.setAttribute("aria-controls", "parley-frame");
     style(button, { position: "fixed", right: "16px", bottom: "16px", zIndex: "2147483000", padding: "12px 18px",
@@ -37,8 +47,8 @@
       if (!frame) {
         frame = document.createElement("iframe");
         frame.id = "parley-frame";
-        frame.title = "Chat with us";
-        frame.src = origin + "/widget/?project=" + encodeURIComponent(project);
+        frame.title = tx("loader.open");
+        frame.src = origin + "/widget/?project=" + encodeURIComponent(project) + "&lang=" + lang;
         frame.setAttribute("allow", "clipboard-write");
         style(frame, { position: "fixed", zIndex: "2147483001", border: "1px solid #dde2e8", background: "#fff",
           boxShadow: "0 8px 30px rgba(0,0,0,.25)" });
@@ -47,7 +57,7 @@
       }
       frame.style.display = "block";
       button.setAttribute("aria-expanded", "true");
-      button.textContent = "Close chat";
+      button.textContent = tx("loader.close");
       place();
       if (focus) frame.focus();
       try { sessionStorage.setItem(KEY, "1"); } catch (e) {}
@@ -55,7 +65,7 @@
     function close() {
       if (frame) frame.style.display = "none";
       button.setAttribute("aria-expanded", "false");
-      button.textContent = "Chat with us";
+      button.textContent = tx("loader.open");
       place();
       button.focus();
       try { sessionStorage.removeItem(KEY); } catch (e) {}

@@ -8,6 +8,7 @@
 import { el } from "./api.js";
 import { Stream } from "./stream.js";
 import { showRating, hideRating } from "./widget-csat.js";
+import { t as tx } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const project = new URLSearchParams(location.search).get("project") || "";
@@ -41,7 +42,7 @@ async function startSession(text) {
     save(state.sess);
     return false;
   }
-  if (!res.ok) throw new Error((body.error && body.error.message) || "The chat could not start (" + res.status + ").");
+  if (!res.ok) throw new Error((body.error && body.error.message) || tx("widget.the_chat_could_not_start") + res.status + ").");
   state.sess = { visitor, chatId: body.chat_id, token: body.token, expires: Date.parse(body.expires_at) };
   save(state.sess);
   return true;
@@ -56,12 +57,12 @@ async function api(method, path, body, retried) {
   if (res.status === 401 && !retried) {
     const chatId = state.sess.chatId;
     await startSession();
-    if (state.sess.chatId !== chatId) { location.reload(); throw new Error("The chat has ended."); }
+    if (state.sess.chatId !== chatId) { location.reload(); throw new Error(tx("widget.the_chat_has_ended")); }
     return api(method, path, body, true);
   }
   if (res.status === 204) return null;
   const data = await res.json().catch(() => null);
-  if (!res.ok) throw new Error((data && data.error && data.error.message) || "Request failed (" + res.status + ").");
+  if (!res.ok) throw new Error((data && data.error && data.error.message) || tx("widget.request_failed") + res.status + ").");
   return data;
 }
 
@@ -87,7 +88,8 @@ async function fetchMessages() {
   } catch (x) { showError(x); }
 }
 
-const WHO = { virtual_agent: "Assistant", operator: "Agent", end_user: "You" };
+// WHO is a function: its words follow a language switch.
+const WHO = () => ({ virtual_agent: tx("widget.assistant"), operator: tx("widget.agent"), end_user: tx("widget.you") });
 
 function addNode(node, seq) {
   $("log").append(node);
@@ -98,9 +100,9 @@ function addNode(node, seq) {
 function addMessage(m) {
   if (state.shown.has(m.seq)) return;
   const mine = m.sender_type === "end_user";
-  const who = m.sender_type === "operator" && state.operator ? state.operator : WHO[m.sender_type] || m.sender_type;
+  const who = m.sender_type === "operator" && state.operator ? state.operator : WHO()[m.sender_type] || m.sender_type;
   let body = m.content;
-  if (m.type === "photo") body = el("img", { src: m.url, alt: mine ? "Your photo" : "Photo" });
+  if (m.type === "photo") body = el("img", { src: m.url, alt: mine ? tx("widget.your_photo") : tx("widget.photo") });
   else if (m.type === "video") body = el("video", { src: m.url, controls: true });
   addNode(el("div", { class: "msg from-" + m.sender_type + (mine ? " mine" : ""), "data-seq": m.seq },
     el("span", { class: "who" }, who), body), m.seq);
@@ -126,12 +128,12 @@ function joinedNote(text, floor) {
 async function loadChat(floor = state.lastSeq) {
   const c = await api("GET", "");
   const name = c.operator ? c.operator.name : null;
-  if (name && name !== state.operator) joinedNote(name + " joined the chat.", floor);
+  if (name && name !== state.operator) joinedNote(name + tx("widget.joined_the_chat"), floor);
   state.operator = name;
   state.status = c.status;
   const ended = ["finished", "dismissed", "timed_out"].includes(c.status);
-  setStatus(ended ? "The chat has ended. Thank you!" : c.status === "assigned" ? "You are chatting with " + name + "."
-    : c.status === "queued" ? "Waiting for an agent to join…" : "Our assistant is here to help.");
+  setStatus(ended ? tx("widget.the_chat_has_ended_thank") : c.status === "assigned" ? tx("widget.you_are_chatting_with") + name + "."
+    : c.status === "queued" ? tx("widget.waiting_for_an_agent_to") : tx("widget.our_assistant_is_here_to"));
   enable(!ended);
   $("restart").hidden = !ended;
   endButton().hidden = ended;
@@ -143,7 +145,7 @@ async function loadChat(floor = state.lastSeq) {
 function endButton() {
   let b = $("end");
   if (!b) {
-    b = el("button", { id: "end", type: "button", hidden: true }, "End chat");
+    b = el("button", { id: "end", type: "button", hidden: true }, tx("widget.end_chat"));
     b.addEventListener("click", async () => {
       showError();
       try { await api("POST", "/end"); await loadChat(); } catch (x) { showError(x); }
@@ -156,7 +158,7 @@ function endButton() {
 // idle is the widget before the first message: nothing to load, the
 // composer ready.
 function idle() {
-  setStatus("Write us a message: we will answer here.");
+  setStatus(tx("widget.write_us_a_message_we"));
   enable(true);
   $("restart").hidden = true;
   endButton().hidden = true;
@@ -179,7 +181,7 @@ function onEvent(f) {
   switch (f.event) {
     case "typing":
       if (f.data.sender_type === "operator") {
-        $("typing").textContent = (state.operator || "The agent") + " is typing…";
+        $("typing").textContent = (state.operator || tx("widget.the_agent")) + tx("widget.is_typing");
         clearTimeout(typingTimer);
         typingTimer = setTimeout(() => { $("typing").textContent = ""; }, 5000);
       }
@@ -252,7 +254,7 @@ $("photo").addEventListener("change", async (e) => {
     for (const [k, v] of Object.entries(form.fields)) fd.append(k, v);
     fd.append("file", file);
     const up = await fetch(form.url, { method: "POST", body: fd });
-    if (!up.ok) throw new Error("The photo was not sent (" + up.status + ").");
+    if (!up.ok) throw new Error(tx("widget.the_photo_was_not_sent") + up.status + ").");
     await api("POST", "/photos", { key: form.fields.key });
     await loadMessages();
   } catch (x) { showError(x); }
@@ -271,7 +273,7 @@ $("restart").addEventListener("click", () => {
 // ---- start ----
 
 async function main() {
-  if (!project) { setStatus("This widget needs a project."); return; }
+  if (!project) { setStatus(tx("widget.this_widget_needs_a_project")); return; }
   const s = load();
   try {
     if (s.chatId && s.token && s.expires - 60000 > Date.now()) state.sess = s;

@@ -5,16 +5,17 @@ import { t as tr } from "../i18n.js";
 import { confirmAction } from "../ui.js";
 import { EXT, q, panel, table, errorText, alertBox } from "./util.js";
 
-const DAYS = ["", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+// DAYS is a function: its words follow a language switch.
+const DAYS = () => (["", tr("agents.monday"), tr("agents.tuesday"), tr("agents.wednesday"), tr("agents.thursday"), tr("agents.friday"), tr("agents.saturday"), tr("agents.sunday")]);
 const EDITABLE = [
-  ["delay", "Delay between attempts (HH:MM)", "text"],
-  ["recall_count", "Recall count", "number"],
-  ["total_channel_limit", "Total channel limit", "number"],
-  ["routing_channel_limit", "Routing channel limit", "number"],
-  ["language", "Language", "text"],
+  ["delay", tr("agents.delay_between_attempts_hh_mm"), "text"],
+  ["recall_count", tr("agents.recall_count"), "number"],
+  ["total_channel_limit", tr("agents.total_channel_limit"), "number"],
+  ["routing_channel_limit", tr("agents.routing_channel_limit"), "number"],
+  ["language", tr("agents.language"), "text"],
   ["asr", "ASR", "text"],
   ["tts", "TTS", "text"],
-  ["flag", "Flag", "text"],
+  ["flag", tr("agents.flag"), "text"],
 ];
 const READONLY = ["name", "agent_uuid", "timezone", "trunk_name", "pool_name"];
 
@@ -25,10 +26,10 @@ export async function render(main, ctx) {
 
 function agentList(ctx) {
   const err = alertBox();
-  const form = el("form", { class: "toolbar", "aria-label": "New agent" },
-    el("label", {}, "Name", el("input", { name: "name", required: true, maxlength: 100 })),
-    el("label", {}, "Time zone", el("input", { name: "timezone", placeholder: "UTC" })),
-    el("button", { class: "primary", type: "submit" }, "Create agent"), err);
+  const form = el("form", { class: "toolbar", "aria-label": tr("agents.new_agent") },
+    el("label", {}, tr("agents.name"), el("input", { name: "name", required: true, maxlength: 100 })),
+    el("label", {}, tr("agents.time_zone"), el("input", { name: "timezone", placeholder: "UTC" })),
+    el("button", { class: "primary", type: "submit" }, tr("agents.create_agent")), err);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     err.textContent = "";
@@ -36,19 +37,19 @@ function agentList(ctx) {
       const a = await call("POST", EXT + "/company-agents", { name: form.name.value, timezone: form.timezone.value || undefined });
       ctx.agent = a.agent_uuid;
       await ctx.reloadAgents();
-      ctx.announce("Agent " + a.name + " created");
+      ctx.announce(tr("agents.agent") + a.name + " created");
       window.dispatchEvent(new HashChangeEvent("hashchange"));
     } catch (x) { err.textContent = errorText(x); }
   });
   const rows = ctx.agents.map((a) => ({ ...a }));
-  return panel("Agents",
+  return panel(tr("agents.agents"),
     table([
-      { key: "name", label: "Agent", render: (a) => a.agent_uuid === ctx.agent ? el("strong", {}, a.name, " (selected)") : a.name },
+      { key: "name", label: tr("agents.agent2"), render: (a) => a.agent_uuid === ctx.agent ? el("strong", {}, a.name, " (selected)") : a.name },
       { key: "agent_uuid", label: "UUID", render: (a) => el("code", { class: "small" }, a.agent_uuid) },
       { key: "pick", label: "", render: (a) => el("button", { type: "button", disabled: a.agent_uuid === ctx.agent, onclick: () => {
         ctx.agent = a.agent_uuid; document.getElementById("agent").value = a.agent_uuid; window.dispatchEvent(new HashChangeEvent("hashchange"));
-      } }, "Select") },
-    ], rows, { caption: "Agents", empty: "No agents yet." }),
+      } }, tr("agents.select")) },
+    ], rows, { caption: tr("agents.agents"), empty: tr("agents.no_agents_yet") }),
     form);
 }
 
@@ -75,11 +76,11 @@ async function detail(box, ctx) {
 function generalPanel(g, ctx) {
   const err = alertBox();
   const done = el("span", { class: "ok small", role: "status" });
-  const form = el("form", { "aria-label": "General settings" },
+  const form = el("form", { "aria-label": tr("agents.general_settings") },
     el("dl", { class: "form-grid small" }, READONLY.map((k) => el("div", {}, el("dt", { class: "muted" }, k.replace(/_/g, " ")), el("dd", {}, String(g[k] ?? ""))))),
     el("div", { class: "form-grid" }, EDITABLE.map(([k, label, type]) =>
       el("label", {}, label, el("input", { name: k, type, value: g[k] ?? "", min: type === "number" ? 0 : null })))),
-    el("p", { class: "row" }, el("button", { class: "primary", type: "submit" }, "Save settings"), done), err);
+    el("p", { class: "row" }, el("button", { class: "primary", type: "submit" }, tr("agents.save_settings")), done), err);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     err.textContent = ""; done.textContent = "";
@@ -87,39 +88,39 @@ function generalPanel(g, ctx) {
     for (const [k, , type] of EDITABLE) body[k] = type === "number" ? Number(form[k].value) : form[k].value;
     try {
       await call("PUT", EXT + "/agent-settings/general" + q({ agent_uuid: ctx.agent }), body);
-      done.textContent = "Saved.";
-      ctx.announce("Settings saved");
+      done.textContent = tr("agents.saved");
+      ctx.announce(tr("agents.settings_saved"));
     } catch (x) { err.textContent = errorText(x); }
   });
-  return panel("General settings — " + g.name, form);
+  return panel(tr("agents.general_settings2") + g.name, form);
 }
 
 function slotsPanel(slots, ctx, refresh) {
   const err = alertBox();
-  const form = el("form", { class: "toolbar", "aria-label": "New time slot" },
-    el("label", {}, "Day", el("select", { name: "day" }, DAYS.slice(1).map((d, i) => el("option", { value: i + 1 }, d)))),
-    el("label", {}, "From", el("input", { name: "not_before", type: "time", value: "09:00", required: true })),
-    el("label", {}, "To", el("input", { name: "not_after", type: "time", value: "18:00", required: true })),
-    el("button", { type: "submit" }, "Add slot"), err);
+  const form = el("form", { class: "toolbar", "aria-label": tr("agents.new_time_slot") },
+    el("label", {}, tr("agents.day"), el("select", { name: "day" }, DAYS().slice(1).map((d, i) => el("option", { value: i + 1 }, d)))),
+    el("label", {}, tr("agents.from"), el("input", { name: "not_before", type: "time", value: "09:00", required: true })),
+    el("label", {}, tr("agents.to"), el("input", { name: "not_after", type: "time", value: "18:00", required: true })),
+    el("button", { type: "submit" }, tr("agents.add_slot")), err);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     try {
       await call("POST", EXT + "/agent-settings/time-slot" + q({ agent_uuid: ctx.agent }),
         { day: Number(form.day.value), not_before: form.not_before.value, not_after: form.not_after.value });
-      ctx.announce("Time slot added");
+      ctx.announce(tr("agents.time_slot_added"));
       await refresh();
     } catch (x) { err.textContent = errorText(x); }
   });
   slots = [...slots].sort((a, b) => a.day - b.day || a.not_before.localeCompare(b.not_before));
-  return panel("Time slots",
-    el("p", { class: "muted small" }, "Calls are made only inside these windows, in the agent's time zone; none means any time."),
+  return panel(tr("agents.time_slots"),
+    el("p", { class: "muted small" }, tr("agents.calls_are_made_only_inside")),
     table([
-      { key: "day", label: "Day", render: (t) => DAYS[t.day] || t.day },
-      { key: "not_before", label: "From" },
-      { key: "not_after", label: "To" },
-      { key: "x", label: "", render: (t) => el("button", { type: "button", class: "danger", "aria-label": `Delete ${DAYS[t.day]} ${t.not_before}–${t.not_after}`,
-        onclick: async () => { if (!await confirmAction(tr("agents.slot_delete_confirm", { slot: `${DAYS[t.day]} ${t.not_before}–${t.not_after}` }), tr("menus.delete"))) return; try { await call("DELETE", EXT + "/agent-settings/time-slot", { time_slot_uuid: t.time_slot_uuid }); ctx.announce("Time slot deleted"); await refresh(); } catch (x) { err.textContent = errorText(x); } } }, "Delete") },
-    ], slots, { caption: "Time slots", empty: "No time slots: the agent calls at any time." }),
+      { key: "day", label: tr("agents.day"), render: (t) => DAYS()[t.day] || t.day },
+      { key: "not_before", label: tr("agents.from") },
+      { key: "not_after", label: tr("agents.to") },
+      { key: "x", label: "", render: (t) => el("button", { type: "button", class: "danger", "aria-label": tr("agents.delete", { slot: DAYS()[t.day] + " " + t.not_before + "–" + t.not_after }),
+        onclick: async () => { if (!await confirmAction(tr("agents.slot_delete_confirm", { slot: `${DAYS()[t.day]} ${t.not_before}–${t.not_after}` }), tr("menus.delete"))) return; try { await call("DELETE", EXT + "/agent-settings/time-slot", { time_slot_uuid: t.time_slot_uuid }); ctx.announce(tr("agents.time_slot_deleted")); await refresh(); } catch (x) { err.textContent = errorText(x); } } }, tr("agents.delete2")) },
+    ], slots, { caption: tr("agents.time_slots"), empty: tr("agents.no_time_slots_the_agent") }),
     form);
 }
 
@@ -127,28 +128,28 @@ function entitiesPanel(kind, list, ctx, refresh) {
   const err = alertBox();
   const key = kind + "_entity_uuid";
   const extra = kind === "initial"
-    ? el("label", { class: "row" }, el("input", { name: "synthesis", type: "checkbox" }), "Synthesis")
-    : el("label", {}, "Type", el("select", { name: "entity_type" }, ["string", "boolean", "date", "number"].map((t) => el("option", {}, t))));
-  const form = el("form", { class: "toolbar", "aria-label": `New ${kind} entity` },
-    el("label", {}, "Name", el("input", { name: "name", required: true, maxlength: 100 })), extra,
-    el("button", { type: "submit" }, "Add"), err);
+    ? el("label", { class: "row" }, el("input", { name: "synthesis", type: "checkbox" }), tr("agents.synthesis"))
+    : el("label", {}, tr("agents.type"), el("select", { name: "entity_type" }, ["string", "boolean", "date", "number"].map((t) => el("option", {}, t))));
+  const form = el("form", { class: "toolbar", "aria-label": tr("agents.new", { kind }) },
+    el("label", {}, tr("agents.name"), el("input", { name: "name", required: true, maxlength: 100 })), extra,
+    el("button", { type: "submit" }, tr("agents.add")), err);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const body = { name: form.name.value };
     if (kind === "initial") body.synthesis = form.synthesis.checked; else body.entity_type = form.entity_type.value;
     try {
       await call("POST", EXT + `/${kind}-entity` + q({ agent_uuid: ctx.agent }), body);
-      ctx.announce(`${kind} entity ${body.name} added`);
+      ctx.announce(tr("agents.entity_added", { kind, name: body.name }));
       await refresh();
     } catch (x) { err.textContent = errorText(x); }
   });
-  return panel(kind === "initial" ? "Initial entities (dialog inputs)" : "Output entities (script results)",
+  return panel(kind === "initial" ? tr("agents.initial_entities_dialog_inputs") : tr("agents.output_entities_script_results"),
     table([
-      { key: "name", label: "Name" },
-      kind === "initial" ? { key: "synthesis", label: "Synthesis", render: (e) => e.synthesis ? "yes" : "no" } : { key: "entity_type", label: "Type" },
-      { key: "x", label: "", render: (e) => el("button", { type: "button", class: "danger", "aria-label": `Remove ${kind} entity ${e.name}`,
-        onclick: async () => { if (!await confirmAction(tr("agents.entity_remove_confirm", { name: e.name }), tr("queue.remove"))) return; try { await call("DELETE", EXT + `/${kind}-entity`, { [key]: e[key] }); ctx.announce(`${kind} entity ${e.name} removed`); await refresh(); } catch (x) { err.textContent = errorText(x); } } }, "Remove") },
-    ], list, { caption: kind + " entities", empty: "None yet." }),
+      { key: "name", label: tr("agents.name") },
+      kind === "initial" ? { key: "synthesis", label: tr("agents.synthesis"), render: (e) => e.synthesis ? "yes" : "no" } : { key: "entity_type", label: tr("agents.type") },
+      { key: "x", label: "", render: (e) => el("button", { type: "button", class: "danger", "aria-label": tr("agents.remove", { kind, name: e.name }),
+        onclick: async () => { if (!await confirmAction(tr("agents.entity_remove_confirm", { name: e.name }), tr("queue.remove"))) return; try { await call("DELETE", EXT + `/${kind}-entity`, { [key]: e[key] }); ctx.announce(tr("agents.entity_removed", { kind, name: e.name })); await refresh(); } catch (x) { err.textContent = errorText(x); } } }, tr("agents.remove2")) },
+    ], list, { caption: kind + " entities", empty: tr("agents.none_yet") }),
     form);
 }
 
@@ -157,29 +158,29 @@ function entitiesPanel(kind, list, ctx, refresh) {
 // operators (or any operator), the prompt the caller hears while
 // waiting, how long each operator's phone rings and how long the caller
 // waits at most, or an external number instead.
-function transferPanel(tr, menus, general, ctx) {
-  if (tr instanceof Error) return panel("Transfer to people", el("p", { class: "error", role: "alert" }, errorText(tr)));
+function transferPanel(ts, menus, general, ctx) {
+  if (ts instanceof Error) return panel(tr("agents.transfer_to_people"), el("p", { class: "error", role: "alert" }, errorText(ts)));
   const err = alertBox();
   const done = el("span", { class: "ok small", role: "status" });
   const list = Array.isArray(menus) ? menus : (menus && (menus.menus || menus.data)) || [];
   const num = (name, label, v, hint, max) => el("label", {}, label,
     el("input", { name, type: "number", min: 5, max, step: 1, value: v ?? "", required: true, "aria-describedby": name + "-hint" }),
     el("span", { id: name + "-hint", class: "muted small" }, hint));
-  const form = el("form", { "aria-label": "Transfer settings", id: "transfer-settings" },
-    el("p", { class: "muted small" }, "When the script hands a call to a person, it rings the operators below. At most ",
-      String(general.routing_channel_limit ?? 0), " of this agent's calls wait for or talk to people at once (routing channel limit, in the general settings)."),
+  const form = el("form", { "aria-label": tr("agents.transfer_settings"), id: "transfer-settings" },
+    el("p", { class: "muted small" }, tr("agents.when_the_script_hands_a"),
+      String(general.routing_channel_limit ?? 0), tr("agents.of_this_agent_s_calls")),
     el("div", { class: "form-grid" },
-      el("label", {}, "Operators of menu",
-        el("select", { name: "menu_id" }, el("option", { value: "" }, "Any operator"),
-          list.map((m) => el("option", { value: m.id, selected: tr.menu_id === m.id }, m.name)))),
-      num("ring_timeout_seconds", "Ring each operator for (seconds)", tr.ring_timeout_seconds, "5 to 300; then the next operator is tried.", 300),
-      num("transfer_timeout_seconds", "Caller waits at most (seconds)", tr.transfer_timeout_seconds, "5 to 3600; then the script goes on without a person.", 3600),
-      el("label", {}, "Or call this number instead",
-        el("input", { name: "external_to", value: tr.external_to || "", placeholder: "+15550100 or sip:desk@example.com", maxlength: 512, "aria-describedby": "external-hint" }),
-        el("span", { id: "external-hint", class: "muted small" }, "Empty: the operators above answer in their console."))),
-    el("label", {}, "What the caller hears while waiting",
-      el("textarea", { name: "hold_prompt", rows: 2, maxlength: 500 }, tr.hold_prompt || "")),
-    el("p", { class: "row" }, el("button", { class: "primary", type: "submit" }, "Save transfer settings"), done), err);
+      el("label", {}, tr("agents.operators_of_menu"),
+        el("select", { name: "menu_id" }, el("option", { value: "" }, tr("agents.any_operator")),
+          list.map((m) => el("option", { value: m.id, selected: ts.menu_id === m.id }, m.name)))),
+      num("ring_timeout_seconds", tr("agents.ring_each_operator_for_seconds"), ts.ring_timeout_seconds, tr("agents.5_to_300_then_the"), 300),
+      num("transfer_timeout_seconds", tr("agents.caller_waits_at_most_seconds"), ts.transfer_timeout_seconds, tr("agents.5_to_3600_then_the"), 3600),
+      el("label", {}, tr("agents.or_call_this_number_instead"),
+        el("input", { name: "external_to", value: ts.external_to || "", placeholder: tr("agents.external_example"), maxlength: 512, "aria-describedby": "external-hint" }),
+        el("span", { id: "external-hint", class: "muted small" }, tr("agents.empty_the_operators_above_answer")))),
+    el("label", {}, tr("agents.what_the_caller_hears_while"),
+      el("textarea", { name: "hold_prompt", rows: 2, maxlength: 500 }, ts.hold_prompt || "")),
+    el("p", { class: "row" }, el("button", { class: "primary", type: "submit" }, tr("agents.save_transfer_settings")), done), err);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     err.textContent = ""; done.textContent = "";
@@ -192,9 +193,9 @@ function transferPanel(tr, menus, general, ctx) {
     };
     try {
       await call("PUT", EXT + "/agent-settings/transfer" + q({ agent_uuid: ctx.agent }), body);
-      done.textContent = "Saved.";
-      ctx.announce("Transfer settings saved");
+      done.textContent = tr("agents.saved");
+      ctx.announce(tr("agents.transfer_settings_saved"));
     } catch (x) { err.textContent = errorText(x); }
   });
-  return panel("Transfer to people", form);
+  return panel(tr("agents.transfer_to_people"), form);
 }

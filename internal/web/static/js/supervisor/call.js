@@ -57,13 +57,13 @@ function turn(t) {
 // latency shows a turn's measured stages (SIP calls): how long the end of
 // the callee's speech took to detect and transcribe, and how long the
 // agent's answer took to reach the wire.
-const stages = [
-  ["endpoint_ms", "end of speech"], ["recognition_ms", "recognition"], ["script_ms", "script"],
-  ["synthesis_ms", "synthesis"], ["first_packet_ms", "first packet"], ["barge_in_ms", "barge-in"], ["turn_ms", "turn"],
+const stages = () => [
+  ["endpoint_ms", tx("call.st_endpoint")], ["recognition_ms", tx("call.st_recognition")], ["script_ms", tx("call.st_script")],
+  ["synthesis_ms", tx("call.st_synthesis")], ["first_packet_ms", tx("call.st_first_packet")], ["barge_in_ms", tx("call.st_barge_in")], ["turn_ms", tx("call.st_turn")],
 ];
 function latency(l) {
   if (!l || typeof l !== "object") return "";
-  const parts = stages.filter(([k]) => typeof l[k] === "number").map(([k, label]) =>
+  const parts = stages().filter(([k]) => typeof l[k] === "number").map(([k, label]) =>
     `${label} ${Math.round(l[k])} ms${k === "endpoint_ms" && l.end ? " (" + l.end + ")" : ""}`);
-  return parts.length ? el("span", { class: "latency small muted", title: "Turn latency stages" }, parts.join(" · ")) : "";
+  return parts.length ? el("span", { class: "latency small muted", title: tx("call.turn_latency_stages") }, parts.join(" · ")) : "";
 }

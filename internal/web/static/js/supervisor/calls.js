@@ -6,14 +6,16 @@
 import { call, el, fmtTime, ApiError } from "../api.js";
 import { offer, Meter } from "../rtc.js";
 import { table, errorText, alertBox } from "./util.js";
+import { t as tx } from "../i18n.js";
 
 // listening is the one call being listened to: { callId, pc, meter }.
 let listening = null;
 // window.parleyListen tells tests what the listener hears.
 const probe = window.parleyListen = { state: "idle", callId: null, frames: 0, loud: 0, rms: 0, maxRms: 0 };
 
-const STATE = { agent: "With the virtual agent", transfer: "In transfer" };
-const TSTATE = { waiting: "waiting for an operator", ringing: "ringing", talking: "talking", held: "on hold", ended: "ended" };
+// STATE is a function: its words follow a language switch.
+const STATE = () => ({ agent: tx("supcalls.with_the_virtual_agent"), transfer: tx("supcalls.in_transfer") });
+const TSTATE = () => ({ waiting: tx("supcalls.ts_waiting"), ringing: tx("supcalls.ts_ringing"), talking: tx("supcalls.ts_talking"), held: tx("supcalls.ts_held"), ended: tx("supcalls.ts_ended") });
 
 // load renders the live calls into box; an error shows in it.
 export async function load(box) {
@@ -21,62 +23,62 @@ export async function load(box) {
   try {
     res = await call("GET", "/v1/live-calls");
   } catch (x) {
-    const msg = x instanceof ApiError && x.status === 404 ? "Live calls are not available on this server." : errorText(x);
+    const msg = x instanceof ApiError && x.status === 404 ? tx("supcalls.live_calls_are_not_available") : errorText(x);
     box.replaceChildren(el("p", { class: "error", role: "alert" }, msg));
     return;
   }
   const items = res.items || [];
-  if (listening && !items.some((c) => c.call_id === listening.callId)) stop("The call ended.");
+  if (listening && !items.some((c) => c.call_id === listening.callId)) stop(tx("supcalls.the_call_ended"));
   const perAgent = (res.per_agent || []).map((a) => ({ ...a }));
   const err = alertBox();
   box.replaceChildren(
-    el("h3", {}, "Calls in transfer per agent"),
+    el("h3", {}, tx("supcalls.calls_in_transfer_per_agent")),
     table([
-      { key: "agent_name", label: "Agent" },
-      { key: "in_transfer", label: "In transfer", num: true, render: (a) => `${a.in_transfer} / ${a.routing_channel_limit || "no limit"}` },
-      { key: "m", label: "Limit used", render: (a) => {
+      { key: "agent_name", label: tx("supcalls.agent") },
+      { key: "in_transfer", label: tx("supcalls.in_transfer"), num: true, render: (a) => `${a.in_transfer} / ${a.routing_channel_limit || tx("supcalls.no_limit")}` },
+      { key: "m", label: tx("supcalls.limit_used"), render: (a) => {
         const lim = a.routing_channel_limit || 0;
         const b = el("b", { class: lim && a.in_transfer >= lim ? "full" : null });
         b.style.width = (lim ? Math.min(100, (100 * a.in_transfer) / lim) : 0) + "%";
-        return el("span", { class: "meter", role: "img", "aria-label": `${a.in_transfer} of ${lim || "unlimited"}` }, b);
+        return el("span", { class: "meter", role: "img", "aria-label": tx("supcalls.n_of", { n: a.in_transfer, limit: lim || tx("supcalls.unlimited") }) }, b);
       } },
-    ], perAgent, { caption: "Calls in transfer per agent", empty: "No agent has calls in transfer." }),
-    el("h3", {}, "Live calls"),
+    ], perAgent, { caption: tx("supcalls.calls_in_transfer_per_agent"), empty: tx("supcalls.no_agent_has_calls_in") }),
+    el("h3", {}, tx("supcalls.live_calls")),
     table([
-      { key: "phone", label: "Number" },
-      { key: "agent_name", label: "Agent" },
-      { key: "state", label: "With", render: (c) => {
+      { key: "phone", label: tx("supcalls.number") },
+      { key: "agent_name", label: tx("supcalls.agent") },
+      { key: "state", label: tx("supcalls.with"), render: (c) => {
         const t = c.transfer;
-        if (!t) return STATE[c.state] || c.state;
-        return el("span", {}, STATE.transfer, ": ", TSTATE[t.state] || t.state, t.operator_name ? " — " + t.operator_name : "");
+        if (!t) return STATE()[c.state] || c.state;
+        return el("span", {}, STATE().transfer, ": ", TSTATE()[t.state] || t.state, t.operator_name ? " — " + t.operator_name : "");
       } },
-      { key: "started_at", label: "Started", render: (c) => fmtTime(c.started_at) },
-      { key: "listen", label: "Listen", render: (c) => listenButton(c, err) },
-    ], items, { caption: "Live calls", empty: "No call is live." }),
+      { key: "started_at", label: tx("supcalls.started"), render: (c) => fmtTime(c.started_at) },
+      { key: "listen", label: tx("supcalls.listen"), render: (c) => listenButton(c, err) },
+    ], items, { caption: tx("supcalls.live_calls"), empty: tx("supcalls.no_call_is_live") }),
     err,
-    el("p", { id: "listen-status", class: "small muted", role: "status" }, listening ? "Listening to " + listening.what + "." : ""));
+    el("p", { id: "listen-status", class: "small muted", role: "status" }, listening ? tx("supcalls.listening_to") + listening.what + "." : ""));
 }
 
 function listenButton(c, err) {
   const on = listening && listening.callId === c.call_id;
   return el("button", { type: "button", class: on ? "primary" : null, "data-call": c.call_id, "aria-pressed": on ? "true" : "false",
-    "aria-label": (on ? "Stop listening to " : "Listen to ") + (c.phone || "call " + c.call_id),
+    "aria-label": (on ? tx("supcalls.stop_listening_to") : tx("supcalls.listen_to")) + (c.phone || "call " + c.call_id),
     onclick: async (e) => {
       err.textContent = "";
-      if (on) { stop("You stopped listening."); return; }
+      if (on) { stop(tx("supcalls.you_stopped_listening")); return; }
       try { await listen(c.call_id, c.phone || "call " + c.call_id); refreshButtons(); } catch (x) { err.textContent = errorText(x); }
-    } }, on ? "Stop listening" : "Listen");
+    } }, on ? tx("supcalls.stop_listening") : tx("supcalls.listen"));
 }
 
 function refreshButtons() {
   for (const b of document.querySelectorAll("#live-calls button[data-call]")) {
     const on = listening && String(listening.callId) === b.dataset.call;
-    b.textContent = on ? "Stop listening" : "Listen";
+    b.textContent = on ? tx("supcalls.stop_listening") : tx("supcalls.listen");
     b.className = on ? "primary" : "";
     b.setAttribute("aria-pressed", on ? "true" : "false");
   }
   const s = document.getElementById("listen-status");
-  if (s) s.textContent = listening ? "Listening to " + listening.what + "." : "";
+  if (s) s.textContent = listening ? tx("supcalls.listening_to") + listening.what + "." : "";
 }
 
 async function listen(callId, what) {
@@ -97,7 +99,7 @@ async function listen(callId, what) {
   pc.onconnectionstatechange = () => {
     if (listening !== me) return;
     probe.state = pc.connectionState;
-    if (pc.connectionState === "failed" || pc.connectionState === "closed") stop("The listening connection ended.");
+    if (pc.connectionState === "failed" || pc.connectionState === "closed") stop(tx("supcalls.the_listening_connection_ended"));
   };
   try {
     const sdp = await offer(pc);

@@ -2,6 +2,7 @@
 // come from classes in supervisor.css).
 import { el } from "../api.js";
 import { parseUTC } from "./util.js";
+import { t as tx } from "../i18n.js";
 
 const NS = "http://www.w3.org/2000/svg";
 function s(tag, attrs, ...children) {
@@ -52,12 +53,12 @@ export function hourlyBars(calls, from, to) {
   }
   const ticks = [0, Math.ceil(max / 2), max].filter((v, i, a) => a.indexOf(v) === i);
   const total = calls.length;
-  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `Calls by result per hour: ${total} calls` },
+  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": tx("charts.calls_by_result_per_hour", { total }) },
     s("line", { x1: L, y1: H - B, x2: W - 5, y2: H - B, class: "axis" }),
     ticks.map((v) => [s("line", { x1: L - 4, y1: y(v), x2: W - 5, y2: y(v), class: "axis" }), s("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end" }, String(v))]),
     bars);
   const seen = [...new Set(calls.map((c) => c.result))].sort();
-  return el("div", {}, svg, el("p", { class: "legend" }, seen.length ? seen.map((r) => el("span", {}, el("i", { class: cls(r) }), r)) : el("span", { class: "muted" }, "No calls in this window.")));
+  return el("div", {}, svg, el("p", { class: "legend" }, seen.length ? seen.map((r) => el("span", {}, el("i", { class: cls(r) }), r)) : el("span", { class: "muted" }, tx("charts.no_calls_in_this_window"))));
 }
 
 function hourLabel(start, h) {
@@ -70,8 +71,8 @@ export function gauge(label, part, whole, explain) {
   const pct = whole ? Math.round((part / whole) * 100) : 0;
   const W = 300;
   return el("div", { class: "gauge" },
-    el("p", { class: "row" }, el("strong", {}, label), el("span", {}, whole ? `${pct}%` : "—"), el("span", { class: "muted small" }, `${part} of ${whole} ${explain}`)),
-    s("svg", { viewBox: `0 0 ${W} 16`, role: "img", "aria-label": `${label}: ${whole ? pct + "%" : "no data"}` },
+    el("p", { class: "row" }, el("strong", {}, label), el("span", {}, whole ? `${pct}%` : "—"), el("span", { class: "muted small" }, tx("charts.part_of", { part, whole, explain }))),
+    s("svg", { viewBox: `0 0 ${W} 16`, role: "img", "aria-label": `${label}: ${whole ? pct + "%" : tx("charts.no_data")}` },
       s("rect", { x: 0, y: 0, width: W, height: 16, rx: 4, class: "gauge-bg" }),
       s("rect", { x: 0, y: 0, width: (W * pct) / 100, height: 16, rx: 4, class: "gauge-fg" })));
 }

@@ -6,6 +6,7 @@
 import { call, el } from "../api.js";
 import { q, panel, table, errorText, alertBox, download } from "./util.js";
 import { toCSV } from "./csv.js";
+import { t as tx } from "../i18n.js";
 
 const REPORT = "/apps/api/v1/stats/chats";
 
@@ -24,21 +25,21 @@ export function dur(sec) {
 }
 
 const COLS = [
-  { key: "kind", label: "Row" },
-  { key: "name", label: "Name" },
-  { key: "chats", label: "Chats", num: true },
-  { key: "abandoned", label: "Abandoned", num: true },
-  { key: "frt_avg", label: "First response, average", num: true, time: true },
-  { key: "frt_p50", label: "First response, median", num: true, time: true },
-  { key: "frt_p90", label: "First response, 90th percentile", num: true, time: true },
-  { key: "handle_avg", label: "Handle time, average", num: true, time: true },
-  { key: "handle_p90", label: "Handle time, 90th percentile", num: true, time: true },
+  { key: "kind", label: tx("chatrep.row") },
+  { key: "name", label: tx("chatrep.name") },
+  { key: "chats", label: tx("chatrep.chats"), num: true },
+  { key: "abandoned", label: tx("chatrep.abandoned"), num: true },
+  { key: "frt_avg", label: tx("chatrep.first_response_average"), num: true, time: true },
+  { key: "frt_p50", label: tx("chatrep.first_response_median"), num: true, time: true },
+  { key: "frt_p90", label: tx("chatrep.first_response_90th_percentile"), num: true, time: true },
+  { key: "handle_avg", label: tx("chatrep.handle_time_average"), num: true, time: true },
+  { key: "handle_p90", label: tx("chatrep.handle_time_90th_percentile"), num: true, time: true },
   { key: "csat_avg", label: "CSAT, average (1–5)", num: true },
   { key: "csat_count", label: "CSAT, ratings", num: true },
 ];
 
 function flat(kind, r) {
-  return { kind, name: r.name || (kind === "Operator" ? "Operator #" + r.id : "—"), chats: r.chats, abandoned: r.abandoned,
+  return { kind, name: r.name || (kind === tx("chatrep.operator") ? tx("chatrep.operator2") + r.id : "—"), chats: r.chats, abandoned: r.abandoned,
     frt_avg: r.first_response_seconds.avg, frt_p50: r.first_response_seconds.p50, frt_p90: r.first_response_seconds.p90,
     handle_avg: r.handle_seconds.avg, handle_p90: r.handle_seconds.p90,
     csat_avg: r.csat.avg, csat_count: r.csat.count };
@@ -58,13 +59,13 @@ export function dayBars(days) {
   const max = Math.max(1, ...days.map((d) => d.chats));
   const bw = (W - pad * 2) / n;
   const y = (v) => H - pad - (v / max) * (H - pad * 2);
-  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", class: "day-bars", "aria-label": "Chats per day: " + days.map((d) => d.date + " " + d.chats).join(", ") });
+  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", class: "day-bars", "aria-label": tx("chatrep.chats_per_day") + days.map((d) => d.date + " " + d.chats).join(", ") });
   svg.append(s("line", { x1: pad, y1: H - pad, x2: W - pad, y2: H - pad, class: "axis" }));
   svg.append(s("text", { x: 2, y: pad, class: "tick" }, String(max)));
   days.forEach((d, i) => {
     const x = pad + i * bw + bw * 0.15, w = bw * 0.7;
     const g = s("g", { "data-date": d.date });
-    g.append(s("title", {}, `${d.date}: ${d.chats} chats, ${d.abandoned} abandoned` + (d.csat.avg ? `, CSAT ${d.csat.avg}` : "")));
+    g.append(s("title", {}, tx("chatrep.day_title", { date: d.date, chats: d.chats, abandoned: d.abandoned }) + (d.csat.avg ? `, CSAT ${d.csat.avg}` : "")));
     if (d.chats) g.append(s("rect", { x, y: y(d.chats), width: w, height: H - pad - y(d.chats), class: "bar chats" }));
     if (d.abandoned) g.append(s("rect", { x, y: y(d.abandoned), width: w, height: H - pad - y(d.abandoned), class: "bar abandoned" }));
     if (n <= 31 && (n <= 10 || i % Math.ceil(n / 10) === 0)) g.append(s("text", { x: x + w / 2, y: H - 8, class: "tick", "text-anchor": "middle" }, d.date.slice(5)));
@@ -76,30 +77,29 @@ export function dayBars(days) {
 export async function render(main, ctx) {
   const now = new Date();
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-  const form = el("form", { class: "toolbar", "aria-label": "Report window" },
-    el("label", {}, "From", el("input", { type: "date", name: "from", value: ymd(new Date(+now - 6 * 864e5)), required: true })),
-    el("label", {}, "To", el("input", { type: "date", name: "to", value: ymd(now), required: true })),
-    el("label", {}, "Timezone", el("input", { name: "tz", value: zone, size: 18, required: true, spellcheck: "false" })),
-    el("button", { class: "primary", type: "submit" }, "Apply"),
-    el("button", { type: "button", id: "chats-export" }, "Export CSV"));
+  const form = el("form", { class: "toolbar", "aria-label": tx("chatrep.report_window") },
+    el("label", {}, tx("chatrep.from"), el("input", { type: "date", name: "from", value: ymd(new Date(+now - 6 * 864e5)), required: true })),
+    el("label", {}, tx("chatrep.to"), el("input", { type: "date", name: "to", value: ymd(now), required: true })),
+    el("label", {}, tx("chatrep.timezone"), el("input", { name: "tz", value: zone, size: 18, required: true, spellcheck: "false" })),
+    el("button", { class: "primary", type: "submit" }, tx("chatrep.apply")),
+    el("button", { type: "button", id: "chats-export" }, tx("chatrep.export_csv")));
   const err = alertBox();
   const out = el("div", { id: "chat-report" });
-  const chart = el("figure", { class: "panel chart" }, el("figcaption", {}, el("h3", {}, "Chats per day")));
+  const chart = el("figure", { class: "panel chart" }, el("figcaption", {}, el("h3", {}, tx("chatrep.chats_per_day2"))));
   let rows = [];
 
   const load = async () => {
     err.textContent = "";
     const rep = await call("GET", REPORT + q({ from: form.from.value, to: form.to.value, tz: form.tz.value.trim() }));
-    rows = [flat("All", rep.totals), ...rep.menus.map((m) => flat("Menu", m)), ...rep.operators.map((o) => flat("Operator", o))];
+    rows = [flat(tx("chatrep.all"), rep.totals), ...rep.menus.map((m) => flat(tx("chatrep.menu"), m)), ...rep.operators.map((o) => flat(tx("chatrep.operator"), o))];
     const t = rep.totals;
     out.replaceChildren(
       el("p", { id: "chats-summary", role: "status" },
-        `${t.chats} chat${t.chats === 1 ? "" : "s"} from ${form.from.value} to ${form.to.value} (${rep.tz}); ` +
-        `${t.abandoned} abandoned; first response median ${dur(t.first_response_seconds.p50) || "—"}; ` +
-        `CSAT ${t.csat.avg ?? "—"} from ${t.csat.count} rating${t.csat.count === 1 ? "" : "s"}.`),
+        tx(t.chats === 1 ? "chatrep.summary_one" : "chatrep.summary", { chats: t.chats, from: form.from.value, to: form.to.value, tz: rep.tz, abandoned: t.abandoned, median: dur(t.first_response_seconds.p50) || "—" }) +
+        tx(t.csat.count === 1 ? "chatrep.summary_csat_one" : "chatrep.summary_csat", { csat: t.csat.avg ?? "—", ratings: t.csat.count })),
       table(COLS.map((c) => ({ key: c.key, label: c.label, num: c.num, render: c.time ? (r) => dur(r[c.key]) : (r) => r[c.key] ?? "" })),
-        rows, { caption: "Chat report", empty: "No chats in this window." }));
-    chart.replaceChildren(el("figcaption", {}, el("h3", {}, "Chats per day")), dayBars(rep.days),
+        rows, { caption: tx("chatrep.chat_report"), empty: tx("chatrep.no_chats_in_this_window") }));
+    chart.replaceChildren(el("figcaption", {}, el("h3", {}, tx("chatrep.chats_per_day2"))), dayBars(rep.days),
       el("p", { class: "muted small legend" }, el("span", { class: "key chats" }), " chats ", el("span", { class: "key abandoned" }), " abandoned"));
   };
 
@@ -110,5 +110,5 @@ export async function render(main, ctx) {
     ctx.announce("CSV exported");
   });
   await load().catch((x) => { err.textContent = errorText(x); });
-  main.replaceChildren(panel("Chat report", form, err, out), chart);
+  main.replaceChildren(panel(tx("chatrep.chat_report"), form, err, out), chart);
 }

@@ -1,3 +1,4 @@
+import { t as tx } from "../i18n.js";
 // Reading tables from files in the browser, without libraries: CSV (RFC
 // 4180 quoting; comma, semicolon or tab, guessed from the header line) and
 // XLSX (a zip: the central directory is read, entries are inflated with
@@ -41,13 +42,13 @@ export function unzip(buf) {
   for (let i = buf.byteLength - 22; i >= Math.max(0, buf.byteLength - 22 - 65535); i--) {
     if (v.getUint32(i, true) === 0x06054b50) { eocd = i; break; }
   }
-  if (eocd < 0) throw new Error("Not an XLSX file (no zip directory found).");
+  if (eocd < 0) throw new Error(tx("files.not_an_xlsx_file_no"));
   const count = v.getUint16(eocd + 10, true);
   let p = v.getUint32(eocd + 16, true);
   const dec = new TextDecoder();
   const entries = new Map();
   for (let n = 0; n < count; n++) {
-    if (v.getUint32(p, true) !== 0x02014b50) throw new Error("Broken zip directory.");
+    if (v.getUint32(p, true) !== 0x02014b50) throw new Error(tx("files.broken_zip_directory"));
     const method = v.getUint16(p + 10, true);
     const size = v.getUint32(p + 20, true);
     const nameLen = v.getUint16(p + 28, true), extraLen = v.getUint16(p + 30, true), commentLen = v.getUint16(p + 32, true);
@@ -57,7 +58,7 @@ export function unzip(buf) {
       const start = local + 30 + v.getUint16(local + 26, true) + v.getUint16(local + 28, true);
       const data = new Uint8Array(buf, start, size);
       if (method === 0) return data;
-      if (method !== 8) throw new Error(`Unsupported zip compression ${method} in ${name}.`);
+      if (method !== 8) throw new Error(tx("files.unsupported_zip_compression", { method, name }));
       const stream = new Blob([data]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
       return new Uint8Array(await new Response(stream).arrayBuffer());
     });
@@ -68,7 +69,7 @@ export function unzip(buf) {
 
 function xml(bytes) {
   const doc = new DOMParser().parseFromString(new TextDecoder().decode(bytes), "application/xml");
-  if (doc.getElementsByTagName("parsererror").length) throw new Error("Broken XML in the XLSX file.");
+  if (doc.getElementsByTagName("parsererror").length) throw new Error(tx("files.broken_xml_in_the_xlsx"));
   return doc;
 }
 
@@ -89,7 +90,7 @@ export async function parseXLSX(buf) {
     strings = byTag(xml(await files.get("xl/sharedStrings.xml")()), "si").map((si) => byTag(si, "t").filter((t) => t.parentNode.localName !== "rPh").map((t) => t.textContent).join(""));
   }
   const sheet = files.has("xl/worksheets/sheet1.xml") ? "xl/worksheets/sheet1.xml" : [...files.keys()].filter((k) => /^xl\/worksheets\/[^/]+\.xml$/.test(k)).sort()[0];
-  if (!sheet) throw new Error("The XLSX file has no worksheet.");
+  if (!sheet) throw new Error(tx("files.the_xlsx_file_has_no"));
   const rows = [];
   for (const r of byTag(xml(await files.get(sheet)()), "row")) {
     const out = [];

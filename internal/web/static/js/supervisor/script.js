@@ -2,6 +2,7 @@
 // first (POST .../script/check), and errors are shown at their line.
 import { call, el, fmtTime } from "../api.js";
 import { EXT, q, panel, table, errorText, alertBox, noAgent } from "./util.js";
+import { t as tx } from "../i18n.js";
 
 const STARTER = `def main(s):
     s.say("Hello " + s.entities.get("name", "there") + ", this is a reminder. Will you pay today?")
@@ -23,12 +24,12 @@ export async function render(main, ctx, [name]) {
   if (list.some((s) => s.name === name)) source = (await call("GET", EXT + "/agent-settings/script" + q({ agent_uuid: ctx.agent, name }))).source;
 
   const gutter = el("pre", { class: "gutter", "aria-hidden": "true" });
-  const area = el("textarea", { id: "source", spellcheck: "false", autocapitalize: "off", "aria-label": "Script source", "aria-describedby": "problems" });
+  const area = el("textarea", { id: "source", spellcheck: "false", autocapitalize: "off", "aria-label": tx("script.script_source"), "aria-describedby": "problems" });
   area.value = source;
   const problems = el("ul", { id: "problems", class: "problems", "aria-live": "polite" });
   const verdict = el("p", { id: "verdict", role: "status" });
   const err = alertBox();
-  const nameInput = el("input", { name: "name", value: name, required: true, pattern: "[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,99}", "aria-label": "Script name" });
+  const nameInput = el("input", { name: "name", value: name, required: true, pattern: "[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,99}", "aria-label": tx("script.script_name") });
   let bad = 0;
 
   const lines = () => {
@@ -48,8 +49,8 @@ export async function render(main, ctx, [name]) {
     bad = res.ok ? 0 : res.errors[0].line;
     problems.replaceChildren(...res.errors.map((p) => el("li", { class: "error", "data-line": p.line, tabindex: 0,
       onclick: () => goto(p.line, p.column), onkeydown: (e) => { if (e.key === "Enter") goto(p.line, p.column); } },
-      `Line ${p.line}, column ${p.column}: ${p.message}`)));
-    verdict.textContent = res.ok ? "The script compiles." : `${res.errors.length} error${res.errors.length > 1 ? "s" : ""} — fix before saving.`;
+      tx("script.line", { line: p.line, column: p.column, message: p.message }))));
+    verdict.textContent = res.ok ? tx("script.the_script_compiles") : tx("script.fix_before_saving", { n: res.errors.length });
     verdict.className = res.ok ? "ok" : "error";
     lines();
   };
@@ -71,32 +72,32 @@ export async function render(main, ctx, [name]) {
     if (e.key === "Escape") area.dataset.escaped = "1"; else if (e.key !== "Tab") delete area.dataset.escaped;
   });
 
-  const checkBtn = el("button", { type: "button", id: "check" }, "Check");
+  const checkBtn = el("button", { type: "button", id: "check" }, tx("script.check"));
   checkBtn.addEventListener("click", () => check().catch((x) => { err.textContent = errorText(x); }));
-  const form = el("form", { "aria-label": "Script" },
-    el("div", { class: "toolbar" }, el("label", {}, "Name", nameInput), checkBtn, el("button", { class: "primary", type: "submit", id: "save" }, "Check and save")),
+  const form = el("form", { "aria-label": tx("script.script") },
+    el("div", { class: "toolbar" }, el("label", {}, tx("script.name"), nameInput), checkBtn, el("button", { class: "primary", type: "submit", id: "save" }, tx("script.check_and_save"))),
     el("div", { class: "editor" }, gutter, area),
-    el("p", { class: "muted small" }, "Tab indents; press Escape, then Tab, to leave the editor."),
+    el("p", { class: "muted small" }, tx("script.tab_indents_press_escape_then")),
     verdict, problems, err);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     clearTimeout(timer);
     try {
-      if (!await check()) { ctx.announce("The script has errors; not saved"); return; }
+      if (!await check()) { ctx.announce(tx("script.the_script_has_errors_not")); return; }
       const saved = await call("PUT", EXT + "/agent-settings/script" + aq, { name: nameInput.value, source: area.value });
-      verdict.textContent = `Saved "${saved.name}" at ${fmtTime(saved.updated_at)}.`;
+      verdict.textContent = tx("script.saved", { name: saved.name, time: fmtTime(saved.updated_at) });
       verdict.className = "ok";
       verdict.dataset.saved = saved.name;
-      ctx.announce("Script saved");
+      ctx.announce(tx("script.script_saved"));
     } catch (x) { err.textContent = errorText(x); }
   });
   lines();
 
   main.replaceChildren(
-    panel("Script editor", form),
-    panel("Scripts of this agent", table([
-      { key: "name", label: "Name", render: (s) => el("a", { href: "#/script/" + encodeURIComponent(s.name) }, s.name) },
-      { key: "updated_at", label: "Updated", render: (s) => fmtTime(s.updated_at) },
-    ], list, { caption: "Scripts", empty: "No script yet: dialogs use the default script until one named main is saved." })));
+    panel(tx("script.script_editor"), form),
+    panel(tx("script.scripts_of_this_agent"), table([
+      { key: "name", label: tx("script.name"), render: (s) => el("a", { href: "#/script/" + encodeURIComponent(s.name) }, s.name) },
+      { key: "updated_at", label: tx("script.updated"), render: (s) => fmtTime(s.updated_at) },
+    ], list, { caption: tx("script.scripts"), empty: tx("script.no_script_yet_dialogs_use") })));
   return () => clearTimeout(timer);
 }

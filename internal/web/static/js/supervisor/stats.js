@@ -5,6 +5,7 @@ import { call, el } from "../api.js";
 import { EXT, q, panel, table, errorText, alertBox, noAgent, utc, localInput, parseUTC, download } from "./util.js";
 import { hourlyBars, gauge } from "./charts.js";
 import { toCSV } from "./csv.js";
+import { t as tx } from "../i18n.js";
 
 const RESULTS = ["completed", "hangup", "transfer", "failed", "no_answer", "busy", "fail", "interrupted"];
 const ANSWERED = new Set(["completed", "hangup", "transfer", "failed"]);
@@ -13,12 +14,12 @@ const FIXED = ["date", "msisdn", "result", "dialog_uuid", "call_uuid"];
 export async function render(main, ctx) {
   if (!ctx.agent) return noAgent(main);
   const now = new Date();
-  const form = el("form", { class: "toolbar", "aria-label": "Filters" },
-    el("label", {}, "From", el("input", { type: "datetime-local", name: "from", value: localInput(new Date(now - 24 * 3600e3)), required: true })),
-    el("label", {}, "To", el("input", { type: "datetime-local", name: "to", value: localInput(new Date(+now + 3600e3)), required: true })),
-    el("label", {}, "Result", el("select", { name: "result" }, el("option", { value: "" }, "any"), RESULTS.map((r) => el("option", {}, r)))),
-    el("button", { class: "primary", type: "submit" }, "Apply"),
-    el("button", { type: "button", id: "export" }, "Export CSV"));
+  const form = el("form", { class: "toolbar", "aria-label": tx("stats.filters") },
+    el("label", {}, tx("stats.from"), el("input", { type: "datetime-local", name: "from", value: localInput(new Date(now - 24 * 3600e3)), required: true })),
+    el("label", {}, tx("stats.to"), el("input", { type: "datetime-local", name: "to", value: localInput(new Date(+now + 3600e3)), required: true })),
+    el("label", {}, tx("stats.result"), el("select", { name: "result" }, el("option", { value: "" }, tx("stats.any")), RESULTS.map((r) => el("option", {}, r)))),
+    el("button", { class: "primary", type: "submit" }, tx("stats.apply")),
+    el("button", { type: "button", id: "export" }, tx("stats.export_csv")));
   const err = alertBox();
   const out = el("div", { id: "report" });
   const charts = el("div", { class: "charts", id: "charts" });
@@ -51,19 +52,19 @@ export async function render(main, ctx) {
     const cols = ["date", "msisdn", "result", ...outputs, "dialog_uuid", "call_uuid"];
     shown = { cols, rows: joined };
     out.replaceChildren(
-      el("p", { id: "report-count", role: "status" }, `${joined.length} finished dialog${joined.length === 1 ? "" : "s"} in the window.`),
+      el("p", { id: "report-count", role: "status" }, tx(joined.length === 1 ? "stats.in_the_window_one" : "stats.in_the_window", { n: joined.length })),
       table(cols.map((k) => ({ key: k, label: k === "date" ? "call (UTC)" : k.replace(/_/g, " "),
-        render: k === "call_uuid" ? (r) => r.call_uuid ? el("a", { href: "#/call/" + r.call_uuid }, "Listen") : ""
+        render: k === "call_uuid" ? (r) => r.call_uuid ? el("a", { href: "#/call/" + r.call_uuid }, tx("stats.listen")) : ""
           : k === "dialog_uuid" ? (r) => el("code", { class: "small" }, String(r.dialog_uuid).slice(0, 8)) : null })),
-      joined, { caption: "Dialog report", empty: "No finished dialog in this window." }));
+      joined, { caption: tx("stats.dialog_report"), empty: tx("stats.no_finished_dialog_in_this") }));
 
     const answered = inWindow.filter((c) => ANSWERED.has(c.result));
     const completed = answered.filter((c) => c.result === "completed" || c.result === "hangup");
     charts.replaceChildren(
-      el("figure", { class: "panel chart" }, el("figcaption", {}, el("h3", {}, "Calls by result per hour")), hourlyBars(inWindow, from, to)),
-      el("figure", { class: "panel chart" }, el("figcaption", {}, el("h3", {}, "Rates")),
-        gauge("Answer rate", answered.length, inWindow.length, "answered calls of all calls"),
-        gauge("Completion rate", completed.length, answered.length, "answered calls the script ended itself (completed or hangup, not transfer or failed)")));
+      el("figure", { class: "panel chart" }, el("figcaption", {}, el("h3", {}, tx("stats.calls_by_result_per_hour"))), hourlyBars(inWindow, from, to)),
+      el("figure", { class: "panel chart" }, el("figcaption", {}, el("h3", {}, tx("stats.rates"))),
+        gauge(tx("stats.answer_rate"), answered.length, inWindow.length, tx("stats.answered_of_all")),
+        gauge(tx("stats.completion_rate"), completed.length, answered.length, tx("stats.answered_calls_the_script_ended"))));
   };
 
   form.addEventListener("submit", (e) => { e.preventDefault(); load().catch((x) => { err.textContent = errorText(x); }); });
@@ -72,5 +73,5 @@ export async function render(main, ctx) {
     ctx.announce("CSV exported");
   });
   await load().catch((x) => { err.textContent = errorText(x); });
-  main.replaceChildren(panel("Dialog report", form, err, out), charts);
+  main.replaceChildren(panel(tx("stats.dialog_report"), form, err, out), charts);
 }

@@ -18,7 +18,7 @@ export function panel(title, ...children) {
 
 // table renders rows (objects) with columns [{key, label, num, render}].
 export function table(columns, rows, { caption, empty } = {}) {
-  if (!rows.length) return el("p", { class: "muted" }, empty || "Nothing yet.");
+  if (!rows.length) return el("p", { class: "muted" }, empty || t("util.nothing_yet"));
   return el("div", { class: "table-wrap" }, el("table", {},
     caption ? el("caption", { class: "visually-hidden" }, caption) : null,
     el("thead", {}, el("tr", {}, columns.map((c) => el("th", { scope: "col", class: c.num ? "num" : null }, c.label || el("span", { class: "visually-hidden" }, t("col.actions")))))),
@@ -36,7 +36,7 @@ export function alertBox() { return el("p", { class: "error", role: "alert" }); 
 
 // noAgent is the view for a company without agents.
 export function noAgent(main) {
-  main.replaceChildren(panel("No agent", el("p", {}, "This company has no agent yet. Create one on the Agents page.")));
+  main.replaceChildren(panel(t("util.no_agent"), el("p", {}, t("util.this_company_has_no_agent"))));
 }
 
 // utc formats a Date as the External API's "YYYY-MM-DD HH:MM:SS" in UTC.
