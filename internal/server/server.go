@@ -261,6 +261,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if len(applied) > 0 {
 		cfg.Log.Info("migrations applied", "dialect", db.Dialect, "migrations", applied)
 	}
+	if on, err := db.Autovacuum(ctx); err == nil && !on {
+		cfg.Log.Warn("PostgreSQL autovacuum is off: without fresh planner statistics message search and reports slow down as tables grow; turn it on, or run VACUUM ANALYZE after large loads")
+	}
 	tokens, err := auth.NewTokenService(ctx, db)
 	if err != nil {
 		db.Close()

@@ -25,3 +25,19 @@ func (db *DB) VacuumAnalyze(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Autovacuum says whether the server keeps the planner's statistics up to
+// date by itself: PostgreSQL's autovacuum setting (on by default); always
+// true on SQLite, whose plans need none. With it off, full-text search and
+// reports slow down by an order of magnitude as tables grow (the planner
+// takes every word pair for a rare one), so the server warns at start.
+func (db *DB) Autovacuum(ctx context.Context) (bool, error) {
+	if db.Dialect != Postgres {
+		return true, nil
+	}
+	var v string
+	if err := db.read.QueryRowContext(ctx, `SHOW autovacuum`).Scan(&v); err != nil {
+		return false, db.mapError(fmt.Errorf("store: show autovacuum: %w", err))
+	}
+	return v == "on", nil
+}
