@@ -60,20 +60,7 @@ func TestSayStreamsClauses(t *testing.T) {
 	tr.Synth = synth
 	ctx := ctxT(t, 30*time.Second)
 	conn, call := dialPhone(ctx, t, tr, ph)
-	var mu sync.Mutex
-	voiced := 0
-	heard := make(chan struct{})
-	call.OnPacket(func(pkt *pionrtp.Packet, _ time.Time) {
-		if frameRMS(g711.ULaw.AppendDecode(nil, pkt.Payload)) < 300 {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		voiced++
-		if voiced == 5 {
-			close(heard)
-		}
-	})
+	heard, voiced := heardVoiced(call, 5)
 	said := make(chan error, 1)
 	go func() { said <- conn.Say(ctx, first+" "+second) }()
 	select {
@@ -92,9 +79,7 @@ func TestSayStreamsClauses(t *testing.T) {
 	if err := <-said; err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	n := voiced
-	mu.Unlock()
+	n := voiced()
 	// Two 300 ms tones are 30 frames; the gap between them is silence.
 	if n < 25 {
 		t.Errorf("heard %d voiced frames, want the two clauses' ~30", n)
@@ -165,20 +150,7 @@ func TestSayStreamsWithinClause(t *testing.T) {
 	tr.Synth = synth
 	ctx := ctxT(t, 30*time.Second)
 	conn, call := dialPhone(ctx, t, tr, ph)
-	var mu sync.Mutex
-	voiced := 0
-	heard := make(chan struct{})
-	call.OnPacket(func(pkt *pionrtp.Packet, _ time.Time) {
-		if frameRMS(g711.ULaw.AppendDecode(nil, pkt.Payload)) < 300 {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		voiced++
-		if voiced == 5 {
-			close(heard)
-		}
-	})
+	heard, voiced := heardVoiced(call, 5)
 	said := make(chan error, 1)
 	go func() { said <- conn.Say(ctx, "One clause only") }()
 	select {
@@ -197,9 +169,31 @@ func TestSayStreamsWithinClause(t *testing.T) {
 	if err := <-said; err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if voiced < 25 { // the two 300 ms pieces are 30 frames
-		t.Errorf("heard %d voiced frames, want the clause's ~30", voiced)
+	if n := voiced(); n < 25 { // the two 300 ms pieces are 30 frames
+		t.Errorf("heard %d voiced frames, want the clause's ~30", n)
+	}
+}
+
+// heardVoiced: heard is closed once the phone has received n voiced
+// packets; voiced counts them.
+func heardVoiced(call *voicetest.PhoneCall, n int) (heard <-chan struct{}, voiced func() int) {
+	var mu sync.Mutex
+	count := 0
+	ch := make(chan struct{})
+	call.OnPacket(func(pkt *pionrtp.Packet, _ time.Time) {
+		if frameRMS(g711.ULaw.AppendDecode(nil, pkt.Payload)) < 300 {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		count++
+		if count == n {
+			close(ch)
+		}
+	})
+	return ch, func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return count
 	}
 }

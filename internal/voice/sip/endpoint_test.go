@@ -215,16 +215,7 @@ func TestClosedGrammarEndsTurnEarly(t *testing.T) {
 // says "yes", the resident pocketsphinx decodes it while it arrives and
 // the turn ends on the grammar rule.
 func TestClosedGrammarPocketsphinx(t *testing.T) {
-	needPocketsphinx(t)
-	requireTool(t, "espeak-ng")
-	ps := &speech.Pocketsphinx{Mode: "library"}
-	if _, err := ps.Warm(); err != nil {
-		if os.Getenv("PARLEY_TEST_SPEECH") == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	es, _ := audio.LookupEspeak()
+	ps, es := residentSpeech(t)
 	yes, err := es.Synthesize(context.Background(), "yes", "en-us")
 	if err != nil {
 		t.Fatal(err)
@@ -314,16 +305,7 @@ func loudFrames(pcm []int16, level float64) int {
 // got too late on a loaded machine: they never reached the recognizer).
 func openListenPocketsphinx(t *testing.T, vad VAD, pause time.Duration, parts ...string) (string, TurnTimes, *countingRecognizer, int) {
 	t.Helper()
-	needPocketsphinx(t)
-	requireTool(t, "espeak-ng")
-	ps := &speech.Pocketsphinx{Mode: "library"}
-	if _, err := ps.Warm(); err != nil {
-		if os.Getenv("PARLEY_TEST_SPEECH") == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	es, _ := audio.LookupEspeak()
+	ps, es := residentSpeech(t)
 	answer := make([]int16, audio.Rate/2)
 	for i, p := range parts {
 		if i > 0 {
@@ -490,4 +472,21 @@ func TestContinues(t *testing.T) {
 			t.Errorf("continues(%q, %q) = %v", c.lang, c.hyp, got)
 		}
 	}
+}
+
+// residentSpeech is the resident pocketsphinx, warmed, and espeak-ng; the
+// test skips without them unless PARLEY_TEST_SPEECH=1 asks for them.
+func residentSpeech(t *testing.T) (*speech.Pocketsphinx, *audio.Espeak) {
+	t.Helper()
+	needPocketsphinx(t)
+	requireTool(t, "espeak-ng")
+	ps := &speech.Pocketsphinx{Mode: "library"}
+	if _, err := ps.Warm(); err != nil {
+		if os.Getenv("PARLEY_TEST_SPEECH") == "1" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	es, _ := audio.LookupEspeak()
+	return ps, es
 }
