@@ -18,9 +18,11 @@ def main(s):
 `
 
 func TestTimeLimit(t *testing.T) {
-	// Steps are plentiful, so only the watchdog can stop the loop.
+	// Steps are plentiful, per turn and per run, so only the watchdog can
+	// stop the loop (a quiet machine runs the default 4,000,000 steps of a
+	// run in under 50 ms).
 	h := &fakeHost{}
-	out, err := run(t, spinScript, h, Config{MaxSteps: 1 << 62, TurnTimeout: 50 * time.Millisecond})
+	out, err := run(t, spinScript, h, Config{MaxSteps: 1 << 62, MaxRunSteps: 1 << 62, TurnTimeout: 50 * time.Millisecond})
 	// The line is wherever the watchdog caught the loop, roughly.
 	wantScriptError(t, err, "script t.star: near line ")
 	wantScriptError(t, err, ": time limit exceeded: ran more than 50ms without a say or listen")
