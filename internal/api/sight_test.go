@@ -50,8 +50,9 @@ type sightRequest struct {
 // sightRoutes classifies every route: a request on chat c for the routes
 // that address one chat, a list request for those that list chats, and ""
 // for the routes that concern no chat (a reason, so that a new route must
-// be placed).
-func sightRoutes(project string, company int64, c sightChat) (address, list map[string]sightRequest, other map[string]string) {
+// be placed). Transfers name transferTo: operator A (a transfer of A's
+// own chat to A is 400, of a queued one 200).
+func sightRoutes(project string, company, transferTo int64, c sightChat) (address, list map[string]sightRequest, other map[string]string) {
 	v := fmt.Sprintf("/v1/chats/%d", c.ID)
 	a := fmt.Sprintf("/apps/api/v1/chats/%d", c.ID)
 	lc := "/v1/projects/" + project + "/livechat"
@@ -81,7 +82,7 @@ func sightRoutes(project string, company int64, c sightChat) (address, list map[
 		"POST /v1/chats/{chatId}/read":                                          {"POST", v + "/read", map[string]any{"seq": 1}},
 		"GET /v1/chats/{chatId}/notes":                                          {"GET", v + "/notes", nil},
 		"POST /v1/chats/{chatId}/notes":                                         {"POST", v + "/notes", map[string]any{"content": "intruder"}},
-		"POST /v1/chats/{chatId}/transfer":                                      {"POST", v + "/transfer", map[string]any{"operator_id": sightTransferTo, "note": "intruder"}},
+		"POST /v1/chats/{chatId}/transfer":                                      {"POST", v + "/transfer", map[string]any{"operator_id": transferTo, "note": "intruder"}},
 		"PUT /v1/chats/{chatId}/labels":                                         {"PUT", v + "/labels", map[string]any{"labels": []string{"intruder"}}},
 		"GET /v1/chats/{chatId}/canned_responses":                               {"GET", v + "/canned_responses", nil},
 		"GET " + livechat.Prefix + "/conversations/{conversationUuid}/messages": {"GET", conv + "/messages", nil},
@@ -134,9 +135,6 @@ func sightRoutes(project string, company int64, c sightChat) (address, list map[
 	return address, list, other
 }
 
-// sightTransferTo is the operator TestOperatorSight's transfers name:
-// operator A (a transfer of A's own chat to A is 400, of a queued one 200).
-var sightTransferTo int64
 
 // operatorsNever are the chat routes no operator may use on any chat.
 var operatorsNever = map[string]string{
@@ -158,7 +156,6 @@ func TestOperatorSight(t *testing.T) {
 		tokenA := tn.OperatorToken
 		tokenB, _ := env.Login(t, "sight-op2", tn.Password)
 		opA := operatorID(t, env, tokenA)
-		sightTransferTo = opA
 		need(t, env.Do(t, "PATCH", fmt.Sprintf("/v1/operators/%d", opA), tn.Token, map[string]any{"capacity": 100}), 200)
 
 		// menuA's queue is A's alone; a chat without a menu is everyone's.
@@ -209,7 +206,7 @@ func TestOperatorSight(t *testing.T) {
 		beforeA, beforeQ := snapshot(chatA), snapshot(queueA)
 
 		// B on A's chat and on A's queue: refused everywhere, nothing shown.
-		address, list, other := sightRoutes(project.UUID, tn.CompanyID, chatA)
+		address, list, other := sightRoutes(project.UUID, tn.CompanyID, opA, chatA)
 		seen := map[string]bool{}
 		for _, rt := range chatFamilyRoutes() {
 			_, isAddress := address[rt.pattern]
@@ -226,7 +223,7 @@ func TestOperatorSight(t *testing.T) {
 			}
 		}
 		for _, c := range []sightChat{chatA, queueA} {
-			reqs, _, _ := sightRoutes(project.UUID, tn.CompanyID, c)
+			reqs, _, _ := sightRoutes(project.UUID, tn.CompanyID, opA, c)
 			for pattern, req := range reqs {
 				res := env.Do(t, req.Method, req.Path, tokenB, req.Body)
 				if res.Status != 403 || (operatorsNever[pattern] == "" && !strings.Contains(string(res.Body), "neither assigned to you")) {
@@ -268,7 +265,7 @@ func TestOperatorSight(t *testing.T) {
 				if assigned {
 					take(tokenA, c)
 				}
-				reqs, _, _ := sightRoutes(project.UUID, tn.CompanyID, c)
+				reqs, _, _ := sightRoutes(project.UUID, tn.CompanyID, opA, c)
 				req := reqs[pattern]
 				res := env.Do(t, req.Method, req.Path, tokenA, req.Body)
 				if res.Status == 403 || res.Status == 404 || res.Status >= 500 {

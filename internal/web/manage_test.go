@@ -158,6 +158,29 @@ func TestManagePages(t *testing.T) {
 	}
 	shoot(t, ctx, "manage-operators.png")
 
+	// A user moved off the operator role: the page says so instead of
+	// offering a presence the API would refuse.
+	var users struct {
+		Users []struct {
+			ID    int64  `json:"user_id"`
+			Login string `json:"login"`
+		} `json:"users"`
+	}
+	env.Do(t, "GET", "/v1/users", tn.Token, nil).JSON(t, &users)
+	olga := int64(0)
+	for _, u := range users.Users {
+		if u.Login == "mgr-olga" {
+			olga = u.ID
+		}
+	}
+	if r := env.Do(t, "PATCH", fmt.Sprintf("/v1/users/%d", olga), tn.Token, map[string]any{"role": "api"}); r.Status != 200 {
+		t.Fatalf("mgr-olga (%d) to the api role: %d", olga, r.Status)
+	}
+	view(t, ctx, "#/users", "users")
+	view(t, ctx, "#/operators", "operators")
+	olgaRow := `[...document.querySelectorAll("#operators-list tr")].find((r) => r.textContent.includes("mgr-olga"))`
+	waitJS(t, ctx, "mgr-olga marked", olgaRow+` && `+olgaRow+`.textContent.includes("Not an operator any more") && !`+olgaRow+`.querySelector("select")`)
+
 	// Projects: create one on Sales; its embed snippet is on the page.
 	view(t, ctx, "#/projects", "projects")
 	do(t, ctx, chromedp.SendKeys(chromedp.CSS(`#project-form input[name=name]`), "Shop site"),

@@ -91,10 +91,13 @@ type operatorDTO struct {
 	Status     string `json:"status"`
 	Capacity   int    `json:"capacity"`
 	Load       int    `json:"load"`
+	// Disabled: the operator's user no longer has the operator role; the
+	// row stays (chats and reports name it) but cannot go online.
+	Disabled bool `json:"disabled"`
 }
 
 func toOperator(o *chat.Operator) operatorDTO {
-	return operatorDTO{OperatorID: o.ID, Name: o.Name, Status: o.Status, Capacity: o.Capacity, Load: o.Load}
+	return operatorDTO{OperatorID: o.ID, Name: o.Name, Status: o.Status, Capacity: o.Capacity, Load: o.Load, Disabled: o.Disabled}
 }
 
 func (h *Handler) createOperator(w http.ResponseWriter, r *http.Request) error {

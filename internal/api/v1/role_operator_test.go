@@ -52,17 +52,20 @@ func TestRoleChangeDisablesOperator(t *testing.T) {
 		if s := chatStatus(); s != "assigned" {
 			t.Fatalf("chat %s before the role change", s)
 		}
+		disabled := false
 		operator := func() (status string, found bool) {
 			t.Helper()
 			var l struct {
 				Operators []struct {
-					ID     int64  `json:"operator_id"`
-					Status string `json:"status"`
+					ID       int64  `json:"operator_id"`
+					Status   string `json:"status"`
+					Disabled bool   `json:"disabled"`
 				} `json:"operators"`
 			}
 			mustStatus(t, env.Do(t, "GET", "/v1/operators", tn.Token, nil), 200).JSON(t, &l)
 			for _, o := range l.Operators {
 				if o.ID == *op.OperatorID {
+					disabled = o.Disabled
 					return o.Status, true
 				}
 			}
@@ -75,8 +78,8 @@ func TestRoleChangeDisablesOperator(t *testing.T) {
 		if after.Role != "api" || after.OperatorID != nil {
 			t.Fatalf("after the role change: %+v", after)
 		}
-		if s, ok := operator(); !ok || s != "offline" {
-			t.Fatalf("the former operator's row: %q (found %v), want offline", s, ok)
+		if s, ok := operator(); !ok || s != "offline" || !disabled {
+			t.Fatalf("the former operator's row: %q (found %v, disabled %v), want offline and disabled", s, ok, disabled)
 		}
 		// "open" is the API's word for a chat waiting in the queue.
 		if s := chatStatus(); s != "open" {
@@ -107,7 +110,7 @@ func TestRoleChangeDisablesOperator(t *testing.T) {
 			t.Fatalf("operator again with operator %v, want %d", after.OperatorID, *op.OperatorID)
 		}
 		mustStatus(t, env.Do(t, "PATCH", opPath, tn.Token, map[string]any{"status": "online"}), 200)
-		if s, _ := operator(); s != "online" {
+		if s, _ := operator(); s != "online" || disabled {
 			t.Fatalf("the operator again is %s, want online", s)
 		}
 	})

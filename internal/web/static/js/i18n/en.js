@@ -122,6 +122,8 @@ export default {
  "ops.none": "No operators yet.",
  "ops.name": "Name",
  "ops.presence": "Presence",
+ "ops.disabled": "Not an operator any more",
+ "ops.disabled_hint": "Given the operator role again on the Users page, this operator can go online.",
  "ops.presence_of": "Presence of {name}",
  "ops.load": "Chats now",
  "ops.capacity": "Most chats at once",

@@ -20,6 +20,8 @@ export async function render(main, ctx) {
     list.replaceChildren(table([
       { key: "name", label: t("ops.name") },
       { key: "status", label: t("ops.presence"), render: (o) => {
+        // A user moved off the operator role: the row stays offline.
+        if (o.disabled) return el("span", { class: "muted", title: t("ops.disabled_hint") }, t("ops.disabled"));
         const s = el("select", { "aria-label": t("ops.presence_of", { name: o.name }) }, STATUSES.map((v) => el("option", { value: v, selected: v === o.status }, t("status." + v))));
         s.addEventListener("change", () => patch(o, { status: s.value }));
         return s;
