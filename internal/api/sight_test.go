@@ -135,7 +135,6 @@ func sightRoutes(project string, company, transferTo int64, c sightChat) (addres
 	return address, list, other
 }
 
-
 // operatorsNever are the chat routes no operator may use on any chat.
 var operatorsNever = map[string]string{
 	"POST " + livechat.Prefix + "/conversations/{conversationUuid}/messages/client": "an operator posts as an operator only",
