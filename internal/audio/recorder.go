@@ -44,8 +44,46 @@ func (l Leg) String() string {
 type Recorder struct {
 	mu   sync.Mutex
 	rate int
-	legs [2][]int16
+	legs [2]track
 	err  error
+}
+
+// track is one leg's samples in fixed chunks: a call's media clock adds a
+// frame at a time, and one growing slice would copy the whole recording
+// on every doubling (tens of MB for a long call, on the thread that ticks
+// every call of the node).
+type track struct {
+	chunks [][]int16
+	n      int // samples so far: the end of the last segment
+}
+
+// trackChunk is a chunk's samples: about a second at 8 kHz.
+const trackChunk = 8192
+
+// mix adds samples into the track from sample start on, growing it.
+func (t *track) mix(start int, samples []int16) {
+	end := start + len(samples)
+	for len(t.chunks)*trackChunk < end {
+		t.chunks = append(t.chunks, make([]int16, trackChunk))
+	}
+	t.n = max(t.n, end)
+	for i, v := range samples {
+		k := start + i
+		c := t.chunks[k/trackChunk]
+		c[k%trackChunk] = clamp16(int64(c[k%trackChunk]) + int64(v))
+	}
+}
+
+// flat is the track's first n samples in one slice, silence past its end.
+func (t *track) flat(n int) []int16 {
+	out := make([]int16, n)
+	for i, c := range t.chunks {
+		if i*trackChunk >= n {
+			break
+		}
+		copy(out[i*trackChunk:], c)
+	}
+	return out
 }
 
 // NewRecorder starts an empty recording at rate (normally Rate).
@@ -86,14 +124,7 @@ func (r *Recorder) Add(leg Leg, at time.Duration, p PCM) {
 		r.err = fmt.Errorf("%w: %v segment ends at %v, limit %v", ErrTooLong, leg, at+p.Duration(), MaxRecording)
 		return
 	}
-	s := r.legs[leg]
-	if end > len(s) {
-		s = append(s, make([]int16, end-len(s))...)
-	}
-	for i, v := range p.Samples {
-		s[start+i] = clamp16(int64(s[start+i]) + int64(v))
-	}
-	r.legs[leg] = s
+	r.legs[leg].mix(start, p.Samples)
 }
 
 // Duration is the length of the recording so far: the end of the last
@@ -101,7 +132,7 @@ func (r *Recorder) Add(leg Leg, at time.Duration, p PCM) {
 func (r *Recorder) Duration() time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := max(len(r.legs[Agent]), len(r.legs[Callee]))
+	n := max(r.legs[Agent].n, r.legs[Callee].n)
 	return durationOf(r.rate, n)
 }
 
@@ -114,15 +145,11 @@ func (r *Recorder) WAV() ([]byte, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	// Padding in place is harmless: the silence would be there anyway
-	// once the other leg grows.
-	n := max(len(r.legs[Agent]), len(r.legs[Callee]))
-	for i, s := range r.legs {
-		r.legs[i] = append(s, make([]int16, n-len(s))...)
-	}
+	n := max(r.legs[Agent].n, r.legs[Callee].n)
+	chans := [][]int16{r.legs[Agent].flat(n), r.legs[Callee].flat(n)}
 	var buf bytes.Buffer
 	buf.Grow(44 + 4*n)
-	if err := EncodeWAV(&buf, r.legs[:], r.rate); err != nil {
+	if err := EncodeWAV(&buf, chans, r.rate); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

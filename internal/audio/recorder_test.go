@@ -141,3 +141,55 @@ func TestRecorderConcurrent(t *testing.T) {
 		t.Errorf("Duration() = %v, want %v", r.Duration(), at8k(1000))
 	}
 }
+
+// TestRecorderChunks: segments that straddle the tracks' chunks, overlap,
+// and leave gaps give the samples one flat timeline would.
+func TestRecorderChunks(t *testing.T) {
+	r := NewRecorder(Rate)
+	var want [2][]int16
+	put := func(leg Leg, start int, p []int16) {
+		r.Add(leg, time.Duration(start)*time.Second/Rate, PCM{Rate: Rate, Samples: p})
+		w := want[leg]
+		if end := start + len(p); end > len(w) {
+			w = append(w, make([]int16, end-len(w))...)
+		}
+		for i, v := range p {
+			w[start+i] = clamp16(int64(w[start+i]) + int64(v))
+		}
+		want[leg] = w
+	}
+	seg := func(n int, v int16) []int16 {
+		p := make([]int16, n)
+		for i := range p {
+			p[i] = v + int16(i%7)
+		}
+		return p
+	}
+	put(Agent, trackChunk-100, seg(300, 10))           // across the first boundary
+	put(Agent, trackChunk-50, seg(100, 20))            // overlapping it
+	put(Callee, 3*trackChunk+5, seg(2*trackChunk, 30)) // after a gap, across two boundaries
+	put(Agent, 0, seg(160, 32000))                     // near full scale, at the start
+	wav, err := r.WAV()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rate, ch, err := DecodeWAV(bytes.NewReader(wav))
+	if err != nil || rate != Rate || len(ch) != 2 {
+		t.Fatalf("decode: rate %d, %d channels, %v", rate, len(ch), err)
+	}
+	n := max(len(want[0]), len(want[1]))
+	for leg := range 2 {
+		w := append(want[leg], make([]int16, n-len(want[leg]))...)
+		if len(ch[leg]) != n {
+			t.Fatalf("leg %d: %d samples, want %d", leg, len(ch[leg]), n)
+		}
+		for i := range w {
+			if ch[leg][i] != w[i] {
+				t.Fatalf("leg %d sample %d: %d, want %d", leg, i, ch[leg][i], w[i])
+			}
+		}
+	}
+	if got, wantD := r.Duration(), time.Duration(n)*time.Second/Rate; got != wantD {
+		t.Errorf("Duration %v, want %v", got, wantD)
+	}
+}
