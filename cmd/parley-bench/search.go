@@ -66,13 +66,15 @@ func benchSearch(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	actx := parley.WithCaller(ctx, parley.Caller{CompanyID: c.ID, CompanyUUID: c.UUID, Role: parley.RoleAdmin})
-	// With --operator-share, every chat waits (nobody is online) in one of
-	// two menus: the searching operator's own, for that share of the
-	// chats, or a colleague's. The operator sees the queued chats of the
-	// menus they serve, and nothing else.
-	var octx context.Context
+	// With --operator-share, every chat is handled and finished by one of
+	// two operators, as a company's history mostly is: the searching
+	// operator for that share of the chats, a colleague for the rest. Each
+	// chat comes through the handler's own menu, is taken (assigned) and
+	// finished by them; the operator sees their own chats and no other.
+	var octx, colleague context.Context
 	var ownMenu, otherMenu int64
 	if *opShare > 0 {
+		maxCapacity := 100
 		var ops [2]int64
 		for i, login := range []string{"search-op", "search-colleague"} {
 			u, err := srv.Users.CreateUser(ctx, c.ID, login, "bench password", parley.RoleOperator)
@@ -80,8 +82,14 @@ func benchSearch(ctx context.Context, args []string, stdout, stderr io.Writer) e
 				return fmt.Errorf("bench search: operator: %w", err)
 			}
 			ops[i] = *u.OperatorID
+			oc := parley.WithCaller(ctx, parley.Caller{UserID: u.ID, UserUUID: u.UUID, CompanyID: c.ID, CompanyUUID: c.UUID, Role: parley.RoleOperator})
 			if i == 0 {
-				octx = parley.WithCaller(ctx, parley.Caller{UserID: u.ID, UserUUID: u.UUID, CompanyID: c.ID, CompanyUUID: c.UUID, Role: parley.RoleOperator})
+				octx = oc
+			} else {
+				colleague = oc
+			}
+			if _, err := srv.Chats.UpdateOperator(actx, ops[i], chat.OperatorUpdate{Capacity: &maxCapacity}); err != nil {
+				return fmt.Errorf("bench search: operator capacity: %w", err)
 			}
 		}
 		for i, id := range ops {
@@ -133,16 +141,23 @@ func benchSearch(ctx context.Context, args []string, stdout, stderr io.Writer) e
 					}
 					turns[k] = chat.Turn{SenderType: sender, Content: sentence(r, z)}
 				}
-				menu := int64(0)
+				menu, handler := int64(0), context.Context(nil)
 				if *opShare > 0 {
 					// Spread evenly over the ids, so the operator's
 					// chats are as old and as new as everyone's.
-					menu = otherMenu
+					menu, handler = otherMenu, colleague
 					if int64(float64(i+1)**opShare) != int64(float64(i)**opShare) {
-						menu = ownMenu
+						menu, handler = ownMenu, octx
 					}
 				}
-				_, err := srv.Chats.OpenChat(actx, chat.NewChat{EndUser: chat.NewEndUser{Identifier: fmt.Sprintf("bench:%d", i%5000)}, MenuID: menu, Transcript: turns, BulkTranscript: *bulk})
+				opened, err := srv.Chats.OpenChat(actx, chat.NewChat{EndUser: chat.NewEndUser{Identifier: fmt.Sprintf("bench:%d", i%5000)}, MenuID: menu, Transcript: turns, BulkTranscript: *bulk})
+				if err == nil && handler != nil {
+					for _, st := range []string{"assigned", "finished"} {
+						if _, err = srv.Chats.UpdateChatStatus(handler, opened.Chat.ID, st, nil); err != nil {
+							break
+						}
+					}
+				}
 				if err != nil {
 					errs <- err
 					return
