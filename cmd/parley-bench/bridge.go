@@ -39,7 +39,7 @@ func benchBridge(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	ports := fs.Bool("ports", false, "a UDP port per WebRTC peer instead of one for all")
 	httpAccepts := fs.Int("http-accepts", 10, "calls of the accept-over-HTTP measurement through the whole server (0: none)")
 	sameProcess := fs.Bool("same-process", false, "run the load (phone, operators' peers, talker, receivers) in this process instead of a child")
-	nice := fs.Int("media-nice", int(audio.DefaultMediaNice), "nice value of the SIP media clock's thread (one for all calls) in the server process, as PARLEY_VOICE_NICE (0: no thread of its own)")
+	nice := fs.Int("media-nice", int(audio.DefaultMediaNice), "nice value of the SIP media clocks' threads (one per CPU, shared by the calls) in the server process, as PARLEY_VOICE_NICE (0: no thread of its own)")
 	keepGoing := fs.Bool("all", false, "run every step even after two steps over the 1% goal")
 	asJSON := fs.Bool("json", false, "one JSON report on stdout instead of text")
 	if err := fs.Parse(args); err != nil {

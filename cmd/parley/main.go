@@ -89,7 +89,7 @@ pocketsphinx_batch process per utterance; default auto: the library when it load
 PARLEY_ASR_DECODERS (resident decoders shared by all calls, ~25 MB each; default 2),
 PARLEY_TTS_CACHE_MB (memory for synthesized prompts; default 64; 0: no cache),
 PARLEY_TTS_STORE_MB (synthesized prompts kept in the media store; default 256; 0: none),
-PARLEY_VOICE_NICE (nice value of the thread of the calls' media clock and of decoding; default -10,
+PARLEY_VOICE_NICE (nice value of the calls' media clock threads and of decoding; default -10,
 needs CAP_SYS_NICE; 0: no thread of their own),
 PARLEY_METRICS_ADDR (host:port of a listener of its own for GET /metrics; default none),
 PARLEY_METRICS_TOKEN (Bearer token GET /metrics requires; without an address, /metrics is

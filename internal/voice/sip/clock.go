@@ -1,13 +1,14 @@
 package sip
 
 import (
+	"runtime"
 	"sync"
 	"time"
 
 	"github.com/parley-cc/parley/internal/audio"
 )
 
-// The media clock runs every call's 20 ms tick (media.tick) on one
+// A media clock runs its calls' 20 ms ticks (media.tick) on one
 // goroutine, on its own OS thread at media priority (audio.MediaThread).
 // A locked thread per call cost a hand-over of the scheduler's P and two
 // thread wake-ups per call per tick (5,000 a second at 100 calls, about
@@ -25,11 +26,32 @@ type mediaClock struct {
 	wake  chan struct{}
 }
 
-var clock = sync.OnceValue(func() *mediaClock {
-	c := &mediaClock{wake: make(chan struct{}, 1)}
-	go c.run()
-	return c
+// clocks are the node's media clocks, one per CPU the Go scheduler uses:
+// one thread ticks a few thousand calls at most (~10 µs a tick), so a
+// node with more cores spreads its calls instead of stopping at one.
+var clocks = sync.OnceValue(func() []*mediaClock {
+	cs := make([]*mediaClock, max(1, runtime.GOMAXPROCS(0)))
+	for i := range cs {
+		cs[i] = &mediaClock{wake: make(chan struct{}, 1)}
+		go cs[i].run()
+	}
+	return cs
 })
+
+// leastBusyClock is the clock with the fewest calls, for a new call.
+func leastBusyClock() *mediaClock {
+	var best *mediaClock
+	bestN := 0
+	for _, c := range clocks() {
+		c.mu.Lock()
+		n := len(c.calls)
+		c.mu.Unlock()
+		if best == nil || n < bestN {
+			best, bestN = c, n
+		}
+	}
+	return best
+}
 
 // add starts m's ticks; the clock calls m.wg.Done once m.done is closed.
 func (c *mediaClock) add(m *media) {

@@ -35,6 +35,7 @@ const LateAfter = rtp.FrameTime
 // scheduled at start + n*20 ms, so the clock doesn't drift however late
 // a single wake-up is.
 type media struct {
+	clock  *mediaClock // runs this call's ticks (clock.go)
 	conn   *net.UDPConn
 	remote *net.UDPAddr
 	law    g711.Law
@@ -94,7 +95,8 @@ func newMedia(conn *net.UDPConn, remote *net.UDPAddr, law g711.Law, pt, dtmfPT u
 	m.initTick()
 	m.wg.Add(2)
 	go m.readLoop()
-	clock().add(m) // the clock's wg share ends when it drops m after done
+	m.clock = leastBusyClock()
+	m.clock.add(m) // the clock's wg share ends when it drops m after done
 	return m
 }
 
@@ -103,7 +105,7 @@ func (m *media) close() {
 		return
 	}
 	close(m.done)
-	clock().poke()
+	m.clock.poke()
 	m.conn.Close()
 	m.wg.Wait()
 	m.mu.Lock()
@@ -346,7 +348,7 @@ func (m *media) startPrompt(pcm audio.PCM) <-chan struct{} {
 	case m.kick <- struct{}{}:
 	default:
 	}
-	clock().poke()
+	m.clock.poke()
 	return done
 }
 
