@@ -69,17 +69,7 @@ func (c *Conn) Say(ctx context.Context, text string) error {
 
 // Play plays pcm to the callee like Say.
 func (c *Conn) Play(ctx context.Context, pcm audio.PCM) error {
-	done := c.media.startPrompt(pcm)
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		c.media.stopPrompt()
-		return ctx.Err()
-	case <-c.Done():
-		c.media.stopPrompt()
-		return ErrHungUp
-	}
+	return c.awaitPrompt(ctx, c.media.startPrompt(pcm), nil)
 }
 
 // BargedIn reports whether the last prompt was cut by the callee.

@@ -161,6 +161,13 @@ func (c *Conn) playClauses(ctx context.Context, first audio.PCM, rest []string) 
 			}
 		}
 	}()
+	return c.awaitPrompt(ctx, done, synthErr)
+}
+
+// awaitPrompt waits for the prompt that ends with done: nil once it
+// played out, or the error its synthesizing goroutine left in synthErr
+// (nil: none); a cancelled ctx or a hang-up stops it.
+func (c *Conn) awaitPrompt(ctx context.Context, done <-chan struct{}, synthErr <-chan error) error {
 	select {
 	case <-done:
 		select {

@@ -91,19 +91,5 @@ func (c *Conn) playStreamed(ctx context.Context, ss audio.StreamSynthesizer, cla
 			return 0, false, nil
 		}
 	}
-	select {
-	case <-done:
-		select {
-		case err := <-synthErr:
-			return synth, true, err
-		default:
-			return synth, true, nil
-		}
-	case <-ctx.Done():
-		c.media.stopPrompt()
-		return synth, true, ctx.Err()
-	case <-c.Done():
-		c.media.stopPrompt()
-		return synth, true, ErrHungUp
-	}
+	return synth, true, c.awaitPrompt(ctx, done, synthErr)
 }
